@@ -1,0 +1,43 @@
+"use client";
+
+import Link from "next/link";
+import { Field, FormAlert, PasswordField, SubmitButton } from "@/app/_components/fields";
+import { useActionForm } from "@/app/_components/use-action-form";
+import { LoginSchema, type LoginInput } from "@/lib/validation/forms";
+import { loginAction } from "./actions";
+
+export function LoginForm({ callbackUrl }: { callbackUrl: string }) {
+  const { form, state, formAction, formRef, alertRef, onSubmit, busy, errorsFor, valueFor } = useActionForm<LoginInput>({
+    schema: LoginSchema,
+    action: loginAction,
+    defaultValues: { email: "", password: "", callbackUrl },
+  });
+  return (
+    <form ref={formRef} action={formAction} onSubmit={onSubmit} noValidate aria-label="Sign in">
+      {state.status === "error" && state.formError ? (
+        <FormAlert tone="error" alertRef={alertRef}>
+          <p>{state.formError}</p>
+        </FormAlert>
+      ) : null}
+      <input type="hidden" {...form.register("callbackUrl")} value={callbackUrl} />
+      <Field
+        label="Email"
+        type="email"
+        autoComplete="email"
+        inputMode="email"
+        required
+        {...form.register("email")}
+        errors={errorsFor("email")}
+        defaultValue={valueFor("email")}
+      />
+      <PasswordField label="Password" autoComplete="current-password" required {...form.register("password")} errors={errorsFor("password")} />
+      <SubmitButton busy={busy} busyLabel="Signing in…">
+        Sign in
+      </SubmitButton>
+      <p className="links">
+        <Link href="/forgot-password">Forgot password?</Link>
+        <Link href="/register">Create an account</Link>
+      </p>
+    </form>
+  );
+}

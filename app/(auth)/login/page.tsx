@@ -1,0 +1,28 @@
+import type { Metadata } from "next";
+import { FormAlert } from "@/app/_components/fields";
+import { safeCallbackPath } from "@/lib/safe-redirect";
+import { LoginForm } from "./login-form";
+
+export const metadata: Metadata = { title: "Sign in" };
+
+const NOTICES: Record<string, string> = {
+  "password-reset": "Your password has been changed. Sign in with your new password.",
+  "signed-out": "You have been signed out.",
+};
+
+export default async function LoginPage({ searchParams }: { searchParams: Promise<Record<string, string | string[] | undefined>> }) {
+  const params = await searchParams;
+  const callbackUrl = safeCallbackPath(params.callbackUrl);
+  const notice = typeof params.notice === "string" ? NOTICES[params.notice] : undefined;
+  return (
+    <div className="card stack">
+      <h1>Sign in</h1>
+      {notice ? (
+        <FormAlert tone="success">
+          <p>{notice}</p>
+        </FormAlert>
+      ) : null}
+      <LoginForm callbackUrl={callbackUrl} />
+    </div>
+  );
+}

@@ -1,0 +1,34 @@
+import type { z } from "zod";
+
+/** What every server action returns to its form. Passwords are never sent back. */
+export type FormState<Field extends string = string> =
+  | { status: "idle" }
+  | {
+      status: "error";
+      fieldErrors?: Partial<Record<Field, string[]>>;
+      formError?: string;
+      /** Non-secret values to put back in the form when JavaScript is off. */
+      values?: Partial<Record<Field, string>>;
+    }
+  | { status: "success"; message: string };
+
+export const idle: FormState<never> = { status: "idle" };
+
+/** Field errors from a failed zod parse, one list of messages per field. */
+export function fieldErrorsOf<Field extends string>(error: z.ZodError): Partial<Record<Field, string[]>> {
+  const out: Partial<Record<string, string[]>> = {};
+  for (const issue of error.issues) {
+    const key = String(issue.path[0] ?? "form");
+    (out[key] ??= []).push(issue.message);
+  }
+  return out as Partial<Record<Field, string[]>>;
+}
+
+/** The named text entries of a form submission (File entries are ignored). */
+export function formValues(formData: FormData): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [key, value] of formData) {
+    if (typeof value === "string" && !key.startsWith("$ACTION")) out[key] = value;
+  }
+  return out;
+}

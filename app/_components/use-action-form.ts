@@ -1,0 +1,84 @@
+"use client";
+
+import { zodResolver } from "@hookform/resolvers/zod";
+import { useActionState, useEffect, useRef, useTransition, type FormEvent } from "react";
+import { useForm, type DefaultValues, type FieldError, type FieldValues, type Path } from "react-hook-form";
+import type { z } from "zod";
+import type { FormState } from "./form-state";
+import { useHydrated } from "./use-hydrated";
+
+type Action<F extends string> = (state: FormState<F>, formData: FormData) => Promise<FormState<F>>;
+
+/** All messages of a react-hook-form error (with criteriaMode "all", one per broken rule). */
+function messagesOf(error: FieldError | undefined): string[] {
+  if (!error) return [];
+  const fromTypes = Object.values(error.types ?? {}).flatMap((v) => (Array.isArray(v) ? v : [v])).filter((v): v is string => typeof v === "string");
+  const all = fromTypes.length > 0 ? fromTypes : error.message ? [error.message] : [];
+  return [...new Set(all)];
+}
+
+/**
+ * react-hook-form + zod for instant feedback, submitted through useActionState so the same
+ * form posts to the server action when JavaScript is off. Server field errors are merged into
+ * react-hook-form's, and focus moves to the first field in error.
+ */
+export function useActionForm<Values extends FieldValues>(options: {
+  schema: z.ZodType<unknown, Values>;
+  action: Action<Extract<keyof Values, string>>;
+  defaultValues?: DefaultValues<Values>;
+}) {
+  type Field = Extract<keyof Values, string>;
+  const [state, formAction, pending] = useActionState(options.action, { status: "idle" } as FormState<Field>);
+  const [submitting, startTransition] = useTransition();
+  const formRef = useRef<HTMLFormElement>(null);
+  const alertRef = useRef<HTMLDivElement>(null);
+  const hydrated = useHydrated();
+  const form = useForm<Values>({
+    // The schemas transform values (trim, lower-case); the form keeps what the user typed.
+    resolver: zodResolver(options.schema as never) as never,
+    mode: "onTouched",
+    criteriaMode: "all",
+    shouldFocusError: true,
+    defaultValues: options.defaultValues,
+  });
+
+  useEffect(() => {
+    if (state.status !== "error") return;
+    const fields = Object.entries(state.fieldErrors ?? {}) as [Field, string[]][];
+    for (const [name, messages] of fields) {
+      form.setError(name as unknown as Path<Values>, {
+        type: "server",
+        message: messages[0],
+        types: Object.fromEntries(messages.map((m, i) => [`server${i}`, m])),
+      });
+    }
+    const first = fields[0];
+    if (first) form.setFocus(first[0] as unknown as Path<Values>);
+    else if (state.formError) alertRef.current?.focus();
+  }, [state, form]);
+
+  const busy = pending || submitting;
+
+  function onSubmit(event: FormEvent<HTMLFormElement>) {
+    event.preventDefault();
+    if (busy) return;
+    void form.handleSubmit(() => {
+      const element = formRef.current;
+      if (!element) return;
+      startTransition(() => formAction(new FormData(element)));
+    })(event);
+  }
+
+  /** The messages to show under a field: react-hook-form's once hydrated, the server's before. */
+  function errorsFor(name: Field): string[] {
+    if (hydrated) return messagesOf(form.formState.errors[name] as FieldError | undefined);
+    return state.status === "error" ? (state.fieldErrors?.[name] ?? []) : [];
+  }
+
+  /** A value to put back after a submission without JavaScript (never a password). */
+  function valueFor(name: Field): string | undefined {
+    return state.status === "error" ? state.values?.[name] : undefined;
+  }
+
+  return { form, state, formAction, formRef, alertRef, onSubmit, busy, errorsFor, valueFor, hydrated };
+}

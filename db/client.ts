@@ -1,0 +1,85 @@
+// Imported by the app, by tests and by config-free scripts, so no "server-only" here.
+import { mkdirSync } from "node:fs";
+import path from "node:path";
+import { PGlite } from "@electric-sql/pglite";
+import { drizzle as drizzlePglite } from "drizzle-orm/pglite";
+import { migrate as migratePglite } from "drizzle-orm/pglite/migrator";
+import { drizzle as drizzlePostgres } from "drizzle-orm/postgres-js";
+import { migrate as migratePostgres } from "drizzle-orm/postgres-js/migrator";
+import type { PgDatabase, PgQueryResultHKT } from "drizzle-orm/pg-core";
+import postgres from "postgres";
+import { env } from "../lib/env";
+import * as schema from "./schema";
+
+export type Database = PgDatabase<PgQueryResultHKT, typeof schema>;
+export type Transaction = Parameters<Parameters<Database["transaction"]>[0]>[0];
+
+export interface DatabaseHandle {
+  db: Database;
+  driver: "pglite" | "postgres";
+  close(): Promise<void>;
+}
+
+export const MIGRATIONS_FOLDER = path.join(process.cwd(), "db", "migrations");
+// Any constant works; it only has to be the same in every instance of the app.
+const MIGRATION_LOCK_ID = 7_240_001;
+
+/**
+ * Opens a database and applies pending migrations. `url` selects PostgreSQL; otherwise
+ * PGlite in `dataDir` (or in memory when `dataDir` is null).
+ */
+export async function openDatabase(options: { url?: string; dataDir?: string | null }): Promise<DatabaseHandle> {
+  if (options.url) {
+    const client = postgres(options.url, { max: 10, onnotice: () => {}, connection: { application_name: "rekey" } });
+    // Several app instances may start at once: one migrates, the others wait on the lock.
+    const reserved = await client.reserve();
+    try {
+      await reserved`select pg_advisory_lock(${MIGRATION_LOCK_ID})`;
+      await migratePostgres(drizzlePostgres(reserved), { migrationsFolder: MIGRATIONS_FOLDER });
+    } finally {
+      await reserved`select pg_advisory_unlock(${MIGRATION_LOCK_ID})`.catch(() => {});
+      reserved.release();
+    }
+    const db = drizzlePostgres(client, { schema }) as unknown as Database;
+    return { db, driver: "postgres", close: () => client.end({ timeout: 5 }) };
+  }
+
+  const dataDir = options.dataDir ?? undefined;
+  if (dataDir) mkdirSync(dataDir, { recursive: true });
+  const client = new PGlite(dataDir);
+  await client.waitReady;
+  const pglite = drizzlePglite(client, { schema });
+  await migratePglite(pglite, { migrationsFolder: MIGRATIONS_FOLDER });
+  return { db: pglite as unknown as Database, driver: "pglite", close: () => client.close() };
+}
+
+// One handle per process, kept on globalThis so that hot reload (and Next's separate module
+// graphs for proxy and pages) reuse it: two PGlite instances on one folder lose writes.
+const globalForDb = globalThis as unknown as { __rekeyDb?: Promise<DatabaseHandle> };
+
+/** The process-wide database, opened (and migrated) on first use, never at build time. */
+export function getDatabase(): Promise<DatabaseHandle> {
+  if (!globalForDb.__rekeyDb) {
+    const config = env();
+    const opening = openDatabase({
+      url: config.DATABASE_URL,
+      dataDir: path.resolve(config.DATA_DIR, "pglite"),
+    });
+    // A failed open must not be cached: the next request tries again.
+    opening.catch(() => {
+      if (globalForDb.__rekeyDb === opening) globalForDb.__rekeyDb = undefined;
+    });
+    globalForDb.__rekeyDb = opening;
+  }
+  return globalForDb.__rekeyDb;
+}
+
+/** Shorthand for `(await getDatabase()).db`. */
+export async function getDb(): Promise<Database> {
+  return (await getDatabase()).db;
+}
+
+/** Uses `handle` as the process-wide database (tests open their own). */
+export function useDatabaseForTests(handle: DatabaseHandle): void {
+  globalForDb.__rekeyDb = Promise.resolve(handle);
+}

@@ -1,0 +1,141 @@
+import type { AdapterAccountType } from "@auth/core/adapters";
+import { sql } from "drizzle-orm";
+import { index, integer, jsonb, pgTable, primaryKey, text, timestamp, uuid } from "drizzle-orm/pg-core";
+
+const timestamptz = (name: string) => timestamp(name, { withTimezone: true, mode: "date" });
+
+// Field names are the ones @auth/drizzle-adapter expects; column names are ours.
+export const users = pgTable("users", {
+  id: text("id")
+    .primaryKey()
+    .$defaultFn(() => crypto.randomUUID()),
+  name: text("name"),
+  /** Always trimmed and lower-cased (lib/validation/fields.ts). */
+  email: text("email").notNull().unique(),
+  emailVerified: timestamptz("email_verified_at"),
+  image: text("image"),
+  /** argon2id PHC string; null when the account has no usable password. */
+  passwordHash: text("password_hash"),
+  passwordChangedAt: timestamptz("password_changed_at"),
+  createdAt: timestamptz("created_at").notNull().defaultNow(),
+});
+
+export const accounts = pgTable(
+  "accounts",
+  {
+    userId: text("user_id")
+      .notNull()
+      .references(() => users.id, { onDelete: "cascade" }),
+    type: text("type").$type<AdapterAccountType>().notNull(),
+    provider: text("provider").notNull(),
+    providerAccountId: text("provider_account_id").notNull(),
+    refresh_token: text("refresh_token"),
+    access_token: text("access_token"),
+    expires_at: integer("expires_at"),
+    token_type: text("token_type"),
+    scope: text("scope"),
+    id_token: text("id_token"),
+    session_state: text("session_state"),
+  },
+  (t) => [primaryKey({ columns: [t.provider, t.providerAccountId] })],
+);
+
+export const sessions = pgTable(
+  "sessions",
+  {
+    /** SHA-256 of the cookie's session token: a database leak yields no usable session. */
+    sessionToken: text("session_token_hash").primaryKey(),
+    /** Public handle for listing and revoking a session; never the token. */
+    id: uuid("id").notNull().unique().defaultRandom(),
+    userId: text("user_id")
+      .notNull()
+      .references(() => users.id, { onDelete: "cascade" }),
+    expires: timestamptz("expires_at").notNull(),
+    createdAt: timestamptz("created_at").notNull().defaultNow(),
+    lastSeenAt: timestamptz("last_seen_at").notNull().defaultNow(),
+    userAgent: text("user_agent"),
+    ip: text("ip"),
+  },
+  (t) => [index("sessions_user_id_idx").on(t.userId)],
+);
+
+export const verificationTokens = pgTable(
+  "verification_tokens",
+  {
+    identifier: text("identifier").notNull(),
+    token: text("token").notNull(),
+    expires: timestamptz("expires_at").notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.identifier, t.token] })],
+);
+
+export const passwordResetTokens = pgTable(
+  "password_reset_tokens",
+  {
+    id: uuid("id").primaryKey().defaultRandom(),
+    userId: text("user_id")
+      .notNull()
+      .references(() => users.id, { onDelete: "cascade" }),
+    /** SHA-256 (hex) of the token in the link; the token itself is never stored. */
+    tokenHash: text("token_hash").notNull().unique(),
+    createdAt: timestamptz("created_at").notNull().defaultNow(),
+    expiresAt: timestamptz("expires_at").notNull(),
+    usedAt: timestamptz("used_at"),
+    requestIp: text("request_ip"),
+    requestUserAgent: text("request_user_agent"),
+  },
+  (t) => [index("password_reset_tokens_user_id_idx").on(t.userId)],
+);
+
+export const emailVerificationTokens = pgTable(
+  "email_verification_tokens",
+  {
+    id: uuid("id").primaryKey().defaultRandom(),
+    userId: text("user_id")
+      .notNull()
+      .references(() => users.id, { onDelete: "cascade" }),
+    /** The address this token proves, so a later email change cannot be verified by an old link. */
+    email: text("email").notNull(),
+    tokenHash: text("token_hash").notNull().unique(),
+    createdAt: timestamptz("created_at").notNull().defaultNow(),
+    expiresAt: timestamptz("expires_at").notNull(),
+    usedAt: timestamptz("used_at"),
+    requestIp: text("request_ip"),
+    requestUserAgent: text("request_user_agent"),
+  },
+  (t) => [index("email_verification_tokens_user_id_idx").on(t.userId)],
+);
+
+export const rateLimitBuckets = pgTable(
+  "rate_limit_buckets",
+  {
+    /** "<limit name>:<subject>", e.g. "reset-ip:203.0.113.7". Email subjects are HMACed. */
+    key: text("key").primaryKey(),
+    count: integer("count").notNull(),
+    windowStartedAt: timestamptz("window_started_at").notNull(),
+    windowEndsAt: timestamptz("window_ends_at").notNull(),
+  },
+  (t) => [index("rate_limit_buckets_window_ends_at_idx").on(t.windowEndsAt)],
+);
+
+export const auditEvents = pgTable(
+  "audit_events",
+  {
+    id: uuid("id").primaryKey().defaultRandom(),
+    event: text("event").notNull(),
+    userId: text("user_id").references(() => users.id, { onDelete: "set null" }),
+    /** HMAC-SHA-256 of the normalised email: correlates events without storing the address. */
+    emailHmac: text("email_hmac"),
+    ip: text("ip"),
+    userAgent: text("user_agent"),
+    details: jsonb("details").$type<Record<string, string | number | boolean | null>>().notNull().default(sql`'{}'::jsonb`),
+    createdAt: timestamptz("created_at").notNull().defaultNow(),
+  },
+  (t) => [index("audit_events_user_id_idx").on(t.userId, t.createdAt), index("audit_events_event_idx").on(t.event, t.createdAt)],
+);
+
+export type User = typeof users.$inferSelect;
+export type Session = typeof sessions.$inferSelect;
+export type PasswordResetToken = typeof passwordResetTokens.$inferSelect;
+export type EmailVerificationToken = typeof emailVerificationTokens.$inferSelect;
+export type AuditEvent = typeof auditEvents.$inferSelect;

@@ -1,0 +1,47 @@
+import { Body, Container, Head, Hr, Html, Preview, Section, Text } from "@react-email/components";
+import type { ReactNode } from "react";
+
+const styles = {
+  body: { backgroundColor: "#f4f4f5", fontFamily: "-apple-system, Segoe UI, Roboto, Helvetica, Arial, sans-serif", margin: 0 },
+  container: { backgroundColor: "#ffffff", margin: "32px auto", padding: "32px", maxWidth: "520px", borderRadius: "8px" },
+  brand: { fontSize: "20px", fontWeight: 700, color: "#18181b", margin: "0 0 24px" },
+  footer: { fontSize: "12px", color: "#71717a", lineHeight: "18px" },
+};
+
+export const textStyle = { fontSize: "15px", lineHeight: "24px", color: "#27272a" };
+export const buttonStyle = {
+  backgroundColor: "#1d4ed8",
+  color: "#ffffff",
+  padding: "12px 20px",
+  borderRadius: "6px",
+  fontSize: "15px",
+  fontWeight: 600,
+  textDecoration: "none",
+  display: "inline-block",
+};
+
+/** Frame shared by every Rekey email: brand, content, a footer saying why it was sent. */
+export function EmailLayout({ preview, children }: { preview: string; children: ReactNode }) {
+  return (
+    <Html lang="en">
+      <Head />
+      <Preview>{preview}</Preview>
+      <Body style={styles.body}>
+        <Container style={styles.container}>
+          <Text style={styles.brand}>Rekey</Text>
+          <Section>{children}</Section>
+          <Hr />
+          <Text style={styles.footer}>
+            You received this email because of activity on your Rekey account. We will never ask you for your
+            password by email.
+          </Text>
+        </Container>
+      </Body>
+    </Html>
+  );
+}
+
+/** "21 Nov 2026, 14:05 UTC": unambiguous in every reader's locale. */
+export function formatEmailTime(date: Date): string {
+  return `${date.toLocaleString("en-GB", { dateStyle: "medium", timeStyle: "short", timeZone: "UTC" })} UTC`;
+}

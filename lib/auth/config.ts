@@ -1,0 +1,147 @@
+import "server-only";
+import { DrizzleAdapter } from "@auth/drizzle-adapter";
+import NextAuth, { type NextAuthConfig } from "next-auth";
+import { encode as encodeJwt } from "next-auth/jwt";
+import Credentials from "next-auth/providers/credentials";
+import { getDb } from "@/db/client";
+import { accounts, sessions, users, verificationTokens } from "@/db/schema";
+import { audit } from "../audit";
+import { clientIp, userAgent } from "../client-ip";
+import { env } from "../env";
+import { LoginSchema } from "../validation/forms";
+import { verifyCredentials } from "./credentials";
+import { createSession, deleteSessionByToken, extendSession, findSession, sessionMaxAgeSeconds } from "./sessions";
+
+declare module "next-auth" {
+  interface Session {
+    user: { id: string; email: string; name: string | null; emailVerified: string | null };
+    /** Public id of this device's session row (for "this device" in the sessions list). */
+    sessionId: string;
+  }
+  interface User {
+    /** Carried from authorize() to the session row. */
+    requestIp?: string | null;
+    requestUserAgent?: string | null;
+  }
+}
+
+async function buildConfig(): Promise<NextAuthConfig> {
+  const config = env();
+  const db = await getDb();
+  // Auth.js builds its own URLs from the Host / X-Forwarded-Host headers unless AUTH_URL is
+  // set; pinning it to APP_URL means a forged Host can never steer a redirect.
+  process.env.AUTH_URL = config.APP_URL;
+
+  const baseAdapter = DrizzleAdapter(db, {
+    usersTable: users,
+    accountsTable: accounts,
+    sessionsTable: sessions,
+    verificationTokensTable: verificationTokens,
+  });
+
+  return {
+    secret: config.AUTH_SECRET,
+    trustHost: true,
+    useSecureCookies: config.APP_URL.startsWith("https://"),
+    pages: { signIn: "/login", error: "/login" },
+    session: { maxAge: sessionMaxAgeSeconds(), updateAge: 24 * 60 * 60 },
+    // The strategy is left unset: with an adapter it is "database", which Auth.js refuses to
+    // combine with Credentials when written explicitly. Session methods are ours so that only
+    // the token's hash is stored and the user's password hash never leaves the database layer.
+    adapter: {
+      ...baseAdapter,
+      async createSession(data) {
+        throw new Error(`sessions are created by jwt.encode (user ${data.userId})`);
+      },
+      async getSessionAndUser(sessionToken) {
+        const found = await findSession(db, sessionToken);
+        if (!found) return null;
+        return {
+          session: found.session,
+          user: { ...found.user, emailVerified: found.user.emailVerified },
+        };
+      },
+      async updateSession(data) {
+        if (data.expires) await extendSession(db, data.sessionToken, data.expires);
+        return null;
+      },
+      async deleteSession(sessionToken) {
+        await deleteSessionByToken(db, sessionToken);
+      },
+    },
+    providers: [
+      Credentials({
+        credentials: { email: { label: "Email", type: "email" }, password: { label: "Password", type: "password" } },
+        async authorize(raw, request) {
+          const parsed = LoginSchema.safeParse(raw);
+          if (!parsed.success) return null;
+          const ip = clientIp(request.headers);
+          const ua = userAgent(request.headers);
+          const result = await verifyCredentials(db, parsed.data.email, parsed.data.password);
+          if (!result.ok) {
+            await audit(db, { event: "user.sign_in_failed", email: parsed.data.email, ip, userAgent: ua });
+            return null;
+          }
+          return { ...result.user, requestIp: ip, requestUserAgent: ua };
+        },
+      }),
+    ],
+    callbacks: {
+      jwt({ token, user, account }) {
+        if (account?.provider === "credentials" && user) {
+          token.credentials = true;
+          token.requestIp = user.requestIp ?? null;
+          token.requestUserAgent = user.requestUserAgent ?? null;
+        }
+        return token;
+      },
+      session({ session, user }) {
+        const row = session as unknown as { id: string; expires: Date };
+        return {
+          expires: session.expires,
+          sessionId: row.id,
+          user: {
+            id: user.id,
+            email: user.email,
+            name: user.name ?? null,
+            emailVerified: user.emailVerified ? new Date(user.emailVerified).toISOString() : null,
+          },
+        } as unknown as typeof session;
+      },
+    },
+    jwt: {
+      // Credentials sign-in always goes through jwt.encode; here it creates the database
+      // session instead, and its opaque token becomes the cookie.
+      async encode(params) {
+        const token = params.token;
+        if (token?.credentials && typeof token.sub === "string") {
+          const created = await createSession(db, {
+            userId: token.sub,
+            ip: (token.requestIp as string | null) ?? null,
+            userAgent: (token.requestUserAgent as string | null) ?? null,
+          });
+          await audit(db, {
+            event: "user.signed_in",
+            userId: token.sub,
+            ip: (token.requestIp as string | null) ?? null,
+            userAgent: (token.requestUserAgent as string | null) ?? null,
+          });
+          return created.sessionToken;
+        }
+        return encodeJwt(params);
+      },
+    },
+    logger: {
+      // Auth.js logs CredentialsSignin as an error with a stack; a wrong password is expected.
+      error(error) {
+        if (error.name === "CredentialsSignin") return;
+        console.error(JSON.stringify({ level: "error", event: "auth.error", error: `${error.name}: ${error.message}` }));
+      },
+      warn(code) {
+        console.error(JSON.stringify({ level: "warn", event: "auth.warn", code }));
+      },
+    },
+  };
+}
+
+export const { auth, handlers, signIn, signOut } = NextAuth(buildConfig);

@@ -1,0 +1,36 @@
+import "server-only";
+import { and, eq } from "drizzle-orm";
+import type { Database } from "@/db/client";
+import { users } from "@/db/schema";
+import { hashPassword, needsRehash, verifyDummyPassword, verifyPassword } from "../passwords";
+
+export type CredentialsResult =
+  | { ok: true; user: { id: string; email: string; name: string | null } }
+  | { ok: false; code: "INVALID_CREDENTIALS" };
+
+/**
+ * Checks an email and password. An unknown email costs one argon2 verify too, so the answer's
+ * timing does not say whether the account exists. A hash made with weaker parameters than
+ * those now in force is replaced on success.
+ */
+export async function verifyCredentials(db: Database, email: string, password: string): Promise<CredentialsResult> {
+  const user = await db.query.users.findFirst({
+    where: eq(users.email, email),
+    columns: { id: true, email: true, name: true, passwordHash: true },
+  });
+  if (!user?.passwordHash) {
+    await verifyDummyPassword(password);
+    return { ok: false, code: "INVALID_CREDENTIALS" };
+  }
+  if (!(await verifyPassword(user.passwordHash, password))) return { ok: false, code: "INVALID_CREDENTIALS" };
+
+  if (needsRehash(user.passwordHash)) {
+    const upgraded = await hashPassword(password);
+    // Only if the hash is still the one we verified: a reset in between must win.
+    await db
+      .update(users)
+      .set({ passwordHash: upgraded })
+      .where(and(eq(users.id, user.id), eq(users.passwordHash, user.passwordHash)));
+  }
+  return { ok: true, user: { id: user.id, email: user.email, name: user.name } };
+}

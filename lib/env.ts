@@ -1,0 +1,123 @@
+// Every environment variable Rekey reads, parsed once. No other module reads process.env.
+// Imported by next.config.ts and scripts in plain Node, so no "server-only" here.
+import { randomBytes } from "node:crypto";
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import path from "node:path";
+import { z } from "zod";
+
+const intFrom = (min: number, max: number, fallback: number) =>
+  z.coerce.number().int().min(min).max(max).default(fallback);
+
+const optionalString = z
+  .string()
+  .optional()
+  .transform((v) => (v === undefined || v.trim() === "" ? undefined : v.trim()));
+
+const booleanFlag = (fallback: boolean) =>
+  z
+    .enum(["true", "false", "1", "0", ""])
+    .optional()
+    .transform((v) => (v === undefined || v === "" ? fallback : v === "true" || v === "1"));
+
+export const EnvSchema = z.object({
+  NODE_ENV: z.enum(["development", "production", "test"]).default("development"),
+  APP_URL: z
+    .url({ protocol: /^https?$/, message: "must be an http(s) URL such as https://rekey.example.com" })
+    .transform((v) => v.replace(/\/+$/, ""))
+    .optional(),
+  AUTH_SECRET: z.string().min(32, "must be at least 32 characters (openssl rand -base64 32)").optional(),
+  DATA_DIR: z.string().default(".data"),
+  DATABASE_URL: optionalString.pipe(
+    z
+      .string()
+      .regex(/^postgres(ql)?:\/\//, "must be a postgres:// URL")
+      .optional(),
+  ),
+  RESEND_API_KEY: optionalString,
+  /** Resend's API origin; tests point it at a local stand-in. */
+  RESEND_BASE_URL: optionalString.pipe(z.url({ protocol: /^https?$/ }).optional()),
+  EMAIL_FROM: z.string().min(3).default("Rekey <no-reply@rekey.localhost>"),
+  MAIL_OUTBOX_DIR: optionalString,
+  MAIL_TIMEOUT_MS: intFrom(100, 60_000, 10_000),
+  RESET_TOKEN_TTL_MINUTES: intFrom(5, 24 * 60, 60),
+  RESET_REQUESTS_PER_IP_PER_HOUR: intFrom(1, 100_000, 10),
+  RESET_REQUESTS_PER_EMAIL_PER_HOUR: intFrom(1, 1_000, 3),
+  RESET_INVALIDATE_PREVIOUS_TOKENS: booleanFlag(false),
+  ARGON2_MEMORY_KIB: intFrom(19_456, 4_194_304, 19_456),
+  ARGON2_ITERATIONS: intFrom(2, 100, 2),
+  ARGON2_PARALLELISM: intFrom(1, 16, 1),
+  SESSION_MAX_AGE_DAYS: intFrom(1, 365, 30),
+  LOG_LEVEL: z.enum(["debug", "info", "warn", "error", "silent"]).default("info"),
+});
+
+type ParsedEnv = z.infer<typeof EnvSchema>;
+export type Env = Omit<ParsedEnv, "APP_URL" | "AUTH_SECRET" | "MAIL_OUTBOX_DIR"> & {
+  APP_URL: string;
+  AUTH_SECRET: string;
+  MAIL_OUTBOX_DIR: string;
+  /** True when the app runs as a production build (`next start`, Vercel). */
+  isProduction: boolean;
+  mailTransport: "resend" | "outbox";
+};
+
+export class EnvError extends Error {
+  override name = "EnvError";
+}
+
+/** Parses and validates an environment; throws an EnvError naming every bad variable. */
+export function parseEnv(source: Record<string, string | undefined>): Env {
+  const result = EnvSchema.safeParse(source);
+  if (!result.success) {
+    const lines = result.error.issues.map((i) => `  ${i.path.join(".")}: ${i.message}`);
+    throw new EnvError(`Invalid environment configuration:\n${lines.join("\n")}`);
+  }
+  const parsed = result.data;
+  const isProduction = parsed.NODE_ENV === "production";
+
+  const missing: string[] = [];
+  if (isProduction && !parsed.APP_URL) missing.push("APP_URL (the public origin, e.g. https://rekey.example.com)");
+  if (isProduction && !parsed.AUTH_SECRET) missing.push("AUTH_SECRET (generate one: openssl rand -base64 32)");
+  if (missing.length > 0) {
+    throw new EnvError(`Missing required environment variables in production:\n${missing.map((m) => `  ${m}`).join("\n")}`);
+  }
+
+  return {
+    ...parsed,
+    APP_URL: parsed.APP_URL ?? "http://localhost:3000",
+    AUTH_SECRET: parsed.AUTH_SECRET ?? developmentSecret(parsed.DATA_DIR),
+    MAIL_OUTBOX_DIR: parsed.MAIL_OUTBOX_DIR ?? path.join(parsed.DATA_DIR, "outbox"),
+    isProduction,
+    mailTransport: parsed.RESEND_API_KEY ? "resend" : "outbox",
+  };
+}
+
+// Development needs no configuration: a random secret is made once and kept beside the
+// embedded database, so sessions survive restarts. Production refuses to start without one.
+function developmentSecret(dataDir: string): string {
+  const file = path.join(dataDir, "auth-secret");
+  if (existsSync(file)) return readFileSync(file, "utf8").trim();
+  mkdirSync(dataDir, { recursive: true });
+  const secret = randomBytes(32).toString("base64url");
+  try {
+    writeFileSync(file, secret + "\n", { mode: 0o600, flag: "wx" });
+    return secret;
+  } catch (error) {
+    // Another process (next dev spawns several) wrote it first: use theirs.
+    if ((error as NodeJS.ErrnoException).code === "EEXIST") return readFileSync(file, "utf8").trim();
+    throw error;
+  }
+}
+
+const globalForEnv = globalThis as unknown as { __rekeyEnv?: Env };
+
+/** The validated environment of this process, parsed on first use. */
+export function env(): Env {
+  globalForEnv.__rekeyEnv ??= parseEnv(process.env);
+  return globalForEnv.__rekeyEnv;
+}
+
+/** Replaces the cached environment (tests only: the service reads it at call time). */
+export function overrideEnvForTests(overrides: Record<string, string | undefined>): Env {
+  globalForEnv.__rekeyEnv = parseEnv({ ...process.env, ...overrides });
+  return globalForEnv.__rekeyEnv;
+}

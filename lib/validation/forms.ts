@@ -1,0 +1,60 @@
+import { z } from "zod";
+import { EmailSchema } from "./fields";
+import { NewPasswordSchema } from "./password-policy";
+
+// One schema per form: the client form resolves with it, the server action re-parses with it.
+
+const PasswordInput = z.string({ error: "Enter your password." }).min(1, "Enter your password.").max(1024, "That password is too long.");
+const optionalName = z
+  .string()
+  .trim()
+  .max(100, "Use at most 100 characters.")
+  .optional()
+  .transform((v) => (v ? v : undefined));
+
+export const LoginSchema = z.object({
+  email: EmailSchema,
+  password: PasswordInput,
+  callbackUrl: z.string().max(2048).optional(),
+});
+export type LoginInput = z.input<typeof LoginSchema>;
+
+export const RegisterSchema = z
+  .object({
+    name: optionalName,
+    email: EmailSchema,
+    password: NewPasswordSchema,
+    confirmPassword: z.string().min(1, "Confirm your password."),
+  })
+  .refine((v) => v.password === v.confirmPassword, {
+    path: ["confirmPassword"],
+    message: "The passwords do not match.",
+  });
+export type RegisterInput = z.input<typeof RegisterSchema>;
+
+export const ForgotPasswordSchema = z.object({ email: EmailSchema });
+export type ForgotPasswordInput = z.input<typeof ForgotPasswordSchema>;
+
+export const ResetPasswordSchema = z
+  .object({
+    token: z.string().min(1).max(256),
+    password: NewPasswordSchema,
+    confirmPassword: z.string().min(1, "Confirm your new password."),
+  })
+  .refine((v) => v.password === v.confirmPassword, {
+    path: ["confirmPassword"],
+    message: "The passwords do not match.",
+  });
+export type ResetPasswordInput = z.input<typeof ResetPasswordSchema>;
+
+export const ChangePasswordSchema = z
+  .object({
+    currentPassword: PasswordInput,
+    password: NewPasswordSchema,
+    confirmPassword: z.string().min(1, "Confirm your new password."),
+  })
+  .refine((v) => v.password === v.confirmPassword, {
+    path: ["confirmPassword"],
+    message: "The passwords do not match.",
+  });
+export type ChangePasswordInput = z.input<typeof ChangePasswordSchema>;

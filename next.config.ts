@@ -1,0 +1,37 @@
+import type { NextConfig } from "next";
+import { PHASE_DEVELOPMENT_SERVER, PHASE_PRODUCTION_BUILD, PHASE_PRODUCTION_SERVER } from "next/constants";
+import { EnvError, env } from "./lib/env";
+
+const securityHeaders = [
+  { key: "X-Content-Type-Options", value: "nosniff" },
+  { key: "X-Frame-Options", value: "DENY" },
+  { key: "Referrer-Policy", value: "strict-origin-when-cross-origin" },
+  { key: "Permissions-Policy", value: "camera=(), microphone=(), geolocation=()" },
+];
+
+export default function config(phase: string): NextConfig {
+  // A bad or missing variable stops `next dev`, `next build` and `next start` right here,
+  // with a message naming it, instead of failing on the first request.
+  if ([PHASE_DEVELOPMENT_SERVER, PHASE_PRODUCTION_BUILD, PHASE_PRODUCTION_SERVER].includes(phase)) {
+    try {
+      env();
+    } catch (error) {
+      if (error instanceof EnvError) {
+        console.error(`\n${error.message}\n\nSee .env.example for every variable.\n`);
+        process.exit(1);
+      }
+      throw error;
+    }
+  }
+  return {
+    reactStrictMode: true,
+    poweredByHeader: false,
+    // Bundled, PGlite builds but every query fails at run time.
+    serverExternalPackages: ["@electric-sql/pglite"],
+    // The migrations are read from disk when the database opens.
+    outputFileTracingIncludes: { "/**": ["./db/migrations/**/*"] },
+    async headers() {
+      return [{ source: "/:path*", headers: securityHeaders }];
+    },
+  };
+}
