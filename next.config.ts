@@ -26,6 +26,8 @@ export default function config(phase: string): NextConfig {
   return {
     reactStrictMode: true,
     poweredByHeader: false,
+    // Development-only routes (app/dev/**/page.dev.tsx) exist only under `next dev`.
+    pageExtensions: phase === PHASE_DEVELOPMENT_SERVER ? ["dev.tsx", "tsx", "ts"] : ["tsx", "ts"],
     // Bundled, PGlite builds but every query fails at run time.
     serverExternalPackages: ["@electric-sql/pglite"],
     // The migrations are read from disk when the database opens.

@@ -2,20 +2,34 @@ import { NextResponse, type NextRequest } from "next/server";
 import { auth } from "@/lib/auth/config";
 import { env } from "@/lib/env";
 
-// Signed-in-only areas. Pages check again (requireUser), so a route missing here is still safe.
+// Signed-in-only areas. Pages check again (requireSession), so a route missing here is still safe.
 const PROTECTED = ["/account"];
+
+// A reset link's token is in the URL: no Referer may carry it off, no cache or index may keep it.
+const TOKEN_PAGE_HEADERS = {
+  "Referrer-Policy": "no-referrer",
+  "Cache-Control": "no-store, max-age=0",
+  "X-Robots-Tag": "noindex, nofollow",
+};
 
 export async function proxy(request: NextRequest) {
   const { pathname, search } = request.nextUrl;
-  if (!PROTECTED.some((p) => pathname === p || pathname.startsWith(`${p}/`))) return NextResponse.next();
-  const session = await auth();
-  if (session?.user) return NextResponse.next();
-  // Built from APP_URL: a redirect must never follow a forged Host header.
-  const login = new URL("/login", env().APP_URL);
-  login.search = new URLSearchParams({ callbackUrl: `${pathname}${search}` }).toString();
-  return NextResponse.redirect(login);
+
+  if (pathname.startsWith("/reset-password/")) {
+    return NextResponse.next({ headers: TOKEN_PAGE_HEADERS });
+  }
+
+  if (PROTECTED.some((p) => pathname === p || pathname.startsWith(`${p}/`))) {
+    const session = await auth();
+    if (session?.user) return NextResponse.next();
+    // Built from APP_URL: a redirect must never follow a forged Host header.
+    const login = new URL("/login", env().APP_URL);
+    login.search = new URLSearchParams({ callbackUrl: `${pathname}${search}` }).toString();
+    return NextResponse.redirect(login);
+  }
+  return NextResponse.next();
 }
 
 export const config = {
-  matcher: ["/account/:path*"],
+  matcher: ["/account/:path*", "/account", "/reset-password/:path*"],
 };

@@ -73,10 +73,11 @@ export function PasswordField(props: Omit<FieldProps, "type" | "after">) {
             type="button"
             className="toggle"
             aria-pressed={visible}
-            aria-label={visible ? `Hide ${props.label.toLowerCase()}` : `Show ${props.label.toLowerCase()}`}
             onClick={() => setVisible((v) => !v)}
           >
+            {/* Named by its content, not aria-label, so it is not a second "label" of the field. */}
             {visible ? "Hide" : "Show"}
+            <span className="visually-hidden"> {props.label.toLowerCase()}</span>
           </button>
         ) : null
       }

@@ -1,0 +1,55 @@
+import type { Metadata } from "next";
+import Link from "next/link";
+import { headers } from "next/headers";
+import { getDb } from "@/db/client";
+import { clientIp, userAgent } from "@/lib/client-ip";
+import { auditTokenProblem, inspectResetToken } from "@/lib/password-reset";
+import { ResetPasswordForm } from "./reset-password-form";
+import { TOKEN_PROBLEM_COPY } from "./token-problems";
+
+export const metadata: Metadata = {
+  title: "Choose a new password",
+  robots: { index: false, follow: false },
+  referrer: "no-referrer",
+};
+
+const CODES = { invalid: "TOKEN_INVALID", expired: "TOKEN_EXPIRED", used: "TOKEN_USED" } as const;
+
+// Opening the link never consumes the token: mail scanners fetch links (GET and HEAD, several
+// times) before the person does. Only the form's POST spends it.
+export default async function ResetPasswordPage({ params }: { params: Promise<{ token: string }> }) {
+  const { token } = await params;
+  const db = await getDb();
+  const result = await inspectResetToken(db, token);
+
+  if (result.status !== "valid") {
+    const requestHeaders = await headers();
+    await auditTokenProblem(db, result.status, { ip: clientIp(requestHeaders), userAgent: userAgent(requestHeaders) });
+    const copy = TOKEN_PROBLEM_COPY[CODES[result.status]];
+    return (
+      <div className="card stack" data-token-status={result.status}>
+        <h1>{copy.title}</h1>
+        <p>{copy.body}</p>
+        <p>
+          <Link className="button-link" href="/forgot-password">
+            Request a new link
+          </Link>
+        </p>
+        <p>
+          <Link href="/login">Back to sign in</Link>
+        </p>
+      </div>
+    );
+  }
+
+  return (
+    <div className="card stack" data-token-status="valid">
+      <h1>Choose a new password</h1>
+      <p className="lead">
+        For the account <strong data-testid="masked-email">{result.maskedEmail}</strong>. Every device signed in to this account will be
+        signed out.
+      </p>
+      <ResetPasswordForm token={token} />
+    </div>
+  );
+}

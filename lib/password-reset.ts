@@ -1,0 +1,268 @@
+import "server-only";
+import { and, eq, gt, isNull, ne, sql } from "drizzle-orm";
+import { createElement } from "react";
+import type { Database } from "@/db/client";
+import { passwordResetTokens, users } from "@/db/schema";
+import PasswordChangedEmail, { passwordChangedSubject } from "@/emails/password-changed";
+import ResetPasswordEmail, { resetPasswordSubject } from "@/emails/reset-password";
+import { audit } from "./audit";
+import { deleteUserSessions } from "./auth/sessions";
+import { env } from "./env";
+import { log } from "./log";
+import { sendEmail } from "./mail";
+import { hashPassword, passwordPolicyErrors, verifyPassword } from "./passwords";
+import { consumeRateLimit, type RateLimit } from "./rate-limit";
+import { emailFingerprint, generateToken, hashToken, isWellFormedToken } from "./tokens";
+import { describeUserAgent } from "./user-agent";
+import { normalizeEmail } from "./validation/fields";
+
+/** Runs work after the response has gone out (`after()` in Next; the tests pass their own). */
+export type Schedule = (task: () => Promise<void>) => void;
+
+export interface RequestContext {
+  ip: string | null;
+  userAgent: string | null;
+}
+
+const HOUR = 60 * 60;
+const ipLimit = (): RateLimit => ({ name: "reset-ip", max: env().RESET_REQUESTS_PER_IP_PER_HOUR, windowSeconds: HOUR });
+const emailLimit = (): RateLimit => ({ name: "reset-email", max: env().RESET_REQUESTS_PER_EMAIL_PER_HOUR, windowSeconds: HOUR });
+
+export type RequestPasswordResetResult =
+  | { ok: true; expiresInMinutes: number }
+  | { ok: false; code: "RATE_LIMITED"; retryAfterSeconds: number };
+
+/**
+ * Accepts a reset request for a well-formed email. The answer depends only on the caller's IP
+ * budget: everything that depends on whether the account exists (per-email limit, look-up,
+ * token, email) is handed to `schedule` and runs after the response.
+ */
+export async function requestPasswordReset(
+  db: Database,
+  input: { email: string } & RequestContext,
+  schedule: Schedule,
+): Promise<RequestPasswordResetResult> {
+  if (input.ip) {
+    const limited = await consumeRateLimit(db, ipLimit(), input.ip);
+    if (!limited.allowed) {
+      await audit(db, { event: "password_reset.throttled", ip: input.ip, userAgent: input.userAgent, details: { limit: "ip" } });
+      return { ok: false, code: "RATE_LIMITED", retryAfterSeconds: limited.retryAfterSeconds };
+    }
+  }
+  schedule(() => deliverPasswordReset(db, input));
+  return { ok: true, expiresInMinutes: env().RESET_TOKEN_TTL_MINUTES };
+}
+
+/** The deferred half of a request. Never throws: failures are logged (without the token) and audited. */
+export async function deliverPasswordReset(db: Database, input: { email: string } & RequestContext): Promise<void> {
+  const email = normalizeEmail(input.email);
+  const context = { email, ip: input.ip, userAgent: input.userAgent };
+  try {
+    // Counted for every address, existing or not, and invisible to the requester.
+    const perEmail = await consumeRateLimit(db, emailLimit(), emailFingerprint(email));
+    if (!perEmail.allowed) {
+      await audit(db, { event: "password_reset.throttled", ...context, details: { limit: "email" } });
+      return;
+    }
+    const user = await db.query.users.findFirst({ where: eq(users.email, email), columns: { id: true, email: true } });
+    await audit(db, { event: "password_reset.requested", ...context, userId: user?.id ?? null, details: { account_exists: Boolean(user) } });
+    if (!user) return;
+
+    const config = env();
+    const { token, hash } = generateToken();
+    const requestedAt = new Date();
+    const expiresAt = new Date(requestedAt.getTime() + config.RESET_TOKEN_TTL_MINUTES * 60_000);
+    const row = await db.transaction(async (tx) => {
+      if (config.RESET_INVALIDATE_PREVIOUS_TOKENS) {
+        await tx
+          .update(passwordResetTokens)
+          .set({ usedAt: sql`now()` })
+          .where(and(eq(passwordResetTokens.userId, user.id), isNull(passwordResetTokens.usedAt)));
+      }
+      const [inserted] = await tx
+        .insert(passwordResetTokens)
+        .values({ userId: user.id, tokenHash: hash, createdAt: requestedAt, expiresAt, requestIp: input.ip, requestUserAgent: input.userAgent })
+        .returning({ id: passwordResetTokens.id });
+      return inserted;
+    });
+    if (!row) throw new Error("token insert returned no row");
+
+    const sent = await sendEmail({
+      to: user.email,
+      subject: resetPasswordSubject,
+      // The link is built from APP_URL only: never from Host or X-Forwarded-Host.
+      react: createElement(ResetPasswordEmail, {
+        resetUrl: `${config.APP_URL}/reset-password/${token}`,
+        expiresInMinutes: config.RESET_TOKEN_TTL_MINUTES,
+        requestedAt,
+        requestIp: input.ip,
+        forgotPasswordUrl: `${config.APP_URL}/forgot-password`,
+      }),
+      idempotencyKey: `password-reset/${row.id}`,
+    });
+    if (sent.ok) {
+      await audit(db, { event: "password_reset.email_sent", ...context, userId: user.id, details: { token_id: row.id } });
+    } else {
+      log("error", "password_reset.email_failed", { userId: user.id, tokenId: row.id, reason: sent.reason });
+      await audit(db, { event: "password_reset.email_failed", ...context, userId: user.id, details: { token_id: row.id, reason: sent.reason } });
+    }
+  } catch (error) {
+    log("error", "password_reset.request_failed", {}, error);
+  }
+}
+
+export type TokenProblem = "invalid" | "expired" | "used";
+
+export type InspectResult =
+  | { status: "valid"; maskedEmail: string; expiresAt: Date }
+  | { status: TokenProblem };
+
+/** What a reset link is, without consuming it: GET and HEAD (and mail scanners) land here. */
+export async function inspectResetToken(db: Database, token: string): Promise<InspectResult> {
+  const found = await findToken(db, token);
+  if (found.status !== "valid") return { status: found.status };
+  return { status: "valid", maskedEmail: maskEmail(found.email), expiresAt: found.expiresAt };
+}
+
+type FoundToken =
+  | { status: "valid"; userId: string; email: string; passwordHash: string | null; expiresAt: Date }
+  | { status: TokenProblem; userId?: string };
+
+async function findToken(db: Database, token: string): Promise<FoundToken> {
+  if (!isWellFormedToken(token)) return { status: "invalid" };
+  const [row] = await db
+    .select({
+      userId: passwordResetTokens.userId,
+      expiresAt: passwordResetTokens.expiresAt,
+      usedAt: passwordResetTokens.usedAt,
+      expired: sql<boolean>`${passwordResetTokens.expiresAt} <= now()`,
+      email: users.email,
+      passwordHash: users.passwordHash,
+    })
+    .from(passwordResetTokens)
+    .innerJoin(users, eq(users.id, passwordResetTokens.userId))
+    .where(eq(passwordResetTokens.tokenHash, hashToken(token)));
+  if (!row) return { status: "invalid" };
+  // A used token says "used" even once it has expired: that is what the user needs to know.
+  if (row.usedAt) return { status: "used", userId: row.userId };
+  if (row.expired) return { status: "expired", userId: row.userId };
+  return { status: "valid", userId: row.userId, email: row.email, passwordHash: row.passwordHash, expiresAt: row.expiresAt };
+}
+
+export type ResetPasswordResult =
+  | { ok: true }
+  | { ok: false; code: "TOKEN_INVALID" | "TOKEN_EXPIRED" | "TOKEN_USED" }
+  | { ok: false; code: "PASSWORD_REJECTED"; passwordErrors: string[] };
+
+const PROBLEM_CODES = { invalid: "TOKEN_INVALID", expired: "TOKEN_EXPIRED", used: "TOKEN_USED" } as const;
+const PROBLEM_EVENTS = {
+  invalid: "password_reset.token_invalid",
+  expired: "password_reset.token_expired",
+  used: "password_reset.token_reused",
+} as const;
+
+/** Records a link that did not work (page view or submission), then returns its problem. */
+export async function auditTokenProblem(db: Database, problem: TokenProblem, context: RequestContext & { userId?: string }): Promise<void> {
+  await audit(db, { event: PROBLEM_EVENTS[problem], userId: context.userId ?? null, ip: context.ip, userAgent: context.userAgent });
+}
+
+/**
+ * Sets a new password with a reset token. A rejected password leaves the token valid. The
+ * token is consumed by a conditional update inside the transaction, so of two concurrent
+ * submissions exactly one wins; the winner's transaction also ends every session of the user.
+ */
+export async function resetPassword(
+  db: Database,
+  input: { token: string; password: string } & RequestContext,
+  schedule: Schedule,
+): Promise<ResetPasswordResult> {
+  const found = await findToken(db, input.token);
+  if (found.status !== "valid") {
+    await auditTokenProblem(db, found.status, { ...input, userId: found.userId });
+    return { ok: false, code: PROBLEM_CODES[found.status] };
+  }
+
+  const passwordErrors = await passwordPolicyErrors(input.password);
+  if (found.passwordHash && (await verifyPassword(found.passwordHash, input.password))) {
+    passwordErrors.push("Choose a password different from your current one.");
+  }
+  if (passwordErrors.length > 0) return { ok: false, code: "PASSWORD_REJECTED", passwordErrors };
+
+  // Hashed before the transaction so that row locks are held for milliseconds, not an argon2 run.
+  const passwordHash = await hashPassword(input.password);
+  const tokenHash = hashToken(input.token);
+
+  const outcome = await db.transaction(async (tx) => {
+    const [consumed] = await tx
+      .update(passwordResetTokens)
+      .set({ usedAt: sql`now()` })
+      .where(
+        and(
+          eq(passwordResetTokens.tokenHash, tokenHash),
+          isNull(passwordResetTokens.usedAt),
+          gt(passwordResetTokens.expiresAt, sql`now()`),
+        ),
+      )
+      .returning({ userId: passwordResetTokens.userId, id: passwordResetTokens.id });
+    if (!consumed) return null;
+
+    const [user] = await tx
+      .update(users)
+      .set({
+        passwordHash,
+        passwordChangedAt: sql`now()`,
+        // Following the emailed link proved the address is theirs.
+        emailVerified: sql`coalesce(${users.emailVerified}, now())`,
+      })
+      .where(eq(users.id, consumed.userId))
+      .returning({ id: users.id, email: users.email, passwordChangedAt: users.passwordChangedAt });
+    if (!user) throw new Error("reset token points at a missing user");
+
+    await tx
+      .update(passwordResetTokens)
+      .set({ usedAt: sql`now()` })
+      .where(and(eq(passwordResetTokens.userId, user.id), isNull(passwordResetTokens.usedAt), ne(passwordResetTokens.id, consumed.id)));
+    const revoked = await deleteUserSessions(tx, user.id);
+    await audit(tx, { event: "password_reset.completed", userId: user.id, ip: input.ip, userAgent: input.userAgent, details: { token_id: consumed.id } });
+    await audit(tx, { event: "sessions.revoked", userId: user.id, ip: input.ip, userAgent: input.userAgent, details: { count: revoked, reason: "password_reset" } });
+    return user;
+  });
+
+  if (!outcome) {
+    // Lost a race (or expired a moment ago): say which, from the row as it is now.
+    const now = await findToken(db, input.token);
+    const problem: TokenProblem = now.status === "valid" ? "used" : now.status;
+    await auditTokenProblem(db, problem, { ...input, userId: found.userId });
+    return { ok: false, code: PROBLEM_CODES[problem] };
+  }
+
+  schedule(() => sendPasswordChangedEmail(db, { userId: outcome.id, email: outcome.email, changedAt: outcome.passwordChangedAt ?? new Date(), ...input }));
+  return { ok: true };
+}
+
+/** "Your password was changed" (time, IP, browser, what to do). Never throws. */
+export async function sendPasswordChangedEmail(
+  db: Database,
+  input: { userId: string; email: string; changedAt: Date } & RequestContext,
+): Promise<void> {
+  const config = env();
+  const sent = await sendEmail({
+    to: input.email,
+    subject: passwordChangedSubject,
+    react: createElement(PasswordChangedEmail, {
+      changedAt: input.changedAt,
+      ip: input.ip,
+      browser: describeUserAgent(input.userAgent),
+      forgotPasswordUrl: `${config.APP_URL}/forgot-password`,
+    }),
+    idempotencyKey: `password-changed/${input.userId}/${input.changedAt.getTime()}`,
+  });
+  if (!sent.ok) log("error", "password_changed.email_failed", { userId: input.userId, reason: sent.reason });
+}
+
+/** "j***@example.com": enough to recognise your own address, not enough to learn someone's. */
+export function maskEmail(email: string): string {
+  const at = email.lastIndexOf("@");
+  if (at < 1) return "***";
+  return `${email[0]}***${email.slice(at)}`;
+}
