@@ -12,11 +12,27 @@ const TOKEN_PAGE_HEADERS = {
   "X-Robots-Tag": "noindex, nofollow",
 };
 
+/**
+ * Under `Referrer-Policy: no-referrer` browsers send `Origin: null` with a form POST, which
+ * Next's server-action CSRF check refuses, so the form would fail without JavaScript. The
+ * browser's own `Sec-Fetch-Site: same-origin` (no script can set it) proves the post came from
+ * this site; only then is the Origin restored to the one Next compares against.
+ */
+function sameOriginFormPostHeaders(request: NextRequest): Headers {
+  const headers = new Headers(request.headers);
+  if (request.method === "POST" && headers.get("origin") === "null" && headers.get("sec-fetch-site") === "same-origin") {
+    const host = headers.get("x-forwarded-host") ?? headers.get("host");
+    const proto = (headers.get("x-forwarded-proto") ?? request.nextUrl.protocol).replace(/:$/, "");
+    if (host) headers.set("origin", `${proto}://${host}`);
+  }
+  return headers;
+}
+
 export async function proxy(request: NextRequest) {
   const { pathname, search } = request.nextUrl;
 
   if (pathname.startsWith("/reset-password/")) {
-    return NextResponse.next({ headers: TOKEN_PAGE_HEADERS });
+    return NextResponse.next({ headers: TOKEN_PAGE_HEADERS, request: { headers: sameOriginFormPostHeaders(request) } });
   }
 
   if (PROTECTED.some((p) => pathname === p || pathname.startsWith(`${p}/`))) {

@@ -30,16 +30,16 @@ const MIGRATION_LOCK_ID = 7_240_001;
  */
 export async function openDatabase(options: { url?: string; dataDir?: string | null }): Promise<DatabaseHandle> {
   if (options.url) {
-    const client = postgres(options.url, { max: 10, onnotice: () => {}, connection: { application_name: "rekey" } });
     // Several app instances may start at once: one migrates, the others wait on the lock.
-    const reserved = await client.reserve();
+    // A one-connection client, because an advisory lock belongs to its connection.
+    const migrator = postgres(options.url, { max: 1, onnotice: () => {} });
     try {
-      await reserved`select pg_advisory_lock(${MIGRATION_LOCK_ID})`;
-      await migratePostgres(drizzlePostgres(reserved), { migrationsFolder: MIGRATIONS_FOLDER });
+      await migrator`select pg_advisory_lock(${MIGRATION_LOCK_ID})`;
+      await migratePostgres(drizzlePostgres(migrator), { migrationsFolder: MIGRATIONS_FOLDER });
     } finally {
-      await reserved`select pg_advisory_unlock(${MIGRATION_LOCK_ID})`.catch(() => {});
-      reserved.release();
+      await migrator.end({ timeout: 5 });
     }
+    const client = postgres(options.url, { max: 10, onnotice: () => {}, connection: { application_name: "rekey" } });
     const db = drizzlePostgres(client, { schema }) as unknown as Database;
     return { db, driver: "postgres", close: () => client.end({ timeout: 5 }) };
   }

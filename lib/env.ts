@@ -21,11 +21,14 @@ const booleanFlag = (fallback: boolean) =>
 
 export const EnvSchema = z.object({
   NODE_ENV: z.enum(["development", "production", "test"]).default("development"),
-  APP_URL: z
-    .url({ protocol: /^https?$/, message: "must be an http(s) URL such as https://rekey.example.com" })
-    .transform((v) => v.replace(/\/+$/, ""))
-    .optional(),
-  AUTH_SECRET: z.string().min(32, "must be at least 32 characters (openssl rand -base64 32)").optional(),
+  // A blank value (as copied from .env.example) counts as unset, like every optional variable.
+  APP_URL: optionalString.pipe(
+    z
+      .url({ protocol: /^https?$/, message: "must be an http(s) URL such as https://rekey.example.com" })
+      .transform((v) => v.replace(/\/+$/, ""))
+      .optional(),
+  ),
+  AUTH_SECRET: optionalString.pipe(z.string().min(32, "must be at least 32 characters (openssl rand -base64 32)").optional()),
   DATA_DIR: z.string().default(".data"),
   DATABASE_URL: optionalString.pipe(
     z

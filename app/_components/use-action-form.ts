@@ -36,7 +36,11 @@ export function useActionForm<Values extends FieldValues>(options: {
   const form = useForm<Values>({
     // The schemas transform values (trim, lower-case); the form keeps what the user typed.
     resolver: zodResolver(options.schema as never) as never,
-    mode: "onTouched",
+    // Validate first on submit, then as the user types. Validating on blur inserts error text
+    // between mousedown and mouseup on the submit button, moving it away from the pointer, so
+    // the click that caused the blur is lost.
+    mode: "onSubmit",
+    reValidateMode: "onChange",
     criteriaMode: "all",
     shouldFocusError: true,
     defaultValues: options.defaultValues,

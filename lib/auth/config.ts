@@ -8,6 +8,7 @@ import { accounts, sessions, users, verificationTokens } from "@/db/schema";
 import { audit } from "../audit";
 import { clientIp, userAgent } from "../client-ip";
 import { env } from "../env";
+import { log } from "../log";
 import { LoginSchema } from "../validation/forms";
 import { verifyCredentials } from "./credentials";
 import { createSession, deleteSessionByToken, extendSession, findSession, sessionMaxAgeSeconds } from "./sessions";
@@ -134,11 +135,13 @@ async function buildConfig(): Promise<NextAuthConfig> {
     logger: {
       // Auth.js logs CredentialsSignin as an error with a stack; a wrong password is expected.
       error(error) {
-        if (error.name === "CredentialsSignin") return;
-        console.error(JSON.stringify({ level: "error", event: "auth.error", error: `${error.name}: ${error.message}` }));
+        // `type`, not `name`: class names are minified in production builds.
+        const type = (error as { type?: string }).type ?? error.name;
+        if (type === "CredentialsSignin") return;
+        log("error", "auth.error", { type }, error);
       },
       warn(code) {
-        console.error(JSON.stringify({ level: "warn", event: "auth.warn", code }));
+        log("warn", "auth.warn", { code });
       },
     },
   };

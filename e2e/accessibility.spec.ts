@@ -1,0 +1,70 @@
+import AxeBuilder from "@axe-core/playwright";
+import type { Page } from "@playwright/test";
+import { expect, test } from "./support/fixtures";
+
+async function expectNoSeriousViolations(page: Page): Promise<void> {
+  const results = await new AxeBuilder({ page }).withTags(["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "best-practice"]).analyze();
+  const serious = results.violations.filter((v) => v.impact === "serious" || v.impact === "critical");
+  expect(serious.map((v) => `${v.id}: ${v.help} (${v.nodes.map((n) => n.target.join(" ")).join(", ")})`)).toEqual([]);
+}
+
+test.describe("accessibility (axe: no serious or critical violation)", () => {
+  test("/login, with and without an error shown", async ({ page }) => {
+    await page.goto("/login");
+    await expectNoSeriousViolations(page);
+    await page.getByRole("button", { name: "Sign in" }).click();
+    await expect(page.getByText("Enter your email address.")).toBeVisible();
+    await expectNoSeriousViolations(page);
+  });
+
+  test("/register", async ({ page }) => {
+    await page.goto("/register");
+    await expectNoSeriousViolations(page);
+  });
+
+  test("/forgot-password, the form and the answer", async ({ page }) => {
+    await page.goto("/forgot-password");
+    await expectNoSeriousViolations(page);
+    await page.getByLabel("Email").fill("someone@example.com");
+    await page.getByRole("button", { name: "Send reset link" }).click();
+    await expect(page.getByTestId("forgot-password-answer")).toBeVisible();
+    await expectNoSeriousViolations(page);
+  });
+
+  test("/reset-password/[token] with a valid link (form, errors) and an invalid one", async ({ page, createUser, mailbox }) => {
+    const user = await createUser();
+    await page.goto("/forgot-password");
+    await page.getByLabel("Email").fill(user.email);
+    await page.getByRole("button", { name: "Send reset link" }).click();
+    await page.goto(await mailbox.resetLink(user.email));
+    await expectNoSeriousViolations(page);
+    await page.getByLabel("New password", { exact: true }).fill("weak");
+    await page.getByRole("button", { name: "Set new password" }).click();
+    await expect(page.getByLabel("New password", { exact: true })).toHaveAttribute("aria-invalid", "true");
+    await expectNoSeriousViolations(page);
+
+    await page.goto("/reset-password/this-link-is-not-valid");
+    await expect(page.getByRole("heading", { name: "This link is not valid" })).toBeVisible();
+    await expectNoSeriousViolations(page);
+  });
+
+  test("the reset form can be completed with the keyboard alone", async ({ page, createUser, mailbox }) => {
+    const user = await createUser();
+    await page.goto("/forgot-password");
+    await page.getByLabel("Email").fill(user.email);
+    await page.keyboard.press("Enter");
+    await expect(page.getByTestId("forgot-password-answer")).toBeVisible();
+    await page.goto(await mailbox.resetLink(user.email));
+    await page.keyboard.press("Tab"); // skip link
+    await page.keyboard.press("Tab"); // brand
+    await page.keyboard.press("Tab");
+    await expect(page.getByLabel("New password", { exact: true })).toBeFocused();
+    await page.keyboard.type("Keyboard-Only-7");
+    await page.keyboard.press("Tab"); // show/hide toggle
+    await page.keyboard.press("Tab");
+    await expect(page.getByLabel("Confirm new password")).toBeFocused();
+    await page.keyboard.type("Keyboard-Only-7");
+    await page.keyboard.press("Enter");
+    await expect(page).toHaveURL(/\/login\?notice=password-reset$/);
+  });
+});

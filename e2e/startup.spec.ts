@@ -1,0 +1,40 @@
+import { spawn } from "node:child_process";
+import { expect, test } from "./support/fixtures";
+
+/** Runs `next start` on the built app with `env` and returns what it printed and its exit code. */
+function startWith(env: Record<string, string | undefined>): Promise<{ code: number | null; output: string }> {
+  return new Promise((resolve) => {
+    const child = spawn("node_modules/.bin/next", ["start", "-p", "3199"], {
+      env: { PATH: process.env.PATH, NODE_ENV: "production", NEXT_TELEMETRY_DISABLED: "1", ...env } as NodeJS.ProcessEnv,
+    });
+    let output = "";
+    child.stdout.on("data", (c) => (output += c));
+    child.stderr.on("data", (c) => (output += c));
+    const timer = setTimeout(() => child.kill("SIGKILL"), 30_000);
+    child.on("exit", (code) => {
+      clearTimeout(timer);
+      resolve({ code, output });
+    });
+  });
+}
+
+test.describe("production start-up refuses a bad configuration", () => {
+  test("without AUTH_SECRET, naming the variable", async () => {
+    const { code, output } = await startWith({ APP_URL: "https://rekey.example.com" });
+    expect(code).not.toBe(0);
+    expect(output).toContain("AUTH_SECRET");
+    expect(output).not.toContain("APP_URL (");
+  });
+
+  test("without APP_URL, naming the variable", async () => {
+    const { code, output } = await startWith({ AUTH_SECRET: "x".repeat(40) });
+    expect(code).not.toBe(0);
+    expect(output).toContain("APP_URL");
+  });
+
+  test("with a malformed value, naming the variable", async () => {
+    const { code, output } = await startWith({ AUTH_SECRET: "x".repeat(40), APP_URL: "https://rekey.example.com", RESET_TOKEN_TTL_MINUTES: "soon" });
+    expect(code).not.toBe(0);
+    expect(output).toContain("RESET_TOKEN_TTL_MINUTES");
+  });
+});

@@ -1,0 +1,110 @@
+import { randomBytes, randomInt, randomUUID } from "node:crypto";
+import { hash } from "@node-rs/argon2";
+import { test as base, expect, type Page } from "@playwright/test";
+import postgres, { type Sql } from "postgres";
+import { E2E } from "./settings";
+
+export { expect };
+
+export const STRONG_PASSWORD = "Correct-Horse-9";
+
+/** A fresh address on a reserved domain; `prefix` "fail-" / "hang-" steers the Resend stand-in. */
+export function uniqueEmail(prefix = "user"): string {
+  return `${prefix}-${Date.now().toString(36)}${randomBytes(3).toString("hex")}@example.com`;
+}
+
+/** A client address from the benchmarking range, as the app's proxy would report it. */
+function testIp(): string {
+  return `198.${randomInt(18, 20)}.${randomInt(0, 256)}.${randomInt(1, 255)}`;
+}
+
+export interface SentEmail {
+  id: string;
+  to: string[];
+  from: string;
+  subject: string;
+  html: string;
+  text: string;
+  idempotencyKey: string | null;
+}
+
+export interface Mailbox {
+  /** Every message the app sent to `to` so far. */
+  messages(to: string): Promise<SentEmail[]>;
+  /** Waits until `count` messages to `to` match `subject`, and returns the latest. */
+  waitFor(to: string, subject: RegExp, count?: number): Promise<SentEmail>;
+  /** The reset link of the latest reset email to `to`. */
+  resetLink(to: string, count?: number): Promise<string>;
+}
+
+export interface TestUser {
+  id: string;
+  email: string;
+  password: string;
+}
+
+const mailbox: Mailbox = {
+  async messages(to) {
+    const response = await fetch(`${E2E.resendUrl}/__test/messages?to=${encodeURIComponent(to)}`);
+    return (await response.json()) as SentEmail[];
+  },
+  async waitFor(to, subject, count = 1) {
+    let found: SentEmail[] = [];
+    await expect
+      .poll(
+        async () => {
+          found = (await mailbox.messages(to)).filter((m) => subject.test(m.subject));
+          return found.length;
+        },
+        { message: `waiting for ${count} email(s) "${subject}" to ${to}`, timeout: 15_000 },
+      )
+      .toBeGreaterThanOrEqual(count);
+    return found[count - 1] as SentEmail;
+  },
+  async resetLink(to, count = 1) {
+    const message = await mailbox.waitFor(to, /reset your rekey password/i, count);
+    const link = message.text.match(/https?:\/\/\S+\/reset-password\/[A-Za-z0-9_-]{43}/)?.[0];
+    if (!link) throw new Error(`no reset link in:\n${message.text}`);
+    return link;
+  },
+};
+
+export const test = base.extend<
+  { ip: string; mailbox: Mailbox; createUser: (options?: { email?: string; password?: string }) => Promise<TestUser> },
+  { db: Sql }
+>({
+  db: [
+    async ({}, use) => {
+      const sql = postgres(E2E.databaseUrl, { max: 2, onnotice: () => {} });
+      await use(sql);
+      await sql.end();
+    },
+    { scope: "worker" },
+  ],
+  ip: async ({}, use) => use(testIp()),
+  // Each test is a different client, so per-IP limits of one test never touch another.
+  extraHTTPHeaders: async ({ ip }, use) => use({ "x-forwarded-for": ip }),
+  mailbox: async ({}, use) => use(mailbox),
+  createUser: async ({ db }, use) => {
+    const created: string[] = [];
+    await use(async (options = {}) => {
+      const email = options.email ?? uniqueEmail();
+      const password = options.password ?? STRONG_PASSWORD;
+      const id = randomUUID();
+      const passwordHash = await hash(password, { memoryCost: 19456, timeCost: 2, parallelism: 1, algorithm: 2 });
+      await db`insert into users (id, email, password_hash, password_changed_at) values (${id}, ${email}, ${passwordHash}, now())`;
+      created.push(id);
+      return { id, email, password };
+    });
+    if (created.length > 0) await db`delete from users where id in ${db(created)}`;
+  },
+});
+
+/** Signs in through the form, as a person would, and waits for the account page. */
+export async function signIn(page: Page, user: { email: string; password: string }): Promise<void> {
+  await page.goto("/login");
+  await page.getByLabel("Email").fill(user.email);
+  await page.getByLabel("Password", { exact: true }).fill(user.password);
+  await page.getByRole("button", { name: "Sign in" }).click();
+  await expect(page).toHaveURL(/\/account$/);
+}

@@ -1,0 +1,76 @@
+// Starts the app for the e2e run as production runs it: `next build` + `next start`, on a
+// fresh PostgreSQL database, with the real Resend SDK pointed at the local stand-in.
+// Everything the server prints also goes to .data/e2e/server.log, which the tests read to
+// prove that no token is ever logged.
+import { spawn, spawnSync } from "node:child_process";
+import { randomBytes } from "node:crypto";
+import { createWriteStream, mkdirSync } from "node:fs";
+import postgres from "postgres";
+
+const appPort = Number(process.env.E2E_PORT ?? 3100);
+const resendPort = Number(process.env.E2E_RESEND_PORT ?? appPort + 1);
+const adminUrl = process.env.TEST_DATABASE_URL || "postgres://postgres@127.0.0.1:5432/postgres";
+const runId = process.env.E2E_RUN_ID ?? "local";
+const databaseName = `rekey_e2e_${runId}`;
+const databaseUrl = new URL(adminUrl);
+databaseUrl.pathname = `/${databaseName}`;
+
+const admin = postgres(adminUrl, { max: 1, onnotice: () => {} });
+try {
+  await admin.unsafe(`drop database if exists "${databaseName}" with (force)`);
+  await admin.unsafe(`create database "${databaseName}"`);
+} catch (error) {
+  console.error(`e2e: cannot create a database on ${new URL(adminUrl).host}: ${error.message}`);
+  console.error("e2e: the e2e suite needs PostgreSQL; set TEST_DATABASE_URL to a server you may create databases on.");
+  process.exit(1);
+} finally {
+  await admin.end();
+}
+
+const env = {
+  ...process.env,
+  NODE_ENV: "production",
+  NEXT_TELEMETRY_DISABLED: "1",
+  APP_URL: `http://localhost:${appPort}`,
+  AUTH_SECRET: randomBytes(32).toString("base64url"),
+  DATABASE_URL: databaseUrl.toString(),
+  RESEND_API_KEY: "re_e2e_stand_in",
+  RESEND_BASE_URL: `http://127.0.0.1:${resendPort}`,
+  EMAIL_FROM: "Rekey <no-reply@rekey.test>",
+  MAIL_TIMEOUT_MS: "2000",
+  LOG_LEVEL: "info",
+};
+
+if (process.env.E2E_SKIP_BUILD !== "1") {
+  const build = spawnSync("node_modules/.bin/next", ["build"], { env, stdio: ["ignore", "inherit", "inherit"] });
+  if (build.status !== 0) process.exit(build.status ?? 1);
+}
+
+mkdirSync(".data/e2e", { recursive: true });
+const log = createWriteStream(".data/e2e/server.log", { flags: "w" });
+const server = spawn("node_modules/.bin/next", ["start", "-p", String(appPort)], {
+  env,
+  // Same process group as this script: Playwright stops the whole group at the end.
+  stdio: ["ignore", "pipe", "pipe"],
+});
+for (const stream of [server.stdout, server.stderr]) {
+  stream.on("data", (chunk) => {
+    log.write(chunk);
+    if (process.env.E2E_SERVER_OUTPUT === "1") process.stderr.write(chunk);
+  });
+}
+
+function stop(signal) {
+  try {
+    server.kill(signal);
+  } catch {
+    // already gone
+  }
+}
+for (const signal of ["SIGINT", "SIGTERM"]) process.on(signal, () => stop("SIGTERM"));
+process.on("exit", () => stop("SIGKILL"));
+server.on("exit", (code) => {
+  log.end();
+  if (code) console.error(`e2e: next start exited with ${code}; see .data/e2e/server.log`);
+  process.exit(code ?? 0);
+});

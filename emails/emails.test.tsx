@@ -1,0 +1,70 @@
+import { render } from "@react-email/render";
+import { describe, expect, it } from "vitest";
+import PasswordChangedEmail from "./password-changed";
+import ResetPasswordEmail from "./reset-password";
+
+const RESET_URL = "http://rekey.test/reset-password/AbCdEfGhIjKlMnOpQrStUvWxYz0123456789_-AbCdE";
+const FORGOT_URL = "http://rekey.test/forgot-password";
+
+describe("ResetPasswordEmail", () => {
+  const email = (
+    <ResetPasswordEmail
+      resetUrl={RESET_URL}
+      expiresInMinutes={45}
+      requestedAt={new Date("2026-11-21T10:00:00Z")}
+      requestIp="203.0.113.7"
+      forgotPasswordUrl={FORGOT_URL}
+    />
+  );
+
+  it("says in plain text where to go, for how long, from which IP, and that it can be ignored", async () => {
+    const text = await render(email, { plainText: true });
+
+    expect(text).toContain(RESET_URL);
+    expect(text).toContain("within 45 minutes");
+    expect(text).toContain("203.0.113.7");
+    expect(text).toContain("21 Nov 2026, 10:00 UTC");
+    expect(text).toMatch(/ignore this email/i);
+    expect(text).toContain(FORGOT_URL);
+    expect(text).not.toMatch(/<[a-z]/i);
+  });
+
+  it("links the reset page in HTML", async () => {
+    const html = await render(email);
+
+    expect(html).toMatch(new RegExp(`<a [^>]*href="${RESET_URL}"`));
+    expect(html).toContain(`href="${FORGOT_URL}"`);
+  });
+
+  it("says 'unknown' when the requester's IP is not known", async () => {
+    const text = await render(
+      <ResetPasswordEmail resetUrl={RESET_URL} expiresInMinutes={60} requestedAt={new Date()} requestIp={null} forgotPasswordUrl={FORGOT_URL} />,
+      { plainText: true },
+    );
+
+    expect(text).toContain("from IP address unknown");
+  });
+});
+
+describe("PasswordChangedEmail", () => {
+  const email = (
+    <PasswordChangedEmail changedAt={new Date("2026-11-21T10:05:00Z")} ip="198.51.100.23" browser="Chrome 126 on Windows 10" forgotPasswordUrl={FORGOT_URL} />
+  );
+
+  it("says in plain text when, from which IP and browser, and where to go if it wasn't you", async () => {
+    const text = await render(email, { plainText: true });
+
+    expect(text).toContain("21 Nov 2026, 10:05 UTC");
+    expect(text).toContain("198.51.100.23");
+    expect(text).toContain("Chrome 126 on Windows 10");
+    expect(text).toContain("signed out");
+    expect(text).toContain(FORGOT_URL);
+    expect(text).not.toContain("/reset-password/");
+  });
+
+  it("links the forgot-password page in HTML", async () => {
+    const html = await render(email);
+
+    expect(html).toMatch(new RegExp(`<a [^>]*href="${FORGOT_URL}"`));
+  });
+});

@@ -1,0 +1,13 @@
+// Runs once when a server instance starts: open the database and apply pending migrations
+// now, not on the first request, so the instance is ready (or says why not) at once.
+export async function register(): Promise<void> {
+  if (process.env.NEXT_RUNTIME !== "nodejs") return;
+  const { getDatabase } = await import("./db/client");
+  try {
+    const { driver } = await getDatabase();
+    console.log(JSON.stringify({ level: "info", event: "database.ready", driver }));
+  } catch (error) {
+    // The instance still starts; requests retry the connection and /api/v1/health reports it.
+    console.error(JSON.stringify({ level: "error", event: "database.unavailable", error: String(error) }));
+  }
+}

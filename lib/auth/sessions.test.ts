@@ -1,0 +1,143 @@
+import { createHash, randomBytes } from "node:crypto";
+import { eq, sql } from "drizzle-orm";
+import { expect, it } from "vitest";
+import type { Database } from "@/db/client";
+import { sessions } from "@/db/schema";
+import { describeEachDatabase } from "@/test-support/databases";
+import { insertUser } from "@/test-support/users";
+import { createSession, deleteExpiredSessions, deleteSessionByToken, deleteUserSessions, findSession } from "./sessions";
+
+const sha256Hex = (value: string) => createHash("sha256").update(value, "utf8").digest("hex");
+const FAKE_HASH = "$argon2id$v=19$m=19456,t=2,p=1$c2FsdHNhbHQ$aGFzaGhhc2hoYXNoaGFzaA";
+
+async function newSession(db: Database, userId: string) {
+  return createSession(db, { userId, userAgent: "Mozilla/5.0 Test", ip: "203.0.113.5" });
+}
+
+/** last_seen_at as PostgreSQL prints it (microseconds), so that any rewrite shows. */
+async function lastSeenText(db: Database, id: string): Promise<string> {
+  const [row] = await db.select({ at: sql<string>`${sessions.lastSeenAt}::text` }).from(sessions).where(eq(sessions.id, id));
+  if (!row) throw new Error(`no session ${id}`);
+  return row.at;
+}
+
+async function setLastSeenAgo(db: Database, id: string, interval: string): Promise<string> {
+  await db
+    .update(sessions)
+    .set({ lastSeenAt: sql`now() - ${interval}::interval` })
+    .where(eq(sessions.id, id));
+  return lastSeenText(db, id);
+}
+
+describeEachDatabase("sessions", ({ handle }) => {
+  it("stores only the SHA-256 of the session token", async () => {
+    const { db } = handle();
+    const user = await insertUser(db, { passwordHash: FAKE_HASH });
+    const created = await newSession(db, user.id);
+    expect(created.sessionToken).toMatch(/^[A-Za-z0-9_-]{43}$/);
+
+    const rows = await db.select().from(sessions).where(eq(sessions.userId, user.id));
+    expect(rows).toHaveLength(1);
+    expect(rows[0]?.sessionToken).toBe(sha256Hex(created.sessionToken));
+    expect(rows[0]?.id).toBe(created.id);
+
+    const everything = await db.execute(sql`select * from sessions`);
+    expect(JSON.stringify(everything)).not.toContain(created.sessionToken);
+  });
+
+  it("finds a session by its raw token and returns the user without the password hash", async () => {
+    const { db } = handle();
+    const user = await insertUser(db, { name: "Ada", passwordHash: FAKE_HASH });
+    const created = await newSession(db, user.id);
+
+    const found = await findSession(db, created.sessionToken);
+    expect(found).not.toBeNull();
+    expect(found?.session).toEqual({ id: created.id, sessionToken: created.sessionToken, userId: user.id, expires: created.expires });
+    expect(found?.user).toStrictEqual({ id: user.id, email: user.email, name: "Ada", emailVerified: null });
+    expect(JSON.stringify(found)).not.toContain(FAKE_HASH);
+  });
+
+  it("does not find a session by its stored hash or by an unknown token", async () => {
+    const { db } = handle();
+    const user = await insertUser(db);
+    const created = await newSession(db, user.id);
+    expect(await findSession(db, sha256Hex(created.sessionToken))).toBeNull();
+    expect(await findSession(db, randomBytes(32).toString("base64url"))).toBeNull();
+  });
+
+  it("does not find an expired session", async () => {
+    const { db } = handle();
+    const user = await insertUser(db);
+    const created = await newSession(db, user.id);
+    await db.update(sessions).set({ expires: sql`now() - interval '1 second'` }).where(eq(sessions.id, created.id));
+    expect(await findSession(db, created.sessionToken)).toBeNull();
+  });
+
+  it("deleteUserSessions ends every session but the one kept, then all of them", async () => {
+    const { db } = handle();
+    const user = await insertUser(db);
+    const other = await insertUser(db);
+    const [keep, second, third] = [await newSession(db, user.id), await newSession(db, user.id), await newSession(db, user.id)];
+    const others = await newSession(db, other.id);
+
+    expect(await deleteUserSessions(db, user.id, { exceptSessionId: keep!.id })).toBe(2);
+    expect(await findSession(db, keep!.sessionToken)).not.toBeNull();
+    expect(await findSession(db, second!.sessionToken)).toBeNull();
+    expect(await findSession(db, third!.sessionToken)).toBeNull();
+
+    expect(await deleteUserSessions(db, user.id)).toBe(1);
+    expect(await db.select().from(sessions).where(eq(sessions.userId, user.id))).toEqual([]);
+    expect(await findSession(db, others.sessionToken)).not.toBeNull();
+  });
+
+  it("deleteSessionByToken ends only that session", async () => {
+    const { db } = handle();
+    const user = await insertUser(db);
+    const a = await newSession(db, user.id);
+    const b = await newSession(db, user.id);
+    await deleteSessionByToken(db, a.sessionToken);
+    expect(await findSession(db, a.sessionToken)).toBeNull();
+    expect(await findSession(db, b.sessionToken)).not.toBeNull();
+  });
+
+  it("deleteExpiredSessions removes expired sessions only", async () => {
+    const { db } = handle();
+    const user = await insertUser(db);
+    const live = await newSession(db, user.id);
+    const expired = await newSession(db, user.id);
+    await db.update(sessions).set({ expires: sql`now() - interval '1 second'` }).where(eq(sessions.id, expired.id));
+
+    expect(await deleteExpiredSessions(db)).toBeGreaterThanOrEqual(1);
+    const left = await db.select({ id: sessions.id }).from(sessions).where(eq(sessions.userId, user.id));
+    expect(left).toEqual([{ id: live.id }]);
+  });
+
+  it("updates last_seen_at when it is older than a minute, and not again right after", async () => {
+    const { db } = handle();
+    const user = await insertUser(db);
+    const created = await newSession(db, user.id);
+
+    const old = await setLastSeenAgo(db, created.id, "2 minutes");
+    expect(await findSession(db, created.sessionToken)).not.toBeNull();
+    const touched = await lastSeenText(db, created.id);
+    expect(touched).not.toBe(old);
+    const [fresh] = await db
+      .select({ recent: sql<boolean>`${sessions.lastSeenAt} > now() - interval '1 minute'` })
+      .from(sessions)
+      .where(eq(sessions.id, created.id));
+    expect(fresh?.recent).toBe(true);
+
+    expect(await findSession(db, created.sessionToken)).not.toBeNull();
+    expect(await lastSeenText(db, created.id)).toBe(touched);
+  });
+
+  it("leaves last_seen_at alone when it is less than a minute old", async () => {
+    const { db } = handle();
+    const user = await insertUser(db);
+    const created = await newSession(db, user.id);
+
+    const recent = await setLastSeenAgo(db, created.id, "30 seconds");
+    expect(await findSession(db, created.sessionToken)).not.toBeNull();
+    expect(await lastSeenText(db, created.id)).toBe(recent);
+  });
+});

@@ -1,0 +1,161 @@
+import { mkdtemp, readFile, rm } from "node:fs/promises";
+import os from "node:os";
+import path from "node:path";
+import { afterEach, describe, expect, it } from "vitest";
+import { EnvError, parseEnv } from "./env";
+
+// A complete, valid environment; each test changes one thing. AUTH_SECRET is set so that no
+// test writes a development secret into the working tree.
+const BASE = {
+  NODE_ENV: "test",
+  AUTH_SECRET: "a".repeat(32),
+  APP_URL: "https://rekey.example.com",
+  DATA_DIR: "/nonexistent/rekey-data",
+};
+
+function parseError(source: Record<string, string | undefined>): EnvError {
+  try {
+    parseEnv(source);
+  } catch (error) {
+    expect(error).toBeInstanceOf(EnvError);
+    return error as EnvError;
+  }
+  throw new Error("parseEnv accepted the environment");
+}
+
+describe("parseEnv rejects malformed values, naming the variable", () => {
+  it.each([
+    ["RESET_TOKEN_TTL_MINUTES", "abc"],
+    ["RESET_TOKEN_TTL_MINUTES", "2"],
+    ["RESET_REQUESTS_PER_IP_PER_HOUR", "0"],
+    ["ARGON2_MEMORY_KIB", "4096"],
+    ["APP_URL", "not-a-url"],
+    ["APP_URL", "ftp://x"],
+    ["DATABASE_URL", "mysql://x"],
+    ["AUTH_SECRET", "short"],
+    ["NODE_ENV", "staging"],
+    ["LOG_LEVEL", "loud"],
+  ])("rejects %s=%s", (name, value) => {
+    const error = parseError({ ...BASE, [name]: value });
+    expect(error.message).toMatch(new RegExp(`^\\s+${name}: `, "m"));
+  });
+
+  it("explains what an http(s) APP_URL and a postgres DATABASE_URL look like", () => {
+    expect(parseError({ ...BASE, APP_URL: "ftp://x" }).message).toContain("APP_URL: must be an http(s) URL");
+    expect(parseError({ ...BASE, DATABASE_URL: "mysql://x" }).message).toContain("DATABASE_URL: must be a postgres:// URL");
+    expect(parseError({ ...BASE, AUTH_SECRET: "short" }).message).toContain("AUTH_SECRET: must be at least 32 characters");
+  });
+
+  it("names every bad variable at once", () => {
+    const message = parseError({ ...BASE, RESET_TOKEN_TTL_MINUTES: "abc", APP_URL: "not-a-url" }).message;
+    expect(message).toContain("RESET_TOKEN_TTL_MINUTES:");
+    expect(message).toContain("APP_URL:");
+  });
+
+  it("accepts postgres:// and postgresql:// database URLs", () => {
+    expect(parseEnv({ ...BASE, DATABASE_URL: "postgres://u@h/db" }).DATABASE_URL).toBe("postgres://u@h/db");
+    expect(parseEnv({ ...BASE, DATABASE_URL: " postgresql://u@h/db " }).DATABASE_URL).toBe("postgresql://u@h/db");
+    expect(parseEnv({ ...BASE, DATABASE_URL: "" }).DATABASE_URL).toBeUndefined();
+  });
+});
+
+describe("parseEnv in production", () => {
+  const production = { ...BASE, NODE_ENV: "production" };
+
+  it("throws naming both AUTH_SECRET and APP_URL when both are missing", () => {
+    const message = parseError({ ...production, AUTH_SECRET: undefined, APP_URL: undefined }).message;
+    expect(message).toContain("Missing required environment variables in production");
+    expect(message).toMatch(/^\s+AUTH_SECRET /m);
+    expect(message).toMatch(/^\s+APP_URL /m);
+  });
+
+  it("throws naming only AUTH_SECRET when only the secret is missing", () => {
+    const message = parseError({ ...production, AUTH_SECRET: undefined }).message;
+    expect(message).toMatch(/^\s+AUTH_SECRET /m);
+    expect(message).not.toMatch(/^\s+APP_URL /m);
+  });
+
+  it("throws naming only APP_URL when only the URL is missing", () => {
+    const message = parseError({ ...production, APP_URL: undefined }).message;
+    expect(message).toMatch(/^\s+APP_URL /m);
+    expect(message).not.toMatch(/^\s+AUTH_SECRET /m);
+  });
+
+  it("starts with both set and reports that it is production", () => {
+    const config = parseEnv(production);
+    expect(config.isProduction).toBe(true);
+    expect(config.AUTH_SECRET).toBe(BASE.AUTH_SECRET);
+  });
+});
+
+describe("parseEnv defaults", () => {
+  it("uses the documented defaults", () => {
+    const config = parseEnv({ AUTH_SECRET: BASE.AUTH_SECRET, DATA_DIR: "/srv/rekey" });
+    expect(config).toMatchObject({
+      NODE_ENV: "development",
+      isProduction: false,
+      APP_URL: "http://localhost:3000",
+      RESET_TOKEN_TTL_MINUTES: 60,
+      RESET_REQUESTS_PER_IP_PER_HOUR: 10,
+      RESET_REQUESTS_PER_EMAIL_PER_HOUR: 3,
+      RESET_INVALIDATE_PREVIOUS_TOKENS: false,
+      ARGON2_MEMORY_KIB: 19_456,
+      ARGON2_ITERATIONS: 2,
+      ARGON2_PARALLELISM: 1,
+      SESSION_MAX_AGE_DAYS: 30,
+      MAIL_OUTBOX_DIR: path.join("/srv/rekey", "outbox"),
+      mailTransport: "outbox",
+    });
+    expect(config.DATABASE_URL).toBeUndefined();
+  });
+
+  it("puts the outbox under the default DATA_DIR when none is given", () => {
+    expect(parseEnv({ AUTH_SECRET: BASE.AUTH_SECRET }).MAIL_OUTBOX_DIR).toBe(path.join(".data", "outbox"));
+  });
+
+  it("keeps an explicit MAIL_OUTBOX_DIR", () => {
+    expect(parseEnv({ ...BASE, MAIL_OUTBOX_DIR: "/tmp/mail" }).MAIL_OUTBOX_DIR).toBe("/tmp/mail");
+  });
+
+  it("sends mail through Resend when RESEND_API_KEY is set, and to the outbox when it is blank", () => {
+    expect(parseEnv({ ...BASE, RESEND_API_KEY: "re_123" }).mailTransport).toBe("resend");
+    expect(parseEnv({ ...BASE, RESEND_API_KEY: "  " }).mailTransport).toBe("outbox");
+  });
+
+  it("coerces numeric settings from strings", () => {
+    expect(parseEnv({ ...BASE, RESET_TOKEN_TTL_MINUTES: "15" }).RESET_TOKEN_TTL_MINUTES).toBe(15);
+  });
+
+  it("removes trailing slashes from APP_URL", () => {
+    expect(parseEnv({ ...BASE, APP_URL: "https://rekey.example.com/" }).APP_URL).toBe("https://rekey.example.com");
+    expect(parseEnv({ ...BASE, APP_URL: "https://example.com/rekey//" }).APP_URL).toBe("https://example.com/rekey");
+  });
+});
+
+describe("parseEnv in development without AUTH_SECRET", () => {
+  let dataDir: string | undefined;
+  afterEach(async () => {
+    if (dataDir) await rm(dataDir, { recursive: true, force: true });
+    dataDir = undefined;
+  });
+
+  it("generates a secret once into DATA_DIR/auth-secret and returns the same one on the next parse", async () => {
+    dataDir = await mkdtemp(path.join(os.tmpdir(), "rekey-env-"));
+    const nested = path.join(dataDir, "not", "yet", "made");
+    const source = { NODE_ENV: "development", DATA_DIR: nested };
+
+    const first = parseEnv(source).AUTH_SECRET;
+    expect(first.length).toBeGreaterThanOrEqual(32);
+    expect((await readFile(path.join(nested, "auth-secret"), "utf8")).trim()).toBe(first);
+
+    const second = parseEnv(source).AUTH_SECRET;
+    expect(second).toBe(first);
+  });
+
+  it("gives different data directories different secrets", async () => {
+    dataDir = await mkdtemp(path.join(os.tmpdir(), "rekey-env-"));
+    const a = parseEnv({ NODE_ENV: "development", DATA_DIR: path.join(dataDir, "a") }).AUTH_SECRET;
+    const b = parseEnv({ NODE_ENV: "development", DATA_DIR: path.join(dataDir, "b") }).AUTH_SECRET;
+    expect(a).not.toBe(b);
+  });
+});

@@ -1,0 +1,138 @@
+import { readFile, readdir } from "node:fs/promises";
+import path from "node:path";
+import { createElement } from "react";
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } from "vitest";
+import ResetPasswordEmail, { resetPasswordSubject } from "@/emails/reset-password";
+import { freshOutboxDir } from "@/test-support/reset-helpers";
+import { STAND_IN_ERROR, startResendStandIn, type ResendStandIn } from "@/test-support/resend-stand-in";
+import { overrideEnvForTests } from "../env";
+import { sendEmail, type Email } from "./index";
+import { readOutbox } from "./outbox";
+
+const LINK = "http://rekey.test/reset-password/AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA";
+
+function resetEmail(to: string, idempotencyKey = `password-reset/${to}`): Email {
+  return {
+    to,
+    subject: resetPasswordSubject,
+    react: createElement(ResetPasswordEmail, {
+      resetUrl: LINK,
+      expiresInMinutes: 60,
+      requestedAt: new Date("2026-11-21T10:00:00Z"),
+      requestIp: "203.0.113.7",
+      forgotPasswordUrl: "http://rekey.test/forgot-password",
+    }),
+    idempotencyKey,
+  };
+}
+
+let outbox: { dir: string; remove: () => Promise<void> };
+
+beforeEach(async () => {
+  outbox = await freshOutboxDir();
+  vi.spyOn(console, "log").mockImplementation(() => {});
+});
+afterEach(async () => {
+  vi.useRealTimers();
+  vi.restoreAllMocks();
+  overrideEnvForTests({});
+  await outbox.remove();
+});
+
+describe("sendEmail through Resend", () => {
+  let standIn: ResendStandIn;
+  beforeAll(async () => {
+    standIn = await startResendStandIn();
+  });
+  afterAll(async () => {
+    await standIn.close();
+  });
+  beforeEach(() => {
+    standIn.reset();
+    overrideEnvForTests({
+      RESEND_API_KEY: "re_test_key",
+      RESEND_BASE_URL: standIn.url,
+      EMAIL_FROM: "Rekey Tests <no-reply@rekey.test>",
+      MAIL_OUTBOX_DIR: outbox.dir,
+      MAIL_TIMEOUT_MS: "300",
+    });
+  });
+
+  it("posts the rendered message to /emails with the API key and the idempotency key, and returns Resend's id", async () => {
+    const result = await sendEmail(resetEmail("ada@example.com", "password-reset/1234"));
+
+    expect(standIn.requests).toHaveLength(1);
+    const request = standIn.requests[0]!;
+    expect(result).toEqual({ ok: true, id: request.id });
+    expect(request.method).toBe("POST");
+    expect(request.path).toBe("/emails");
+    expect(request.headers.authorization).toBe("Bearer re_test_key");
+    expect(request.headers["idempotency-key"]).toBe("password-reset/1234");
+    expect(request.headers["content-type"]).toMatch(/^application\/json/);
+    expect(request.body).toMatchObject({
+      from: "Rekey Tests <no-reply@rekey.test>",
+      to: "ada@example.com",
+      subject: resetPasswordSubject,
+    });
+    expect(request.body.html).toEqual(expect.stringContaining(`href="${LINK}"`));
+    expect(request.body.text).toEqual(expect.stringContaining(LINK));
+    expect(request.body.text).not.toContain("<");
+    expect(await readOutbox(outbox.dir)).toEqual([]);
+  });
+
+  it("returns a failure instead of throwing when Resend answers 500", async () => {
+    standIn.setMode("fail");
+
+    const result = await sendEmail(resetEmail("bob@example.com"));
+
+    expect(result).toEqual({ ok: false, reason: STAND_IN_ERROR.name });
+    expect(standIn.requests.map((r) => r.mode)).toEqual(["fail"]);
+  });
+
+  it("gives up on a Resend that never answers after MAIL_TIMEOUT_MS and returns a failure", async () => {
+    standIn.setModeFor("cleo@example.com", "hang");
+
+    const result = await sendEmail(resetEmail("cleo@example.com"));
+
+    expect(result.ok).toBe(false);
+    expect(standIn.requests.map((r) => r.mode)).toEqual(["hang"]);
+    // The stand-in still serves others: the failure was this request's, not a dead server.
+    expect(await sendEmail(resetEmail("dan@example.com"))).toMatchObject({ ok: true });
+  });
+});
+
+describe("sendEmail through the outbox", () => {
+  beforeEach(() => {
+    overrideEnvForTests({ RESEND_API_KEY: undefined, MAIL_OUTBOX_DIR: outbox.dir, EMAIL_FROM: "Rekey Tests <no-reply@rekey.test>" });
+  });
+
+  it("writes one JSON file per message and reads them back newest first", async () => {
+    vi.useFakeTimers({ toFake: ["Date"] });
+    vi.setSystemTime(new Date("2026-11-21T10:00:00.000Z"));
+    const first = await sendEmail(resetEmail("first@example.com"));
+    vi.setSystemTime(new Date("2026-11-21T10:00:05.000Z"));
+    const second = await sendEmail(resetEmail("second@example.com"));
+    expect(first.ok && second.ok).toBe(true);
+
+    const files = (await readdir(outbox.dir)).filter((name) => name.endsWith(".json"));
+    expect(files).toHaveLength(2);
+    const stored = await Promise.all(files.map(async (name) => JSON.parse(await readFile(path.join(outbox.dir, name), "utf8")) as Record<string, unknown>));
+    for (const message of stored) {
+      expect(Object.keys(message).sort()).toEqual(["createdAt", "from", "html", "id", "subject", "text", "to"]);
+      expect(message).toMatchObject({ from: "Rekey Tests <no-reply@rekey.test>", subject: resetPasswordSubject });
+      expect(message.text).toEqual(expect.stringContaining(LINK));
+      expect(message.html).toEqual(expect.stringContaining(`href="${LINK}"`));
+    }
+
+    const read = await readOutbox(outbox.dir);
+    expect(read.map((m) => [m.to, m.createdAt])).toEqual([
+      ["second@example.com", "2026-11-21T10:00:05.000Z"],
+      ["first@example.com", "2026-11-21T10:00:00.000Z"],
+    ]);
+    expect(read.map((m) => m.id)).toEqual([second.ok && second.id, first.ok && first.id]);
+  });
+
+  it("reads an outbox that does not exist yet as empty", async () => {
+    expect(await readOutbox(path.join(outbox.dir, "not-there"))).toEqual([]);
+  });
+});

@@ -1,0 +1,110 @@
+import { hash, parseOptions } from "@node-rs/argon2";
+import { afterEach, describe, expect, it } from "vitest";
+import { overrideEnvForTests } from "./env";
+import { hashPassword, needsRehash, passwordHashParameters, passwordPolicyErrors, verifyPassword } from "./passwords";
+import { isCommonPassword } from "./validation/common-passwords";
+import { COMMON_PASSWORD_MESSAGE } from "./validation/password-policy";
+
+const STRONG = "Tangerine-Quokka-42";
+// On @zxcvbn-ts/language-common's passwords-common list as "p@ssw0rd", and it meets every
+// character rule, so the list is the only thing that can reject it.
+const COMMON_BUT_COMPLEX = "P@ssw0rd";
+const ARGON2I = 1;
+const ARGON2ID = 2;
+
+afterEach(() => {
+  overrideEnvForTests({});
+});
+
+describe("passwordPolicyErrors", () => {
+  it("rejects a common password that meets every character rule with only the common-password message", async () => {
+    expect(await passwordPolicyErrors(COMMON_BUT_COMPLEX)).toEqual([COMMON_PASSWORD_MESSAGE]);
+  });
+
+  it("matches the common-passwords list regardless of case", async () => {
+    expect(await isCommonPassword("p@ssw0rd")).toBe(true);
+    expect(await isCommonPassword("P@SSW0RD")).toBe(true);
+    expect(await isCommonPassword(STRONG)).toBe(false);
+  });
+
+  it("reports broken character rules and the common-password rule together", async () => {
+    expect(await passwordPolicyErrors("password")).toEqual([
+      "Add an upper-case letter.",
+      "Add a digit.",
+      "Add a special character, like ! ? # or %.",
+      COMMON_PASSWORD_MESSAGE,
+    ]);
+  });
+
+  it("accepts a strong password", async () => {
+    expect(await passwordPolicyErrors(STRONG)).toEqual([]);
+  });
+});
+
+describe("hashPassword and verifyPassword", () => {
+  it("produces an argon2id PHC string with m=19456, t=2, p=1", async () => {
+    const passwordHash = await hashPassword(STRONG);
+    expect(passwordHash).toMatch(/^\$argon2id\$v=19\$m=19456,t=2,p=1\$[A-Za-z0-9+/]+\$[A-Za-z0-9+/]+$/);
+    expect(passwordHash).not.toContain(STRONG);
+  });
+
+  it("salts every hash", async () => {
+    expect(await hashPassword(STRONG)).not.toBe(await hashPassword(STRONG));
+  });
+
+  it("verifies the right password and refuses a wrong one", async () => {
+    const passwordHash = await hashPassword(STRONG);
+    expect(await verifyPassword(passwordHash, STRONG)).toBe(true);
+    expect(await verifyPassword(passwordHash, `${STRONG}!`)).toBe(false);
+    expect(await verifyPassword(passwordHash, STRONG.toLowerCase())).toBe(false);
+  });
+
+  it("returns false, without throwing, for a malformed hash", async () => {
+    for (const malformed of ["", "not-a-hash", "$argon2id$v=19$m=19456,t=2,p=1$short", "$2b$10$abcdefghijklmnopqrstuu"]) {
+      await expect(verifyPassword(malformed, STRONG)).resolves.toBe(false);
+    }
+  });
+
+  it("hashes with the configured parameters", async () => {
+    overrideEnvForTests({ ARGON2_MEMORY_KIB: "20480", ARGON2_ITERATIONS: "3" });
+    expect(passwordHashParameters()).toEqual({ memoryCost: 20_480, timeCost: 3, parallelism: 1 });
+    const options = parseOptions(await hashPassword(STRONG));
+    expect(options).toMatchObject({ memoryCost: 20_480, timeCost: 3, parallelism: 1, algorithm: ARGON2ID });
+  });
+});
+
+describe("needsRehash", () => {
+  it("is true for a hash made with weaker parameters", async () => {
+    const weak = await hash(STRONG, { memoryCost: 4096, timeCost: 1, algorithm: ARGON2ID });
+    expect(needsRehash(weak)).toBe(true);
+  });
+
+  it("is true for a hash with only fewer iterations", async () => {
+    const weak = await hash(STRONG, { memoryCost: 19_456, timeCost: 1, parallelism: 1, algorithm: ARGON2ID });
+    expect(needsRehash(weak)).toBe(true);
+  });
+
+  it("is true for an argon2i hash with the current parameters", async () => {
+    const other = await hash(STRONG, { memoryCost: 19_456, timeCost: 2, parallelism: 1, algorithm: ARGON2I });
+    expect(needsRehash(other)).toBe(true);
+  });
+
+  it("is false for a hash made with the current parameters", async () => {
+    expect(needsRehash(await hashPassword(STRONG))).toBe(false);
+  });
+
+  it("is false for a hash stronger than the current parameters", async () => {
+    const stronger = await hash(STRONG, { memoryCost: 32_768, timeCost: 3, parallelism: 1, algorithm: ARGON2ID });
+    expect(needsRehash(stronger)).toBe(false);
+  });
+
+  it("is true for a current-default hash once the configured memory is raised", async () => {
+    const current = await hashPassword(STRONG);
+    overrideEnvForTests({ ARGON2_MEMORY_KIB: "32768" });
+    expect(needsRehash(current)).toBe(true);
+  });
+
+  it("is true for a malformed hash", () => {
+    expect(needsRehash("not-a-hash")).toBe(true);
+  });
+});

@@ -1,0 +1,79 @@
+// Small helpers shared by the password-reset and mail tests.
+import { randomUUID } from "node:crypto";
+import { mkdtemp, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import path from "node:path";
+import { sql } from "drizzle-orm";
+import type { Database } from "@/db/client";
+import { registerUser } from "@/lib/accounts";
+import type { Schedule } from "@/lib/password-reset";
+
+export const CURRENT_PASSWORD = "Correct-Horse-9";
+export const CHROME_ON_WINDOWS =
+  "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/126.0.0.0 Safari/537.36";
+
+/** The token in a reset email's plain text, or undefined. */
+export const RESET_LINK = /\/reset-password\/([A-Za-z0-9_-]{43})/;
+
+/** A fresh, empty directory for the mail outbox; `remove` deletes it. */
+export async function freshOutboxDir(): Promise<{ dir: string; remove: () => Promise<void> }> {
+  const dir = await mkdtemp(path.join(tmpdir(), "rekey-outbox-"));
+  return { dir, remove: () => rm(dir, { recursive: true, force: true }) };
+}
+
+/**
+ * Stands in for next/server's after(): collects the work so a test can look at the world
+ * before it runs, then run it.
+ */
+export function collectingSchedule(): { schedule: Schedule; pending: (() => Promise<void>)[]; runAll: () => Promise<void> } {
+  const pending: (() => Promise<void>)[] = [];
+  return {
+    schedule: (task) => {
+      pending.push(task);
+    },
+    pending,
+    runAll: async () => {
+      const tasks = pending.splice(0);
+      await Promise.all(tasks.map((t) => t()));
+    },
+  };
+}
+
+let addressCounter = 0;
+
+/** A unique address starting with "a" (so its mask is "a***@example.com"). */
+export function uniqueEmail(): string {
+  return `a${randomUUID().slice(0, 12)}@example.com`;
+}
+
+/** A unique IP per call, so one test's requests never count against another's limit. */
+export function uniqueIp(): string {
+  addressCounter += 1;
+  return `10.${(process.pid % 250) + 1}.${Math.floor(addressCounter / 250)}.${(addressCounter % 250) + 1}`;
+}
+
+export async function createUser(db: Database, email = uniqueEmail(), password = CURRENT_PASSWORD): Promise<{ id: string; email: string; password: string }> {
+  const created = await registerUser(db, { email, password });
+  if (!created.ok) throw new Error(`could not register ${email}: ${created.code}`);
+  return { id: created.userId, email, password };
+}
+
+/** Rows of a raw query, whichever driver ran it (PGlite answers {rows}, postgres.js an array). */
+export async function queryRows<T extends Record<string, unknown>>(db: Database, query: ReturnType<typeof sql>): Promise<T[]> {
+  const result: unknown = await db.execute(query);
+  return (Array.isArray(result) ? result : (result as { rows: T[] }).rows) as T[];
+}
+
+/** Every row of every table in the public schema, as one JSON string per table. */
+export async function dumpAllTables(db: Database): Promise<Record<string, string>> {
+  const tables = await queryRows<{ table_name: string }>(
+    db,
+    sql`select table_name from information_schema.tables where table_schema = 'public' and table_type = 'BASE TABLE' order by table_name`,
+  );
+  const dump: Record<string, string> = {};
+  for (const { table_name } of tables) {
+    const rows = await queryRows(db, sql.raw(`select * from "public"."${table_name.replace(/"/g, '""')}"`));
+    dump[table_name] = JSON.stringify(rows);
+  }
+  return dump;
+}
