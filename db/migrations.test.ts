@@ -12,6 +12,7 @@ describeEachDatabase("migrations", ({ handle }) => {
       "accounts",
       "audit_events",
       "email_verification_tokens",
+      "password_change_report_tokens",
       "password_reset_tokens",
       "rate_limit_buckets",
       "sessions",

@@ -106,6 +106,22 @@ export const emailVerificationTokens = pgTable(
   (t) => [index("email_verification_tokens_user_id_idx").on(t.userId)],
 );
 
+/** One-time "This wasn't me" links carried by the password-changed email. */
+export const passwordChangeReportTokens = pgTable(
+  "password_change_report_tokens",
+  {
+    id: uuid("id").primaryKey().defaultRandom(),
+    userId: text("user_id")
+      .notNull()
+      .references(() => users.id, { onDelete: "cascade" }),
+    tokenHash: text("token_hash").notNull().unique(),
+    createdAt: timestamptz("created_at").notNull().defaultNow(),
+    expiresAt: timestamptz("expires_at").notNull(),
+    usedAt: timestamptz("used_at"),
+  },
+  (t) => [index("password_change_report_tokens_user_id_idx").on(t.userId)],
+);
+
 export const rateLimitBuckets = pgTable(
   "rate_limit_buckets",
   {

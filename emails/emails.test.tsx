@@ -46,9 +46,11 @@ describe("ResetPasswordEmail", () => {
   });
 });
 
+const REPORT_URL = "http://rekey.test/wasnt-me/report-token";
+
 describe("PasswordChangedEmail", () => {
   const email = (
-    <PasswordChangedEmail changedAt={new Date("2026-11-21T10:05:00Z")} ip="198.51.100.23" browser="Chrome 126 on Windows 10" forgotPasswordUrl={FORGOT_URL} />
+    <PasswordChangedEmail changedAt={new Date("2026-11-21T10:05:00Z")} ip="198.51.100.23" browser="Chrome 126 on Windows 10" forgotPasswordUrl={FORGOT_URL} reportUrl={REPORT_URL} />
   );
 
   it("says in plain text when, from which IP and browser, and where to go if it wasn't you", async () => {
@@ -60,11 +62,14 @@ describe("PasswordChangedEmail", () => {
     expect(text).toContain("signed out");
     expect(text).toContain(FORGOT_URL);
     expect(text).not.toContain("/reset-password/");
+    expect(text).toContain("This wasn't me");
+    expect(text).toContain(REPORT_URL);
   });
 
   it("links the forgot-password page in HTML", async () => {
     const html = await render(email);
 
     expect(html).toMatch(new RegExp(`<a [^>]*href="${FORGOT_URL}"`));
+    expect(html).toMatch(new RegExp(`<a [^>]*href="${REPORT_URL}"`));
   });
 });

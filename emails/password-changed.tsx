@@ -1,16 +1,18 @@
-import { Link, Text } from "@react-email/components";
-import { EmailLayout, formatEmailTime, textStyle } from "./layout";
+import { Button, Link, Text } from "@react-email/components";
+import { EmailLayout, buttonStyle, formatEmailTime, textStyle } from "./layout";
 
 export interface PasswordChangedEmailProps {
   changedAt: Date;
   ip: string | null;
   browser: string;
   forgotPasswordUrl: string;
+  /** One-time "This wasn't me" link: signs out everywhere and locks the password. */
+  reportUrl: string;
 }
 
 export const passwordChangedSubject = "Your Rekey password was changed";
 
-export default function PasswordChangedEmail({ changedAt, ip, browser, forgotPasswordUrl }: PasswordChangedEmailProps) {
+export default function PasswordChangedEmail({ changedAt, ip, browser, forgotPasswordUrl, reportUrl }: PasswordChangedEmailProps) {
   return (
     <EmailLayout preview="Your password was just changed.">
       <Text style={textStyle}>The password of your Rekey account was changed.</Text>
@@ -21,11 +23,20 @@ export default function PasswordChangedEmail({ changedAt, ip, browser, forgotPas
         <br />
         Browser: {browser}
       </Text>
-      <Text style={textStyle}>Every device that was signed in has been signed out.</Text>
+      <Text style={textStyle}>Devices that were signed in with the old password have been signed out.</Text>
+      <Text style={textStyle}>If this was you, there is nothing to do.</Text>
       <Text style={textStyle}>
-        If this was you, there is nothing to do. If it wasn&apos;t you, reset your password now at{" "}
-        <Link href={forgotPasswordUrl}>{forgotPasswordUrl}</Link> and check the email account this message came to:
-        someone may have access to it.
+        If it wasn&apos;t you, someone may know your password or have access to this email account. Use this link
+        to sign out every device, lock the password and get a fresh reset link:
+      </Text>
+      <Button href={reportUrl} style={buttonStyle}>
+        This wasn&apos;t me
+      </Button>
+      <Text style={textStyle}>
+        Or copy this address into your browser: <Link href={reportUrl}>{reportUrl}</Link>
+      </Text>
+      <Text style={textStyle}>
+        You can also reset your password at any time: <Link href={forgotPasswordUrl}>{forgotPasswordUrl}</Link>
       </Text>
     </EmailLayout>
   );
@@ -36,4 +47,5 @@ PasswordChangedEmail.PreviewProps = {
   ip: "203.0.113.7",
   browser: "Chrome 156 on Linux",
   forgotPasswordUrl: "http://localhost:3000/forgot-password",
+  reportUrl: "http://localhost:3000/wasnt-me/preview-token",
 } satisfies PasswordChangedEmailProps;

@@ -18,7 +18,12 @@ export type AuditEventName =
   | "password_reset.token_reused"
   | "password_reset.completed"
   | "password.changed"
+  | "password.change_failed"
+  | "password_change.reported"
   | "sessions.revoked"
+  | "registration.existing_email"
+  | "email_verification.sent"
+  | "email_verification.email_failed"
   | "email.verified";
 
 export interface AuditEntry {

@@ -3,17 +3,16 @@ import { and, eq, gt, isNull, ne, sql } from "drizzle-orm";
 import { createElement } from "react";
 import type { Database } from "@/db/client";
 import { passwordResetTokens, users } from "@/db/schema";
-import PasswordChangedEmail, { passwordChangedSubject } from "@/emails/password-changed";
 import ResetPasswordEmail, { resetPasswordSubject } from "@/emails/reset-password";
 import { audit } from "./audit";
 import { deleteUserSessions } from "./auth/sessions";
 import { env } from "./env";
 import { log } from "./log";
+import { notifyPasswordChanged } from "./password-changed";
 import { sendEmail } from "./mail";
 import { hashPassword, passwordPolicyErrors, verifyPassword } from "./passwords";
 import { consumeRateLimit, type RateLimit } from "./rate-limit";
 import { emailFingerprint, generateToken, hashToken, isWellFormedToken } from "./tokens";
-import { describeUserAgent } from "./user-agent";
 import { normalizeEmail } from "./validation/fields";
 
 /** Runs work after the response has gone out (`after()` in Next; the tests pass their own). */
@@ -236,28 +235,8 @@ export async function resetPassword(
     return { ok: false, code: PROBLEM_CODES[problem] };
   }
 
-  schedule(() => sendPasswordChangedEmail(db, { userId: outcome.id, email: outcome.email, changedAt: outcome.passwordChangedAt ?? new Date(), ...input }));
+  schedule(() => notifyPasswordChanged(db, { userId: outcome.id, email: outcome.email, changedAt: outcome.passwordChangedAt ?? new Date(), ...input }));
   return { ok: true };
-}
-
-/** "Your password was changed" (time, IP, browser, what to do). Never throws. */
-export async function sendPasswordChangedEmail(
-  db: Database,
-  input: { userId: string; email: string; changedAt: Date } & RequestContext,
-): Promise<void> {
-  const config = env();
-  const sent = await sendEmail({
-    to: input.email,
-    subject: passwordChangedSubject,
-    react: createElement(PasswordChangedEmail, {
-      changedAt: input.changedAt,
-      ip: input.ip,
-      browser: describeUserAgent(input.userAgent),
-      forgotPasswordUrl: `${config.APP_URL}/forgot-password`,
-    }),
-    idempotencyKey: `password-changed/${input.userId}/${input.changedAt.getTime()}`,
-  });
-  if (!sent.ok) log("error", "password_changed.email_failed", { userId: input.userId, reason: sent.reason });
 }
 
 /** "j***@example.com": enough to recognise your own address, not enough to learn someone's. */

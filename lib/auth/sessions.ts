@@ -13,6 +13,16 @@ export function sessionMaxAgeSeconds(): number {
   return env().SESSION_MAX_AGE_DAYS * 24 * 60 * 60;
 }
 
+/** The cookie that carries a session token: the name and options Auth.js itself uses. */
+export function sessionCookie(sessionToken: string, expires: Date) {
+  const secure = env().APP_URL.startsWith("https://");
+  return {
+    name: `${secure ? "__Secure-" : ""}authjs.session-token`,
+    value: sessionToken,
+    options: { httpOnly: true, sameSite: "lax" as const, path: "/", secure, expires },
+  };
+}
+
 /** What a signed-in request knows about its user: never the password hash. */
 export interface SessionUser {
   id: string;

@@ -1,0 +1,72 @@
+import "server-only";
+import { and, eq, isNull, sql } from "drizzle-orm";
+import type { Database } from "@/db/client";
+import { passwordResetTokens, users } from "@/db/schema";
+import { audit } from "./audit";
+import { createSession, deleteUserSessions } from "./auth/sessions";
+import { notifyPasswordChanged } from "./password-changed";
+import type { RequestContext, Schedule } from "./password-reset";
+import { hashPassword, passwordPolicyErrors, verifyPassword } from "./passwords";
+import { consumeRateLimit, peekRateLimit, resetRateLimit, type RateLimit } from "./rate-limit";
+
+/** Wrong current passwords allowed per account: 5 per 15 minutes. */
+export const CHANGE_PASSWORD_LIMIT: RateLimit = { name: "change-password", max: 5, windowSeconds: 15 * 60 };
+
+export type ChangePasswordResult =
+  | { ok: true; session: { sessionToken: string; expires: Date } }
+  | { ok: false; code: "WRONG_PASSWORD" }
+  | { ok: false; code: "RATE_LIMITED"; retryAfterSeconds: number }
+  | { ok: false; code: "PASSWORD_REJECTED"; passwordErrors: string[] }
+  | { ok: false; code: "CONFLICT" };
+
+/**
+ * A signed-in user replaces their password. On success, in one transaction: the new hash,
+ * every session of the user ended, every outstanding reset link spent, the audit event, and a
+ * fresh session for this browser (returned: the caller sets its cookie).
+ */
+export async function changePassword(
+  db: Database,
+  input: { userId: string; currentPassword: string; newPassword: string } & RequestContext,
+  schedule: Schedule,
+): Promise<ChangePasswordResult> {
+  const budget = await peekRateLimit(db, CHANGE_PASSWORD_LIMIT, input.userId);
+  if (!budget.allowed) return { ok: false, code: "RATE_LIMITED", retryAfterSeconds: budget.retryAfterSeconds };
+
+  const user = await db.query.users.findFirst({ where: eq(users.id, input.userId), columns: { id: true, email: true, passwordHash: true } });
+  if (!user?.passwordHash || !(await verifyPassword(user.passwordHash, input.currentPassword))) {
+    const counted = await consumeRateLimit(db, CHANGE_PASSWORD_LIMIT, input.userId);
+    await audit(db, { event: "password.change_failed", userId: input.userId, ip: input.ip, userAgent: input.userAgent });
+    if (!counted.allowed) return { ok: false, code: "RATE_LIMITED", retryAfterSeconds: counted.retryAfterSeconds };
+    return { ok: false, code: "WRONG_PASSWORD" };
+  }
+
+  const passwordErrors = await passwordPolicyErrors(input.newPassword);
+  if (input.newPassword === input.currentPassword) passwordErrors.push("Choose a password different from your current one.");
+  if (passwordErrors.length > 0) return { ok: false, code: "PASSWORD_REJECTED", passwordErrors };
+
+  const passwordHash = await hashPassword(input.newPassword);
+  const oldHash = user.passwordHash;
+  const outcome = await db.transaction(async (tx) => {
+    // Only if the hash is still the one just verified: a reset in between wins.
+    const [updated] = await tx
+      .update(users)
+      .set({ passwordHash, passwordChangedAt: sql`now()` })
+      .where(and(eq(users.id, user.id), eq(users.passwordHash, oldHash)))
+      .returning({ passwordChangedAt: users.passwordChangedAt });
+    if (!updated) return null;
+    const revoked = await deleteUserSessions(tx, user.id);
+    await tx
+      .update(passwordResetTokens)
+      .set({ usedAt: sql`now()` })
+      .where(and(eq(passwordResetTokens.userId, user.id), isNull(passwordResetTokens.usedAt)));
+    await audit(tx, { event: "password.changed", userId: user.id, ip: input.ip, userAgent: input.userAgent });
+    await audit(tx, { event: "sessions.revoked", userId: user.id, ip: input.ip, userAgent: input.userAgent, details: { count: revoked, reason: "password_change" } });
+    const session = await createSession(tx, { userId: user.id, ip: input.ip, userAgent: input.userAgent });
+    return { session, changedAt: updated.passwordChangedAt ?? new Date() };
+  });
+  if (!outcome) return { ok: false, code: "CONFLICT" };
+
+  await resetRateLimit(db, CHANGE_PASSWORD_LIMIT, user.id);
+  schedule(() => notifyPasswordChanged(db, { userId: user.id, email: user.email, changedAt: outcome.changedAt, ip: input.ip, userAgent: input.userAgent }));
+  return { ok: true, session: { sessionToken: outcome.session.sessionToken, expires: outcome.session.expires } };
+}

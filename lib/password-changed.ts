@@ -1,0 +1,47 @@
+import "server-only";
+import { createElement } from "react";
+import type { Database } from "@/db/client";
+import { passwordChangeReportTokens } from "@/db/schema";
+import PasswordChangedEmail, { passwordChangedSubject } from "@/emails/password-changed";
+import { env } from "./env";
+import { log } from "./log";
+import { sendEmail } from "./mail";
+import { generateToken } from "./tokens";
+import { describeUserAgent } from "./user-agent";
+
+/** How long the "This wasn't me" link in a password-changed email works. */
+export const REPORT_LINK_TTL_DAYS = 7;
+
+/**
+ * Sends "your password was changed" (time, IP, browser) with a one-time "This wasn't me" link.
+ * Runs after the response; never throws.
+ */
+export async function notifyPasswordChanged(
+  db: Database,
+  input: { userId: string; email: string; changedAt: Date; ip: string | null; userAgent: string | null },
+): Promise<void> {
+  try {
+    const config = env();
+    const { token, hash } = generateToken();
+    await db.insert(passwordChangeReportTokens).values({
+      userId: input.userId,
+      tokenHash: hash,
+      expiresAt: new Date(Date.now() + REPORT_LINK_TTL_DAYS * 24 * 60 * 60 * 1000),
+    });
+    const sent = await sendEmail({
+      to: input.email,
+      subject: passwordChangedSubject,
+      react: createElement(PasswordChangedEmail, {
+        changedAt: input.changedAt,
+        ip: input.ip,
+        browser: describeUserAgent(input.userAgent),
+        forgotPasswordUrl: `${config.APP_URL}/forgot-password`,
+        reportUrl: `${config.APP_URL}/wasnt-me/${token}`,
+      }),
+      idempotencyKey: `password-changed/${input.userId}/${input.changedAt.getTime()}`,
+    });
+    if (!sent.ok) log("error", "password_changed.email_failed", { userId: input.userId, reason: sent.reason });
+  } catch (error) {
+    log("error", "password_changed.notify_failed", { userId: input.userId }, error);
+  }
+}
