@@ -5,7 +5,10 @@ import { env } from "@/lib/env";
 // Signed-in-only areas. Pages check again (requireSession), so a route missing here is still safe.
 const PROTECTED = ["/account"];
 
-// A reset link's token is in the URL: no Referer may carry it off, no cache or index may keep it.
+// Pages whose URL carries a token from an email.
+const TOKEN_PAGES = ["/reset-password/", "/verify-email/", "/wasnt-me/"];
+
+// A link's token is in the URL: no Referer may carry it off, no cache or index may keep it.
 const TOKEN_PAGE_HEADERS = {
   "Referrer-Policy": "no-referrer",
   "Cache-Control": "no-store, max-age=0",
@@ -31,7 +34,7 @@ function sameOriginFormPostHeaders(request: NextRequest): Headers {
 export async function proxy(request: NextRequest) {
   const { pathname, search } = request.nextUrl;
 
-  if (pathname.startsWith("/reset-password/")) {
+  if (TOKEN_PAGES.some((p) => pathname.startsWith(p))) {
     return NextResponse.next({ headers: TOKEN_PAGE_HEADERS, request: { headers: sameOriginFormPostHeaders(request) } });
   }
 
@@ -47,5 +50,5 @@ export async function proxy(request: NextRequest) {
 }
 
 export const config = {
-  matcher: ["/account/:path*", "/account", "/reset-password/:path*"],
+  matcher: ["/account/:path*", "/account", "/reset-password/:path*", "/verify-email/:path*", "/wasnt-me/:path*"],
 };

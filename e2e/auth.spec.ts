@@ -1,30 +1,74 @@
 import { STRONG_PASSWORD, expect, signIn, test, uniqueEmail } from "./support/fixtures";
 
 test.describe("accounts and sessions", () => {
-  test("register, sign out, sign in again and see the account page", async ({ page, db }) => {
+  test("register, confirm the email from the link, sign in, see the account, sign out", async ({ page, db, mailbox }) => {
     const email = uniqueEmail("register");
     await page.goto("/register");
     await page.getByLabel("Email").fill(`  ${email.toUpperCase()} `);
     await page.getByLabel("Password", { exact: true }).fill(STRONG_PASSWORD);
     await page.getByLabel("Confirm password").fill(STRONG_PASSWORD);
     await page.getByRole("button", { name: "Create account" }).click();
+    await expect(page.getByTestId("register-answer")).toHaveText("Check your email to finish creating your account.");
 
-    await expect(page).toHaveURL(/\/account$/);
+    // Opening the link only asks; the button confirms (mail scanners open links too).
+    const link = await mailbox.link(email, /confirm your email address/i, "/verify-email/");
+    expect(new URL(link).origin).toBe("http://localhost:3100");
+    await page.goto(link);
+    await page.reload();
+    await expect(page.getByRole("heading", { name: "Confirm your email address" })).toBeVisible();
+    await page.getByRole("button", { name: "Confirm email address" }).click();
+    await expect(page.getByRole("heading", { name: "Your email address is confirmed" })).toBeVisible();
+    await page.goto(link);
+    await expect(page.getByRole("heading", { name: "This link has already been used" })).toBeVisible();
+
+    await signIn(page, { email, password: STRONG_PASSWORD });
     await expect(page.getByTestId("account-email")).toHaveText(email);
+    await expect(page.getByTestId("email-verified")).toHaveText("Yes");
+    await expect(page.getByRole("region", { name: "Email not confirmed" })).toHaveCount(0);
+    await page.goto("/");
+    await expect(page.getByTestId("signed-in-email")).toHaveText(email);
 
+    await page.goto("/account");
     await page.getByRole("button", { name: "Sign out" }).click();
     await expect(page).toHaveURL(/\/login\?notice=signed-out$/);
     await page.goto("/account");
     await expect(page).toHaveURL(/\/login\?callbackUrl=%2Faccount$/);
 
-    await signIn(page, { email, password: STRONG_PASSWORD });
-    await expect(page.getByTestId("account-email")).toHaveText(email);
-    await page.goto("/");
-    await expect(page.getByTestId("signed-in-email")).toHaveText(email);
-
-    const [row] = await db`select email from users where email = ${email}`;
+    const [row] = await db`select email, email_verified_at from users where email = ${email}`;
     expect(row?.email).toBe(email);
+    expect(row?.email_verified_at).not.toBeNull();
     await db`delete from users where email = ${email}`;
+  });
+
+  test("registering an existing address answers the same, warns its owner and changes nothing", async ({ page, createUser, mailbox }) => {
+    const user = await createUser();
+    await page.goto("/register");
+    await page.getByLabel("Email").fill(user.email);
+    await page.getByLabel("Password", { exact: true }).fill("Another-Pass-77");
+    await page.getByLabel("Confirm password").fill("Another-Pass-77");
+    await page.getByRole("button", { name: "Create account" }).click();
+    await expect(page.getByTestId("register-answer")).toHaveText("Check your email to finish creating your account.");
+
+    const warning = await mailbox.waitFor(user.email, /someone tried to create a rekey account/i);
+    expect(warning.text).toContain("http://localhost:3100/login");
+    expect(warning.text).toContain("http://localhost:3100/forgot-password");
+    expect((await mailbox.messages(user.email)).filter((m) => /confirm your email/i.test(m.subject))).toEqual([]);
+    await signIn(page, user);
+  });
+
+  test("an unconfirmed user may sign in, sees the banner and can ask for a new link", async ({ page, createUser, mailbox }) => {
+    const user = await createUser();
+    await signIn(page, user);
+    const banner = page.getByRole("region", { name: "Email not confirmed" });
+    await expect(banner).toContainText(user.email);
+    await banner.getByRole("button", { name: "Resend verification email" }).click();
+    await expect(page.getByText("We sent a new verification link to your email address.")).toBeVisible();
+    const link = await mailbox.link(user.email, /confirm your email address/i, "/verify-email/");
+    await page.goto(link);
+    await page.getByRole("button", { name: "Confirm email address" }).click();
+    await page.goto("/account");
+    await expect(page.getByTestId("email-verified")).toHaveText("Yes");
+    await expect(banner).toHaveCount(0);
   });
 
   test("registration shows each broken password rule next to the field", async ({ page }) => {

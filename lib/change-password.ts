@@ -1,5 +1,5 @@
 import "server-only";
-import { and, eq, isNull, sql } from "drizzle-orm";
+import { and, eq, sql } from "drizzle-orm";
 import type { Database } from "@/db/client";
 import { passwordResetTokens, users } from "@/db/schema";
 import { audit } from "./audit";
@@ -7,6 +7,7 @@ import { createSession, deleteUserSessions } from "./auth/sessions";
 import { notifyPasswordChanged } from "./password-changed";
 import type { RequestContext, Schedule } from "./password-reset";
 import { hashPassword, passwordPolicyErrors, verifyPassword } from "./passwords";
+import { spendUserTokens } from "./single-use-tokens";
 import { consumeRateLimit, peekRateLimit, resetRateLimit, type RateLimit } from "./rate-limit";
 
 /** Wrong current passwords allowed per account: 5 per 15 minutes. */
@@ -55,10 +56,7 @@ export async function changePassword(
       .returning({ passwordChangedAt: users.passwordChangedAt });
     if (!updated) return null;
     const revoked = await deleteUserSessions(tx, user.id);
-    await tx
-      .update(passwordResetTokens)
-      .set({ usedAt: sql`now()` })
-      .where(and(eq(passwordResetTokens.userId, user.id), isNull(passwordResetTokens.usedAt)));
+    await spendUserTokens(tx, passwordResetTokens, user.id);
     await audit(tx, { event: "password.changed", userId: user.id, ip: input.ip, userAgent: input.userAgent });
     await audit(tx, { event: "sessions.revoked", userId: user.id, ip: input.ip, userAgent: input.userAgent, details: { count: revoked, reason: "password_change" } });
     const session = await createSession(tx, { userId: user.id, ip: input.ip, userAgent: input.userAgent });

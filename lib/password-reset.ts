@@ -1,5 +1,5 @@
 import "server-only";
-import { and, eq, gt, isNull, ne, sql } from "drizzle-orm";
+import { eq, sql } from "drizzle-orm";
 import { createElement } from "react";
 import type { Database } from "@/db/client";
 import { passwordResetTokens, users } from "@/db/schema";
@@ -12,8 +12,9 @@ import { notifyPasswordChanged } from "./password-changed";
 import { sendEmail } from "./mail";
 import { hashPassword, passwordPolicyErrors, verifyPassword } from "./passwords";
 import { consumeRateLimit, type RateLimit } from "./rate-limit";
-import { emailFingerprint, generateToken, hashToken, isWellFormedToken } from "./tokens";
-import { normalizeEmail } from "./validation/fields";
+import { consumeToken, lookUpToken, spendUserTokens, type TokenProblem } from "./single-use-tokens";
+import { emailFingerprint, generateToken } from "./tokens";
+import { maskEmail, normalizeEmail } from "./validation/fields";
 
 /** Runs work after the response has gone out (`after()` in Next; the tests pass their own). */
 export type Schedule = (task: () => Promise<void>) => void;
@@ -66,51 +67,53 @@ export async function deliverPasswordReset(db: Database, input: { email: string 
     const user = await db.query.users.findFirst({ where: eq(users.email, email), columns: { id: true, email: true } });
     await audit(db, { event: "password_reset.requested", ...context, userId: user?.id ?? null, details: { account_exists: Boolean(user) } });
     if (!user) return;
-
-    const config = env();
-    const { token, hash } = generateToken();
-    const requestedAt = new Date();
-    const expiresAt = new Date(requestedAt.getTime() + config.RESET_TOKEN_TTL_MINUTES * 60_000);
-    const row = await db.transaction(async (tx) => {
-      if (config.RESET_INVALIDATE_PREVIOUS_TOKENS) {
-        await tx
-          .update(passwordResetTokens)
-          .set({ usedAt: sql`now()` })
-          .where(and(eq(passwordResetTokens.userId, user.id), isNull(passwordResetTokens.usedAt)));
-      }
-      const [inserted] = await tx
-        .insert(passwordResetTokens)
-        .values({ userId: user.id, tokenHash: hash, createdAt: requestedAt, expiresAt, requestIp: input.ip, requestUserAgent: input.userAgent })
-        .returning({ id: passwordResetTokens.id });
-      return inserted;
-    });
-    if (!row) throw new Error("token insert returned no row");
-
-    const sent = await sendEmail({
-      to: user.email,
-      subject: resetPasswordSubject,
-      // The link is built from APP_URL only: never from Host or X-Forwarded-Host.
-      react: createElement(ResetPasswordEmail, {
-        resetUrl: `${config.APP_URL}/reset-password/${token}`,
-        expiresInMinutes: config.RESET_TOKEN_TTL_MINUTES,
-        requestedAt,
-        requestIp: input.ip,
-        forgotPasswordUrl: `${config.APP_URL}/forgot-password`,
-      }),
-      idempotencyKey: `password-reset/${row.id}`,
-    });
-    if (sent.ok) {
-      await audit(db, { event: "password_reset.email_sent", ...context, userId: user.id, details: { token_id: row.id } });
-    } else {
-      log("error", "password_reset.email_failed", { userId: user.id, tokenId: row.id, reason: sent.reason });
-      await audit(db, { event: "password_reset.email_failed", ...context, userId: user.id, details: { token_id: row.id, reason: sent.reason } });
-    }
+    await issueResetLink(db, user, input);
   } catch (error) {
     log("error", "password_reset.request_failed", {}, error);
   }
 }
 
-export type TokenProblem = "invalid" | "expired" | "used";
+/**
+ * Creates a reset token for `user` and emails the link (built from APP_URL only, never from
+ * Host or X-Forwarded-Host). Records whether the email went out; throws only on database errors.
+ */
+export async function issueResetLink(db: Database, user: { id: string; email: string }, context: RequestContext): Promise<void> {
+  const config = env();
+  const { token, hash } = generateToken();
+  const requestedAt = new Date();
+  const expiresAt = new Date(requestedAt.getTime() + config.RESET_TOKEN_TTL_MINUTES * 60_000);
+  const row = await db.transaction(async (tx) => {
+    if (config.RESET_INVALIDATE_PREVIOUS_TOKENS) await spendUserTokens(tx, passwordResetTokens, user.id);
+    const [inserted] = await tx
+      .insert(passwordResetTokens)
+      .values({ userId: user.id, tokenHash: hash, createdAt: requestedAt, expiresAt, requestIp: context.ip, requestUserAgent: context.userAgent })
+      .returning({ id: passwordResetTokens.id });
+    return inserted;
+  });
+  if (!row) throw new Error("token insert returned no row");
+
+  const sent = await sendEmail({
+    to: user.email,
+    subject: resetPasswordSubject,
+    react: createElement(ResetPasswordEmail, {
+      resetUrl: `${config.APP_URL}/reset-password/${token}`,
+      expiresInMinutes: config.RESET_TOKEN_TTL_MINUTES,
+      requestedAt,
+      requestIp: context.ip,
+      forgotPasswordUrl: `${config.APP_URL}/forgot-password`,
+    }),
+    idempotencyKey: `password-reset/${row.id}`,
+  });
+  const entry = { email: user.email, ip: context.ip, userAgent: context.userAgent, userId: user.id };
+  if (sent.ok) {
+    await audit(db, { event: "password_reset.email_sent", ...entry, details: { token_id: row.id } });
+  } else {
+    log("error", "password_reset.email_failed", { userId: user.id, tokenId: row.id, reason: sent.reason });
+    await audit(db, { event: "password_reset.email_failed", ...entry, details: { token_id: row.id, reason: sent.reason } });
+  }
+}
+
+export type { TokenProblem };
 
 export type InspectResult =
   | { status: "valid"; maskedEmail: string; expiresAt: Date }
@@ -128,24 +131,11 @@ type FoundToken =
   | { status: TokenProblem; userId?: string };
 
 async function findToken(db: Database, token: string): Promise<FoundToken> {
-  if (!isWellFormedToken(token)) return { status: "invalid" };
-  const [row] = await db
-    .select({
-      userId: passwordResetTokens.userId,
-      expiresAt: passwordResetTokens.expiresAt,
-      usedAt: passwordResetTokens.usedAt,
-      expired: sql<boolean>`${passwordResetTokens.expiresAt} <= now()`,
-      email: users.email,
-      passwordHash: users.passwordHash,
-    })
-    .from(passwordResetTokens)
-    .innerJoin(users, eq(users.id, passwordResetTokens.userId))
-    .where(eq(passwordResetTokens.tokenHash, hashToken(token)));
-  if (!row) return { status: "invalid" };
-  // A used token says "used" even once it has expired: that is what the user needs to know.
-  if (row.usedAt) return { status: "used", userId: row.userId };
-  if (row.expired) return { status: "expired", userId: row.userId };
-  return { status: "valid", userId: row.userId, email: row.email, passwordHash: row.passwordHash, expiresAt: row.expiresAt };
+  const found = await lookUpToken(db, passwordResetTokens, token);
+  if (found.status !== "valid") return found;
+  const user = await db.query.users.findFirst({ where: eq(users.id, found.userId), columns: { email: true, passwordHash: true } });
+  if (!user) return { status: "invalid" };
+  return { status: "valid", userId: found.userId, email: user.email, passwordHash: user.passwordHash, expiresAt: found.expiresAt };
 }
 
 export type ResetPasswordResult =
@@ -189,20 +179,9 @@ export async function resetPassword(
 
   // Hashed before the transaction so that row locks are held for milliseconds, not an argon2 run.
   const passwordHash = await hashPassword(input.password);
-  const tokenHash = hashToken(input.token);
 
   const outcome = await db.transaction(async (tx) => {
-    const [consumed] = await tx
-      .update(passwordResetTokens)
-      .set({ usedAt: sql`now()` })
-      .where(
-        and(
-          eq(passwordResetTokens.tokenHash, tokenHash),
-          isNull(passwordResetTokens.usedAt),
-          gt(passwordResetTokens.expiresAt, sql`now()`),
-        ),
-      )
-      .returning({ userId: passwordResetTokens.userId, id: passwordResetTokens.id });
+    const consumed = await consumeToken(tx, passwordResetTokens, input.token);
     if (!consumed) return null;
 
     const [user] = await tx
@@ -217,10 +196,8 @@ export async function resetPassword(
       .returning({ id: users.id, email: users.email, passwordChangedAt: users.passwordChangedAt });
     if (!user) throw new Error("reset token points at a missing user");
 
-    await tx
-      .update(passwordResetTokens)
-      .set({ usedAt: sql`now()` })
-      .where(and(eq(passwordResetTokens.userId, user.id), isNull(passwordResetTokens.usedAt), ne(passwordResetTokens.id, consumed.id)));
+    // Every other outstanding link of the user dies with this one.
+    await spendUserTokens(tx, passwordResetTokens, user.id);
     const revoked = await deleteUserSessions(tx, user.id);
     await audit(tx, { event: "password_reset.completed", userId: user.id, ip: input.ip, userAgent: input.userAgent, details: { token_id: consumed.id } });
     await audit(tx, { event: "sessions.revoked", userId: user.id, ip: input.ip, userAgent: input.userAgent, details: { count: revoked, reason: "password_reset" } });
@@ -237,11 +214,4 @@ export async function resetPassword(
 
   schedule(() => notifyPasswordChanged(db, { userId: outcome.id, email: outcome.email, changedAt: outcome.passwordChangedAt ?? new Date(), ...input }));
   return { ok: true };
-}
-
-/** "j***@example.com": enough to recognise your own address, not enough to learn someone's. */
-export function maskEmail(email: string): string {
-  const at = email.lastIndexOf("@");
-  if (at < 1) return "***";
-  return `${email[0]}***${email.slice(at)}`;
 }

@@ -1,17 +1,45 @@
 import type { Metadata } from "next";
+import Link from "next/link";
+import { FormAlert } from "@/app/_components/fields";
 import { requireSession } from "@/lib/auth/current";
 import { signOutAction } from "./actions";
 
 export const metadata: Metadata = { title: "Your account" };
 
-export default async function AccountPage() {
+function noticeFor(notice: string | undefined, wait: string | undefined): { tone: "success" | "error"; text: string } | null {
+  switch (notice) {
+    case "password-changed":
+      return { tone: "success", text: "Your password has been changed. Every other device has been signed out." };
+    case "verification-sent":
+      return { tone: "success", text: "We sent a new verification link to your email address." };
+    case "already-verified":
+      return { tone: "success", text: "Your email address is already confirmed." };
+    case "verification-throttled": {
+      const minutes = Math.max(1, Number.parseInt(wait ?? "", 10) || 1);
+      return { tone: "error", text: `You asked for several links already. Try again in ${minutes} minute${minutes === 1 ? "" : "s"}.` };
+    }
+    default:
+      return null;
+  }
+}
+
+export default async function AccountPage({ searchParams }: { searchParams: Promise<{ notice?: string; wait?: string }> }) {
   const session = await requireSession("/account");
+  const { notice, wait } = await searchParams;
+  const message = noticeFor(notice, wait);
   return (
     <div className="card wide stack">
       <h1>Your account</h1>
+      {message ? (
+        <FormAlert tone={message.tone}>
+          <p>{message.text}</p>
+        </FormAlert>
+      ) : null}
       <dl className="details">
         <dt>Email</dt>
         <dd data-testid="account-email">{session.user.email}</dd>
+        <dt>Email confirmed</dt>
+        <dd data-testid="email-verified">{session.user.emailVerified ? "Yes" : "Not yet"}</dd>
         {session.user.name ? (
           <>
             <dt>Name</dt>
@@ -19,6 +47,13 @@ export default async function AccountPage() {
           </>
         ) : null}
       </dl>
+      <nav aria-label="Account">
+        <ul className="links plain">
+          <li>
+            <Link href="/account/password">Change password</Link>
+          </li>
+        </ul>
+      </nav>
       <form action={signOutAction}>
         <button type="submit" className="secondary">
           Sign out

@@ -33,8 +33,10 @@ export interface Mailbox {
   messages(to: string): Promise<SentEmail[]>;
   /** Waits until `count` messages to `to` match `subject`, and returns the latest. */
   waitFor(to: string, subject: RegExp, count?: number): Promise<SentEmail>;
-  /** The reset link of the latest reset email to `to`. */
+  /** The reset link of the `count`th reset email to `to`. */
   resetLink(to: string, count?: number): Promise<string>;
+  /** The first link to `path` (e.g. "/verify-email/") in the `count`th email matching `subject`. */
+  link(to: string, subject: RegExp, path: string, count?: number): Promise<string>;
 }
 
 export interface TestUser {
@@ -62,9 +64,13 @@ const mailbox: Mailbox = {
     return found[count - 1] as SentEmail;
   },
   async resetLink(to, count = 1) {
-    const message = await mailbox.waitFor(to, /reset your rekey password/i, count);
-    const link = message.text.match(/https?:\/\/\S+\/reset-password\/[A-Za-z0-9_-]{43}/)?.[0];
-    if (!link) throw new Error(`no reset link in:\n${message.text}`);
+    return mailbox.link(to, /reset your rekey password/i, "/reset-password/", count);
+  },
+  async link(to, subject, path, count = 1) {
+    const message = await mailbox.waitFor(to, subject, count);
+    const escaped = path.replace(/[.*+?^${}()|[\]\\/]/g, "\\$&");
+    const link = message.text.match(new RegExp(`https?://\\S+${escaped}[A-Za-z0-9_-]{43}`))?.[0];
+    if (!link) throw new Error(`no ${path} link in:\n${message.text}`);
     return link;
   },
 };

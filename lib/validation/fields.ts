@@ -13,3 +13,10 @@ export const EmailSchema = z
 export function normalizeEmail(email: string): string {
   return email.trim().toLowerCase();
 }
+
+/** "j***@example.com": enough to recognise your own address, not enough to learn someone's. */
+export function maskEmail(email: string): string {
+  const at = email.lastIndexOf("@");
+  if (at < 1) return "***";
+  return `${email[0]}***${email.slice(at)}`;
+}

@@ -1,13 +1,13 @@
 "use server";
 
 import { headers } from "next/headers";
-import { redirect } from "next/navigation";
+import { after } from "next/server";
 import { fieldErrorsOf, type FormState } from "@/app/_components/form-state";
-import { registerUser } from "@/lib/accounts";
-import { signIn } from "@/lib/auth/config";
-import { clientIp, userAgent } from "@/lib/client-ip";
 import { getDb } from "@/db/client";
+import { clientIp, userAgent } from "@/lib/client-ip";
 import { passwordPolicyErrors } from "@/lib/passwords";
+import { describeWait } from "@/lib/rate-limit";
+import { requestRegistration } from "@/lib/registration";
 import { RegisterSchema } from "@/lib/validation/forms";
 
 type Field = "name" | "email" | "password" | "confirmPassword";
@@ -25,7 +25,7 @@ export async function registerAction(_previous: FormState<Field>, formData: Form
   };
   const parsed = RegisterSchema.safeParse(raw);
   const fieldErrors = parsed.success ? {} : fieldErrorsOf<Field>(parsed.error);
-  // The common-passwords check runs on the server only (the client loads it lazily).
+  // The common-passwords check runs on the server too (the client loads it lazily).
   if (typeof raw.password === "string" && !fieldErrors.password) {
     const policy = await passwordPolicyErrors(raw.password);
     if (policy.length > 0) fieldErrors.password = policy;
@@ -33,18 +33,12 @@ export async function registerAction(_previous: FormState<Field>, formData: Form
   if (!parsed.success || Object.keys(fieldErrors).length > 0) return { status: "error", fieldErrors, values };
 
   const requestHeaders = await headers();
-  const result = await registerUser(await getDb(), {
-    ...parsed.data,
-    ip: clientIp(requestHeaders),
-    userAgent: userAgent(requestHeaders),
-  });
-  if (!result.ok) {
-    return {
-      status: "error",
-      fieldErrors: { email: ["An account with this email already exists. Sign in, or reset your password."] },
-      values,
-    };
-  }
-  await signIn("credentials", { email: parsed.data.email, password: parsed.data.password, redirect: false });
-  redirect("/account");
+  const result = await requestRegistration(
+    await getDb(),
+    { ...parsed.data, ip: clientIp(requestHeaders), userAgent: userAgent(requestHeaders) },
+    (task) => after(task),
+  );
+  if (!result.ok) return { status: "error", formError: `Too many sign-ups from your network, try again in ${describeWait(result.retryAfterSeconds)}.`, values };
+  // The same answer for a new address and one that already has an account.
+  return { status: "success", message: "Check your email to finish creating your account." };
 }

@@ -1,7 +1,7 @@
 "use client";
 
 import Link from "next/link";
-import { useId } from "react";
+import { useEffect, useId, useRef } from "react";
 import { Field, FormAlert, PasswordField, PasswordRules, SubmitButton } from "@/app/_components/fields";
 import { useActionForm } from "@/app/_components/use-action-form";
 import { RegisterSchema, type RegisterInput } from "@/lib/validation/forms";
@@ -15,6 +15,25 @@ export function RegisterForm() {
     defaultValues: { name: "", email: "", password: "", confirmPassword: "" },
   });
   const password = form.watch("password") ?? "";
+  const successRef = useRef<HTMLDivElement>(null);
+  useEffect(() => {
+    if (state.status === "success") successRef.current?.focus();
+  }, [state]);
+
+  if (state.status === "success") {
+    return (
+      <div className="stack">
+        <FormAlert tone="success" alertRef={successRef}>
+          <p data-testid="register-answer">{state.message}</p>
+        </FormAlert>
+        <p>We sent a link to the address you entered. Open it to confirm the address; it works for 24 hours.</p>
+        <p className="links">
+          <Link href="/login">Go to sign in</Link>
+        </p>
+      </div>
+    );
+  }
+
   return (
     <form ref={formRef} action={formAction} onSubmit={onSubmit} noValidate aria-label="Create an account">
       {state.status === "error" && state.formError ? (

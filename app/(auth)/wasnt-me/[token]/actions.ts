@@ -1,0 +1,21 @@
+"use server";
+
+import { headers } from "next/headers";
+import { redirect } from "next/navigation";
+import { after } from "next/server";
+import { getDb } from "@/db/client";
+import { clientIp, userAgent } from "@/lib/client-ip";
+import { reportPasswordChange } from "@/lib/password-change-report";
+
+export async function reportPasswordChangeAction(formData: FormData): Promise<void> {
+  const token = formData.get("token");
+  if (typeof token !== "string") redirect("/");
+  const requestHeaders = await headers();
+  const result = await reportPasswordChange(
+    await getDb(),
+    token,
+    { ip: clientIp(requestHeaders), userAgent: userAgent(requestHeaders) },
+    (task) => after(task),
+  );
+  redirect(result.ok ? `/wasnt-me/${encodeURIComponent(token)}?done=1` : `/wasnt-me/${encodeURIComponent(token)}`);
+}

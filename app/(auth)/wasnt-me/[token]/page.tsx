@@ -1,0 +1,60 @@
+import type { Metadata } from "next";
+import Link from "next/link";
+import { getDb } from "@/db/client";
+import { inspectReportToken } from "@/lib/password-change-report";
+import { reportPasswordChangeAction } from "./actions";
+
+export const metadata: Metadata = { title: "Secure your account", robots: { index: false, follow: false }, referrer: "no-referrer" };
+
+const PROBLEMS = {
+  expired: { title: "This link has expired", body: "If your password was changed without you, reset it now." },
+  used: { title: "This link has already been used", body: "Your account was already secured and a reset link was sent to your email address." },
+  invalid: { title: "This link is not valid", body: "Copy the whole link from the email. If your password was changed without you, reset it now." },
+} as const;
+
+// Opening the link changes nothing (mail scanners open links); the button does.
+export default async function WasntMePage({ params, searchParams }: { params: Promise<{ token: string }>; searchParams: Promise<{ done?: string }> }) {
+  const [{ token }, { done }] = await Promise.all([params, searchParams]);
+  const result = await inspectReportToken(await getDb(), token);
+
+  if (done === "1" && result.status === "used") {
+    return (
+      <div className="card stack" data-token-status="done">
+        <h1>Your account is secured</h1>
+        <p>Every device has been signed out and the password that was set can no longer be used.</p>
+        <p>We sent a link to choose a new password to your email address. Check your inbox.</p>
+      </div>
+    );
+  }
+  if (result.status !== "valid") {
+    const copy = PROBLEMS[result.status];
+    return (
+      <div className="card stack" data-token-status={result.status}>
+        <h1>{copy.title}</h1>
+        <p>{copy.body}</p>
+        <p>
+          <Link className="button-link" href="/forgot-password">
+            Reset your password
+          </Link>
+        </p>
+      </div>
+    );
+  }
+  return (
+    <div className="card stack" data-token-status="valid">
+      <h1>Didn&apos;t change your password?</h1>
+      <p>If someone else changed the password of your Rekey account, secure it now. This will:</p>
+      <ul>
+        <li>sign out every device, including any the other person uses;</li>
+        <li>lock the password that was set, so it no longer signs in;</li>
+        <li>send a link to choose a new password to your email address.</li>
+      </ul>
+      <form action={reportPasswordChangeAction}>
+        <input type="hidden" name="token" value={token} />
+        <button type="submit" className="danger">
+          Secure my account
+        </button>
+      </form>
+    </div>
+  );
+}

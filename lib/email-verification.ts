@@ -1,0 +1,102 @@
+import "server-only";
+import { and, eq, sql } from "drizzle-orm";
+import { createElement } from "react";
+import type { Database } from "@/db/client";
+import { emailVerificationTokens, users } from "@/db/schema";
+import VerifyEmail, { verifyEmailSubject } from "@/emails/verify-email";
+import { audit } from "./audit";
+import { env } from "./env";
+import { log } from "./log";
+import { sendEmail } from "./mail";
+import type { RequestContext, Schedule } from "./password-reset";
+import { consumeRateLimit, type RateLimit } from "./rate-limit";
+import { consumeToken, lookUpToken, type TokenProblem } from "./single-use-tokens";
+import { generateToken } from "./tokens";
+import { maskEmail } from "./validation/fields";
+
+export const VERIFICATION_TTL_HOURS = 24;
+/** "Resend verification email": 3 an hour per account. */
+export const RESEND_VERIFICATION_LIMIT: RateLimit = { name: "verify-resend", max: 3, windowSeconds: 60 * 60 };
+
+/** Creates a verification token for the user's current address and emails the link. Never throws. */
+export async function sendVerificationEmail(db: Database, user: { id: string; email: string }, context: RequestContext): Promise<void> {
+  try {
+    const config = env();
+    const { token, hash } = generateToken();
+    const [row] = await db
+      .insert(emailVerificationTokens)
+      .values({
+        userId: user.id,
+        email: user.email,
+        tokenHash: hash,
+        expiresAt: new Date(Date.now() + VERIFICATION_TTL_HOURS * 60 * 60 * 1000),
+        requestIp: context.ip,
+        requestUserAgent: context.userAgent,
+      })
+      .returning({ id: emailVerificationTokens.id });
+    const sent = await sendEmail({
+      to: user.email,
+      subject: verifyEmailSubject,
+      react: createElement(VerifyEmail, { verifyUrl: `${config.APP_URL}/verify-email/${token}`, expiresInHours: VERIFICATION_TTL_HOURS }),
+      idempotencyKey: `verify-email/${row?.id}`,
+    });
+    const entry = { userId: user.id, ip: context.ip, userAgent: context.userAgent };
+    if (sent.ok) await audit(db, { event: "email_verification.sent", ...entry });
+    else await audit(db, { event: "email_verification.email_failed", ...entry, details: { reason: sent.reason } });
+  } catch (error) {
+    log("error", "email_verification.send_failed", { userId: user.id }, error);
+  }
+}
+
+export type VerificationInspection = { status: "valid"; maskedEmail: string } | { status: TokenProblem };
+
+/** What a verification link is, without consuming it (mail scanners open links). */
+export async function inspectVerificationToken(db: Database, token: string): Promise<VerificationInspection> {
+  const found = await lookUpToken(db, emailVerificationTokens, token);
+  if (found.status !== "valid") return { status: found.status };
+  const [row] = await db.select({ email: emailVerificationTokens.email }).from(emailVerificationTokens).where(eq(emailVerificationTokens.id, found.id));
+  return { status: "valid", maskedEmail: maskEmail(row?.email ?? "") };
+}
+
+export type VerifyEmailResult = { ok: true } | { ok: false; problem: TokenProblem };
+
+/** Confirms an address with its link: single use, and only for the address it was sent to. */
+export async function verifyEmail(db: Database, token: string, context: RequestContext): Promise<VerifyEmailResult> {
+  const outcome = await db.transaction(async (tx) => {
+    const consumed = await consumeToken(tx, emailVerificationTokens, token);
+    if (!consumed) return null;
+    const [sentTo] = await tx.select({ email: emailVerificationTokens.email }).from(emailVerificationTokens).where(eq(emailVerificationTokens.id, consumed.id));
+    const [verified] = await tx
+      .update(users)
+      .set({ emailVerified: sql`coalesce(${users.emailVerified}, now())` })
+      .where(and(eq(users.id, consumed.userId), eq(users.email, sentTo?.email ?? "")))
+      .returning({ id: users.id });
+    if (!verified) return null;
+    await audit(tx, { event: "email.verified", userId: verified.id, ip: context.ip, userAgent: context.userAgent });
+    return verified;
+  });
+  if (outcome) return { ok: true };
+  const now = await lookUpToken(db, emailVerificationTokens, token);
+  return { ok: false, problem: now.status === "valid" ? "invalid" : now.status };
+}
+
+export type ResendVerificationResult =
+  | { ok: true }
+  | { ok: false; code: "ALREADY_VERIFIED" }
+  | { ok: false; code: "RATE_LIMITED"; retryAfterSeconds: number };
+
+/** "Resend verification email" for a signed-in user; the email itself goes out after the response. */
+export async function resendVerificationEmail(
+  db: Database,
+  userId: string,
+  context: RequestContext,
+  schedule: Schedule,
+): Promise<ResendVerificationResult> {
+  const user = await db.query.users.findFirst({ where: eq(users.id, userId), columns: { id: true, email: true, emailVerified: true } });
+  if (!user) throw new Error("signed-in user not found");
+  if (user.emailVerified) return { ok: false, code: "ALREADY_VERIFIED" };
+  const budget = await consumeRateLimit(db, RESEND_VERIFICATION_LIMIT, user.id);
+  if (!budget.allowed) return { ok: false, code: "RATE_LIMITED", retryAfterSeconds: budget.retryAfterSeconds };
+  schedule(() => sendVerificationEmail(db, user, context));
+  return { ok: true };
+}

@@ -1,0 +1,54 @@
+import "server-only";
+import { eq, sql } from "drizzle-orm";
+import type { Database } from "@/db/client";
+import { passwordChangeReportTokens, passwordResetTokens, users } from "@/db/schema";
+import { audit } from "./audit";
+import { deleteUserSessions } from "./auth/sessions";
+import { log } from "./log";
+import { issueResetLink, type RequestContext, type Schedule } from "./password-reset";
+import { consumeToken, lookUpToken, spendUserTokens, type TokenProblem } from "./single-use-tokens";
+
+/** Whether a "This wasn't me" link still works, without consuming it. */
+export async function inspectReportToken(db: Database, token: string): Promise<{ status: "valid" } | { status: TokenProblem }> {
+  const found = await lookUpToken(db, passwordChangeReportTokens, token);
+  return found.status === "valid" ? { status: "valid" } : { status: found.status };
+}
+
+export type ReportResult = { ok: true } | { ok: false; problem: TokenProblem };
+
+/**
+ * "This wasn't me": someone else changed the password. In one transaction every session ends
+ * and the password is locked (no password signs in any more); then a fresh reset link goes
+ * to the address, so its owner can take the account back.
+ */
+export async function reportPasswordChange(db: Database, token: string, context: RequestContext, schedule: Schedule): Promise<ReportResult> {
+  const user = await db.transaction(async (tx) => {
+    const consumed = await consumeToken(tx, passwordChangeReportTokens, token);
+    if (!consumed) return null;
+    const [locked] = await tx
+      .update(users)
+      .set({ passwordHash: null, passwordChangedAt: sql`now()` })
+      .where(eq(users.id, consumed.userId))
+      .returning({ id: users.id, email: users.email });
+    if (!locked) return null;
+    const revoked = await deleteUserSessions(tx, locked.id);
+    await spendUserTokens(tx, passwordChangeReportTokens, locked.id);
+    // A reset link the intruder may have asked for dies too; the owner gets a new one.
+    await spendUserTokens(tx, passwordResetTokens, locked.id);
+    await audit(tx, { event: "password_change.reported", userId: locked.id, ip: context.ip, userAgent: context.userAgent });
+    await audit(tx, { event: "sessions.revoked", userId: locked.id, ip: context.ip, userAgent: context.userAgent, details: { count: revoked, reason: "reported" } });
+    return locked;
+  });
+  if (!user) {
+    const now = await lookUpToken(db, passwordChangeReportTokens, token);
+    return { ok: false, problem: now.status === "valid" ? "invalid" : now.status };
+  }
+  schedule(async () => {
+    try {
+      await issueResetLink(db, user, context);
+    } catch (error) {
+      log("error", "password_change.report_reset_failed", { userId: user.id }, error);
+    }
+  });
+  return { ok: true };
+}

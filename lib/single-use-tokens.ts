@@ -1,0 +1,58 @@
+import "server-only";
+import { and, eq, gt, isNull, sql } from "drizzle-orm";
+import type { Database, Transaction } from "@/db/client";
+import { emailVerificationTokens, passwordChangeReportTokens, passwordResetTokens } from "@/db/schema";
+import { hashToken, isWellFormedToken } from "./tokens";
+
+/** The tables of emailed single-use links; they share these columns by design. */
+export type SingleUseTokenTable = typeof passwordResetTokens | typeof emailVerificationTokens | typeof passwordChangeReportTokens;
+
+// Drizzle cannot build one query over a union of tables; the columns used here have the same
+// names and types in each, so one of them stands for all.
+const as = (table: SingleUseTokenTable) => table as unknown as typeof passwordResetTokens;
+
+export type TokenProblem = "invalid" | "expired" | "used";
+export type TokenLookup = { status: "valid"; id: string; userId: string; expiresAt: Date } | { status: TokenProblem; userId?: string };
+
+/** What a link's token is, without consuming it. Malformed tokens cost no query. */
+export async function lookUpToken(db: Database | Transaction, table: SingleUseTokenTable, token: string): Promise<TokenLookup> {
+  if (!isWellFormedToken(token)) return { status: "invalid" };
+  const t = as(table);
+  const [row] = await db
+    .select({ id: t.id, userId: t.userId, expiresAt: t.expiresAt, usedAt: t.usedAt, expired: sql<boolean>`${t.expiresAt} <= now()` })
+    .from(t)
+    .where(eq(t.tokenHash, hashToken(token)));
+  if (!row) return { status: "invalid" };
+  // "Used" wins over "expired": it is what the person needs to know.
+  if (row.usedAt) return { status: "used", userId: row.userId };
+  if (row.expired) return { status: "expired", userId: row.userId };
+  return { status: "valid", id: row.id, userId: row.userId, expiresAt: row.expiresAt };
+}
+
+/**
+ * Marks a token used if, and only if, it is unused and unexpired, and returns its row: the
+ * one conditional UPDATE that makes a link work exactly once under concurrent requests.
+ */
+export async function consumeToken(
+  tx: Database | Transaction,
+  table: SingleUseTokenTable,
+  token: string,
+): Promise<{ id: string; userId: string } | null> {
+  if (!isWellFormedToken(token)) return null;
+  const t = as(table);
+  const [row] = await tx
+    .update(t)
+    .set({ usedAt: sql`now()` })
+    .where(and(eq(t.tokenHash, hashToken(token)), isNull(t.usedAt), gt(t.expiresAt, sql`now()`)))
+    .returning({ id: t.id, userId: t.userId });
+  return row ?? null;
+}
+
+/** Spends every unused token of a user in `table` (e.g. after a password change). */
+export async function spendUserTokens(tx: Database | Transaction, table: SingleUseTokenTable, userId: string): Promise<void> {
+  const t = as(table);
+  await tx
+    .update(t)
+    .set({ usedAt: sql`now()` })
+    .where(and(eq(t.userId, userId), isNull(t.usedAt)));
+}
