@@ -50,18 +50,28 @@ export async function sendVerificationEmail(db: Database, user: { id: string; em
 
 export type VerificationInspection = { status: "valid"; maskedEmail: string } | { status: TokenProblem };
 
-/** What a verification link is, without consuming it (mail scanners open links). */
+/**
+ * What a verification link is, without consuming it (mail scanners open links). A link sent to
+ * an address the account no longer has is "invalid".
+ */
 export async function inspectVerificationToken(db: Database, token: string): Promise<VerificationInspection> {
   const found = await lookUpToken(db, emailVerificationTokens, token);
   if (found.status !== "valid") return { status: found.status };
-  const [row] = await db.select({ email: emailVerificationTokens.email }).from(emailVerificationTokens).where(eq(emailVerificationTokens.id, found.id));
-  return { status: "valid", maskedEmail: maskEmail(row?.email ?? "") };
+  const [row] = await db
+    .select({ sentTo: emailVerificationTokens.email, current: users.email })
+    .from(emailVerificationTokens)
+    .innerJoin(users, eq(users.id, emailVerificationTokens.userId))
+    .where(eq(emailVerificationTokens.id, found.id));
+  if (!row || row.sentTo !== row.current) return { status: "invalid" };
+  return { status: "valid", maskedEmail: maskEmail(row.sentTo) };
 }
 
 export type VerifyEmailResult = { ok: true } | { ok: false; problem: TokenProblem };
 
 /** Confirms an address with its link: single use, and only for the address it was sent to. */
 export async function verifyEmail(db: Database, token: string, context: RequestContext): Promise<VerifyEmailResult> {
+  const inspected = await inspectVerificationToken(db, token);
+  if (inspected.status !== "valid") return { ok: false, problem: inspected.status };
   const outcome = await db.transaction(async (tx) => {
     const consumed = await consumeToken(tx, emailVerificationTokens, token);
     if (!consumed) return null;
@@ -71,14 +81,22 @@ export async function verifyEmail(db: Database, token: string, context: RequestC
       .set({ emailVerified: sql`coalesce(${users.emailVerified}, now())` })
       .where(and(eq(users.id, consumed.userId), eq(users.email, sentTo?.email ?? "")))
       .returning({ id: users.id });
-    if (!verified) return null;
+    // The address changed between the check and the update: undo the consumption.
+    if (!verified) throw new AddressChanged();
     await audit(tx, { event: "email.verified", userId: verified.id, ip: context.ip, userAgent: context.userAgent });
     return verified;
+  }).catch((error: unknown) => {
+    if (error instanceof AddressChanged) return "address-changed" as const;
+    throw error;
   });
+  if (outcome === "address-changed") return { ok: false, problem: "invalid" };
   if (outcome) return { ok: true };
+  // Lost a race with another confirmation, or expired a moment ago.
   const now = await lookUpToken(db, emailVerificationTokens, token);
-  return { ok: false, problem: now.status === "valid" ? "invalid" : now.status };
+  return { ok: false, problem: now.status === "valid" ? "used" : now.status };
 }
+
+class AddressChanged extends Error {}
 
 export type ResendVerificationResult =
   | { ok: true }

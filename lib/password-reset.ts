@@ -9,7 +9,7 @@ import { deleteUserSessions } from "./auth/sessions";
 import { env } from "./env";
 import { log } from "./log";
 import { notifyPasswordChanged } from "./password-changed";
-import { sendEmail } from "./mail";
+import { renderEmail, sendEmail } from "./mail";
 import { hashPassword, passwordPolicyErrors, verifyPassword } from "./passwords";
 import { consumeRateLimit, type RateLimit } from "./rate-limit";
 import { consumeToken, lookUpToken, spendUserTokens, type TokenProblem } from "./single-use-tokens";
@@ -66,11 +66,25 @@ export async function deliverPasswordReset(db: Database, input: { email: string 
     }
     const user = await db.query.users.findFirst({ where: eq(users.email, email), columns: { id: true, email: true } });
     await audit(db, { event: "password_reset.requested", ...context, userId: user?.id ?? null, details: { account_exists: Boolean(user) } });
-    if (!user) return;
-    await issueResetLink(db, user, input);
+    if (user) await issueResetLink(db, user, input);
+    // The same CPU work for an unknown address: this runs after the response, but on a busy
+    // instance it competes with the next requests, and it should not differ by address.
+    else await renderEmail(resetEmail(generateToken().token, new Date(), input.ip));
   } catch (error) {
     log("error", "password_reset.request_failed", {}, error);
   }
+}
+
+function resetEmail(token: string, requestedAt: Date, requestIp: string | null) {
+  const config = env();
+  // The link is built from APP_URL only: never from Host or X-Forwarded-Host.
+  return createElement(ResetPasswordEmail, {
+    resetUrl: `${config.APP_URL}/reset-password/${token}`,
+    expiresInMinutes: config.RESET_TOKEN_TTL_MINUTES,
+    requestedAt,
+    requestIp,
+    forgotPasswordUrl: `${config.APP_URL}/forgot-password`,
+  });
 }
 
 /**
@@ -95,13 +109,7 @@ export async function issueResetLink(db: Database, user: { id: string; email: st
   const sent = await sendEmail({
     to: user.email,
     subject: resetPasswordSubject,
-    react: createElement(ResetPasswordEmail, {
-      resetUrl: `${config.APP_URL}/reset-password/${token}`,
-      expiresInMinutes: config.RESET_TOKEN_TTL_MINUTES,
-      requestedAt,
-      requestIp: context.ip,
-      forgotPasswordUrl: `${config.APP_URL}/forgot-password`,
-    }),
+    react: resetEmail(token, requestedAt, context.ip),
     idempotencyKey: `password-reset/${row.id}`,
   });
   const entry = { email: user.email, ip: context.ip, userAgent: context.userAgent, userId: user.id };

@@ -14,6 +14,12 @@ export interface Email {
   idempotencyKey: string;
 }
 
+/** The HTML and plain-text renderings of an email template. */
+export async function renderEmail(react: ReactElement): Promise<{ html: string; text: string }> {
+  const [html, text] = await Promise.all([render(react), render(react, { plainText: true })]);
+  return { html, text };
+}
+
 export type SendResult = { ok: true; id: string } | { ok: false; reason: string };
 
 /**
@@ -24,7 +30,7 @@ export type SendResult = { ok: true; id: string } | { ok: false; reason: string 
 export async function sendEmail(email: Email): Promise<SendResult> {
   const config = env();
   try {
-    const [html, text] = await Promise.all([render(email.react), render(email.react, { plainText: true })]);
+    const { html, text } = await renderEmail(email.react);
     const message = { to: email.to, from: config.EMAIL_FROM, subject: email.subject, html, text };
 
     if (config.mailTransport === "outbox") {
