@@ -69,18 +69,23 @@ export const verificationTokens = pgTable(
   (t) => [primaryKey({ columns: [t.identifier, t.token] })],
 );
 
+/** The columns every emailed single-use link shares (lib/single-use-tokens.ts relies on them). */
+const singleUseTokenColumns = () => ({
+  id: uuid("id").primaryKey().defaultRandom(),
+  userId: text("user_id")
+    .notNull()
+    .references(() => users.id, { onDelete: "cascade" }),
+  /** SHA-256 (hex) of the token in the link; the token itself is never stored. */
+  tokenHash: text("token_hash").notNull().unique(),
+  createdAt: timestamptz("created_at").notNull().defaultNow(),
+  expiresAt: timestamptz("expires_at").notNull(),
+  usedAt: timestamptz("used_at"),
+});
+
 export const passwordResetTokens = pgTable(
   "password_reset_tokens",
   {
-    id: uuid("id").primaryKey().defaultRandom(),
-    userId: text("user_id")
-      .notNull()
-      .references(() => users.id, { onDelete: "cascade" }),
-    /** SHA-256 (hex) of the token in the link; the token itself is never stored. */
-    tokenHash: text("token_hash").notNull().unique(),
-    createdAt: timestamptz("created_at").notNull().defaultNow(),
-    expiresAt: timestamptz("expires_at").notNull(),
-    usedAt: timestamptz("used_at"),
+    ...singleUseTokenColumns(),
     requestIp: text("request_ip"),
     requestUserAgent: text("request_user_agent"),
   },
@@ -90,16 +95,9 @@ export const passwordResetTokens = pgTable(
 export const emailVerificationTokens = pgTable(
   "email_verification_tokens",
   {
-    id: uuid("id").primaryKey().defaultRandom(),
-    userId: text("user_id")
-      .notNull()
-      .references(() => users.id, { onDelete: "cascade" }),
+    ...singleUseTokenColumns(),
     /** The address this token proves, so a later email change cannot be verified by an old link. */
     email: text("email").notNull(),
-    tokenHash: text("token_hash").notNull().unique(),
-    createdAt: timestamptz("created_at").notNull().defaultNow(),
-    expiresAt: timestamptz("expires_at").notNull(),
-    usedAt: timestamptz("used_at"),
     requestIp: text("request_ip"),
     requestUserAgent: text("request_user_agent"),
   },
@@ -110,14 +108,7 @@ export const emailVerificationTokens = pgTable(
 export const passwordChangeReportTokens = pgTable(
   "password_change_report_tokens",
   {
-    id: uuid("id").primaryKey().defaultRandom(),
-    userId: text("user_id")
-      .notNull()
-      .references(() => users.id, { onDelete: "cascade" }),
-    tokenHash: text("token_hash").notNull().unique(),
-    createdAt: timestamptz("created_at").notNull().defaultNow(),
-    expiresAt: timestamptz("expires_at").notNull(),
-    usedAt: timestamptz("used_at"),
+    ...singleUseTokenColumns(),
   },
   (t) => [index("password_change_report_tokens_user_id_idx").on(t.userId)],
 );

@@ -66,6 +66,7 @@ test.describe("accounts and sessions", () => {
     const link = await mailbox.link(user.email, /confirm your email address/i, "/verify-email/");
     await page.goto(link);
     await page.getByRole("button", { name: "Confirm email address" }).click();
+    await expect(page.getByRole("heading", { name: "Your email address is confirmed" })).toBeVisible();
     await page.goto("/account");
     await expect(page.getByTestId("email-verified")).toHaveText("Yes");
     await expect(banner).toHaveCount(0);

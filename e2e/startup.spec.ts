@@ -4,7 +4,9 @@ import { expect, test } from "./support/fixtures";
 /** Runs `next start` on the built app with `env` and returns what it printed and its exit code. */
 function startWith(env: Record<string, string | undefined>): Promise<{ code: number | null; output: string }> {
   return new Promise((resolve) => {
-    const child = spawn("node_modules/.bin/next", ["start", "-p", "3199"], {
+    // A port of its own per call: these tests run in parallel.
+    const port = String(20_000 + Math.floor(Math.random() * 20_000));
+    const child = spawn("node_modules/.bin/next", ["start", "-p", port], {
       env: { PATH: process.env.PATH, NODE_ENV: "production", NEXT_TELEMETRY_DISABLED: "1", ...env } as NodeJS.ProcessEnv,
     });
     let output = "";

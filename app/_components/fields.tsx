@@ -1,7 +1,8 @@
 "use client";
 
-import { useEffect, useId, useState, type ComponentProps, type ReactNode, type Ref } from "react";
+import { useEffect, useId, useRef, useState, type ComponentProps, type ReactNode, type Ref } from "react";
 import type { UseFormRegisterReturn } from "react-hook-form";
+import type { FormState } from "./form-state";
 import { useHydrated } from "./use-hydrated";
 import { isCommonPassword } from "@/lib/validation/common-passwords";
 import { COMMON_PASSWORD_LABEL, PASSWORD_RULES } from "@/lib/validation/password-policy";
@@ -140,5 +141,58 @@ export function FormAlert({
     <div ref={alertRef} tabIndex={-1} className={`alert alert-${tone}`} role={tone === "error" ? "alert" : "status"} data-testid={`form-${tone}`}>
       {children}
     </div>
+  );
+}
+
+/** The form-level error of a server action's answer, if any. */
+export function FormError({ state, alertRef, children }: { state: FormState<string>; alertRef: Ref<HTMLDivElement>; children?: ReactNode }) {
+  if (state.status !== "error" || !state.formError) return null;
+  return (
+    <FormAlert tone="error" alertRef={alertRef}>
+      <p>{state.formError}</p>
+      {children}
+    </FormAlert>
+  );
+}
+
+/** The "Email" field every form uses: trimmed and lower-cased by the schema, not the input. */
+export function EmailField(props: Omit<FieldProps, "label" | "type">) {
+  return <Field label="Email" type="email" autoComplete="email" inputMode="email" required {...props} />;
+}
+
+/** A form's success answer, focused when it appears so screen readers announce it. */
+export function SuccessPanel({ message, testId, children }: { message: string; testId: string; children?: ReactNode }) {
+  const ref = useRef<HTMLDivElement>(null);
+  useEffect(() => ref.current?.focus(), []);
+  return (
+    <div className="stack">
+      <FormAlert tone="success" alertRef={ref}>
+        <p data-testid={testId}>{message}</p>
+      </FormAlert>
+      {children}
+    </div>
+  );
+}
+
+/**
+ * "New password" with the live policy checklist, and its confirmation: the same pair on the
+ * register, reset and change-password forms.
+ */
+export function NewPasswordFields({
+  labels,
+  password,
+  confirm,
+}: {
+  labels: { password: string; confirm: string };
+  password: UseFormRegisterReturn & { errors: string[]; value: string };
+  confirm: UseFormRegisterReturn & { errors: string[] };
+}) {
+  const rulesId = useId();
+  const { value, ...passwordField } = password;
+  return (
+    <>
+      <PasswordField label={labels.password} autoComplete="new-password" required {...passwordField} hint={<PasswordRules id={rulesId} password={value} />} />
+      <PasswordField label={labels.confirm} autoComplete="new-password" required {...confirm} />
+    </>
   );
 }

@@ -1,8 +1,7 @@
 "use client";
 
 import Link from "next/link";
-import { useEffect, useRef } from "react";
-import { Field, FormAlert, SubmitButton } from "@/app/_components/fields";
+import { EmailField, FormError, SubmitButton, SuccessPanel } from "@/app/_components/fields";
 import { useActionForm } from "@/app/_components/use-action-form";
 import { ForgotPasswordSchema, type ForgotPasswordInput } from "@/lib/validation/forms";
 import { forgotPasswordAction } from "./actions";
@@ -13,38 +12,22 @@ export function ForgotPasswordForm() {
     action: forgotPasswordAction,
     defaultValues: { email: "" },
   });
-  const successRef = useRef<HTMLDivElement>(null);
-  useEffect(() => {
-    if (state.status === "success") successRef.current?.focus();
-  }, [state]);
 
   if (state.status === "success") {
     return (
-      <div className="stack">
-        <FormAlert tone="success" alertRef={successRef}>
-          <p data-testid="forgot-password-answer">{state.message}</p>
-        </FormAlert>
+      <SuccessPanel message={state.message} testId="forgot-password-answer">
         <p className="links">
           <Link href="/login">Back to sign in</Link>
           <a href="/forgot-password">Send another link</a>
         </p>
-      </div>
+      </SuccessPanel>
     );
   }
 
   return (
     <form ref={formRef} action={formAction} onSubmit={onSubmit} noValidate aria-label="Request a password reset link">
-      {state.status === "error" && state.formError ? (
-        <FormAlert tone="error" alertRef={alertRef}>
-          <p>{state.formError}</p>
-        </FormAlert>
-      ) : null}
-      <Field
-        label="Email"
-        type="email"
-        autoComplete="email"
-        inputMode="email"
-        required
+      <FormError state={state} alertRef={alertRef} />
+      <EmailField
         {...form.register("email")}
         errors={errorsFor("email")}
         defaultValue={valueFor("email")}

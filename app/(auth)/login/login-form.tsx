@@ -1,7 +1,7 @@
 "use client";
 
 import Link from "next/link";
-import { Field, FormAlert, PasswordField, SubmitButton } from "@/app/_components/fields";
+import { EmailField, FormError, PasswordField, SubmitButton } from "@/app/_components/fields";
 import { useActionForm } from "@/app/_components/use-action-form";
 import { LoginSchema, type LoginInput } from "@/lib/validation/forms";
 import { loginAction } from "./actions";
@@ -14,22 +14,9 @@ export function LoginForm({ callbackUrl }: { callbackUrl: string }) {
   });
   return (
     <form ref={formRef} action={formAction} onSubmit={onSubmit} noValidate aria-label="Sign in">
-      {state.status === "error" && state.formError ? (
-        <FormAlert tone="error" alertRef={alertRef}>
-          <p>{state.formError}</p>
-        </FormAlert>
-      ) : null}
+      <FormError state={state} alertRef={alertRef} />
       <input type="hidden" {...form.register("callbackUrl")} value={callbackUrl} />
-      <Field
-        label="Email"
-        type="email"
-        autoComplete="email"
-        inputMode="email"
-        required
-        {...form.register("email")}
-        errors={errorsFor("email")}
-        defaultValue={valueFor("email")}
-      />
+      <EmailField {...form.register("email")} errors={errorsFor("email")} defaultValue={valueFor("email")} />
       <PasswordField label="Password" autoComplete="current-password" required {...form.register("password")} errors={errorsFor("password")} />
       <SubmitButton busy={busy} busyLabel="Signing in…">
         Sign in

@@ -1,37 +1,26 @@
 "use client";
 
 import Link from "next/link";
-import { useId } from "react";
-import { FormAlert, PasswordField, PasswordRules, SubmitButton } from "@/app/_components/fields";
+import { FormError, NewPasswordFields, PasswordField, SubmitButton } from "@/app/_components/fields";
 import { useActionForm } from "@/app/_components/use-action-form";
 import { ChangePasswordSchema, type ChangePasswordInput } from "@/lib/validation/forms";
 import { changePasswordAction } from "./actions";
 
 export function ChangePasswordForm() {
-  const rulesId = useId();
   const { form, state, formAction, formRef, alertRef, onSubmit, busy, errorsFor } = useActionForm<ChangePasswordInput>({
     schema: ChangePasswordSchema,
     action: changePasswordAction,
     defaultValues: { currentPassword: "", password: "", confirmPassword: "" },
   });
-  const password = form.watch("password") ?? "";
   return (
     <form ref={formRef} action={formAction} onSubmit={onSubmit} noValidate aria-label="Change password">
-      {state.status === "error" && state.formError ? (
-        <FormAlert tone="error" alertRef={alertRef}>
-          <p>{state.formError}</p>
-        </FormAlert>
-      ) : null}
+      <FormError state={state} alertRef={alertRef} />
       <PasswordField label="Current password" autoComplete="current-password" required {...form.register("currentPassword")} errors={errorsFor("currentPassword")} />
-      <PasswordField
-        label="New password"
-        autoComplete="new-password"
-        required
-        {...form.register("password")}
-        errors={errorsFor("password")}
-        hint={<PasswordRules id={rulesId} password={password} />}
+      <NewPasswordFields
+        labels={{ password: "New password", confirm: "Confirm new password" }}
+        password={{ ...form.register("password"), errors: errorsFor("password"), value: form.watch("password") ?? "" }}
+        confirm={{ ...form.register("confirmPassword"), errors: errorsFor("confirmPassword") }}
       />
-      <PasswordField label="Confirm new password" autoComplete="new-password" required {...form.register("confirmPassword")} errors={errorsFor("confirmPassword")} />
       <SubmitButton busy={busy} busyLabel="Saving…">
         Change password
       </SubmitButton>

@@ -1,6 +1,7 @@
 import type { Metadata } from "next";
 import Link from "next/link";
 import { headers } from "next/headers";
+import { TokenProblemCard } from "@/app/_components/token-problem";
 import { getDb } from "@/db/client";
 import { clientIp, userAgent } from "@/lib/client-ip";
 import { auditTokenProblem, inspectResetToken } from "@/lib/password-reset";
@@ -27,18 +28,11 @@ export default async function ResetPasswordPage({ params }: { params: Promise<{ 
     await auditTokenProblem(db, result.status, { ip: clientIp(requestHeaders), userAgent: userAgent(requestHeaders) });
     const copy = TOKEN_PROBLEM_COPY[CODES[result.status]];
     return (
-      <div className="card stack" data-token-status={result.status}>
-        <h1>{copy.title}</h1>
-        <p>{copy.body}</p>
-        <p>
-          <Link className="button-link" href="/forgot-password">
-            Request a new link
-          </Link>
-        </p>
+      <TokenProblemCard status={result.status} title={copy.title} body={copy.body} action={{ href: "/forgot-password", label: "Request a new link" }}>
         <p>
           <Link href="/login">Back to sign in</Link>
         </p>
-      </div>
+      </TokenProblemCard>
     );
   }
 

@@ -1,5 +1,6 @@
 import type { Metadata } from "next";
 import Link from "next/link";
+import { TokenProblemCard } from "@/app/_components/token-problem";
 import { getDb } from "@/db/client";
 import { inspectVerificationToken } from "@/lib/email-verification";
 import { verifyEmailAction } from "./actions";
@@ -39,17 +40,7 @@ export default async function VerifyEmailPage({
   }
   if (result.status !== "valid") {
     const copy = PROBLEMS[result.status];
-    return (
-      <div className="card stack" data-token-status={result.status}>
-        <h1>{copy.title}</h1>
-        <p>{copy.body}</p>
-        <p>
-          <Link className="button-link" href="/login">
-            Sign in
-          </Link>
-        </p>
-      </div>
-    );
+    return <TokenProblemCard status={result.status} title={copy.title} body={copy.body} action={{ href: "/login", label: "Sign in" }} />;
   }
   return (
     <div className="card stack" data-token-status="valid">

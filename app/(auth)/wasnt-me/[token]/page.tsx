@@ -1,5 +1,5 @@
 import type { Metadata } from "next";
-import Link from "next/link";
+import { TokenProblemCard } from "@/app/_components/token-problem";
 import { getDb } from "@/db/client";
 import { inspectReportToken } from "@/lib/password-change-report";
 import { reportPasswordChangeAction } from "./actions";
@@ -28,17 +28,7 @@ export default async function WasntMePage({ params, searchParams }: { params: Pr
   }
   if (result.status !== "valid") {
     const copy = PROBLEMS[result.status];
-    return (
-      <div className="card stack" data-token-status={result.status}>
-        <h1>{copy.title}</h1>
-        <p>{copy.body}</p>
-        <p>
-          <Link className="button-link" href="/forgot-password">
-            Reset your password
-          </Link>
-        </p>
-      </div>
-    );
+    return <TokenProblemCard status={result.status} title={copy.title} body={copy.body} action={{ href: "/forgot-password", label: "Reset your password" }} />;
   }
   return (
     <div className="card stack" data-token-status="valid">
