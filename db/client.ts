@@ -32,14 +32,14 @@ export async function openDatabase(options: { url?: string; dataDir?: string | n
   if (options.url) {
     // Several app instances may start at once: one migrates, the others wait on the lock.
     // A one-connection client, because an advisory lock belongs to its connection.
-    const migrator = postgres(options.url, { max: 1, onnotice: () => {} });
+    const migrator = postgres(options.url, { max: 1, connect_timeout: 10, onnotice: () => {} });
     try {
       await migrator`select pg_advisory_lock(${MIGRATION_LOCK_ID})`;
       await migratePostgres(drizzlePostgres(migrator), { migrationsFolder: MIGRATIONS_FOLDER });
     } finally {
       await migrator.end({ timeout: 5 });
     }
-    const client = postgres(options.url, { max: 10, onnotice: () => {}, connection: { application_name: "rekey" } });
+    const client = postgres(options.url, { max: 10, connect_timeout: 10, onnotice: () => {}, connection: { application_name: "rekey" } });
     const db = drizzlePostgres(client, { schema }) as unknown as Database;
     return { db, driver: "postgres", close: () => client.end({ timeout: 5 }) };
   }

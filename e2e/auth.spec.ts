@@ -1,3 +1,4 @@
+import { E2E } from "./support/settings";
 import { STRONG_PASSWORD, expect, signIn, test, uniqueEmail } from "./support/fixtures";
 
 test.describe("accounts and sessions", () => {
@@ -12,7 +13,7 @@ test.describe("accounts and sessions", () => {
 
     // Opening the link only asks; the button confirms (mail scanners open links too).
     const link = await mailbox.link(email, /confirm your email address/i, "/verify-email/");
-    expect(new URL(link).origin).toBe("http://localhost:3100");
+    expect(new URL(link).origin).toBe(E2E.appUrl);
     await page.goto(link);
     await page.reload();
     await expect(page.getByRole("heading", { name: "Confirm your email address" })).toBeVisible();
@@ -50,8 +51,8 @@ test.describe("accounts and sessions", () => {
     await expect(page.getByTestId("register-answer")).toHaveText("Check your email to finish creating your account.");
 
     const warning = await mailbox.waitFor(user.email, /someone tried to create a rekey account/i);
-    expect(warning.text).toContain("http://localhost:3100/login");
-    expect(warning.text).toContain("http://localhost:3100/forgot-password");
+    expect(warning.text).toContain(`${E2E.appUrl}/login`);
+    expect(warning.text).toContain(`${E2E.appUrl}/forgot-password`);
     expect((await mailbox.messages(user.email)).filter((m) => /confirm your email/i.test(m.subject))).toEqual([]);
     await signIn(page, user);
   });

@@ -1,3 +1,4 @@
+import { E2E } from "./support/settings";
 import type { Page } from "@playwright/test";
 import { STRONG_PASSWORD, expect, signIn, test, uniqueEmail } from "./support/fixtures";
 
@@ -25,7 +26,7 @@ test.describe("password reset", () => {
     await requestReset(page, user.email);
 
     const link = await mailbox.resetLink(user.email);
-    expect(link.startsWith("http://localhost:3100/reset-password/")).toBe(true);
+    expect(link.startsWith(`${E2E.appUrl}/reset-password/`)).toBe(true);
     const email = await mailbox.waitFor(user.email, /reset your rekey password/i);
     expect(email.text).toContain("60 minutes");
     expect(email.text).toMatch(/wasn't you, ignore this email/);
