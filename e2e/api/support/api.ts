@@ -43,7 +43,8 @@ export interface CallOptions {
 /** One API request through Playwright's request context (its cookies and extra headers apply). */
 export async function call(request: APIRequestContext, path: string, options: CallOptions = {}): Promise<ApiResult> {
   const headers: Record<string, string> = { ...options.headers };
-  let data: string | Buffer | undefined = options.raw;
+  // A Buffer, because Playwright JSON-encodes a string sent with a JSON Content-Type.
+  let data: string | Buffer | undefined = typeof options.raw === "string" ? Buffer.from(options.raw) : options.raw;
   if ("json" in options) {
     data = JSON.stringify(options.json);
     headers["content-type"] = "application/json";
