@@ -237,6 +237,24 @@ test.describe("POST /api/v1/auth/change-password", () => {
     await other.close();
   });
 
+  test("of concurrent changes from one session exactly one wins; the others get 409 (or 422/401 if they came late)", async ({ page, createUser }) => {
+    const user = await createUser();
+    await signIn(page, user);
+    const results = await Promise.all(
+      [1, 2, 3, 4].map((i) => call(page.request, PATHS.change, { json: { current_password: user.password, new_password: `Racing-Pass-${i}!` } })),
+    );
+    const statuses = results.map((r) => r.status);
+    expect(statuses.filter((s) => s === 200), statuses.join()).toHaveLength(1);
+    for (const result of results) {
+      expect([200, 401, 409, 422], statuses.join()).toContain(result.status);
+      await expectContract(result, change);
+    }
+    // With four at once, at least one loser had already passed the password check.
+    expect(statuses, statuses.join()).toContain(409);
+    const conflict = results.find((r) => r.status === 409);
+    expect(conflict && errorCode(conflict)).toBe("conflict");
+  });
+
   test("answers 401 without a session", async ({ request }) => {
     for (const cookie of [undefined, `${SESSION_COOKIE}=not-a-session`]) {
       const result = await call(request, PATHS.change, {
