@@ -1,0 +1,221 @@
+// The JSON API's contract: request and response bodies as zod schemas (snake_case), the error
+// code catalogue, and the table of operations. The route handlers parse with these schemas and
+// /api/v1/openapi.json is generated from the same table, so the document cannot drift from
+// what the handlers accept.
+import { z } from "zod";
+import { EmailSchema } from "@/lib/validation/fields";
+import { ChangePasswordSchema, ResetPasswordSchema } from "@/lib/validation/forms";
+import { COMMON_PASSWORD_LABEL, NewPasswordSchema, PASSWORD_RULES } from "@/lib/validation/password-policy";
+
+export const MAX_BODY_BYTES = 16 * 1024;
+
+/** Every error code the API answers with; each response below names the ones it can carry. */
+export const ERROR_CODES = [
+  "invalid_json",
+  "validation_error",
+  "payload_too_large",
+  "unsupported_media_type",
+  "method_not_allowed",
+  "not_found",
+  "rate_limited",
+  "invalid_token",
+  "expired_token",
+  "used_token",
+  "unauthenticated",
+  "cross_site_request",
+  "invalid_current_password",
+  "conflict",
+  "internal_error",
+] as const;
+export type ErrorCode = (typeof ERROR_CODES)[number];
+
+// --- Request bodies: the form schemas' own fields, under the API's snake_case names. ---
+
+const policy = [...PASSWORD_RULES.map((rule) => rule.label.toLowerCase()), COMMON_PASSWORD_LABEL.toLowerCase()].join("; ");
+const NewPassword = NewPasswordSchema.meta({
+  description: `The new password. Policy (checked by the server; each broken rule is its own message in fields.new_password): ${policy}; different from the current password.`,
+});
+const Token = ResetPasswordSchema.shape.token.meta({ description: "The token from the reset link: the last path segment of /reset-password/{token}." });
+
+export const ForgotPasswordRequest = z.object({
+  email: EmailSchema.meta({ description: "The account's email address (trimmed, case-insensitive)." }),
+});
+export const VerifyResetTokenRequest = z.object({ token: Token });
+export const ResetPasswordRequest = z.object({ token: Token, new_password: NewPassword });
+export const ChangePasswordRequest = z.object({
+  current_password: ChangePasswordSchema.shape.currentPassword.meta({ description: "The password the account has now." }),
+  new_password: NewPassword,
+});
+
+// --- Response bodies. ---
+
+export const MessageResponse = z.object({ message: z.string() });
+export const ValidResetToken = z.object({
+  valid: z.literal(true),
+  expires_at: z.iso.datetime().meta({ description: "When the link stops working (ISO 8601, UTC)." }),
+  email: z.string().meta({ description: "The account's address, masked: j***@example.com." }),
+});
+export const InvalidResetToken = z.object({
+  valid: z.literal(false),
+  reason: z.enum(["expired", "used", "invalid"]),
+});
+export const VerifyResetTokenResponse = z.discriminatedUnion("valid", [ValidResetToken, InvalidResetToken]);
+export const HealthOk = z.object({ status: z.literal("ok"), database: z.literal("ok") });
+export const HealthUnavailable = z.object({ status: z.literal("error"), database: z.literal("unavailable") });
+
+/** The one error shape. */
+export const ErrorResponse = z.object({
+  error: z.object({
+    code: z.enum(ERROR_CODES),
+    message: z.string().meta({ description: "A sentence for a person." }),
+    fields: z
+      .record(z.string(), z.array(z.string()))
+      .optional()
+      .meta({ description: "Messages per request field (snake_case), present only when fields are at fault." }),
+  }),
+});
+
+/** Narrows ErrorResponse's `code` to the codes one response can carry. */
+export function errorCodes(codes: readonly [ErrorCode, ...ErrorCode[]]) {
+  return z.object({ error: z.object({ code: z.enum(codes) }) });
+}
+
+// --- Operations. ---
+
+export type ResponseHeader = "Retry-After" | "Allow" | "Set-Cookie";
+
+export interface ResponseSpec {
+  description: string;
+  /** A success body. */
+  body?: z.ZodType;
+  /** Or: the error codes this status carries. */
+  errors?: readonly [ErrorCode, ...ErrorCode[]];
+  headers?: readonly ResponseHeader[];
+}
+
+export interface Operation {
+  method: "get" | "post";
+  path: string;
+  operationId: string;
+  summary: string;
+  description: string;
+  tag: "Password reset" | "Account" | "Operations";
+  request?: z.ZodType;
+  /** Authenticated by the session cookie. */
+  session?: boolean;
+  responses: Record<number, ResponseSpec>;
+}
+
+// What every JSON-body endpoint can answer before its own logic runs.
+const bodyErrors: Record<number, ResponseSpec> = {
+  400: { description: "Malformed JSON (invalid_json), or a field missing or of the wrong type (validation_error, with fields).", errors: ["invalid_json", "validation_error"] },
+  413: { description: `The body is over ${MAX_BODY_BYTES} bytes.`, errors: ["payload_too_large"] },
+  415: { description: "The body is not sent as application/json.", errors: ["unsupported_media_type"] },
+  422: { description: "A field is present and a string but not acceptable (validation_error, with fields).", errors: ["validation_error"] },
+};
+const always: Record<number, ResponseSpec> = {
+  405: { description: "Any other method on this path (Allow lists the methods).", errors: ["method_not_allowed"], headers: ["Allow"] },
+  500: { description: "An unexpected failure on the server (no details are given).", errors: ["internal_error"] },
+};
+
+export const OPERATIONS = [
+  {
+    method: "post",
+    path: "/api/v1/auth/forgot-password",
+    operationId: "forgotPassword",
+    summary: "Ask for a password reset link",
+    description:
+      "Every well-formed address gets the same answer, known or not; the email (if the account exists and the per-address limit allows) is sent after the response. Limited per client IP.",
+    tag: "Password reset",
+    request: ForgotPasswordRequest,
+    responses: {
+      202: { description: "Accepted. Identical for every well-formed address.", body: MessageResponse },
+      ...bodyErrors,
+      429: { description: "Too many requests from this IP; Retry-After says when to try again.", errors: ["rate_limited"], headers: ["Retry-After"] },
+      ...always,
+    },
+  },
+  {
+    method: "post",
+    path: "/api/v1/auth/verify-reset-token",
+    operationId: "verifyResetToken",
+    summary: "Check a reset token without using it",
+    description: "Says whether a reset link still works. Never consumes the token, however often it is called.",
+    tag: "Password reset",
+    request: VerifyResetTokenRequest,
+    responses: {
+      200: { description: "What the token is: valid (with its expiry and the masked address) or why not.", body: VerifyResetTokenResponse },
+      ...bodyErrors,
+      ...always,
+    },
+  },
+  {
+    method: "post",
+    path: "/api/v1/auth/reset-password",
+    operationId: "resetPassword",
+    summary: "Set a new password with a reset token",
+    description:
+      "Consumes the token (once: of two concurrent calls exactly one succeeds), sets the password, ends every session of the account and spends its other reset links. A rejected password leaves the token valid.",
+    tag: "Password reset",
+    request: ResetPasswordRequest,
+    responses: {
+      200: { description: "The password is changed; sign in with it.", body: MessageResponse },
+      ...bodyErrors,
+      400: {
+        description: "Malformed JSON, a field missing or of the wrong type, or a token that does not work (invalid_token, expired_token, used_token).",
+        errors: ["invalid_json", "validation_error", "invalid_token", "expired_token", "used_token"],
+      },
+      422: { description: "The new password breaks the policy (validation_error, messages in fields.new_password).", errors: ["validation_error"] },
+      ...always,
+    },
+  },
+  {
+    method: "post",
+    path: "/api/v1/auth/change-password",
+    operationId: "changePassword",
+    summary: "Change the signed-in user's password",
+    description:
+      "Authenticated by the session cookie. Ends every session of the account and answers with a fresh session cookie for this client. Cross-site requests are refused: an Origin header must be the app's own origin.",
+    tag: "Account",
+    session: true,
+    request: ChangePasswordRequest,
+    responses: {
+      200: { description: "The password is changed; Set-Cookie carries the new session.", body: MessageResponse, headers: ["Set-Cookie"] },
+      ...bodyErrors,
+      401: { description: "Not signed in (no session cookie, or an ended session).", errors: ["unauthenticated"] },
+      403: { description: "A cross-site request (foreign Origin, or Sec-Fetch-Site: cross-site).", errors: ["cross_site_request"] },
+      409: { description: "The password was changed by another request meanwhile.", errors: ["conflict"] },
+      422: {
+        description: "A wrong current password (invalid_current_password, in fields.current_password) or a new password that breaks the policy (validation_error).",
+        errors: ["validation_error", "invalid_current_password"],
+      },
+      429: { description: "Too many wrong current passwords; Retry-After says when to try again.", errors: ["rate_limited"], headers: ["Retry-After"] },
+      ...always,
+    },
+  },
+  {
+    method: "get",
+    path: "/api/v1/health",
+    operationId: "health",
+    summary: "Liveness and database check",
+    description: "Runs `select 1` against the database with a short timeout.",
+    tag: "Operations",
+    responses: {
+      200: { description: "The app and its database answer.", body: HealthOk },
+      503: { description: "The database does not answer.", body: HealthUnavailable },
+      ...always,
+    },
+  },
+  {
+    method: "get",
+    path: "/api/v1/openapi.json",
+    operationId: "openApiDocument",
+    summary: "This document",
+    description: "The OpenAPI 3.1 description of the API, generated from the schemas the handlers parse with.",
+    tag: "Operations",
+    responses: {
+      200: { description: "An OpenAPI 3.1 document.", body: z.object({ openapi: z.string() }).catchall(z.unknown()) },
+      ...always,
+    },
+  },
+] as const satisfies readonly Operation[];

@@ -1,0 +1,25 @@
+import { after } from "next/server";
+import { getDb } from "@/db/client";
+import { clientIp, userAgent } from "@/lib/client-ip";
+import { requestPasswordReset } from "@/lib/password-reset";
+import { describeWait } from "@/lib/rate-limit";
+import { ForgotPasswordRequest, MessageResponse } from "../../_lib/contract";
+import { parseJsonBody, rateLimited, respond, routeHandlers } from "../../_lib/http";
+
+// The same status and body for every well-formed address: the service defers everything that
+// depends on whether the account exists until after the response.
+const ACCEPTED = { message: "If an account exists for that email, a password reset link has been sent." };
+
+export const { GET, HEAD, POST, PUT, DELETE, PATCH, OPTIONS } = routeHandlers({
+  async POST(request) {
+    const body = await parseJsonBody(request, ForgotPasswordRequest);
+    if (!body.ok) return body.response;
+    const result = await requestPasswordReset(
+      await getDb(),
+      { email: body.data.email, ip: clientIp(request.headers), userAgent: userAgent(request.headers) },
+      (task) => after(task),
+    );
+    if (!result.ok) return rateLimited(result.retryAfterSeconds, `Too many requests, try again in ${describeWait(result.retryAfterSeconds)}.`);
+    return respond(202, MessageResponse, ACCEPTED);
+  },
+});

@@ -1,0 +1,20 @@
+import { getDb } from "@/db/client";
+import { clientIp, userAgent } from "@/lib/client-ip";
+import { auditTokenProblem, inspectResetToken } from "@/lib/password-reset";
+import { VerifyResetTokenRequest, VerifyResetTokenResponse } from "../../_lib/contract";
+import { parseJsonBody, respond, routeHandlers } from "../../_lib/http";
+
+// Like opening the link's page: inspects the token and never consumes it.
+export const { GET, HEAD, POST, PUT, DELETE, PATCH, OPTIONS } = routeHandlers({
+  async POST(request) {
+    const body = await parseJsonBody(request, VerifyResetTokenRequest);
+    if (!body.ok) return body.response;
+    const db = await getDb();
+    const result = await inspectResetToken(db, body.data.token);
+    if (result.status !== "valid") {
+      await auditTokenProblem(db, result.status, { ip: clientIp(request.headers), userAgent: userAgent(request.headers) });
+      return respond(200, VerifyResetTokenResponse, { valid: false, reason: result.status });
+    }
+    return respond(200, VerifyResetTokenResponse, { valid: true, expires_at: result.expiresAt.toISOString(), email: result.maskedEmail });
+  },
+});

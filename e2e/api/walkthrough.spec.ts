@@ -1,0 +1,88 @@
+import { spawn } from "node:child_process";
+import { mkdtemp, readFile, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import path from "node:path";
+import type { Browser } from "@playwright/test";
+import { STRONG_PASSWORD, expect, signIn, test, uniqueEmail } from "../support/fixtures";
+import { startOwnServer } from "./support/own-server";
+
+// The document whose one ```bash block is the API walkthrough (README.md once it is merged there).
+const WALKTHROUGH_DOC = "docs-api-section.md";
+
+function bashBlocks(markdown: string): string[] {
+  return [...markdown.matchAll(/^```bash\n([\s\S]*?)^```$/gm)].map((match) => match[1] ?? "");
+}
+
+/** Runs a script as `bash -euo pipefail` with only `env` (and PATH, HOME) set. */
+function runBash(script: string, env: Record<string, string>): Promise<{ code: number | null; output: string }> {
+  return new Promise((resolve) => {
+    const child = spawn("bash", ["-euo", "pipefail", "-c", script], {
+      env: { PATH: process.env.PATH, HOME: process.env.HOME, ...env } as unknown as NodeJS.ProcessEnv,
+      stdio: ["ignore", "pipe", "pipe"],
+    });
+    let output = "";
+    child.stdout.on("data", (c) => (output += c));
+    child.stderr.on("data", (c) => (output += c));
+    const timer = setTimeout(() => child.kill("SIGKILL"), 60_000);
+    child.on("exit", (code) => {
+      clearTimeout(timer);
+      resolve({ code, output });
+    });
+  });
+}
+
+async function signInFails(browser: Browser, baseURL: string, user: { email: string; password: string }): Promise<void> {
+  const context = await browser.newContext({ baseURL });
+  const page = await context.newPage();
+  await page.goto("/login");
+  await page.getByLabel("Email").fill(user.email);
+  await page.getByLabel("Password", { exact: true }).fill(user.password);
+  await page.getByRole("button", { name: "Sign in" }).click();
+  await expect(page.getByTestId("form-error")).toHaveText("Incorrect email or password.");
+  await context.close();
+}
+
+test("the API section's curl walkthrough runs as written, and the new password signs in on the web page", async ({ browser }) => {
+  test.setTimeout(120_000);
+  const blocks = bashBlocks(await readFile(WALKTHROUGH_DOC, "utf8"));
+  expect(blocks, `${WALKTHROUGH_DOC} has exactly one bash block`).toHaveLength(1);
+
+  // As `npm run dev` runs it: embedded database and mail outbox in the data folder, no Resend.
+  const dataDir = await mkdtemp(path.join(tmpdir(), "rekey-walkthrough-"));
+  const server = await startOwnServer({ DATA_DIR: dataDir });
+  try {
+    const user = { email: uniqueEmail("walkthrough"), password: STRONG_PASSWORD };
+    const newPassword = "Walkthrough-Pass-2026#";
+
+    // The step the section leaves to the reader: create the account on the web page.
+    const registration = await browser.newContext({ baseURL: server.url });
+    const page = await registration.newPage();
+    await page.goto("/register");
+    await page.getByLabel("Email").fill(user.email);
+    await page.getByLabel("Password", { exact: true }).fill(user.password);
+    await page.getByLabel("Confirm password").fill(user.password);
+    await page.getByRole("button", { name: "Create account" }).click();
+    await expect(page).toHaveURL(/\/account$/);
+    await registration.close();
+
+    const run = await runBash(blocks[0] ?? "", {
+      BASE: server.url,
+      OUTBOX: path.join(dataDir, "outbox"),
+      EMAIL: user.email,
+      NEW_PASSWORD: newPassword,
+    });
+    expect(run.code, run.output).toBe(0);
+    // What the comments in the block say the reader will see.
+    expect(run.output).toContain('{"status":"ok","database":"ok"}');
+    expect(run.output).toContain('"valid":true');
+    expect(run.output).toContain('{"valid":false,"reason":"used"}');
+
+    const signedIn = await browser.newContext({ baseURL: server.url });
+    await signIn(await signedIn.newPage(), { email: user.email, password: newPassword });
+    await signedIn.close();
+    await signInFails(browser, server.url, user);
+  } finally {
+    await server.stop();
+    await rm(dataDir, { recursive: true, force: true });
+  }
+});
