@@ -6,11 +6,18 @@ import type { Browser } from "@playwright/test";
 import { STRONG_PASSWORD, expect, signIn, test, uniqueEmail } from "../support/fixtures";
 import { startOwnServer } from "./support/own-server";
 
-// The document whose one ```bash block is the API walkthrough (README.md once it is merged there).
-const WALKTHROUGH_DOC = "docs-api-section.md";
+// The README section whose one ```bash block is the API walkthrough.
+const WALKTHROUGH_DOC = "README.md";
+const WALKTHROUGH_HEADING = "### Walkthrough with curl";
 
+/** The ```bash blocks of the walkthrough section: from its heading to the next "## " one (bash comments start with "# "). */
 function bashBlocks(markdown: string): string[] {
-  return [...markdown.matchAll(/^```bash\n([\s\S]*?)^```$/gm)].map((match) => match[1] ?? "");
+  const start = markdown.indexOf(WALKTHROUGH_HEADING);
+  if (start < 0) return [];
+  const rest = markdown.slice(start + WALKTHROUGH_HEADING.length);
+  const end = rest.search(/^## /m);
+  const section = end === -1 ? rest : rest.slice(0, end);
+  return [...section.matchAll(/^```bash\n([\s\S]*?)^```$/gm)].map((match) => match[1] ?? "");
 }
 
 /** Runs a script as `bash -euo pipefail` with only `env` (and PATH, HOME) set. */
@@ -45,7 +52,7 @@ async function signInFails(browser: Browser, baseURL: string, user: { email: str
 test("the API section's curl walkthrough runs as written, and the new password signs in on the web page", async ({ browser }) => {
   test.setTimeout(120_000);
   const blocks = bashBlocks(await readFile(WALKTHROUGH_DOC, "utf8"));
-  expect(blocks, `${WALKTHROUGH_DOC} has exactly one bash block`).toHaveLength(1);
+  expect(blocks, `${WALKTHROUGH_DOC} "${WALKTHROUGH_HEADING}" has exactly one bash block`).toHaveLength(1);
 
   // As `npm run dev` runs it: embedded database and mail outbox in the data folder, no Resend.
   const dataDir = await mkdtemp(path.join(tmpdir(), "rekey-walkthrough-"));
