@@ -1,10 +1,16 @@
 import { spawn } from "node:child_process";
-import { mkdtemp, readFile, rm } from "node:fs/promises";
+import { mkdtemp, readFile, readdir, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import type { Browser } from "@playwright/test";
 import { STRONG_PASSWORD, expect, signIn, test, uniqueEmail } from "../support/fixtures";
 import { startOwnServer } from "./support/own-server";
+
+/** The outbox transport's messages: one JSON file each. */
+async function readOutbox(dir: string): Promise<{ to: string; subject: string }[]> {
+  const names = await readdir(dir).catch(() => [] as string[]);
+  return Promise.all(names.filter((n) => n.endsWith(".json")).map(async (n) => JSON.parse(await readFile(path.join(dir, n), "utf8"))));
+}
 
 // The README section whose one ```bash block is the API walkthrough.
 const WALKTHROUGH_DOC = "README.md";
@@ -69,8 +75,14 @@ test("the API section's curl walkthrough runs as written, and the new password s
     await page.getByLabel("Password", { exact: true }).fill(user.password);
     await page.getByLabel("Confirm password").fill(user.password);
     await page.getByRole("button", { name: "Create account" }).click();
-    await expect(page).toHaveURL(/\/account$/);
+    await expect(page.getByTestId("register-answer")).toBeVisible();
     await registration.close();
+    // The account is created just after that answer; its verification email says it exists.
+    await expect
+      .poll(async () => (await readOutbox(path.join(dataDir, "outbox"))).some((m) => m.to === user.email && /confirm your email/i.test(m.subject)), {
+        timeout: 15_000,
+      })
+      .toBe(true);
 
     const run = await runBash(blocks[0] ?? "", {
       BASE: server.url,
