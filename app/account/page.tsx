@@ -1,5 +1,6 @@
 import type { Metadata } from "next";
 import { requireSession } from "@/lib/auth/current";
+import { AccountNav } from "./account-nav";
 import { signOutAction } from "./actions";
 
 export const metadata: Metadata = { title: "Your account" };
@@ -8,6 +9,7 @@ export default async function AccountPage() {
   const session = await requireSession("/account");
   return (
     <div className="card wide stack">
+      <AccountNav current="/account" />
       <h1>Your account</h1>
       <dl className="details">
         <dt>Email</dt>
