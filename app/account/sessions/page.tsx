@@ -1,4 +1,5 @@
 import type { Metadata } from "next";
+import { Fragment } from "react";
 import { FormAlert } from "@/app/_components/fields";
 import { getDb } from "@/db/client";
 import { requireSession } from "@/lib/auth/current";
@@ -19,14 +20,43 @@ const NOTICES: Record<string, string> = {
 const MONTHS = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"];
 const pad = (n: number) => String(n).padStart(2, "0");
 
-/** "21 Nov 2026, 14:05 UTC": one fixed zone, so the server can render it and nobody misreads it. */
-function formatWhen(date: Date): string {
-  return `${date.getUTCDate()} ${MONTHS[date.getUTCMonth()]} ${date.getUTCFullYear()}, ${pad(date.getUTCHours())}:${pad(date.getUTCMinutes())} UTC`;
+/** "21 Nov 2026" and "14:05 UTC": one fixed zone, so the server can render it and nobody misreads it. */
+function dayAndTime(date: Date): [string, string] {
+  return [
+    `${date.getUTCDate()} ${MONTHS[date.getUTCMonth()]} ${date.getUTCFullYear()}`,
+    `${pad(date.getUTCHours())}:${pad(date.getUTCMinutes())} UTC`,
+  ];
 }
 
+const formatWhen = (date: Date): string => dayAndTime(date).join(", ");
+
+/** Wraps, if it must, only between the day and the time. */
 function When({ date }: { date: Date }) {
+  const [day, time] = dayAndTime(date);
   return (
-    <time dateTime={date.toISOString()}>{formatWhen(date)}</time>
+    <time dateTime={date.toISOString()}>
+      <span className={styles.nowrap}>{day},</span> <span className={styles.nowrap}>{time}</span>
+    </time>
+  );
+}
+
+/** An IP address; an IPv6 one may wrap after a colon, never inside a group. */
+function IpAddress({ ip }: { ip: string | null }) {
+  if (!ip) return <>Unknown</>;
+  const groups = ip.split(":");
+  return (
+    <>
+      {groups.map((group, i) => (
+        <Fragment key={i}>
+          {group}
+          {i < groups.length - 1 ? (
+            <>
+              :<wbr />
+            </>
+          ) : null}
+        </Fragment>
+      ))}
+    </>
   );
 }
 
@@ -38,11 +68,13 @@ function SessionRow({ session, current }: { session: UserSession; current: boole
         <span className={styles.device}>{device}</span>
         {current ? <span className={styles.badge}>This device</span> : null}
       </th>
-      <td className={styles.ip}>{session.ip ?? "Unknown"}</td>
-      <td className={styles.when}>
+      <td>
+        <IpAddress ip={session.ip} />
+      </td>
+      <td>
         <When date={session.createdAt} />
       </td>
-      <td className={styles.when}>
+      <td>
         <When date={session.lastSeenAt} />
       </td>
       <td className={styles.action}>
