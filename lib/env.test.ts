@@ -28,6 +28,8 @@ describe("parseEnv rejects malformed values, naming the variable", () => {
     ["RESET_TOKEN_TTL_MINUTES", "abc"],
     ["RESET_TOKEN_TTL_MINUTES", "2"],
     ["RESET_REQUESTS_PER_IP_PER_HOUR", "0"],
+    ["SIGN_IN_FAILURES_PER_ACCOUNT_AND_IP", "0"],
+    ["SIGN_IN_FAILURES_PER_IP_PER_HOUR", "many"],
     ["ARGON2_MEMORY_KIB", "4096"],
     ["APP_URL", "not-a-url"],
     ["APP_URL", "ftp://x"],
@@ -103,6 +105,8 @@ describe("parseEnv defaults", () => {
       ARGON2_ITERATIONS: 2,
       ARGON2_PARALLELISM: 1,
       SESSION_MAX_AGE_DAYS: 30,
+      SIGN_IN_FAILURES_PER_ACCOUNT_AND_IP: 10,
+      SIGN_IN_FAILURES_PER_IP_PER_HOUR: 100,
       MAIL_OUTBOX_DIR: path.join("/srv/rekey", "outbox"),
       mailTransport: "outbox",
     });

@@ -50,6 +50,8 @@ export const EnvSchema = z.object({
   ARGON2_ITERATIONS: intFrom(2, 100, 2),
   ARGON2_PARALLELISM: intFrom(1, 16, 1),
   SESSION_MAX_AGE_DAYS: intFrom(1, 365, 30),
+  SIGN_IN_FAILURES_PER_ACCOUNT_AND_IP: intFrom(1, 10_000, 10),
+  SIGN_IN_FAILURES_PER_IP_PER_HOUR: intFrom(1, 1_000_000, 100),
   LOG_LEVEL: z.enum(["debug", "info", "warn", "error", "silent"]).default("info"),
 });
 

@@ -2,6 +2,7 @@ import type { Metadata } from "next";
 import Link from "next/link";
 import { FormAlert } from "@/app/_components/fields";
 import { requireSession } from "@/lib/auth/current";
+import { AccountNav } from "./account-nav";
 import { signOutAction } from "./actions";
 
 export const metadata: Metadata = { title: "Your account" };
@@ -29,6 +30,7 @@ export default async function AccountPage({ searchParams }: { searchParams: Prom
   const message = noticeFor(notice, wait);
   return (
     <div className="card wide stack">
+      <AccountNav current="/account" />
       <h1>Your account</h1>
       {message ? (
         <FormAlert tone={message.tone}>

@@ -10,8 +10,9 @@ import { clientIp, userAgent } from "../client-ip";
 import { env } from "../env";
 import { log } from "../log";
 import { LoginSchema } from "../validation/forms";
-import { verifyCredentials } from "./credentials";
 import { createSession, deleteSessionByToken, extendSession, findSession, sessionMaxAgeSeconds } from "./sessions";
+import { attemptSignIn } from "./sign-in-throttle";
+import { SignInRateLimited } from "./sign-in-throttle-error";
 
 declare module "next-auth" {
   interface Session {
@@ -78,12 +79,10 @@ async function buildConfig(): Promise<NextAuthConfig> {
           if (!parsed.success) return null;
           const ip = clientIp(request.headers);
           const ua = userAgent(request.headers);
-          const result = await verifyCredentials(db, parsed.data.email, parsed.data.password);
-          if (!result.ok) {
-            await audit(db, { event: "user.sign_in_failed", email: parsed.data.email, ip, userAgent: ua });
-            return null;
-          }
-          return { ...result.user, requestIp: ip, requestUserAgent: ua };
+          const result = await attemptSignIn(db, { email: parsed.data.email, password: parsed.data.password, ip, userAgent: ua });
+          if (result.ok) return { ...result.user, requestIp: ip, requestUserAgent: ua };
+          if (result.code === "RATE_LIMITED") throw new SignInRateLimited();
+          return null;
         },
       }),
     ],

@@ -2,10 +2,20 @@ import { createHash, randomBytes } from "node:crypto";
 import { eq, sql } from "drizzle-orm";
 import { expect, it } from "vitest";
 import type { Database } from "@/db/client";
-import { sessions } from "@/db/schema";
+import { auditEvents, sessions } from "@/db/schema";
 import { describeEachDatabase } from "@/test-support/databases";
 import { insertUser } from "@/test-support/users";
-import { createSession, deleteExpiredSessions, deleteSessionByToken, deleteUserSessions, findSession } from "./sessions";
+import {
+  createSession,
+  deleteExpiredSessions,
+  deleteSessionByToken,
+  deleteUserSessions,
+  findSession,
+  listUserSessions,
+  revokeUserSession,
+  signOutOtherSessions,
+  signOutSession,
+} from "./sessions";
 
 const sha256Hex = (value: string) => createHash("sha256").update(value, "utf8").digest("hex");
 const FAKE_HASH = "$argon2id$v=19$m=19456,t=2,p=1$c2FsdHNhbHQ$aGFzaGhhc2hoYXNoaGFzaA";
@@ -139,5 +149,104 @@ describeEachDatabase("sessions", ({ handle }) => {
     const recent = await setLastSeenAgo(db, created.id, "30 seconds");
     expect(await findSession(db, created.sessionToken)).not.toBeNull();
     expect(await lastSeenText(db, created.id)).toBe(recent);
+  });
+
+  it("listUserSessions lists only this user's unexpired sessions, most recently active first, without tokens", async () => {
+    const { db } = handle();
+    const user = await insertUser(db);
+    const other = await insertUser(db);
+    const older = await newSession(db, user.id);
+    const newer = await newSession(db, user.id);
+    const expired = await newSession(db, user.id);
+    await newSession(db, other.id);
+    await setLastSeenAgo(db, older.id, "2 hours");
+    await setLastSeenAgo(db, newer.id, "5 minutes");
+    await db.update(sessions).set({ expires: sql`now() - interval '1 second'` }).where(eq(sessions.id, expired.id));
+
+    const listed = await listUserSessions(db, user.id);
+    expect(listed.map((s) => s.id)).toEqual([newer.id, older.id]);
+    expect(listed[0]).toMatchObject({ userAgent: "Mozilla/5.0 Test", ip: "203.0.113.5", expires: newer.expires });
+    expect(listed[0]?.createdAt).toBeInstanceOf(Date);
+    expect(listed[0]?.lastSeenAt).toBeInstanceOf(Date);
+    expect(JSON.stringify(listed)).not.toContain(newer.sessionToken);
+    expect(JSON.stringify(listed)).not.toContain(sha256Hex(newer.sessionToken));
+  });
+
+  it("revokeUserSession ends the user's own session by id and says so once", async () => {
+    const { db } = handle();
+    const user = await insertUser(db);
+    const a = await newSession(db, user.id);
+    const b = await newSession(db, user.id);
+
+    expect(await revokeUserSession(db, user.id, a.id)).toBe(true);
+    expect(await findSession(db, a.sessionToken)).toBeNull();
+    expect(await findSession(db, b.sessionToken)).not.toBeNull();
+    expect(await revokeUserSession(db, user.id, a.id)).toBe(false);
+  });
+
+  it("revokeUserSession cannot end another user's session: it returns false and the session lives on", async () => {
+    const { db } = handle();
+    const attacker = await insertUser(db);
+    const victim = await insertUser(db);
+    await newSession(db, attacker.id);
+    const target = await newSession(db, victim.id);
+
+    expect(await revokeUserSession(db, attacker.id, target.id)).toBe(false);
+    expect(await findSession(db, target.sessionToken)).not.toBeNull();
+    expect(await db.select({ id: sessions.id }).from(sessions).where(eq(sessions.id, target.id))).toEqual([{ id: target.id }]);
+    expect(await signOutSession(db, { userId: attacker.id, sessionId: target.id, ip: null, userAgent: null })).toBe(false);
+    expect(await findSession(db, target.sessionToken)).not.toBeNull();
+  });
+
+  it.each([
+    ["an empty string", ""],
+    ["words", "not-a-session"],
+    ["SQL", "' or 1=1 --"],
+    ["a uuid with a stray character", "0b5c2f8e-6a1d-4c3b-9e7f-1a2b3c4d5e6fX"],
+    ["an unknown uuid", "0b5c2f8e-6a1d-4c3b-9e7f-1a2b3c4d5e6f"],
+  ])("revokeUserSession refuses %s cleanly, ending nothing", async (_label, sessionId) => {
+    const { db } = handle();
+    const user = await insertUser(db);
+    const live = await newSession(db, user.id);
+    await expect(revokeUserSession(db, user.id, sessionId)).resolves.toBe(false);
+    expect(await findSession(db, live.sessionToken)).not.toBeNull();
+  });
+
+  it("signOutSession ends one session and audits it with the count and the reason", async () => {
+    const { db } = handle();
+    const user = await insertUser(db);
+    await newSession(db, user.id);
+    const other = await newSession(db, user.id);
+
+    expect(await signOutSession(db, { userId: user.id, sessionId: other.id, ip: "198.51.100.7", userAgent: "UA" })).toBe(true);
+    const rows = await db.select().from(auditEvents).where(eq(auditEvents.userId, user.id));
+    expect(rows).toHaveLength(1);
+    expect(rows[0]).toMatchObject({ event: "sessions.revoked", ip: "198.51.100.7", userAgent: "UA", details: { count: 1, reason: "user_signed_out_one" } });
+  });
+
+  it("signOutOtherSessions keeps the current session, ends the rest, and audits how many", async () => {
+    const { db } = handle();
+    const user = await insertUser(db);
+    const bystander = await insertUser(db);
+    const current = await newSession(db, user.id);
+    const others = [await newSession(db, user.id), await newSession(db, user.id)];
+    const theirs = await newSession(db, bystander.id);
+
+    expect(await signOutOtherSessions(db, { userId: user.id, currentSessionId: current.id, ip: null, userAgent: null })).toBe(2);
+    expect(await findSession(db, current.sessionToken)).not.toBeNull();
+    for (const ended of others) expect(await findSession(db, ended.sessionToken)).toBeNull();
+    expect(await findSession(db, theirs.sessionToken)).not.toBeNull();
+    const rows = await db.select({ event: auditEvents.event, details: auditEvents.details }).from(auditEvents).where(eq(auditEvents.userId, user.id));
+    expect(rows).toEqual([{ event: "sessions.revoked", details: { count: 2, reason: "user_signed_out_others" } }]);
+
+    expect(await signOutOtherSessions(db, { userId: user.id, currentSessionId: current.id, ip: null, userAgent: null })).toBe(0);
+  });
+
+  it("signOutOtherSessions refuses to run without a valid current session id rather than end every session", async () => {
+    const { db } = handle();
+    const user = await insertUser(db);
+    const current = await newSession(db, user.id);
+    await expect(signOutOtherSessions(db, { userId: user.id, currentSessionId: "", ip: null, userAgent: null })).rejects.toThrow();
+    expect(await findSession(db, current.sessionToken)).not.toBeNull();
   });
 });

@@ -1,9 +1,14 @@
 "use server";
 
 import { AuthError } from "next-auth";
+import { headers } from "next/headers";
 import { redirect } from "next/navigation";
 import { fieldErrorsOf, type FormState } from "@/app/_components/form-state";
+import { getDb } from "@/db/client";
 import { signIn } from "@/lib/auth/config";
+import { signInThrottledMessage } from "@/lib/auth/sign-in-throttle";
+import { isSignInRateLimited } from "@/lib/auth/sign-in-throttle-error";
+import { clientIp } from "@/lib/client-ip";
 import { safeCallbackPath } from "@/lib/safe-redirect";
 import { LoginSchema } from "@/lib/validation/forms";
 
@@ -18,6 +23,10 @@ export async function loginAction(_previous: FormState<Field>, formData: FormDat
   try {
     await signIn("credentials", { email: parsed.data.email, password: parsed.data.password, redirect: false });
   } catch (error) {
+    if (isSignInRateLimited(error)) {
+      const formError = await signInThrottledMessage(await getDb(), { email: parsed.data.email, ip: clientIp(await headers()) });
+      return { status: "error", formError, values };
+    }
     // One message for an unknown email and a wrong password.
     if (error instanceof AuthError) return { status: "error", formError: "Incorrect email or password.", values };
     throw error;

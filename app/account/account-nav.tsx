@@ -1,0 +1,24 @@
+import Link from "next/link";
+import styles from "./account-nav.module.css";
+
+const LINKS = [
+  { href: "/account", label: "Account" },
+  { href: "/account/sessions", label: "Sessions" },
+] as const;
+
+/** The account area's pages; `current` is marked for assistive technology too. */
+export function AccountNav({ current }: { current: (typeof LINKS)[number]["href"] }) {
+  return (
+    <nav aria-label="Account" className={styles.nav}>
+      <ul>
+        {LINKS.map((link) => (
+          <li key={link.href}>
+            <Link href={link.href} aria-current={link.href === current ? "page" : undefined}>
+              {link.label}
+            </Link>
+          </li>
+        ))}
+      </ul>
+    </nav>
+  );
+}

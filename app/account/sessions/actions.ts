@@ -1,0 +1,45 @@
+"use server";
+
+import { headers } from "next/headers";
+import { redirect } from "next/navigation";
+import { z } from "zod";
+import { getDb } from "@/db/client";
+import { requireSession } from "@/lib/auth/current";
+import { signOutOtherSessions, signOutSession } from "@/lib/auth/sessions";
+import { clientIp, userAgent } from "@/lib/client-ip";
+
+const SESSIONS_PAGE = "/account/sessions";
+
+const SignOutSessionSchema = z.object({ sessionId: z.string().max(64) });
+
+// Both actions are public endpoints: each checks the signed-in user again and passes only that
+// user's id down, so a posted session id can never reach another user's sessions.
+
+/** Ends one of the signed-in user's other sessions (plain form post, works without JavaScript). */
+export async function signOutSessionAction(formData: FormData): Promise<void> {
+  const session = await requireSession(SESSIONS_PAGE);
+  const parsed = SignOutSessionSchema.safeParse({ sessionId: formData.get("sessionId") });
+  const requestHeaders = await headers();
+  const ended =
+    parsed.success &&
+    (await signOutSession(await getDb(), {
+      userId: session.user.id,
+      sessionId: parsed.data.sessionId,
+      ip: clientIp(requestHeaders),
+      userAgent: userAgent(requestHeaders),
+    }));
+  redirect(`${SESSIONS_PAGE}?notice=${ended ? "signed-out-one" : "already-ended"}`);
+}
+
+/** Ends every session of the signed-in user except this one. */
+export async function signOutOtherSessionsAction(): Promise<void> {
+  const session = await requireSession(SESSIONS_PAGE);
+  const requestHeaders = await headers();
+  await signOutOtherSessions(await getDb(), {
+    userId: session.user.id,
+    currentSessionId: session.sessionId,
+    ip: clientIp(requestHeaders),
+    userAgent: userAgent(requestHeaders),
+  });
+  redirect(`${SESSIONS_PAGE}?notice=signed-out-others`);
+}
