@@ -62,6 +62,14 @@ export async function peekRateLimit(db: Database, limit: RateLimit, subject: str
   return { allowed: true, remaining: limit.max - row.count };
 }
 
+/** Gives one hit back (an attempt counted up front that turned out not to count). */
+export async function refundRateLimit(db: Database, limit: RateLimit, subject: string): Promise<void> {
+  await db
+    .update(rateLimitBuckets)
+    .set({ count: sql`greatest(${rateLimitBuckets.count} - 1, 0)` })
+    .where(eq(rateLimitBuckets.key, `${limit.name}:${subject}`));
+}
+
 /** Forgets `subject`'s hits against `limit` (e.g. failed sign-ins after a success). */
 export async function resetRateLimit(db: Database, limit: RateLimit, subject: string): Promise<void> {
   await db.delete(rateLimitBuckets).where(eq(rateLimitBuckets.key, `${limit.name}:${subject}`));

@@ -3,6 +3,7 @@ import styles from "./account-nav.module.css";
 
 const LINKS = [
   { href: "/account", label: "Account" },
+  { href: "/account/password", label: "Password" },
   { href: "/account/sessions", label: "Sessions" },
 ] as const;
 

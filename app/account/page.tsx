@@ -1,5 +1,4 @@
 import type { Metadata } from "next";
-import Link from "next/link";
 import { FormAlert } from "@/app/_components/fields";
 import { requireSession } from "@/lib/auth/current";
 import { AccountNav } from "./account-nav";
@@ -49,13 +48,6 @@ export default async function AccountPage({ searchParams }: { searchParams: Prom
           </>
         ) : null}
       </dl>
-      <nav aria-label="Account">
-        <ul className="links plain">
-          <li>
-            <Link href="/account/password">Change password</Link>
-          </li>
-        </ul>
-      </nav>
       <form action={signOutAction}>
         <button type="submit" className="secondary">
           Sign out

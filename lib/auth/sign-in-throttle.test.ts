@@ -53,6 +53,26 @@ async function auditedEvents(db: Database, email: string): Promise<string[]> {
 }
 
 describeEachDatabase("sign-in throttling", ({ handle }) => {
+  it("lets no more than 10 of 20 parallel wrong guesses reach the password check", async () => {
+    const { db } = handle();
+    const user = await insertUser(db, { passwordHash });
+    const ip = freshIp();
+    const results = await Promise.all(Array.from({ length: 20 }, () => attempt(db, user.email, WRONG, ip)));
+    const codes = results.map((r) => (r.ok ? "OK" : r.code));
+    expect(codes.filter((c) => c === "INVALID_CREDENTIALS")).toHaveLength(10);
+    expect(codes.filter((c) => c === "RATE_LIMITED")).toHaveLength(10);
+  });
+
+  it("gives a successful attempt's per-IP count back", async () => {
+    const { db } = handle();
+    overrideEnvForTests({ SIGN_IN_FAILURES_PER_IP_PER_HOUR: "3" });
+    const user = await insertUser(db, { passwordHash });
+    const ip = freshIp();
+    for (let i = 0; i < 5; i++) expect((await attempt(db, user.email, PASSWORD, ip)).ok).toBe(true);
+    await failTimes(db, uniqueEmail("other"), ip, 3);
+    expect(shape(await attempt(db, user.email, PASSWORD, ip))).toEqual({ ok: false, code: "RATE_LIMITED" });
+  });
+
   it("refuses the 11th attempt after 10 failures from one IP, even with the right password, without checking it", async () => {
     const { db } = handle();
     const user = await insertUser(db, { passwordHash });

@@ -2,7 +2,7 @@ import "server-only";
 import type { Database } from "@/db/client";
 import { audit } from "../audit";
 import { env } from "../env";
-import { consumeRateLimit, describeWait, peekRateLimit, resetRateLimit, type RateLimit, type RateLimitResult } from "../rate-limit";
+import { consumeRateLimit, describeWait, peekRateLimit, refundRateLimit, resetRateLimit, type RateLimit, type RateLimitResult } from "../rate-limit";
 import { emailFingerprint } from "../tokens";
 import { verifyCredentials, type CredentialsResult } from "./credentials";
 
@@ -53,20 +53,13 @@ export async function peekSignInThrottle(db: Database, attempt: SignInAttempt): 
   return budgetOf(pair, perIp);
 }
 
-/** Counts one failed sign-in against both limits. */
-export async function recordSignInFailure(db: Database, attempt: SignInAttempt): Promise<void> {
-  await Promise.all([
-    consumeRateLimit(db, accountAndIpLimit(), pairSubject(attempt)),
-    consumeRateLimit(db, ipLimit(), ipSubject(attempt.ip)),
-  ]);
-}
-
 /**
- * Forgets the failures of this address from this IP after a success. The per-IP count stays:
- * one good password must not buy a credential-stuffing run a fresh budget.
+ * After a success: forgets this address's failures from this IP, and gives back the attempt's
+ * per-IP count (only failures count there). The rest of the per-IP count stays: one good
+ * password must not buy a credential-stuffing run a fresh budget.
  */
 export async function clearSignInFailures(db: Database, attempt: SignInAttempt): Promise<void> {
-  await resetRateLimit(db, accountAndIpLimit(), pairSubject(attempt));
+  await Promise.all([resetRateLimit(db, accountAndIpLimit(), pairSubject(attempt)), refundRateLimit(db, ipLimit(), ipSubject(attempt.ip))]);
 }
 
 export type SignInResult = CredentialsResult | { ok: false; code: "RATE_LIMITED"; retryAfterSeconds: number };
@@ -80,7 +73,13 @@ export async function attemptSignIn(
   input: SignInAttempt & { password: string; userAgent: string | null },
 ): Promise<SignInResult> {
   const attempt = { email: input.email, ip: input.ip };
-  const budget = await peekSignInThrottle(db, attempt);
+  // Counted before the password is checked, so guesses sent in parallel cannot slip past the
+  // limit together; a success gives its count back.
+  const [pair, perIp] = await Promise.all([
+    consumeRateLimit(db, accountAndIpLimit(), pairSubject(attempt)),
+    consumeRateLimit(db, ipLimit(), ipSubject(attempt.ip)),
+  ]);
+  const budget = budgetOf(pair, perIp);
   if (!budget.allowed) {
     await audit(db, {
       event: "user.sign_in_throttled",
@@ -94,7 +93,6 @@ export async function attemptSignIn(
 
   const result = await verifyCredentials(db, input.email, input.password);
   if (!result.ok) {
-    await recordSignInFailure(db, attempt);
     await audit(db, { event: "user.sign_in_failed", email: input.email, ip: input.ip, userAgent: input.userAgent });
     return result;
   }
