@@ -54,6 +54,12 @@ test.describe("reset links under attack and inspection", () => {
     }
   });
 
+  test("the development outbox does not exist in a production build", async ({ request }) => {
+    const response = await request.get("/dev/outbox");
+    expect(response.status()).toBe(404);
+    expect(await response.text()).not.toContain("Development outbox");
+  });
+
   test("an expired link says it expired and offers a new one", async ({ page, createUser, mailbox, db }) => {
     const user = await createUser();
     await requestReset(page, user.email);

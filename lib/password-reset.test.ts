@@ -399,7 +399,7 @@ describeEachDatabase("password reset", ({ handle }) => {
   });
 
   it("answers the same and records the failure when Resend fails or hangs", async () => {
-    configure({ RESEND_API_KEY: "re_test_key", RESEND_BASE_URL: standIn.url, MAIL_TIMEOUT_MS: "2000" });
+    configure({ RESEND_API_KEY: "re_test_key", RESEND_BASE_URL: standIn.url, MAIL_TIMEOUT_MS: "5000" });
     const working = await createUser(db());
     const failing = await createUser(db());
     const hanging = await createUser(db());

@@ -54,7 +54,7 @@ describe("sendEmail through Resend", () => {
       RESEND_BASE_URL: standIn.url,
       EMAIL_FROM: "Rekey Tests <no-reply@rekey.test>",
       MAIL_OUTBOX_DIR: outbox.dir,
-      MAIL_TIMEOUT_MS: "2000",
+      MAIL_TIMEOUT_MS: "5000",
     });
   });
 
