@@ -73,6 +73,27 @@ test.describe("accounts and sessions", () => {
     await expect(banner).toHaveCount(0);
   });
 
+  test("the common-passwords dictionary is not in the page's initial JavaScript; it loads once a password is typed", async ({ page }) => {
+    const scripts: { url: string; body: Promise<string> }[] = [];
+    page.on("response", (r) => {
+      if (r.url().endsWith(".js")) scripts.push({ url: r.url(), body: r.text() });
+    });
+    // The dictionary ships compressed; its first entries read like this.
+    const holdsDictionary = async () => (await Promise.all(scripts.map((s) => s.body))).some((body) => body.includes("A123456Apassword"));
+
+    await page.goto("/register");
+    await page.waitForLoadState("networkidle");
+    expect(scripts.length).toBeGreaterThan(0);
+    expect(await holdsDictionary()).toBe(false);
+
+    await page.getByLabel("Password", { exact: true }).fill("P@ssw0rd");
+    await expect.poll(holdsDictionary).toBe(true);
+    // And it is used: a common password stays unticked, a strong one is ticked.
+    await expect(page.locator('[data-rule="common"]')).toHaveAttribute("data-met", "false");
+    await page.getByLabel("Password", { exact: true }).fill(STRONG_PASSWORD);
+    await expect(page.locator('[data-rule="common"]')).toHaveAttribute("data-met", "true");
+  });
+
   test("registration shows each broken password rule next to the field", async ({ page }) => {
     await page.goto("/register");
     await page.getByLabel("Email").fill(uniqueEmail());
