@@ -99,4 +99,7 @@ try {
   await sql.end();
 } finally {
   stop();
+  const admin = postgres(adminUrl, { max: 1, onnotice: () => {} });
+  await admin.unsafe(`drop database if exists "rekey_e2e_${runId}" with (force)`).catch(() => {});
+  await admin.end();
 }

@@ -60,7 +60,9 @@ for (const stream of [server.stdout, server.stderr]) {
   });
 }
 
+let stopping = false;
 function stop(signal) {
+  stopping = true;
   try {
     server.kill(signal);
   } catch {
@@ -71,6 +73,6 @@ for (const signal of ["SIGINT", "SIGTERM"]) process.on(signal, () => stop("SIGTE
 process.on("exit", () => stop("SIGKILL"));
 server.on("exit", (code) => {
   log.end();
-  if (code) console.error(`e2e: next start exited with ${code}; see .data/e2e/server.log`);
+  if (code && !stopping) console.error(`e2e: next start exited with ${code}; see .data/e2e/server.log`);
   process.exit(code ?? 0);
 });
