@@ -162,6 +162,16 @@ test.describe("accounts and sessions", () => {
 test.describe("without JavaScript", () => {
   test.use({ javaScriptEnabled: false });
 
+  test("resending and confirming the verification email work as plain form posts", async ({ page, createUser, mailbox }) => {
+    const user = await createUser();
+    await signIn(page, user);
+    await page.getByRole("button", { name: "Resend verification email" }).click();
+    await expect(page.getByText("We sent a new verification link to your email address.")).toBeVisible();
+    await page.goto(await mailbox.link(user.email, /confirm your email address/i, "/verify-email/"));
+    await page.getByRole("button", { name: "Confirm email address" }).click();
+    await expect(page.getByRole("heading", { name: "Your email address is confirmed" })).toBeVisible();
+  });
+
   test("signing in works as a plain form post", async ({ page, createUser }) => {
     const user = await createUser();
     await page.goto("/login");
