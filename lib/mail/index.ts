@@ -36,7 +36,8 @@ export async function sendEmail(email: Email): Promise<SendResult> {
     if (config.mailTransport === "outbox") {
       const stored = await writeToOutbox(config.MAIL_OUTBOX_DIR, message);
       if (!config.isProduction) {
-        console.log(`[mail] "${message.subject}" to ${message.to}: open ${config.APP_URL}/dev/outbox to read it`);
+        // No address and no link in the log: the outbox holds those.
+        console.log(`[mail] "${message.subject}" written to the outbox: open ${config.APP_URL}/dev/outbox to read it`);
       }
       return { ok: true, id: stored.id };
     }
