@@ -56,3 +56,17 @@ export async function spendUserTokens(tx: Database | Transaction, table: SingleU
     .set({ usedAt: sql`now()` })
     .where(and(eq(t.userId, userId), isNull(t.usedAt)));
 }
+
+/**
+ * Deletes tokens that stopped working more than `graceDays` ago (used or expired). The grace
+ * keeps "already used" and "expired" answers accurate for a while instead of "not valid".
+ */
+export async function deleteStaleTokens(db: Database, table: SingleUseTokenTable, graceDays: number): Promise<number> {
+  const t = as(table);
+  const cutoff = sql`now() - make_interval(days => ${graceDays})`;
+  const deleted = await db
+    .delete(t)
+    .where(sql`${t.expiresAt} < ${cutoff} or ${t.usedAt} < ${cutoff}`)
+    .returning({ id: t.id });
+  return deleted.length;
+}

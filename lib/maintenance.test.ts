@@ -1,0 +1,65 @@
+import { randomBytes } from "node:crypto";
+import { eq, sql } from "drizzle-orm";
+import { beforeEach, expect, it } from "vitest";
+import type { Database } from "@/db/client";
+import { auditEvents, passwordResetTokens, rateLimitBuckets, sessions } from "@/db/schema";
+import { describeEachDatabase } from "@/test-support/databases";
+import { insertUser } from "@/test-support/users";
+import { audit } from "./audit";
+import { createSession } from "./auth/sessions";
+import { cleanUpExpiredRecords } from "./maintenance";
+import { hashToken } from "./tokens";
+
+async function insertResetToken(db: Database, userId: string, state: { expiresAt: string; usedAt?: string }): Promise<string> {
+  const tokenHash = hashToken(randomBytes(32).toString("base64url"));
+  await db.insert(passwordResetTokens).values({
+    userId,
+    tokenHash,
+    expiresAt: sql.raw(`now() + interval '${state.expiresAt}'`) as unknown as Date,
+    usedAt: state.usedAt ? (sql.raw(`now() + interval '${state.usedAt}'`) as unknown as Date) : null,
+  });
+  return tokenHash;
+}
+
+describeEachDatabase("cleanUpExpiredRecords", ({ handle }) => {
+  beforeEach(async () => {
+    const { db } = handle();
+    await db.delete(rateLimitBuckets);
+    await db.delete(passwordResetTokens);
+    await db.delete(sessions);
+  });
+
+  it("deletes ended rate-limit windows, expired sessions and links dead for over a week, and nothing else", async () => {
+    const { db } = handle();
+    const user = await insertUser(db);
+    await db.insert(rateLimitBuckets).values([
+      { key: "test:ended", count: 3, windowStartedAt: sql`now() - interval '2 hours'` as unknown as Date, windowEndsAt: sql`now() - interval '1 hour'` as unknown as Date },
+      { key: "test:live", count: 3, windowStartedAt: sql`now()` as unknown as Date, windowEndsAt: sql`now() + interval '1 hour'` as unknown as Date },
+    ]);
+    const live = await createSession(db, { userId: user.id, ip: null, userAgent: null });
+    const expired = await createSession(db, { userId: user.id, ip: null, userAgent: null });
+    await db.update(sessions).set({ expires: sql`now() - interval '1 minute'` }).where(eq(sessions.id, expired.id));
+    const keep = [
+      await insertResetToken(db, user.id, { expiresAt: "1 hour" }),
+      await insertResetToken(db, user.id, { expiresAt: "-1 day" }),
+      await insertResetToken(db, user.id, { expiresAt: "-1 day", usedAt: "-2 days" }),
+    ];
+    const stale = [
+      await insertResetToken(db, user.id, { expiresAt: "-8 days" }),
+      await insertResetToken(db, user.id, { expiresAt: "1 hour", usedAt: "-8 days" }),
+    ];
+    await audit(db, { event: "sessions.revoked", userId: user.id });
+
+    const report = await cleanUpExpiredRecords(db);
+
+    expect(report).toMatchObject({ rateLimitBuckets: 1, sessions: 1, passwordResetTokens: 2 });
+    expect((await db.select({ key: rateLimitBuckets.key }).from(rateLimitBuckets)).map((r) => r.key)).toEqual(["test:live"]);
+    expect((await db.select({ id: sessions.id }).from(sessions)).map((r) => r.id)).toEqual([live.id]);
+    const remaining = (await db.select({ tokenHash: passwordResetTokens.tokenHash }).from(passwordResetTokens)).map((r) => r.tokenHash);
+    expect(remaining.sort()).toEqual([...keep].sort());
+    expect(remaining).not.toContain(stale[0]);
+    expect(await db.select().from(auditEvents).where(eq(auditEvents.userId, user.id))).toHaveLength(1);
+
+    expect(await cleanUpExpiredRecords(db)).toMatchObject({ rateLimitBuckets: 0, sessions: 0, passwordResetTokens: 0 });
+  });
+});

@@ -1,0 +1,31 @@
+import "server-only";
+import type { Database } from "@/db/client";
+import { emailVerificationTokens, passwordChangeReportTokens, passwordResetTokens } from "@/db/schema";
+import { deleteExpiredSessions } from "./auth/sessions";
+import { deleteExpiredRateLimits } from "./rate-limit";
+import { deleteStaleTokens } from "./single-use-tokens";
+
+/** How long a dead link keeps saying "used" or "expired" before it becomes "not valid". */
+export const DEAD_TOKEN_GRACE_DAYS = 7;
+
+export interface CleanupReport {
+  rateLimitBuckets: number;
+  sessions: number;
+  passwordResetTokens: number;
+  emailVerificationTokens: number;
+  passwordChangeReportTokens: number;
+}
+
+/**
+ * Deletes what no longer serves anyone: ended rate-limit windows, expired sessions, and links
+ * dead for more than a week. Audit events are kept. Safe to run from any instance, any time.
+ */
+export async function cleanUpExpiredRecords(db: Database): Promise<CleanupReport> {
+  return {
+    rateLimitBuckets: await deleteExpiredRateLimits(db),
+    sessions: await deleteExpiredSessions(db),
+    passwordResetTokens: await deleteStaleTokens(db, passwordResetTokens, DEAD_TOKEN_GRACE_DAYS),
+    emailVerificationTokens: await deleteStaleTokens(db, emailVerificationTokens, DEAD_TOKEN_GRACE_DAYS),
+    passwordChangeReportTokens: await deleteStaleTokens(db, passwordChangeReportTokens, DEAD_TOKEN_GRACE_DAYS),
+  };
+}
