@@ -1,13 +1,17 @@
 import "server-only";
 import type { Session } from "next-auth";
 import { redirect } from "next/navigation";
+import { cache } from "react";
 import { auth } from "./config";
 
-/** The signed-in session of this request, or null. */
-export async function currentSession(): Promise<Session | null> {
+/**
+ * The signed-in session of this request, or null. Cached per request: the layout's banner and
+ * the page both ask, and one session look-up serves them.
+ */
+export const currentSession = cache(async (): Promise<Session | null> => {
   const session = await auth();
   return session?.user ? session : null;
-}
+});
 
 /** The signed-in session, or a redirect to sign-in that comes back to `returnTo`. */
 export async function requireSession(returnTo: string): Promise<Session> {
