@@ -151,7 +151,8 @@ export type ResetPasswordResult =
   | { ok: false; code: "TOKEN_INVALID" | "TOKEN_EXPIRED" | "TOKEN_USED" }
   | { ok: false; code: "PASSWORD_REJECTED"; passwordErrors: string[] };
 
-const PROBLEM_CODES = { invalid: "TOKEN_INVALID", expired: "TOKEN_EXPIRED", used: "TOKEN_USED" } as const;
+/** The result code for each way a reset link can fail to work. */
+export const TOKEN_PROBLEM_CODES = { invalid: "TOKEN_INVALID", expired: "TOKEN_EXPIRED", used: "TOKEN_USED" } as const;
 const PROBLEM_EVENTS = {
   invalid: "password_reset.token_invalid",
   expired: "password_reset.token_expired",
@@ -176,7 +177,7 @@ export async function resetPassword(
   const found = await findToken(db, input.token);
   if (found.status !== "valid") {
     await auditTokenProblem(db, found.status, { ...input, userId: found.userId });
-    return { ok: false, code: PROBLEM_CODES[found.status] };
+    return { ok: false, code: TOKEN_PROBLEM_CODES[found.status] };
   }
 
   const passwordErrors = await passwordPolicyErrors(input.password);
@@ -217,7 +218,7 @@ export async function resetPassword(
     const now = await findToken(db, input.token);
     const problem: TokenProblem = now.status === "valid" ? "used" : now.status;
     await auditTokenProblem(db, problem, { ...input, userId: found.userId });
-    return { ok: false, code: PROBLEM_CODES[problem] };
+    return { ok: false, code: TOKEN_PROBLEM_CODES[problem] };
   }
 
   schedule(() => notifyPasswordChanged(db, { userId: outcome.id, email: outcome.email, changedAt: outcome.passwordChangedAt ?? new Date(), ...input }));

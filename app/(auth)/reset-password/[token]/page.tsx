@@ -4,7 +4,7 @@ import { headers } from "next/headers";
 import { TokenProblemCard } from "@/app/_components/token-problem";
 import { getDb } from "@/db/client";
 import { clientIp, userAgent } from "@/lib/client-ip";
-import { auditTokenProblem, inspectResetToken } from "@/lib/password-reset";
+import { TOKEN_PROBLEM_CODES, auditTokenProblem, inspectResetToken } from "@/lib/password-reset";
 import { ResetPasswordForm } from "./reset-password-form";
 import { TOKEN_PROBLEM_COPY } from "./token-problems";
 
@@ -13,8 +13,6 @@ export const metadata: Metadata = {
   robots: { index: false, follow: false },
   referrer: "no-referrer",
 };
-
-const CODES = { invalid: "TOKEN_INVALID", expired: "TOKEN_EXPIRED", used: "TOKEN_USED" } as const;
 
 // Opening the link never consumes the token: mail scanners fetch links (GET and HEAD, several
 // times) before the person does. Only the form's POST spends it.
@@ -26,7 +24,7 @@ export default async function ResetPasswordPage({ params }: { params: Promise<{ 
   if (result.status !== "valid") {
     const requestHeaders = await headers();
     await auditTokenProblem(db, result.status, { ip: clientIp(requestHeaders), userAgent: userAgent(requestHeaders) });
-    const copy = TOKEN_PROBLEM_COPY[CODES[result.status]];
+    const copy = TOKEN_PROBLEM_COPY[TOKEN_PROBLEM_CODES[result.status]];
     return (
       <TokenProblemCard status={result.status} title={copy.title} body={copy.body} action={{ href: "/forgot-password", label: "Request a new link" }}>
         <p>
