@@ -50,11 +50,8 @@ export async function sendVerificationEmail(db: Database, user: { id: string; em
 
 export type VerificationInspection = { status: "valid"; maskedEmail: string } | { status: TokenProblem };
 
-/**
- * What a verification link is, without consuming it (mail scanners open links). A link sent to
- * an address the account no longer has is "invalid".
- */
-export async function inspectVerificationToken(db: Database, token: string): Promise<VerificationInspection> {
+/** A link's state and the address it was sent to; "invalid" once the account's address changed. */
+async function findVerification(db: Database, token: string): Promise<{ status: "valid"; sentTo: string } | { status: TokenProblem }> {
   const found = await lookUpToken(db, emailVerificationTokens, token);
   if (found.status !== "valid") return { status: found.status };
   const [row] = await db
@@ -63,23 +60,31 @@ export async function inspectVerificationToken(db: Database, token: string): Pro
     .innerJoin(users, eq(users.id, emailVerificationTokens.userId))
     .where(eq(emailVerificationTokens.id, found.id));
   if (!row || row.sentTo !== row.current) return { status: "invalid" };
-  return { status: "valid", maskedEmail: maskEmail(row.sentTo) };
+  return { status: "valid", sentTo: row.sentTo };
+}
+
+/**
+ * What a verification link is, without consuming it (mail scanners open links). A link sent to
+ * an address the account no longer has is "invalid".
+ */
+export async function inspectVerificationToken(db: Database, token: string): Promise<VerificationInspection> {
+  const found = await findVerification(db, token);
+  return found.status === "valid" ? { status: "valid", maskedEmail: maskEmail(found.sentTo) } : found;
 }
 
 export type VerifyEmailResult = { ok: true } | { ok: false; problem: TokenProblem };
 
 /** Confirms an address with its link: single use, and only for the address it was sent to. */
 export async function verifyEmail(db: Database, token: string, context: RequestContext): Promise<VerifyEmailResult> {
-  const inspected = await inspectVerificationToken(db, token);
-  if (inspected.status !== "valid") return { ok: false, problem: inspected.status };
+  const found = await findVerification(db, token);
+  if (found.status !== "valid") return { ok: false, problem: found.status };
   const outcome = await db.transaction(async (tx) => {
     const consumed = await consumeToken(tx, emailVerificationTokens, token);
     if (!consumed) return null;
-    const [sentTo] = await tx.select({ email: emailVerificationTokens.email }).from(emailVerificationTokens).where(eq(emailVerificationTokens.id, consumed.id));
     const [verified] = await tx
       .update(users)
       .set({ emailVerified: sql`coalesce(${users.emailVerified}, now())` })
-      .where(and(eq(users.id, consumed.userId), eq(users.email, sentTo?.email ?? "")))
+      .where(and(eq(users.id, consumed.userId), eq(users.email, found.sentTo)))
       .returning({ id: users.id });
     // The address changed between the check and the update: undo the consumption.
     if (!verified) throw new AddressChanged();
