@@ -1,6 +1,6 @@
 import { readFile } from "node:fs/promises";
 import type { Page } from "@playwright/test";
-import { actionFormFields, multipart, rawRequest } from "./support/forms";
+import { actionFormFields, multipart, postWithForgedHost } from "./support/forms";
 import { expect, test, uniqueEmail } from "./support/fixtures";
 import { E2E } from "./support/settings";
 
@@ -82,21 +82,7 @@ test.describe("reset links under attack and inspection", () => {
     const user = await createUser();
     const fields = await actionFormFields("/forgot-password");
     const { body, contentType } = multipart({ ...fields, email: user.email });
-    // Origin matches the forged host, as an attacker's own script or client would send it.
-    const response = await rawRequest({
-      method: "POST",
-      path: "/forgot-password",
-      headers: {
-        host: "evil.example",
-        "x-forwarded-host": "evil.example",
-        "x-forwarded-proto": "https",
-        origin: "https://evil.example",
-        "x-forwarded-for": ip,
-        "content-type": contentType,
-        "content-length": String(Buffer.byteLength(body)),
-      },
-      body,
-    });
+    const response = await postWithForgedHost({ path: "/forgot-password", ip, contentType, body });
     expect(response.status).toBe(200);
     expect(response.body).toContain("If an account exists for that email");
     const link = await mailbox.resetLink(user.email);

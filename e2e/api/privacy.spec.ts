@@ -1,4 +1,4 @@
-import { rawRequest } from "../support/forms";
+import { postWithForgedHost } from "../support/forms";
 import { expect, test, uniqueEmail } from "../support/fixtures";
 import { E2E } from "../support/settings";
 import { FORGOT_ANSWER, PATHS, call } from "./support/api";
@@ -26,20 +26,7 @@ test.describe("forgot-password through the API tells nothing about accounts", ()
   test("a forged Host and X-Forwarded-Host still get a link to APP_URL", async ({ createUser, mailbox, ip }) => {
     const user = await createUser();
     const body = JSON.stringify({ email: user.email });
-    const response = await rawRequest({
-      method: "POST",
-      path: PATHS.forgot,
-      headers: {
-        host: "evil.example",
-        "x-forwarded-host": "evil.example",
-        "x-forwarded-proto": "https",
-        origin: "https://evil.example",
-        "x-forwarded-for": ip,
-        "content-type": "application/json",
-        "content-length": String(Buffer.byteLength(body)),
-      },
-      body,
-    });
+    const response = await postWithForgedHost({ path: PATHS.forgot, ip, contentType: "application/json", body });
     expect(response.status).toBe(202);
     expect(JSON.parse(response.body)).toEqual({ message: FORGOT_ANSWER });
 

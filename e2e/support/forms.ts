@@ -26,6 +26,27 @@ export function rawRequest(options: { method: string; path: string; headers: Rec
 }
 
 /**
+ * A POST as an attacker sends it straight to the app: Host and X-Forwarded-Host forged to
+ * evil.example, with an Origin that matches them (as the attacker's own client would send).
+ */
+export function postWithForgedHost(options: { path: string; ip: string; contentType: string; body: string }): Promise<RawResponse> {
+  return rawRequest({
+    method: "POST",
+    path: options.path,
+    headers: {
+      host: "evil.example",
+      "x-forwarded-host": "evil.example",
+      "x-forwarded-proto": "https",
+      origin: "https://evil.example",
+      "x-forwarded-for": options.ip,
+      "content-type": options.contentType,
+      "content-length": String(Buffer.byteLength(options.body)),
+    },
+    body: options.body,
+  });
+}
+
+/**
  * The hidden fields React renders into a server-action form for browsers without JavaScript
  * ($ACTION_ID_…): with them, a plain multipart POST submits the form like a browser would.
  */
