@@ -19,3 +19,14 @@ export function userAgent(headers: Pick<Headers, "get">): string | null {
   const value = headers.get("user-agent");
   return value ? value.slice(0, 512) : null;
 }
+
+/** Who is asking, as every security feature records it. */
+export interface RequestContext {
+  ip: string | null;
+  userAgent: string | null;
+}
+
+/** The client IP and user agent of a request, read the one way every feature reads them. */
+export function requestContext(headers: Pick<Headers, "get">): RequestContext {
+  return { ip: clientIp(headers), userAgent: userAgent(headers) };
+}

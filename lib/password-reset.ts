@@ -5,6 +5,7 @@ import type { Database } from "@/db/client";
 import { passwordResetTokens, users } from "@/db/schema";
 import ResetPasswordEmail, { resetPasswordSubject } from "@/emails/reset-password";
 import { audit } from "./audit";
+import type { RequestContext } from "./client-ip";
 import { deleteUserSessions } from "./auth/sessions";
 import { env } from "./env";
 import { log } from "./log";
@@ -19,10 +20,7 @@ import { maskEmail, normalizeEmail } from "./validation/fields";
 /** Runs work after the response has gone out (`after()` in Next; the tests pass their own). */
 export type Schedule = (task: () => Promise<void>) => void;
 
-export interface RequestContext {
-  ip: string | null;
-  userAgent: string | null;
-}
+export type { RequestContext };
 
 const HOUR = 60 * 60;
 const ipLimit = (): RateLimit => ({ name: "reset-ip", max: env().RESET_REQUESTS_PER_IP_PER_HOUR, windowSeconds: HOUR });

@@ -6,7 +6,7 @@ import { after } from "next/server";
 import { getDb } from "@/db/client";
 import { signOut } from "@/lib/auth/config";
 import { requireSession } from "@/lib/auth/current";
-import { clientIp, userAgent } from "@/lib/client-ip";
+import { requestContext } from "@/lib/client-ip";
 import { resendVerificationEmail } from "@/lib/email-verification";
 
 export async function signOutAction(): Promise<void> {
@@ -19,7 +19,7 @@ export async function resendVerificationAction(): Promise<void> {
   const result = await resendVerificationEmail(
     await getDb(),
     session.user.id,
-    { ip: clientIp(requestHeaders), userAgent: userAgent(requestHeaders) },
+    requestContext(requestHeaders),
     (task) => after(task),
   );
   if (result.ok) redirect("/account?notice=verification-sent");

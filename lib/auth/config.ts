@@ -6,7 +6,7 @@ import Credentials from "next-auth/providers/credentials";
 import { getDb } from "@/db/client";
 import { accounts, sessions, users, verificationTokens } from "@/db/schema";
 import { audit } from "../audit";
-import { clientIp, userAgent } from "../client-ip";
+import { requestContext } from "../client-ip";
 import { env } from "../env";
 import { log } from "../log";
 import { LoginSchema } from "../validation/forms";
@@ -77,8 +77,7 @@ async function buildConfig(): Promise<NextAuthConfig> {
         async authorize(raw, request) {
           const parsed = LoginSchema.safeParse(raw);
           if (!parsed.success) return null;
-          const ip = clientIp(request.headers);
-          const ua = userAgent(request.headers);
+          const { ip, userAgent: ua } = requestContext(request.headers);
           const result = await attemptSignIn(db, { email: parsed.data.email, password: parsed.data.password, ip, userAgent: ua });
           if (result.ok) return { ...result.user, requestIp: ip, requestUserAgent: ua };
           if (result.code === "RATE_LIMITED") throw new SignInRateLimited();

@@ -4,7 +4,7 @@ import { after } from "next/server";
 import { headers } from "next/headers";
 import { fieldErrorsOf, type FormState } from "@/app/_components/form-state";
 import { getDb } from "@/db/client";
-import { clientIp, userAgent } from "@/lib/client-ip";
+import { requestContext } from "@/lib/client-ip";
 import { requestPasswordReset } from "@/lib/password-reset";
 import { describeWait } from "@/lib/rate-limit";
 import { ForgotPasswordSchema } from "@/lib/validation/forms";
@@ -20,7 +20,7 @@ export async function forgotPasswordAction(_previous: FormState<Field>, formData
   const requestHeaders = await headers();
   const result = await requestPasswordReset(
     await getDb(),
-    { email: parsed.data.email, ip: clientIp(requestHeaders), userAgent: userAgent(requestHeaders) },
+    { email: parsed.data.email, ...requestContext(requestHeaders) },
     (task) => after(task),
   );
   if (!result.ok) {

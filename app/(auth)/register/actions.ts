@@ -4,7 +4,7 @@ import { headers } from "next/headers";
 import { after } from "next/server";
 import { fieldErrorsOf, type FormState } from "@/app/_components/form-state";
 import { getDb } from "@/db/client";
-import { clientIp, userAgent } from "@/lib/client-ip";
+import { requestContext } from "@/lib/client-ip";
 import { passwordPolicyErrors } from "@/lib/passwords";
 import { describeWait } from "@/lib/rate-limit";
 import { requestRegistration } from "@/lib/registration";
@@ -35,7 +35,7 @@ export async function registerAction(_previous: FormState<Field>, formData: Form
   const requestHeaders = await headers();
   const result = await requestRegistration(
     await getDb(),
-    { ...parsed.data, ip: clientIp(requestHeaders), userAgent: userAgent(requestHeaders) },
+    { ...parsed.data, ...requestContext(requestHeaders) },
     (task) => after(task),
   );
   if (!result.ok) return { status: "error", formError: `Too many sign-ups from your network, try again in ${describeWait(result.retryAfterSeconds)}.`, values };

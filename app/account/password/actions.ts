@@ -8,7 +8,7 @@ import { getDb } from "@/db/client";
 import { requireSession } from "@/lib/auth/current";
 import { sessionCookie } from "@/lib/auth/sessions";
 import { changePassword } from "@/lib/change-password";
-import { clientIp, userAgent } from "@/lib/client-ip";
+import { requestContext } from "@/lib/client-ip";
 import { describeWait } from "@/lib/rate-limit";
 import { ChangePasswordSchema } from "@/lib/validation/forms";
 
@@ -30,8 +30,7 @@ export async function changePasswordAction(_previous: FormState<Field>, formData
       userId: session.user.id,
       currentPassword: parsed.data.currentPassword,
       newPassword: parsed.data.password,
-      ip: clientIp(requestHeaders),
-      userAgent: userAgent(requestHeaders),
+      ...requestContext(requestHeaders),
     },
     (task) => after(task),
   );

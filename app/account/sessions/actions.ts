@@ -6,7 +6,7 @@ import { z } from "zod";
 import { getDb } from "@/db/client";
 import { requireSession } from "@/lib/auth/current";
 import { signOutOtherSessions, signOutSession } from "@/lib/auth/sessions";
-import { clientIp, userAgent } from "@/lib/client-ip";
+import { requestContext } from "@/lib/client-ip";
 
 const SESSIONS_PAGE = "/account/sessions";
 
@@ -25,8 +25,7 @@ export async function signOutSessionAction(formData: FormData): Promise<void> {
     (await signOutSession(await getDb(), {
       userId: session.user.id,
       sessionId: parsed.data.sessionId,
-      ip: clientIp(requestHeaders),
-      userAgent: userAgent(requestHeaders),
+      ...requestContext(requestHeaders),
     }));
   redirect(`${SESSIONS_PAGE}?notice=${ended ? "signed-out-one" : "already-ended"}`);
 }
@@ -38,8 +37,7 @@ export async function signOutOtherSessionsAction(): Promise<void> {
   await signOutOtherSessions(await getDb(), {
     userId: session.user.id,
     currentSessionId: session.sessionId,
-    ip: clientIp(requestHeaders),
-    userAgent: userAgent(requestHeaders),
+    ...requestContext(requestHeaders),
   });
   redirect(`${SESSIONS_PAGE}?notice=signed-out-others`);
 }

@@ -5,7 +5,7 @@ import { headers } from "next/headers";
 import { redirect } from "next/navigation";
 import { fieldErrorsOf, type FormState } from "@/app/_components/form-state";
 import { getDb } from "@/db/client";
-import { clientIp, userAgent } from "@/lib/client-ip";
+import { requestContext } from "@/lib/client-ip";
 import { resetPassword } from "@/lib/password-reset";
 import { ResetPasswordSchema } from "@/lib/validation/forms";
 import { TOKEN_PROBLEM_COPY } from "./token-problems";
@@ -20,7 +20,7 @@ export async function resetPasswordAction(_previous: FormState<Field>, formData:
   const requestHeaders = await headers();
   const result = await resetPassword(
     await getDb(),
-    { token: parsed.data.token, password: parsed.data.password, ip: clientIp(requestHeaders), userAgent: userAgent(requestHeaders) },
+    { token: parsed.data.token, password: parsed.data.password, ...requestContext(requestHeaders) },
     (task) => after(task),
   );
   if (!result.ok) {

@@ -3,7 +3,7 @@ import Link from "next/link";
 import { headers } from "next/headers";
 import { TokenProblemCard } from "@/app/_components/token-problem";
 import { getDb } from "@/db/client";
-import { clientIp, userAgent } from "@/lib/client-ip";
+import { requestContext } from "@/lib/client-ip";
 import { TOKEN_PROBLEM_CODES, auditTokenProblem, inspectResetToken } from "@/lib/password-reset";
 import { ResetPasswordForm } from "./reset-password-form";
 import { TOKEN_PROBLEM_COPY } from "./token-problems";
@@ -23,7 +23,7 @@ export default async function ResetPasswordPage({ params }: { params: Promise<{ 
 
   if (result.status !== "valid") {
     const requestHeaders = await headers();
-    await auditTokenProblem(db, result.status, { ip: clientIp(requestHeaders), userAgent: userAgent(requestHeaders) });
+    await auditTokenProblem(db, result.status, requestContext(requestHeaders));
     const copy = TOKEN_PROBLEM_COPY[TOKEN_PROBLEM_CODES[result.status]];
     return (
       <TokenProblemCard status={result.status} title={copy.title} body={copy.body} action={{ href: "/forgot-password", label: "Request a new link" }}>

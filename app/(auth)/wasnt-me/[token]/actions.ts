@@ -4,7 +4,7 @@ import { headers } from "next/headers";
 import { redirect } from "next/navigation";
 import { after } from "next/server";
 import { getDb } from "@/db/client";
-import { clientIp, userAgent } from "@/lib/client-ip";
+import { requestContext } from "@/lib/client-ip";
 import { reportPasswordChange } from "@/lib/password-change-report";
 
 export async function reportPasswordChangeAction(formData: FormData): Promise<void> {
@@ -14,7 +14,7 @@ export async function reportPasswordChangeAction(formData: FormData): Promise<vo
   const result = await reportPasswordChange(
     await getDb(),
     token,
-    { ip: clientIp(requestHeaders), userAgent: userAgent(requestHeaders) },
+    requestContext(requestHeaders),
     (task) => after(task),
   );
   redirect(result.ok ? `/wasnt-me/${encodeURIComponent(token)}?done=1` : `/wasnt-me/${encodeURIComponent(token)}`);

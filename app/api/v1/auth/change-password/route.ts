@@ -4,7 +4,7 @@ import { getDb } from "@/db/client";
 import { changePassword } from "@/lib/change-password";
 import { auth } from "@/lib/auth/config";
 import { sessionCookie } from "@/lib/auth/sessions";
-import { clientIp, userAgent } from "@/lib/client-ip";
+import { requestContext } from "@/lib/client-ip";
 import { describeWait } from "@/lib/rate-limit";
 import { ChangePasswordRequest, MessageResponse } from "../../_lib/contract";
 import { apiError, parseJsonBody, passwordRejected, rateLimited, refuseCrossSite, respond, routeHandlers } from "../../_lib/http";
@@ -25,8 +25,7 @@ export const { GET, HEAD, POST, PUT, DELETE, PATCH, OPTIONS } = routeHandlers({
         userId: session.user.id,
         currentPassword: body.data.current_password,
         newPassword: body.data.new_password,
-        ip: clientIp(request.headers),
-        userAgent: userAgent(request.headers),
+        ...requestContext(request.headers),
       },
       (task) => after(task),
     );

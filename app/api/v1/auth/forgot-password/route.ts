@@ -1,6 +1,6 @@
 import { after } from "next/server";
 import { getDb } from "@/db/client";
-import { clientIp, userAgent } from "@/lib/client-ip";
+import { requestContext } from "@/lib/client-ip";
 import { requestPasswordReset } from "@/lib/password-reset";
 import { describeWait } from "@/lib/rate-limit";
 import { ForgotPasswordRequest, MessageResponse } from "../../_lib/contract";
@@ -16,7 +16,7 @@ export const { GET, HEAD, POST, PUT, DELETE, PATCH, OPTIONS } = routeHandlers({
     if (!body.ok) return body.response;
     const result = await requestPasswordReset(
       await getDb(),
-      { email: body.data.email, ip: clientIp(request.headers), userAgent: userAgent(request.headers) },
+      { email: body.data.email, ...requestContext(request.headers) },
       (task) => after(task),
     );
     if (!result.ok) return rateLimited(result.retryAfterSeconds, `Too many requests, try again in ${describeWait(result.retryAfterSeconds)}.`);

@@ -1,7 +1,7 @@
 import { after } from "next/server";
 import { TOKEN_PROBLEM_COPY } from "@/app/(auth)/reset-password/[token]/token-problems";
 import { getDb } from "@/db/client";
-import { clientIp, userAgent } from "@/lib/client-ip";
+import { requestContext } from "@/lib/client-ip";
 import { resetPassword } from "@/lib/password-reset";
 import { MessageResponse, ResetPasswordRequest } from "../../_lib/contract";
 import { apiError, parseJsonBody, passwordRejected, respond, routeHandlers } from "../../_lib/http";
@@ -14,7 +14,7 @@ export const { GET, HEAD, POST, PUT, DELETE, PATCH, OPTIONS } = routeHandlers({
     if (!body.ok) return body.response;
     const result = await resetPassword(
       await getDb(),
-      { token: body.data.token, password: body.data.new_password, ip: clientIp(request.headers), userAgent: userAgent(request.headers) },
+      { token: body.data.token, password: body.data.new_password, ...requestContext(request.headers) },
       (task) => after(task),
     );
     if (!result.ok) {

@@ -1,5 +1,5 @@
 import { getDb } from "@/db/client";
-import { clientIp, userAgent } from "@/lib/client-ip";
+import { requestContext } from "@/lib/client-ip";
 import { auditTokenProblem, inspectResetToken } from "@/lib/password-reset";
 import { VerifyResetTokenRequest, VerifyResetTokenResponse } from "../../_lib/contract";
 import { parseJsonBody, respond, routeHandlers } from "../../_lib/http";
@@ -12,7 +12,7 @@ export const { GET, HEAD, POST, PUT, DELETE, PATCH, OPTIONS } = routeHandlers({
     const db = await getDb();
     const result = await inspectResetToken(db, body.data.token);
     if (result.status !== "valid") {
-      await auditTokenProblem(db, result.status, { ip: clientIp(request.headers), userAgent: userAgent(request.headers) });
+      await auditTokenProblem(db, result.status, requestContext(request.headers));
       return respond(200, VerifyResetTokenResponse, { valid: false, reason: result.status });
     }
     return respond(200, VerifyResetTokenResponse, { valid: true, expires_at: result.expiresAt.toISOString(), email: result.maskedEmail });
