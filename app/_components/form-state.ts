@@ -12,8 +12,6 @@ export type FormState<Field extends string = string> =
     }
   | { status: "success"; message: string };
 
-export const idle: FormState<never> = { status: "idle" };
-
 /** Field errors from a failed zod parse, one list of messages per field. */
 export function fieldErrorsOf<Field extends string>(error: z.ZodError): Partial<Record<Field, string[]>> {
   const out: Partial<Record<string, string[]>> = {};
@@ -22,13 +20,4 @@ export function fieldErrorsOf<Field extends string>(error: z.ZodError): Partial<
     (out[key] ??= []).push(issue.message);
   }
   return out as Partial<Record<Field, string[]>>;
-}
-
-/** The named text entries of a form submission (File entries are ignored). */
-export function formValues(formData: FormData): Record<string, string> {
-  const out: Record<string, string> = {};
-  for (const [key, value] of formData) {
-    if (typeof value === "string" && !key.startsWith("$ACTION")) out[key] = value;
-  }
-  return out;
 }
