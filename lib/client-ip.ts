@@ -1,17 +1,55 @@
-import { isIP } from "node:net";
+import ipaddr from "ipaddr.js";
+import proxyaddr from "proxy-addr";
+import { env } from "./env";
 
 /**
- * The client's IP for every feature (sessions, limits, audit): the right-most X-Forwarded-For
- * entry, the one written by the nearest proxy (Vercel, nginx, or `next start` itself when
- * nothing is in front). Entries further left are client-supplied and can be forged.
- * Deployment rule: run behind exactly one proxy that appends the peer address.
+ * The client's IP for every feature (sessions, limits, audit), normalised (IPv4-mapped IPv6
+ * becomes IPv4, IPv6 is compressed), or null when the request carries no usable address.
+ *
+ * Each of the `hops` trusted proxies in front of the app appends the address it received the
+ * request from to X-Forwarded-For, so the client is the `hops`-th entry from the right
+ * (default 1: the right-most, written by the one proxy in front; `next start` writes it itself
+ * when nothing is in front). Entries further left are client-supplied and can be forged. A
+ * request that passed fewer proxies yields the left-most entry, which a trusted proxy wrote.
  */
-export function clientIp(headers: Pick<Headers, "get">): string | null {
+export function clientIp(headers: Pick<Headers, "get">, hops: number = env().TRUSTED_PROXY_HOPS): string | null {
   const forwarded = headers.get("x-forwarded-for");
-  if (!forwarded) return null;
-  const last = forwarded.split(",").at(-1)?.trim() ?? "";
-  const unwrapped = last.replace(/^\[(.*)\]$/, "$1").replace(/^::ffff:(\d+\.\d+\.\d+\.\d+)$/, "$1");
-  return isIP(unwrapped) ? unwrapped : null;
+  // An empty entry means a proxy wrote nothing where its address belongs: no entry is trustworthy.
+  if (!forwarded || /(^|,)\s*(,|$)/.test(forwarded)) return null;
+  // proxy-addr walks from the socket outwards; Next.js hides the socket (it only fills
+  // X-Forwarded-For when absent), so the socket stands for the hop into this server and is
+  // always trusted: index i < hops trusted means the answer is the hops-th entry from the right.
+  const request = { headers: { "x-forwarded-for": forwarded }, socket: { remoteAddress: undefined }, connection: {} };
+  const chosen = proxyaddr(request as unknown as Parameters<typeof proxyaddr>[0], (_address, index) => index < hops);
+  return normaliseIp(chosen);
+}
+
+/** `value` as a canonical IP address string, or null when it is not one. */
+export function normaliseIp(value: string | undefined | null): string | null {
+  if (!value) return null;
+  const unwrapped = value.trim().replace(/^\[(.*)\]$/, "$1");
+  if (!ipaddr.isValid(unwrapped)) return null;
+  // isValid also accepts loose IPv4 forms ("1", "0x7f.1"); only the strict four-part form is an address here.
+  if (!ipaddr.IPv6.isValid(unwrapped) && !ipaddr.IPv4.isValidFourPartDecimal(unwrapped)) return null;
+  return ipaddr.process(unwrapped).toString();
+}
+
+/** The key every rate limit counts a client under when the request has no usable IP. */
+export const UNKNOWN_CLIENT_KEY = "unknown";
+
+/**
+ * The subject every per-IP rate limit counts a client under. An IPv6 client gets a whole /64
+ * (one subscriber's prefix: counting single addresses would let it rotate through 2^64 of
+ * them); IPv4 counts per address. A request without a usable IP (a deployment that breaks the
+ * proxy rule) counts in one shared bucket: the limit then fails closed instead of vanishing.
+ */
+export function clientKey(ip: string | null): string {
+  const address = normaliseIp(ip);
+  if (!address) return UNKNOWN_CLIENT_KEY;
+  const parsed = ipaddr.parse(address);
+  if (parsed.kind() === "ipv4") return address;
+  const prefix = (parsed as ipaddr.IPv6).parts.slice(0, 4);
+  return `${new ipaddr.IPv6([...prefix, 0, 0, 0, 0]).toString()}/64`;
 }
 
 /** The User-Agent header, cut to a length that is safe to store. */

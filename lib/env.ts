@@ -52,6 +52,8 @@ export const EnvSchema = z.object({
   SESSION_MAX_AGE_DAYS: intFrom(1, 365, 30),
   SIGN_IN_FAILURES_PER_ACCOUNT_AND_IP: intFrom(1, 10_000, 10),
   SIGN_IN_FAILURES_PER_IP_PER_HOUR: intFrom(1, 1_000_000, 100),
+  /** Proxies in front of the app that each append to X-Forwarded-For; the client is that many entries from the right. */
+  TRUSTED_PROXY_HOPS: intFrom(1, 10, 1),
   /** Bearer secret for /api/cron/* (Vercel Cron sends it); unset, those endpoints answer 404. */
   CRON_SECRET: optionalString.pipe(z.string().min(16, "must be at least 16 characters").optional()),
   LOG_LEVEL: z.enum(["debug", "info", "warn", "error", "silent"]).default("info"),

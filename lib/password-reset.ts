@@ -5,7 +5,7 @@ import type { Database } from "@/db/client";
 import { passwordResetTokens, users } from "@/db/schema";
 import ResetPasswordEmail, { resetPasswordSubject } from "@/emails/reset-password";
 import { audit } from "./audit";
-import type { RequestContext } from "./client-ip";
+import { clientKey, type RequestContext } from "./client-ip";
 import { deleteUserSessions } from "./auth/sessions";
 import { env } from "./env";
 import { log } from "./log";
@@ -40,12 +40,10 @@ export async function requestPasswordReset(
   input: { email: string } & RequestContext,
   schedule: Schedule,
 ): Promise<RequestPasswordResetResult> {
-  if (input.ip) {
-    const limited = await consumeRateLimit(db, ipLimit(), input.ip);
-    if (!limited.allowed) {
-      await audit(db, { event: "password_reset.throttled", ip: input.ip, userAgent: input.userAgent, details: { limit: "ip" } });
-      return { ok: false, code: "RATE_LIMITED", retryAfterSeconds: limited.retryAfterSeconds };
-    }
+  const limited = await consumeRateLimit(db, ipLimit(), clientKey(input.ip));
+  if (!limited.allowed) {
+    await audit(db, { event: "password_reset.throttled", ip: input.ip, userAgent: input.userAgent, details: { limit: "ip" } });
+    return { ok: false, code: "RATE_LIMITED", retryAfterSeconds: limited.retryAfterSeconds };
   }
   schedule(() => deliverPasswordReset(db, input));
   return { ok: true, expiresInMinutes: env().RESET_TOKEN_TTL_MINUTES };

@@ -4,6 +4,7 @@ import type { Database } from "@/db/client";
 import RegistrationAttemptEmail, { registrationAttemptSubject } from "@/emails/registration-attempt";
 import { registerUser } from "./accounts";
 import { audit } from "./audit";
+import { clientKey } from "./client-ip";
 import { sendVerificationEmail } from "./email-verification";
 import { env } from "./env";
 import { log } from "./log";
@@ -29,10 +30,8 @@ export async function requestRegistration(
   input: { email: string; password: string; name?: string | undefined } & RequestContext,
   schedule: Schedule,
 ): Promise<RequestRegistrationResult> {
-  if (input.ip) {
-    const budget = await consumeRateLimit(db, REGISTER_IP_LIMIT, input.ip);
-    if (!budget.allowed) return { ok: false, code: "RATE_LIMITED", retryAfterSeconds: budget.retryAfterSeconds };
-  }
+  const budget = await consumeRateLimit(db, REGISTER_IP_LIMIT, clientKey(input.ip));
+  if (!budget.allowed) return { ok: false, code: "RATE_LIMITED", retryAfterSeconds: budget.retryAfterSeconds };
   schedule(() => completeRegistration(db, input));
   return { ok: true };
 }

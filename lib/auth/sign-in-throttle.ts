@@ -1,6 +1,7 @@
 import "server-only";
 import type { Database } from "@/db/client";
 import { audit } from "../audit";
+import { clientKey } from "../client-ip";
 import { env } from "../env";
 import { consumeRateLimit, describeWait, peekRateLimit, refundRateLimit, resetRateLimit, type RateLimit, type RateLimitResult } from "../rate-limit";
 import { emailFingerprint } from "../tokens";
@@ -25,13 +26,9 @@ export interface SignInAttempt {
   ip: string | null;
 }
 
-// Without a client IP (a deployment that breaks the proxy rule) every such request shares one
-// bucket: the limits then fail closed rather than disappear.
-const ipSubject = (ip: string | null): string => ip ?? "unknown";
-
 // The keyed fingerprint, computed alike for every address, so an unknown address is counted
 // and refused exactly like a known one, and no bucket key names an address.
-const pairSubject = (attempt: SignInAttempt): string => `${emailFingerprint(attempt.email)}:${ipSubject(attempt.ip)}`;
+const pairSubject = (attempt: SignInAttempt): string => `${emailFingerprint(attempt.email)}:${clientKey(attempt.ip)}`;
 
 export type SignInBudget = { allowed: true } | { allowed: false; retryAfterSeconds: number; limit: "account_ip" | "ip" };
 
@@ -48,7 +45,7 @@ function budgetOf(pair: RateLimitResult, perIp: RateLimitResult): SignInBudget {
 export async function peekSignInThrottle(db: Database, attempt: SignInAttempt): Promise<SignInBudget> {
   const [pair, perIp] = await Promise.all([
     peekRateLimit(db, accountAndIpLimit(), pairSubject(attempt)),
-    peekRateLimit(db, ipLimit(), ipSubject(attempt.ip)),
+    peekRateLimit(db, ipLimit(), clientKey(attempt.ip)),
   ]);
   return budgetOf(pair, perIp);
 }
@@ -59,7 +56,7 @@ export async function peekSignInThrottle(db: Database, attempt: SignInAttempt): 
  * password must not buy a credential-stuffing run a fresh budget.
  */
 export async function clearSignInFailures(db: Database, attempt: SignInAttempt): Promise<void> {
-  await Promise.all([resetRateLimit(db, accountAndIpLimit(), pairSubject(attempt)), refundRateLimit(db, ipLimit(), ipSubject(attempt.ip))]);
+  await Promise.all([resetRateLimit(db, accountAndIpLimit(), pairSubject(attempt)), refundRateLimit(db, ipLimit(), clientKey(attempt.ip))]);
 }
 
 export type SignInResult = CredentialsResult | { ok: false; code: "RATE_LIMITED"; retryAfterSeconds: number };
@@ -77,7 +74,7 @@ export async function attemptSignIn(
   // limit together; a success gives its count back.
   const [pair, perIp] = await Promise.all([
     consumeRateLimit(db, accountAndIpLimit(), pairSubject(attempt)),
-    consumeRateLimit(db, ipLimit(), ipSubject(attempt.ip)),
+    consumeRateLimit(db, ipLimit(), clientKey(attempt.ip)),
   ]);
   const budget = budgetOf(pair, perIp);
   if (!budget.allowed) {
