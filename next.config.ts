@@ -1,13 +1,7 @@
 import type { NextConfig } from "next";
 import { PHASE_DEVELOPMENT_SERVER, PHASE_PRODUCTION_BUILD, PHASE_PRODUCTION_SERVER } from "next/constants";
 import { EnvError, env } from "./lib/env";
-
-const securityHeaders = [
-  { key: "X-Content-Type-Options", value: "nosniff" },
-  { key: "X-Frame-Options", value: "DENY" },
-  { key: "Referrer-Policy", value: "strict-origin-when-cross-origin" },
-  { key: "Permissions-Policy", value: "camera=(), microphone=(), geolocation=()" },
-];
+import { staticSecurityHeaders } from "./lib/security-headers";
 
 export default function config(phase: string): NextConfig {
   // A bad or missing variable stops `next dev`, `next build` and `next start` right here,
@@ -33,7 +27,7 @@ export default function config(phase: string): NextConfig {
     // The migrations are read from disk when the database opens.
     outputFileTracingIncludes: { "/**": ["./db/migrations/**/*"] },
     async headers() {
-      return [{ source: "/:path*", headers: securityHeaders }];
+      return [{ source: "/:path*", headers: staticSecurityHeaders(env().APP_URL) }];
     },
   };
 }

@@ -1,6 +1,7 @@
 import { NextResponse, type NextRequest } from "next/server";
 import { auth } from "@/lib/auth/config";
 import { env } from "@/lib/env";
+import { applyContentSecurityPolicy, isHttpsOrigin } from "@/lib/security-headers";
 
 // Signed-in-only areas. Pages check again (requireSession), so a route missing here is still safe.
 const PROTECTED = ["/account"];
@@ -33,22 +34,26 @@ function sameOriginFormPostHeaders(request: NextRequest): Headers {
 
 export async function proxy(request: NextRequest) {
   const { pathname, search } = request.nextUrl;
+  const tokenPage = TOKEN_PAGES.some((p) => pathname.startsWith(p));
+  const requestHeaders = tokenPage ? sameOriginFormPostHeaders(request) : new Headers(request.headers);
+  const policy = applyContentSecurityPolicy(requestHeaders, { development: !env().isProduction, https: isHttpsOrigin(env().APP_URL) });
+  const next = (headers: Record<string, string> = {}) =>
+    NextResponse.next({ headers: { ...headers, "Content-Security-Policy": policy }, request: { headers: requestHeaders } });
 
-  if (TOKEN_PAGES.some((p) => pathname.startsWith(p))) {
-    return NextResponse.next({ headers: TOKEN_PAGE_HEADERS, request: { headers: sameOriginFormPostHeaders(request) } });
-  }
+  if (tokenPage) return next(TOKEN_PAGE_HEADERS);
 
   if (PROTECTED.some((p) => pathname === p || pathname.startsWith(`${p}/`))) {
     const session = await auth();
-    if (session?.user) return NextResponse.next();
+    if (session?.user) return next();
     // Built from APP_URL: a redirect must never follow a forged Host header.
     const login = new URL("/login", env().APP_URL);
     login.search = new URLSearchParams({ callbackUrl: `${pathname}${search}` }).toString();
     return NextResponse.redirect(login);
   }
-  return NextResponse.next();
+  return next();
 }
 
 export const config = {
-  matcher: ["/account/:path*", "/account", "/reset-password/:path*", "/verify-email/:path*", "/wasnt-me/:path*"],
+  // Every page (each needs its own CSP nonce); not the API, static files or icons.
+  matcher: ["/((?!api/|_next/static/|_next/image|favicon.ico|icon.svg).*)"],
 };

@@ -1,5 +1,6 @@
 import type { Metadata, Viewport } from "next";
 import Link from "next/link";
+import { connection } from "next/server";
 import type { ReactNode } from "react";
 import { VerifyBanner } from "./_components/verify-banner";
 import "./globals.css";
@@ -11,7 +12,10 @@ export const metadata: Metadata = {
 
 export const viewport: Viewport = { width: "device-width", initialScale: 1 };
 
-export default function RootLayout({ children }: { children: ReactNode }) {
+export default async function RootLayout({ children }: { children: ReactNode }) {
+  // Every page is rendered per request: Next.js stamps this request's CSP nonce (set by
+  // proxy.ts) on its scripts only at render time, so a prerendered page could run no script.
+  await connection();
   return (
     <html lang="en">
       <body>

@@ -9,7 +9,9 @@ import { audit } from "../audit";
 import { requestContext } from "../client-ip";
 import { env } from "../env";
 import { log } from "../log";
+import { isHttpsOrigin } from "../security-headers";
 import { LoginSchema } from "../validation/forms";
+import { sessionCookieName } from "./cookie-names";
 import { createSession, deleteSessionByToken, extendSession, findSession, sessionMaxAgeSeconds } from "./sessions";
 import { attemptSignIn } from "./sign-in-throttle";
 import { SignInRateLimited } from "./sign-in-throttle-error";
@@ -44,7 +46,14 @@ async function buildConfig(): Promise<NextAuthConfig> {
   return {
     secret: config.AUTH_SECRET,
     trustHost: true,
-    useSecureCookies: config.APP_URL.startsWith("https://"),
+    useSecureCookies: isHttpsOrigin(config.APP_URL),
+    // The same name and options as sessionCookie(), which sets this cookie outside Auth.js.
+    cookies: {
+      sessionToken: {
+        name: sessionCookieName(config.APP_URL),
+        options: { httpOnly: true, sameSite: "lax", path: "/", secure: isHttpsOrigin(config.APP_URL) },
+      },
+    },
     pages: { signIn: "/login", error: "/login" },
     session: { maxAge: sessionMaxAgeSeconds(), updateAge: 24 * 60 * 60 },
     // The strategy is left unset: with an adapter it is "database", which Auth.js refuses to

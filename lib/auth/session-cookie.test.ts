@@ -1,5 +1,6 @@
 import { afterEach, describe, expect, it } from "vitest";
 import { overrideEnvForTests } from "../env";
+import { sessionCookieName } from "./cookie-names";
 import { sessionCookie } from "./sessions";
 
 afterEach(() => {
@@ -14,10 +15,29 @@ describe("sessionCookie", () => {
     expect(cookie.options).toMatchObject({ httpOnly: true, sameSite: "lax", path: "/", secure: false });
   });
 
-  it("is Secure, with the __Secure- prefix, whenever APP_URL is https", () => {
+  it("is Secure, for path / and without a Domain, with the __Host- prefix, whenever APP_URL is https", () => {
     overrideEnvForTests({ APP_URL: "https://rekey.example.com" });
     const cookie = sessionCookie("token", new Date("2030-01-01T00:00:00Z"));
-    expect(cookie.name).toBe("__Secure-authjs.session-token");
-    expect(cookie.options).toMatchObject({ httpOnly: true, sameSite: "lax", secure: true });
+    expect(cookie.name).toBe("__Host-authjs.session-token");
+    expect(cookie.options).toMatchObject({ httpOnly: true, sameSite: "lax", path: "/", secure: true });
+    expect(cookie.options).not.toHaveProperty("domain");
+  });
+});
+
+describe("sessionCookieName", () => {
+  it.each([
+    ["https://rekey.example.com", "__Host-authjs.session-token"],
+    ["https://localhost:3443", "__Host-authjs.session-token"],
+    ["http://localhost:3000", "authjs.session-token"],
+    ["http://rekey.example.com", "authjs.session-token"],
+  ])("for APP_URL %s is %s", (appUrl, name) => {
+    expect(sessionCookieName(appUrl)).toBe(name);
+  });
+
+  it("follows APP_URL when called without one, as Auth.js's config and sessionCookie() both do", () => {
+    overrideEnvForTests({ APP_URL: "https://rekey.example.com" });
+    expect(sessionCookieName()).toBe(sessionCookie("t", new Date()).name);
+    overrideEnvForTests({ APP_URL: "http://localhost:3000" });
+    expect(sessionCookieName()).toBe(sessionCookie("t", new Date()).name);
   });
 });

@@ -5,7 +5,9 @@ import type { Database, Transaction } from "@/db/client";
 import { sessions, users } from "@/db/schema";
 import { audit } from "../audit";
 import { env } from "../env";
+import { isHttpsOrigin } from "../security-headers";
 import { hashToken } from "../tokens";
+import { sessionCookieName } from "./cookie-names";
 
 /** How often `last_seen_at` is written: at most once a minute per session, not per request. */
 export const LAST_SEEN_RESOLUTION_MS = 60_000;
@@ -16,9 +18,9 @@ export function sessionMaxAgeSeconds(): number {
 
 /** The cookie that carries a session token: the name and options Auth.js itself uses. */
 export function sessionCookie(sessionToken: string, expires: Date) {
-  const secure = env().APP_URL.startsWith("https://");
+  const secure = isHttpsOrigin(env().APP_URL);
   return {
-    name: `${secure ? "__Secure-" : ""}authjs.session-token`,
+    name: sessionCookieName(),
     value: sessionToken,
     options: { httpOnly: true, sameSite: "lax" as const, path: "/", secure, expires },
   };

@@ -1,0 +1,11 @@
+import { env } from "../env";
+import { isHttpsOrigin } from "../security-headers";
+
+/**
+ * The session cookie's name. On https it carries the `__Host-` prefix: browsers then accept
+ * it only if Secure, for path "/" and without a Domain, so a sibling subdomain can neither
+ * set nor overwrite it (session fixation). Plain http (local development) allows no prefix.
+ */
+export function sessionCookieName(appUrl: string = env().APP_URL): string {
+  return `${isHttpsOrigin(appUrl) ? "__Host-" : ""}authjs.session-token`;
+}
