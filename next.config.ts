@@ -27,7 +27,7 @@ export default function config(phase: string): NextConfig {
     // The migrations are read from disk when the database opens.
     outputFileTracingIncludes: { "/**": ["./db/migrations/**/*"] },
     async headers() {
-      return [{ source: "/:path*", headers: staticSecurityHeaders(env().APP_URL) }];
+      return [{ source: "/:path*", headers: staticSecurityHeaders() }];
     },
   };
 }

@@ -1,7 +1,7 @@
 import { NextResponse, type NextRequest } from "next/server";
 import { auth } from "@/lib/auth/config";
 import { env } from "@/lib/env";
-import { applyContentSecurityPolicy, isHttpsOrigin } from "@/lib/security-headers";
+import { pageSecurityHeaders } from "@/lib/security-headers";
 
 // Signed-in-only areas. Pages check again (requireSession), so a route missing here is still safe.
 const PROTECTED = ["/account"];
@@ -36,9 +36,9 @@ export async function proxy(request: NextRequest) {
   const { pathname, search } = request.nextUrl;
   const tokenPage = TOKEN_PAGES.some((p) => pathname.startsWith(p));
   const requestHeaders = tokenPage ? sameOriginFormPostHeaders(request) : new Headers(request.headers);
-  const policy = applyContentSecurityPolicy(requestHeaders, { development: !env().isProduction, https: isHttpsOrigin(env().APP_URL) });
+  const security = pageSecurityHeaders(requestHeaders, { appUrl: env().APP_URL, development: !env().isProduction });
   const next = (headers: Record<string, string> = {}) =>
-    NextResponse.next({ headers: { ...headers, "Content-Security-Policy": policy }, request: { headers: requestHeaders } });
+    NextResponse.next({ headers: { ...headers, ...security }, request: { headers: requestHeaders } });
 
   if (tokenPage) return next(TOKEN_PAGE_HEADERS);
 

@@ -40,12 +40,9 @@ export function isHttpsOrigin(appUrl: string): boolean {
   return new URL(appUrl).protocol === "https:";
 }
 
-/**
- * Headers every response carries, whatever the route. HSTS only for an https APP_URL: sent
- * over plain http it would be ignored, and on localhost it would pin https on every port.
- */
-export function staticSecurityHeaders(appUrl: string): { key: string; value: string }[] {
-  const headers = [
+/** Headers every response carries, whatever the route; fixed at build time (next.config.ts). */
+export function staticSecurityHeaders(): { key: string; value: string }[] {
+  return [
     { key: "X-Content-Type-Options", value: "nosniff" },
     { key: "X-Frame-Options", value: "DENY" },
     { key: "Referrer-Policy", value: "strict-origin-when-cross-origin" },
@@ -53,19 +50,22 @@ export function staticSecurityHeaders(appUrl: string): { key: string; value: str
     // A window this site opens, or one that opens it, gets no handle on the other.
     { key: "Cross-Origin-Opener-Policy", value: "same-origin" },
   ];
-  if (isHttpsOrigin(appUrl)) headers.push({ key: "Strict-Transport-Security", value: "max-age=63072000; includeSubDomains" });
-  return headers;
 }
 
 /**
- * Gives a page request its nonce: sets the Content-Security-Policy (which Next.js reads to
- * stamp the nonce on its scripts) and `x-nonce` on `requestHeaders`, and returns the policy
- * for the response.
+ * Gives a page request its security headers, decided per request from the running
+ * configuration: sets a fresh nonce's Content-Security-Policy (which Next.js reads to stamp
+ * the nonce on its scripts) and `x-nonce` on `requestHeaders`, and returns the response
+ * headers: that policy, and HSTS when APP_URL is https. (Sent over plain http HSTS is ignored,
+ * and on localhost it would pin https on every port.)
  */
-export function applyContentSecurityPolicy(requestHeaders: Headers, options: { development: boolean; https: boolean }): string {
+export function pageSecurityHeaders(requestHeaders: Headers, options: { appUrl: string; development: boolean }): Record<string, string> {
   const nonce = generateNonce();
-  const policy = contentSecurityPolicy(nonce, options);
+  const https = isHttpsOrigin(options.appUrl);
+  const policy = contentSecurityPolicy(nonce, { development: options.development, https });
   requestHeaders.set(NONCE_HEADER, nonce);
   requestHeaders.set("content-security-policy", policy);
-  return policy;
+  const headers: Record<string, string> = { "Content-Security-Policy": policy };
+  if (https) headers["Strict-Transport-Security"] = "max-age=63072000; includeSubDomains";
+  return headers;
 }
