@@ -1,6 +1,6 @@
 import { randomBytes, randomInt, randomUUID } from "node:crypto";
 import { hash } from "@node-rs/argon2";
-import { test as base, expect, type Page } from "@playwright/test";
+import { test as base, expect, type BrowserContext, type Page } from "@playwright/test";
 import postgres, { type Sql } from "postgres";
 import { E2E } from "./settings";
 
@@ -75,10 +75,54 @@ const mailbox: Mailbox = {
   },
 };
 
+/** Marks the console line a page logs for each `securitypolicyviolation` event. */
+const CSP_MARK = "[csp-violation]";
+
+/**
+ * Collects every Content-Security-Policy violation in `context`: the browser's own console
+ * report (also with JavaScript off) and, with JavaScript on, each `securitypolicyviolation` event.
+ */
+async function watchCsp(context: BrowserContext, violations: string[]): Promise<void> {
+  await context.addInitScript((mark) => {
+    document.addEventListener("securitypolicyviolation", (event) => {
+      console.error(`${mark} ${event.violatedDirective} blocked ${event.blockedURI || "inline"} (${event.sourceFile}:${event.lineNumber})`);
+    });
+  }, CSP_MARK);
+  context.on("console", (message) => {
+    const text = message.text();
+    if (text.includes(CSP_MARK) || /Content Security Policy/i.test(text)) violations.push(`${message.page()?.url() ?? "?"}: ${text}`);
+  });
+}
+
 export const test = base.extend<
-  { ip: string; mailbox: Mailbox; createUser: (options?: { email?: string; password?: string }) => Promise<TestUser> },
+  {
+    ip: string;
+    mailbox: Mailbox;
+    createUser: (options?: { email?: string; password?: string }) => Promise<TestUser>;
+    cspViolations: string[];
+  },
   { db: Sql }
 >({
+  // Every test, in every browser context it opens, fails on any CSP violation in the browser.
+  cspViolations: [
+    async ({ context, browser }, use) => {
+      const violations: string[] = [];
+      await watchCsp(context, violations);
+      const newContext = browser.newContext.bind(browser);
+      browser.newContext = async (options) => {
+        const created = await newContext(options);
+        await watchCsp(created, violations);
+        return created;
+      };
+      try {
+        await use(violations);
+      } finally {
+        browser.newContext = newContext;
+      }
+      expect(violations, "Content-Security-Policy violations in the browser").toEqual([]);
+    },
+    { auto: true },
+  ],
   db: [
     async ({}, use) => {
       const sql = postgres(E2E.databaseUrl, { max: 2, onnotice: () => {} });

@@ -1,4 +1,4 @@
-import { z } from "zod";
+import { z } from "./zod";
 
 /** Trimmed, lower-cased email: the one form every address is stored and looked up in. */
 export const EmailSchema = z

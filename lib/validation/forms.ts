@@ -1,4 +1,4 @@
-import { z } from "zod";
+import { z } from "./zod";
 import { EmailSchema } from "./fields";
 import { NewPasswordSchema } from "./password-policy";
 

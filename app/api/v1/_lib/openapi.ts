@@ -109,7 +109,7 @@ function build(): JsonObject {
           type: "apiKey",
           in: "cookie",
           name: "authjs.session-token",
-          description: "The session cookie set by signing in on the web page (named __Secure-authjs.session-token when the app runs on https).",
+          description: "The session cookie set by signing in on the web page (named __Host-authjs.session-token when the app runs on https).",
         },
       },
     },
