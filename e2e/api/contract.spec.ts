@@ -326,7 +326,7 @@ test.describe("GET /api/v1/health", () => {
 
   test("answers 503 when the database refuses connections", async () => {
     const nobody = await freePort();
-    const server = await startOwnServer({ DATABASE_URL: `postgres://postgres@127.0.0.1:${nobody}/rekey` });
+    const server = await startOwnServer({ DATABASE_URL: `postgres://postgres@127.0.0.1:${nobody}/rekey`, MAIL_TRANSPORT: "outbox" });
     try {
       const response = await fetch(`${server.url}${PATHS.health}`);
       const body = await response.json();
@@ -348,7 +348,7 @@ test.describe("GET /api/v1/health", () => {
     });
     await new Promise<void>((resolve) => silent.listen(0, "127.0.0.1", resolve));
     const port = (silent.address() as { port: number }).port;
-    const server = await startOwnServer({ DATABASE_URL: `postgres://postgres@127.0.0.1:${port}/rekey` }, { readyTimeoutMs: 90_000 });
+    const server = await startOwnServer({ DATABASE_URL: `postgres://postgres@127.0.0.1:${port}/rekey`, MAIL_TRANSPORT: "outbox" }, { readyTimeoutMs: 90_000 });
     try {
       const started = Date.now();
       const response = await fetch(`${server.url}${PATHS.health}`);
