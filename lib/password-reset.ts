@@ -11,6 +11,7 @@ import { env } from "./env";
 import { log } from "./log";
 import { notifyPasswordChanged } from "./password-changed";
 import { renderEmail, sendEmail } from "./mail";
+import { lockUser } from "./user-lock";
 import { hashPassword, passwordPolicyErrors, verifyPassword } from "./passwords";
 import { consumeRateLimit, type RateLimit } from "./rate-limit";
 import { consumeToken, lookUpToken, spendUserTokens, type TokenProblem } from "./single-use-tokens";
@@ -188,6 +189,8 @@ export async function resetPassword(
   const passwordHash = await hashPassword(input.password);
 
   const outcome = await db.transaction(async (tx) => {
+    // The user row first, as every credential change does (see lockUser): no deadlocks.
+    if (!(await lockUser(tx, found.userId))) return null;
     const consumed = await consumeToken(tx, passwordResetTokens, input.token);
     if (!consumed) return null;
 
