@@ -37,6 +37,9 @@ describe("parseEnv rejects malformed values, naming the variable", () => {
     ["AUTH_SECRET", "short"],
     ["NODE_ENV", "staging"],
     ["LOG_LEVEL", "loud"],
+    ["AUDIT_RETENTION_DAYS", "0"],
+    ["AUDIT_RETENTION_DAYS", "3651"],
+    ["ALLOW_EMBEDDED_DATABASE", "yes"],
   ])("rejects %s=%s", (name, value) => {
     const error = parseError({ ...BASE, [name]: value });
     expect(error.message).toMatch(new RegExp(`^\\s+${name}: `, "m"));
@@ -162,6 +165,8 @@ describe("parseEnv defaults", () => {
       SESSION_MAX_AGE_DAYS: 30,
       SIGN_IN_FAILURES_PER_ACCOUNT_AND_IP: 10,
       SIGN_IN_FAILURES_PER_IP_PER_HOUR: 100,
+      AUDIT_RETENTION_DAYS: 365,
+      ALLOW_EMBEDDED_DATABASE: false,
       MAIL_OUTBOX_DIR: path.join("/srv/rekey", "outbox"),
       mailTransport: "outbox",
     });

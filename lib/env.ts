@@ -57,6 +57,8 @@ export const EnvSchema = z.object({
   SIGN_IN_FAILURES_PER_ACCOUNT_AND_IP: intFrom(1, 10_000, 10),
   SIGN_IN_FAILURES_PER_IP_PER_HOUR: intFrom(1, 1_000_000, 100),
   /** Bearer secret for /api/cron/* (Vercel Cron sends it); unset, those endpoints answer 404. */
+  /** Days an audit event is kept; the cleanup cron deletes older ones. */
+  AUDIT_RETENTION_DAYS: intFrom(1, 3_650, 365),
   CRON_SECRET: optionalString.pipe(z.string().min(16, "must be at least 16 characters").optional()),
   LOG_LEVEL: z.enum(["debug", "info", "warn", "error", "silent"]).default("info"),
 });

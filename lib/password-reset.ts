@@ -4,7 +4,7 @@ import { createElement } from "react";
 import type { Database } from "@/db/client";
 import { passwordResetTokens, users } from "@/db/schema";
 import ResetPasswordEmail, { resetPasswordSubject } from "@/emails/reset-password";
-import { audit } from "./audit";
+import { audit, auditThrottled } from "./audit";
 import type { RequestContext } from "./client-ip";
 import { deleteUserSessions } from "./auth/sessions";
 import { env } from "./env";
@@ -44,7 +44,7 @@ export async function requestPasswordReset(
   if (input.ip) {
     const limited = await consumeRateLimit(db, ipLimit(), input.ip);
     if (!limited.allowed) {
-      await audit(db, { event: "password_reset.throttled", ip: input.ip, userAgent: input.userAgent, details: { limit: "ip" } });
+      await auditThrottled(db, { event: "password_reset.throttled", ip: input.ip, userAgent: input.userAgent, details: { limit: "ip" } }, limited.refusedInWindow);
       return { ok: false, code: "RATE_LIMITED", retryAfterSeconds: limited.retryAfterSeconds };
     }
   }
@@ -60,7 +60,7 @@ export async function deliverPasswordReset(db: Database, input: { email: string 
     // Counted for every address, existing or not, and invisible to the requester.
     const perEmail = await consumeRateLimit(db, emailLimit(), emailFingerprint(email));
     if (!perEmail.allowed) {
-      await audit(db, { event: "password_reset.throttled", ...context, details: { limit: "email" } });
+      await auditThrottled(db, { event: "password_reset.throttled", ...context, details: { limit: "email" } }, perEmail.refusedInWindow);
       return;
     }
     const user = await db.query.users.findFirst({ where: eq(users.email, email), columns: { id: true, email: true } });
