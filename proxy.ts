@@ -1,6 +1,32 @@
 import { NextResponse, type NextRequest } from "next/server";
+import { RETRY_AFTER_SECONDS, isDatabaseAvailable } from "@/db/availability";
 import { auth } from "@/lib/auth/config";
 import { env } from "@/lib/env";
+
+// Where proxy.ts sends page requests while the database is down (rendered with status 503).
+const UNAVAILABLE_PAGE = "/service-unavailable";
+
+// Requests that work without the database, or that answer an outage themselves: the OpenAPI
+// document, the health check (its own 503 body), Auth.js's CSRF and provider list, and the
+// sign-in form's post (it says "could not sign you in right now" in the form).
+function answersWithoutProxyCheck(request: NextRequest): boolean {
+  const { pathname } = request.nextUrl;
+  if (["/api/v1/openapi.json", "/api/v1/health", "/api/auth/csrf", "/api/auth/providers"].includes(pathname)) return true;
+  return request.method === "POST" && pathname === "/login";
+}
+
+const UNAVAILABLE_HEADERS = { "Retry-After": String(RETRY_AFTER_SECONDS), "Cache-Control": "no-store" };
+
+/** The 503 answer: the API's error shape for /api/*, the "temporarily unavailable" page otherwise. */
+function unavailable(request: NextRequest): NextResponse {
+  if (request.nextUrl.pathname.startsWith("/api/")) {
+    return NextResponse.json(
+      { error: { code: "service_unavailable", message: "The service is temporarily unavailable. Try again in a moment." } },
+      { status: 503, headers: UNAVAILABLE_HEADERS },
+    );
+  }
+  return NextResponse.rewrite(new URL(UNAVAILABLE_PAGE, request.url), { status: 503, headers: UNAVAILABLE_HEADERS });
+}
 
 // Signed-in-only areas. Pages check again (requireSession), so a route missing here is still safe.
 const PROTECTED = ["/account"];
@@ -34,6 +60,10 @@ function sameOriginFormPostHeaders(request: NextRequest): Headers {
 export async function proxy(request: NextRequest) {
   const { pathname, search } = request.nextUrl;
 
+  // Checked before anything renders: a page that fails mid-render can only answer 500.
+  if (pathname === UNAVAILABLE_PAGE) return unavailable(request);
+  if (!answersWithoutProxyCheck(request) && !(await isDatabaseAvailable())) return unavailable(request);
+
   if (TOKEN_PAGES.some((p) => pathname.startsWith(p))) {
     return NextResponse.next({ headers: TOKEN_PAGE_HEADERS, request: { headers: sameOriginFormPostHeaders(request) } });
   }
@@ -50,5 +80,6 @@ export async function proxy(request: NextRequest) {
 }
 
 export const config = {
-  matcher: ["/account/:path*", "/account", "/reset-password/:path*", "/verify-email/:path*", "/wasnt-me/:path*"],
+  // Every page and API route (each may need the database); not the build's static files.
+  matcher: ["/((?!_next/static|_next/image|favicon.ico|icon.svg).*)"],
 };

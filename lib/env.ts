@@ -36,6 +36,12 @@ export const EnvSchema = z.object({
       .regex(/^postgres(ql)?:\/\//, "must be a postgres:// URL")
       .optional(),
   ),
+  /** Give up connecting to PostgreSQL after this many seconds. */
+  DATABASE_CONNECT_TIMEOUT_SECONDS: intFrom(1, 60, 3),
+  /** PostgreSQL cancels a statement after this many milliseconds (statement_timeout). */
+  DATABASE_STATEMENT_TIMEOUT_MS: intFrom(100, 600_000, 5_000),
+  /** PostgreSQL gives up waiting for a row lock after this many milliseconds (lock_timeout). */
+  DATABASE_LOCK_TIMEOUT_MS: intFrom(100, 600_000, 2_000),
   RESEND_API_KEY: optionalString,
   /** Resend's API origin; tests point it at a local stand-in. */
   RESEND_BASE_URL: optionalString.pipe(z.url({ protocol: /^https?$/ }).optional()),

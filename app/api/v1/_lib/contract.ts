@@ -26,6 +26,7 @@ export const ERROR_CODES = [
   "invalid_current_password",
   "conflict",
   "internal_error",
+  "service_unavailable",
 ] as const;
 export type ErrorCode = (typeof ERROR_CODES)[number];
 
@@ -116,6 +117,11 @@ const bodyErrors: Record<number, ResponseSpec> = {
 const always: Record<number, ResponseSpec> = {
   405: { description: "Any other method on this path (Allow lists the methods).", errors: ["method_not_allowed"], headers: ["Allow"] },
   500: { description: "An unexpected failure on the server (no details are given).", errors: ["internal_error"] },
+  503: {
+    description: "The database is unavailable for a moment; nothing was done. Retry-After says when to try again.",
+    errors: ["service_unavailable"],
+    headers: ["Retry-After"],
+  },
 };
 
 export const OPERATIONS = [
@@ -202,8 +208,8 @@ export const OPERATIONS = [
     tag: "Operations",
     responses: {
       200: { description: "The app and its database answer.", body: HealthOk },
-      503: { description: "The database does not answer.", body: HealthUnavailable },
       ...always,
+      503: { description: "The database does not answer.", body: HealthUnavailable },
     },
   },
   {
