@@ -117,6 +117,9 @@ const bodyErrors: Record<number, ResponseSpec> = {
 const always: Record<number, ResponseSpec> = {
   405: { description: "Any other method on this path (Allow lists the methods).", errors: ["method_not_allowed"], headers: ["Allow"] },
   500: { description: "An unexpected failure on the server (no details are given).", errors: ["internal_error"] },
+};
+// What every endpoint that needs the database answers while it is down.
+const databaseDown: Record<number, ResponseSpec> = {
   503: {
     description: "The database is unavailable for a moment; nothing was done. Retry-After says when to try again.",
     errors: ["service_unavailable"],
@@ -139,6 +142,7 @@ export const OPERATIONS = [
       ...bodyErrors,
       429: { description: "Too many requests from this IP; Retry-After says when to try again.", errors: ["rate_limited"], headers: ["Retry-After"] },
       ...always,
+      ...databaseDown,
     },
   },
   {
@@ -153,6 +157,7 @@ export const OPERATIONS = [
       200: { description: "What the token is: valid (with its expiry and the masked address) or why not.", body: VerifyResetTokenResponse },
       ...bodyErrors,
       ...always,
+      ...databaseDown,
     },
   },
   {
@@ -173,6 +178,7 @@ export const OPERATIONS = [
       },
       422: { description: "The new password breaks the policy (validation_error, messages in fields.new_password).", errors: ["validation_error"] },
       ...always,
+      ...databaseDown,
     },
   },
   {
@@ -197,6 +203,7 @@ export const OPERATIONS = [
       },
       429: { description: "Too many wrong current passwords; Retry-After says when to try again.", errors: ["rate_limited"], headers: ["Retry-After"] },
       ...always,
+      ...databaseDown,
     },
   },
   {
@@ -208,8 +215,8 @@ export const OPERATIONS = [
     tag: "Operations",
     responses: {
       200: { description: "The app and its database answer.", body: HealthOk },
-      ...always,
       503: { description: "The database does not answer.", body: HealthUnavailable },
+      ...always,
     },
   },
   {
