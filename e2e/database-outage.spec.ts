@@ -1,4 +1,5 @@
 import { mkdtemp, rm } from "node:fs/promises";
+import { createServer, type Socket } from "node:net";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { freePort, startOwnServer, type OwnServer } from "./api/support/own-server";
@@ -115,4 +116,28 @@ test("signing in while PostgreSQL is down says it could not sign you in right no
   await expect(page.getByTestId("form-error")).toHaveText("We could not sign you in right now. Please try again in a moment.");
   await expect(page.getByText("Incorrect email or password")).toHaveCount(0);
   await context.close();
+});
+
+test("a database that accepts connections but never answers gets pages and the API a 503 within seconds, not a hang", async () => {
+  const sockets = new Set<Socket>();
+  const silent = createServer((socket) => {
+    sockets.add(socket);
+    socket.on("error", () => {});
+  });
+  await new Promise<void>((resolve) => silent.listen(0, "127.0.0.1", resolve));
+  const port = (silent.address() as { port: number }).port;
+  const server = await startOwnServer({ DATABASE_URL: `postgres://postgres@127.0.0.1:${port}/rekey`, MAIL_TRANSPORT: "outbox", DATA_DIR: dataDir }, { readyTimeoutMs: 60_000 });
+  try {
+    const page = await timed(`${server.url}/forgot-password`);
+    expect(page.response.status).toBe(503);
+    expect(page.ms).toBeLessThan(ANSWER_WITHIN_MS);
+    expect(page.body).toContain("Temporarily unavailable");
+    const api = await forgotPassword(server);
+    expect(api.response.status).toBe(503);
+    expect(api.ms).toBeLessThan(ANSWER_WITHIN_MS);
+  } finally {
+    await server.stop();
+    for (const socket of sockets) socket.destroy();
+    silent.close();
+  }
 });
