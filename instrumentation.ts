@@ -11,3 +11,11 @@ export async function register(): Promise<void> {
     console.error(JSON.stringify({ level: "error", event: "database.unavailable", error: String(error) }));
   }
 }
+
+// A page that met a database outage mid-render could only answer 500; remembering the outage
+// here makes proxy.ts answer the requests after it 503 at once (db/availability.ts).
+export async function onRequestError(error: unknown): Promise<void> {
+  if (process.env.NEXT_RUNTIME !== "nodejs") return;
+  const { noteDatabaseError } = await import("./db/availability");
+  noteDatabaseError(error);
+}

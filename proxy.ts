@@ -1,7 +1,39 @@
 import { NextResponse, type NextRequest } from "next/server";
+import { RETRY_AFTER_SECONDS, isDatabaseAvailable } from "@/db/availability";
 import { auth } from "@/lib/auth/config";
 import { env } from "@/lib/env";
 import { pageSecurityHeaders } from "@/lib/security-headers";
+
+// Where proxy.ts sends page requests while the database is down (rendered with status 503).
+const UNAVAILABLE_PAGE = "/service-unavailable";
+
+// Requests that work without the database, or that answer an outage themselves: the OpenAPI
+// document, the health check (its own 503 body), Auth.js's CSRF and provider list, and the
+// sign-in form's post (it says "could not sign you in right now" in the form).
+function answersWithoutProxyCheck(request: NextRequest): boolean {
+  const { pathname } = request.nextUrl;
+  if (["/api/v1/openapi.json", "/api/v1/health", "/api/auth/csrf", "/api/auth/providers"].includes(pathname)) return true;
+  return request.method === "POST" && pathname === "/login";
+}
+
+const isApi = (request: NextRequest) => request.nextUrl.pathname.startsWith("/api/");
+
+const UNAVAILABLE_HEADERS = { "Retry-After": String(RETRY_AFTER_SECONDS), "Cache-Control": "no-store" };
+
+/** The 503 answer: the API's error shape for /api/*, the "temporarily unavailable" page otherwise. */
+function unavailable(request: NextRequest, requestHeaders: Headers, security: Record<string, string>): NextResponse {
+  if (isApi(request)) {
+    return NextResponse.json(
+      { error: { code: "service_unavailable", message: "The service is temporarily unavailable. Try again in a moment." } },
+      { status: 503, headers: UNAVAILABLE_HEADERS },
+    );
+  }
+  return NextResponse.rewrite(new URL(UNAVAILABLE_PAGE, request.url), {
+    status: 503,
+    headers: { ...UNAVAILABLE_HEADERS, ...security },
+    request: { headers: requestHeaders },
+  });
+}
 
 // Signed-in-only areas. Pages check again (requireSession), so a route missing here is still safe.
 const PROTECTED = ["/account"];
@@ -36,9 +68,14 @@ export async function proxy(request: NextRequest) {
   const { pathname, search } = request.nextUrl;
   const tokenPage = TOKEN_PAGES.some((p) => pathname.startsWith(p));
   const requestHeaders = tokenPage ? sameOriginFormPostHeaders(request) : new Headers(request.headers);
-  const security = pageSecurityHeaders(requestHeaders, { appUrl: env().APP_URL, development: !env().isProduction });
+  // The API answers JSON, not pages: no nonce policy to stamp there (next.config.ts gives it the fixed headers).
+  const security = isApi(request) ? {} : pageSecurityHeaders(requestHeaders, { appUrl: env().APP_URL, development: !env().isProduction });
   const next = (headers: Record<string, string> = {}) =>
     NextResponse.next({ headers: { ...headers, ...security }, request: { headers: requestHeaders } });
+
+  // Checked before anything renders: a page that fails mid-render can only answer 500.
+  if (pathname === UNAVAILABLE_PAGE) return unavailable(request, requestHeaders, security);
+  if (!answersWithoutProxyCheck(request) && !(await isDatabaseAvailable())) return unavailable(request, requestHeaders, security);
 
   if (tokenPage) return next(TOKEN_PAGE_HEADERS);
 
@@ -54,6 +91,7 @@ export async function proxy(request: NextRequest) {
 }
 
 export const config = {
-  // Every page (each needs its own CSP nonce); not the API, static files or icons.
-  matcher: ["/((?!api/|_next/static/|_next/image|favicon.ico|icon.svg).*)"],
+  // Every page (each needs its own CSP nonce) and API route (each may need the database);
+  // not the build's static files or icons.
+  matcher: ["/((?!_next/static/|_next/image|favicon.ico|icon.svg).*)"],
 };

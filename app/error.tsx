@@ -1,17 +1,18 @@
 "use client";
 
-// Next's built-in error page styles itself inline, which the pages' CSP (no inline styles)
-// refuses. The error itself is never shown: its message may carry internals.
+import { UnavailableMessage } from "./_components/unavailable-message";
+
+// Production builds hide the error's message from the browser, so this cannot tell an outage
+// from a bug; what most often lands here is a dependency failing mid-request, and for either
+// "try again in a moment" is the honest advice. proxy.ts answers known outages with a real 503.
 export default function ErrorPage({ reset }: { error: Error & { digest?: string }; reset: () => void }) {
   return (
-    <div className="card stack">
-      <h1>Something went wrong</h1>
-      <p>Please try again in a moment.</p>
+    <UnavailableMessage>
       <p>
-        <button type="button" onClick={reset}>
+        <button type="button" className="secondary" onClick={() => reset()}>
           Try again
         </button>
       </p>
-    </div>
+    </UnavailableMessage>
   );
 }

@@ -24,22 +24,47 @@ export const MIGRATIONS_FOLDER = path.join(process.cwd(), "db", "migrations");
 // Any constant works; it only has to be the same in every instance of the app.
 const MIGRATION_LOCK_ID = 7_240_001;
 
+/** How long PostgreSQL may take before a request gives up (PGlite has none of these). */
+export interface DatabaseTimeouts {
+  connectSeconds: number;
+  statementMs: number;
+  lockMs: number;
+}
+
+// Short enough that no request hangs for more than a few seconds when the database is down,
+// slow or locked; the app then answers 503 (see db/availability.ts).
+export const DEFAULT_TIMEOUTS: DatabaseTimeouts = { connectSeconds: 3, statementMs: 5_000, lockMs: 2_000 };
+
 /**
  * Opens a database and applies pending migrations. `url` selects PostgreSQL; otherwise
  * PGlite in `dataDir` (or in memory when `dataDir` is null).
  */
-export async function openDatabase(options: { url?: string; dataDir?: string | null }): Promise<DatabaseHandle> {
+export async function openDatabase(options: { url?: string; dataDir?: string | null; timeouts?: DatabaseTimeouts }): Promise<DatabaseHandle> {
   if (options.url) {
+    const timeouts = options.timeouts ?? DEFAULT_TIMEOUTS;
     // Several app instances may start at once: one migrates, the others wait on the lock.
-    // A one-connection client, because an advisory lock belongs to its connection.
-    const migrator = postgres(options.url, { max: 1, connect_timeout: 10, onnotice: () => {} });
+    // A one-connection client, because an advisory lock belongs to its connection. No
+    // statement timeout here: a migration may rightly take long.
+    const migrator = postgres(options.url, { max: 1, connect_timeout: timeouts.connectSeconds, onnotice: () => {} });
     try {
       await migrator`select pg_advisory_lock(${MIGRATION_LOCK_ID})`;
       await migratePostgres(drizzlePostgres(migrator), { migrationsFolder: MIGRATIONS_FOLDER });
     } finally {
       await migrator.end({ timeout: 5 });
     }
-    const client = postgres(options.url, { max: 10, connect_timeout: 10, onnotice: () => {}, connection: { application_name: "rekey" } });
+    const client = postgres(options.url, {
+      max: 10,
+      connect_timeout: timeouts.connectSeconds,
+      onnotice: () => {},
+      // Sent with every new connection, so they hold after the server restarts too.
+      connection: {
+        application_name: "rekey",
+        statement_timeout: timeouts.statementMs,
+        lock_timeout: timeouts.lockMs,
+        // A transaction left open (a crashed request) must not hold a user's row lock for long.
+        idle_in_transaction_session_timeout: 10_000,
+      },
+    });
     const db = drizzlePostgres(client, { schema }) as unknown as Database;
     return { db, driver: "postgres", close: () => client.end({ timeout: 5 }) };
   }
@@ -64,6 +89,11 @@ export function getDatabase(): Promise<DatabaseHandle> {
     const opening = openDatabase({
       url: config.DATABASE_URL,
       dataDir: path.resolve(config.DATA_DIR, "pglite"),
+      timeouts: {
+        connectSeconds: config.DATABASE_CONNECT_TIMEOUT_SECONDS,
+        statementMs: config.DATABASE_STATEMENT_TIMEOUT_MS,
+        lockMs: config.DATABASE_LOCK_TIMEOUT_MS,
+      },
     });
     // A failed open must not be cached: the next request tries again.
     opening.catch(() => {

@@ -1,8 +1,14 @@
 import { spawn } from "node:child_process";
+import { mkdtemp, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import path from "node:path";
 import { expect, test } from "./support/fixtures";
 
-/** Runs `next start` on the built app with `env` and returns what it printed and its exit code. */
-function startWith(env: Record<string, string | undefined>): Promise<{ code: number | null; output: string }> {
+/**
+ * Runs `next start` on the built app with `env` and returns what it printed and its exit code;
+ * stops it as soon as its output matches `readyWhen`.
+ */
+function startWith(env: Record<string, string | undefined>, readyWhen?: RegExp): Promise<{ code: number | null; output: string }> {
   return new Promise((resolve) => {
     // A port of its own per call: these tests run in parallel.
     const port = String(20_000 + Math.floor(Math.random() * 20_000));
@@ -10,8 +16,12 @@ function startWith(env: Record<string, string | undefined>): Promise<{ code: num
       env: { PATH: process.env.PATH, NODE_ENV: "production", NEXT_TELEMETRY_DISABLED: "1", ...env } as NodeJS.ProcessEnv,
     });
     let output = "";
-    child.stdout.on("data", (c) => (output += c));
-    child.stderr.on("data", (c) => (output += c));
+    const collect = (c: Buffer) => {
+      output += c;
+      if (readyWhen?.test(output)) child.kill("SIGTERM");
+    };
+    child.stdout.on("data", collect);
+    child.stderr.on("data", collect);
     const timer = setTimeout(() => child.kill("SIGKILL"), 30_000);
     child.on("exit", (code) => {
       clearTimeout(timer);
@@ -38,5 +48,25 @@ test.describe("production start-up refuses a bad configuration", () => {
     const { code, output } = await startWith({ AUTH_SECRET: "x".repeat(40), APP_URL: "https://rekey.example.com", RESET_TOKEN_TTL_MINUTES: "soon" });
     expect(code).not.toBe(0);
     expect(output).toContain("RESET_TOKEN_TTL_MINUTES");
+  });
+
+  test("on the mail outbox or the embedded database unless chosen, and starts once both are chosen", async () => {
+    const base = { AUTH_SECRET: "x".repeat(40), APP_URL: "https://rekey.example.com" };
+    const refused = await startWith(base);
+    expect(refused.code).not.toBe(0);
+    expect(refused.output).toContain("Refusing to run in production with a configuration that loses data");
+    expect(refused.output).toContain("MAIL_TRANSPORT=outbox");
+    expect(refused.output).toContain("ALLOW_EMBEDDED_DATABASE=1");
+
+    // Both chosen: the configuration check passes and the server starts (it is killed after 30 s,
+    // so the test stops it as soon as it says it is ready).
+    const dataDir = await mkdtemp(path.join(tmpdir(), "rekey-startup-"));
+    try {
+      const started = await startWith({ ...base, DATA_DIR: dataDir, MAIL_TRANSPORT: "outbox", ALLOW_EMBEDDED_DATABASE: "1" }, /Ready in/);
+      expect(started.output).toMatch(/Ready in/);
+      expect(started.output).not.toContain("Refusing");
+    } finally {
+      await rm(dataDir, { recursive: true, force: true });
+    }
   });
 });

@@ -1,4 +1,5 @@
 import "server-only";
+import { lt, sql } from "drizzle-orm";
 import type { Database, Transaction } from "@/db/client";
 import { auditEvents } from "@/db/schema";
 import { log } from "./log";
@@ -47,4 +48,29 @@ export async function audit(db: Database | Transaction, entry: AuditEntry): Prom
     details: entry.details ?? {},
   });
   log("info", entry.event, { userId: entry.userId ?? undefined, ...entry.details });
+}
+
+/**
+ * Records a request refused by a rate limit without letting a flood grow the table: only the
+ * refusal that crosses the limit writes a row (one per limit, subject and window). Later ones
+ * write a log line at the 2nd, 4th, 8th… refusal with the running count; the exact count stays
+ * in the limit's bucket until its window ends.
+ */
+export async function auditThrottled(db: Database | Transaction, entry: AuditEntry, refusedInWindow: number): Promise<void> {
+  if (refusedInWindow === 1) {
+    await audit(db, entry);
+    return;
+  }
+  if (refusedInWindow > 1 && (refusedInWindow & (refusedInWindow - 1)) === 0) {
+    log("warn", `${entry.event}.continuing`, { userId: entry.userId ?? undefined, ...entry.details, refused_in_window: refusedInWindow });
+  }
+}
+
+/** Deletes audit events older than `retentionDays`; returns how many. */
+export async function deleteExpiredAuditEvents(db: Database, retentionDays: number): Promise<number> {
+  const deleted = await db
+    .delete(auditEvents)
+    .where(lt(auditEvents.createdAt, sql`now() - make_interval(days => ${retentionDays})`))
+    .returning({ id: auditEvents.id });
+  return deleted.length;
 }

@@ -9,6 +9,7 @@ import type { RequestContext, Schedule } from "./password-reset";
 import { hashPassword, passwordPolicyErrors, verifyPassword } from "./passwords";
 import { spendUserTokens } from "./single-use-tokens";
 import { consumeRateLimit, peekRateLimit, resetRateLimit, type RateLimit } from "./rate-limit";
+import { lockUser } from "./user-lock";
 
 /** Wrong current passwords allowed per account: 5 per 15 minutes. */
 export const CHANGE_PASSWORD_LIMIT: RateLimit = { name: "change-password", max: 5, windowSeconds: 15 * 60 };
@@ -48,6 +49,8 @@ export async function changePassword(
   const passwordHash = await hashPassword(input.newPassword);
   const oldHash = user.passwordHash;
   const outcome = await db.transaction(async (tx) => {
+    // The user row first, as every credential change does (see lockUser): no deadlocks.
+    if (!(await lockUser(tx, user.id))) return null;
     // Only if the hash is still the one just verified: a reset in between wins.
     const [updated] = await tx
       .update(users)

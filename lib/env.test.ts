@@ -37,6 +37,9 @@ describe("parseEnv rejects malformed values, naming the variable", () => {
     ["AUTH_SECRET", "short"],
     ["NODE_ENV", "staging"],
     ["LOG_LEVEL", "loud"],
+    ["AUDIT_RETENTION_DAYS", "0"],
+    ["AUDIT_RETENTION_DAYS", "3651"],
+    ["ALLOW_EMBEDDED_DATABASE", "yes"],
   ])("rejects %s=%s", (name, value) => {
     const error = parseError({ ...BASE, [name]: value });
     expect(error.message).toMatch(new RegExp(`^\\s+${name}: `, "m"));
@@ -62,7 +65,8 @@ describe("parseEnv rejects malformed values, naming the variable", () => {
 });
 
 describe("parseEnv in production", () => {
-  const production = { ...BASE, NODE_ENV: "production" };
+  // A production environment that loses nothing: PostgreSQL and Resend.
+  const production = { ...BASE, NODE_ENV: "production", DATABASE_URL: "postgres://u@h/db", RESEND_API_KEY: "re_123" };
 
   it("throws naming both AUTH_SECRET and APP_URL when both are missing", () => {
     const message = parseError({ ...production, AUTH_SECRET: undefined, APP_URL: undefined }).message;
@@ -90,6 +94,60 @@ describe("parseEnv in production", () => {
   });
 });
 
+describe("parseEnv refuses production configurations that lose data quietly", () => {
+  const production = { ...BASE, NODE_ENV: "production", DATABASE_URL: "postgres://u@h/db", RESEND_API_KEY: "re_123" };
+
+  it("refuses the outbox when RESEND_API_KEY is unset, naming both ways out", () => {
+    const message = parseError({ ...production, RESEND_API_KEY: undefined }).message;
+    expect(message).toContain("Refusing to run in production with a configuration that loses data");
+    expect(message).toMatch(/^\s+RESEND_API_KEY is unset.*MAIL_TRANSPORT=outbox/m);
+    expect(message).not.toContain("DATABASE_URL is unset");
+  });
+
+  it("refuses the embedded database when DATABASE_URL is unset, naming both ways out", () => {
+    const message = parseError({ ...production, DATABASE_URL: undefined }).message;
+    expect(message).toMatch(/^\s+DATABASE_URL is unset.*ALLOW_EMBEDDED_DATABASE=1/m);
+    expect(message).not.toContain("RESEND_API_KEY is unset");
+  });
+
+  it("names both refusals, and a missing AUTH_SECRET, in one message", () => {
+    const message = parseError({ ...production, DATABASE_URL: undefined, RESEND_API_KEY: "", AUTH_SECRET: undefined }).message;
+    expect(message).toMatch(/^\s+AUTH_SECRET /m);
+    expect(message).toContain("RESEND_API_KEY is unset");
+    expect(message).toContain("DATABASE_URL is unset");
+  });
+
+  it("runs on the outbox when MAIL_TRANSPORT=outbox chooses it", () => {
+    const config = parseEnv({ ...production, RESEND_API_KEY: undefined, MAIL_TRANSPORT: "outbox" });
+    expect(config.mailTransport).toBe("outbox");
+  });
+
+  it("uses the outbox when MAIL_TRANSPORT=outbox even with a Resend key", () => {
+    expect(parseEnv({ ...production, MAIL_TRANSPORT: "outbox" }).mailTransport).toBe("outbox");
+  });
+
+  it.each(["1", "true"])("runs on the embedded database when ALLOW_EMBEDDED_DATABASE=%s chooses it", (flag) => {
+    const config = parseEnv({ ...production, DATABASE_URL: undefined, ALLOW_EMBEDDED_DATABASE: flag });
+    expect(config.ALLOW_EMBEDDED_DATABASE).toBe(true);
+    expect(config.DATABASE_URL).toBeUndefined();
+  });
+
+  it("still refuses the embedded database when ALLOW_EMBEDDED_DATABASE=0", () => {
+    expect(parseError({ ...production, DATABASE_URL: undefined, ALLOW_EMBEDDED_DATABASE: "0" }).message).toContain("DATABASE_URL is unset");
+  });
+
+  it("refuses MAIL_TRANSPORT=resend without RESEND_API_KEY, and an unknown transport", () => {
+    expect(parseError({ ...production, MAIL_TRANSPORT: "resend", RESEND_API_KEY: undefined }).message).toMatch(/^\s+RESEND_API_KEY \(MAIL_TRANSPORT=resend/m);
+    expect(parseError({ ...production, MAIL_TRANSPORT: "smtp" }).message).toMatch(/^\s+MAIL_TRANSPORT: must be resend or outbox/m);
+  });
+
+  it("asks for neither opt-in outside production", () => {
+    const config = parseEnv({ ...BASE, NODE_ENV: "development" });
+    expect(config.mailTransport).toBe("outbox");
+    expect(config.DATABASE_URL).toBeUndefined();
+  });
+});
+
 describe("parseEnv defaults", () => {
   it("uses the documented defaults", () => {
     const config = parseEnv({ AUTH_SECRET: BASE.AUTH_SECRET, DATA_DIR: "/srv/rekey" });
@@ -107,6 +165,8 @@ describe("parseEnv defaults", () => {
       SESSION_MAX_AGE_DAYS: 30,
       SIGN_IN_FAILURES_PER_ACCOUNT_AND_IP: 10,
       SIGN_IN_FAILURES_PER_IP_PER_HOUR: 100,
+      AUDIT_RETENTION_DAYS: 365,
+      ALLOW_EMBEDDED_DATABASE: false,
       MAIL_OUTBOX_DIR: path.join("/srv/rekey", "outbox"),
       mailTransport: "outbox",
     });

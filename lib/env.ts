@@ -36,11 +36,21 @@ export const EnvSchema = z.object({
       .regex(/^postgres(ql)?:\/\//, "must be a postgres:// URL")
       .optional(),
   ),
+  /** Give up connecting to PostgreSQL after this many seconds. */
+  DATABASE_CONNECT_TIMEOUT_SECONDS: intFrom(1, 60, 3),
+  /** PostgreSQL cancels a statement after this many milliseconds (statement_timeout). */
+  DATABASE_STATEMENT_TIMEOUT_MS: intFrom(100, 600_000, 5_000),
+  /** PostgreSQL gives up waiting for a row lock after this many milliseconds (lock_timeout). */
+  DATABASE_LOCK_TIMEOUT_MS: intFrom(100, 600_000, 2_000),
   RESEND_API_KEY: optionalString,
   /** Resend's API origin; tests point it at a local stand-in. */
   RESEND_BASE_URL: optionalString.pipe(z.url({ protocol: /^https?$/ }).optional()),
   EMAIL_FROM: z.string().min(3).default("Rekey <no-reply@rekey.localhost>"),
   MAIL_OUTBOX_DIR: optionalString,
+  /** resend | outbox. Unset: resend when RESEND_API_KEY is set, else outbox (refused in production). */
+  MAIL_TRANSPORT: optionalString.pipe(z.enum(["resend", "outbox"], { message: "must be resend or outbox" }).optional()),
+  /** 1/true: production may run on the embedded PGlite database (no DATABASE_URL). */
+  ALLOW_EMBEDDED_DATABASE: booleanFlag(false),
   MAIL_TIMEOUT_MS: intFrom(100, 60_000, 10_000),
   RESET_TOKEN_TTL_MINUTES: intFrom(5, 24 * 60, 60),
   RESET_REQUESTS_PER_IP_PER_HOUR: intFrom(1, 100_000, 10),
@@ -55,6 +65,8 @@ export const EnvSchema = z.object({
   /** Proxies in front of the app that each append to X-Forwarded-For; the client is that many entries from the right. */
   TRUSTED_PROXY_HOPS: intFrom(1, 10, 1),
   /** Bearer secret for /api/cron/* (Vercel Cron sends it); unset, those endpoints answer 404. */
+  /** Days an audit event is kept; the cleanup cron deletes older ones. */
+  AUDIT_RETENTION_DAYS: intFrom(1, 3_650, 365),
   CRON_SECRET: optionalString.pipe(z.string().min(16, "must be at least 16 characters").optional()),
   LOG_LEVEL: z.enum(["debug", "info", "warn", "error", "silent"]).default("info"),
 });
@@ -86,9 +98,24 @@ export function parseEnv(source: Record<string, string | undefined>): Env {
   const missing: string[] = [];
   if (isProduction && !parsed.APP_URL) missing.push("APP_URL (the public origin, e.g. https://rekey.example.com)");
   if (isProduction && !parsed.AUTH_SECRET) missing.push("AUTH_SECRET (generate one: openssl rand -base64 32)");
-  if (missing.length > 0) {
-    throw new EnvError(`Missing required environment variables in production:\n${missing.map((m) => `  ${m}`).join("\n")}`);
+  if (parsed.MAIL_TRANSPORT === "resend" && !parsed.RESEND_API_KEY) missing.push("RESEND_API_KEY (MAIL_TRANSPORT=resend needs it)");
+  const mailTransport = parsed.MAIL_TRANSPORT ?? (parsed.RESEND_API_KEY ? "resend" : "outbox");
+
+  // A production instance that writes emails to a local folder, or keeps accounts in a
+  // process-local embedded database, loses them quietly on the next deploy; only an explicit
+  // choice allows either.
+  const unsafe: string[] = [];
+  if (isProduction && mailTransport === "outbox" && parsed.MAIL_TRANSPORT !== "outbox") {
+    unsafe.push("RESEND_API_KEY is unset, so emails would only be written to the outbox folder: set RESEND_API_KEY, or MAIL_TRANSPORT=outbox to choose the outbox");
   }
+  if (isProduction && !parsed.DATABASE_URL && !parsed.ALLOW_EMBEDDED_DATABASE) {
+    unsafe.push("DATABASE_URL is unset, so data would live in the embedded database in DATA_DIR: set DATABASE_URL, or ALLOW_EMBEDDED_DATABASE=1 to choose it");
+  }
+
+  const problems: string[] = [];
+  if (missing.length > 0) problems.push(`Missing required environment variables${isProduction ? " in production" : ""}:\n${missing.map((m) => `  ${m}`).join("\n")}`);
+  if (unsafe.length > 0) problems.push(`Refusing to run in production with a configuration that loses data:\n${unsafe.map((m) => `  ${m}`).join("\n")}`);
+  if (problems.length > 0) throw new EnvError(problems.join("\n\n"));
 
   return {
     ...parsed,
@@ -96,7 +123,7 @@ export function parseEnv(source: Record<string, string | undefined>): Env {
     AUTH_SECRET: parsed.AUTH_SECRET ?? developmentSecret(parsed.DATA_DIR),
     MAIL_OUTBOX_DIR: parsed.MAIL_OUTBOX_DIR ?? path.join(parsed.DATA_DIR, "outbox"),
     isProduction,
-    mailTransport: parsed.RESEND_API_KEY ? "resend" : "outbox",
+    mailTransport,
   };
 }
 

@@ -7,6 +7,7 @@ import { describeEachDatabase } from "@/test-support/databases";
 import { insertUser } from "@/test-support/users";
 import { audit } from "./audit";
 import { createSession } from "./auth/sessions";
+import { overrideEnvForTests } from "./env";
 import { cleanUpExpiredRecords } from "./maintenance";
 import { hashToken } from "./tokens";
 
@@ -61,5 +62,43 @@ describeEachDatabase("cleanUpExpiredRecords", ({ handle }) => {
     expect(await db.select().from(auditEvents).where(eq(auditEvents.userId, user.id))).toHaveLength(1);
 
     expect(await cleanUpExpiredRecords(db)).toMatchObject({ rateLimitBuckets: 0, sessions: 0, passwordResetTokens: 0 });
+  });
+
+  it("deletes audit events older than AUDIT_RETENTION_DAYS and keeps younger ones", async () => {
+    const { db } = handle();
+    overrideEnvForTests({ AUDIT_RETENTION_DAYS: "30" });
+    try {
+      const user = await insertUser(db);
+      const at = (age: string) => sql.raw(`now() - interval '${age}'`) as unknown as Date;
+      await db.insert(auditEvents).values([
+        { event: "user.signed_in", userId: user.id, createdAt: at("31 days") },
+        { event: "user.signed_in", userId: user.id, createdAt: at("400 days") },
+        { event: "user.signed_in", userId: user.id, createdAt: at("29 days") },
+        { event: "user.signed_in", userId: user.id, createdAt: at("1 minute") },
+      ]);
+
+      const report = await cleanUpExpiredRecords(db);
+
+      expect(report.auditEvents).toBeGreaterThanOrEqual(2);
+      const left = await db.select({ createdAt: auditEvents.createdAt }).from(auditEvents).where(eq(auditEvents.userId, user.id));
+      expect(left).toHaveLength(2);
+      for (const row of left) expect(Date.now() - row.createdAt.getTime()).toBeLessThan(30 * 24 * 60 * 60 * 1000);
+      expect((await cleanUpExpiredRecords(db)).auditEvents).toBe(0);
+    } finally {
+      overrideEnvForTests({});
+    }
+  });
+
+  it("keeps audit events for 365 days by default", async () => {
+    const { db } = handle();
+    const user = await insertUser(db);
+    const at = (age: string) => sql.raw(`now() - interval '${age}'`) as unknown as Date;
+    await db.insert(auditEvents).values([
+      { event: "user.signed_in", userId: user.id, createdAt: at("364 days") },
+      { event: "user.signed_in", userId: user.id, createdAt: at("366 days") },
+    ]);
+    await cleanUpExpiredRecords(db);
+    const left = await db.select({ createdAt: auditEvents.createdAt }).from(auditEvents).where(eq(auditEvents.userId, user.id));
+    expect(left).toHaveLength(1);
   });
 });

@@ -1,7 +1,9 @@
 import "server-only";
 import type { Database } from "@/db/client";
 import { emailVerificationTokens, passwordChangeReportTokens, passwordResetTokens } from "@/db/schema";
+import { deleteExpiredAuditEvents } from "./audit";
 import { deleteExpiredSessions } from "./auth/sessions";
+import { env } from "./env";
 import { deleteExpiredRateLimits } from "./rate-limit";
 import { deleteStaleTokens } from "./single-use-tokens";
 
@@ -14,11 +16,12 @@ export interface CleanupReport {
   passwordResetTokens: number;
   emailVerificationTokens: number;
   passwordChangeReportTokens: number;
+  auditEvents: number;
 }
 
 /**
  * Deletes what no longer serves anyone: ended rate-limit windows, expired sessions, and links
- * dead for more than a week. Audit events are kept. Safe to run from any instance, any time.
+ * dead for more than a week, audit events older than AUDIT_RETENTION_DAYS. Safe to run from any instance, any time.
  */
 export async function cleanUpExpiredRecords(db: Database): Promise<CleanupReport> {
   return {
@@ -27,5 +30,6 @@ export async function cleanUpExpiredRecords(db: Database): Promise<CleanupReport
     passwordResetTokens: await deleteStaleTokens(db, passwordResetTokens, DEAD_TOKEN_GRACE_DAYS),
     emailVerificationTokens: await deleteStaleTokens(db, emailVerificationTokens, DEAD_TOKEN_GRACE_DAYS),
     passwordChangeReportTokens: await deleteStaleTokens(db, passwordChangeReportTokens, DEAD_TOKEN_GRACE_DAYS),
+    auditEvents: await deleteExpiredAuditEvents(db, env().AUDIT_RETENTION_DAYS),
   };
 }

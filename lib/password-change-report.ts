@@ -7,6 +7,7 @@ import { deleteUserSessions } from "./auth/sessions";
 import { log } from "./log";
 import { issueResetLink, type RequestContext, type Schedule } from "./password-reset";
 import { consumeToken, lookUpToken, spendUserTokens, type TokenProblem } from "./single-use-tokens";
+import { lockUser } from "./user-lock";
 
 /** Whether a "This wasn't me" link still works, without consuming it. */
 export async function inspectReportToken(db: Database, token: string): Promise<{ status: "valid" } | { status: TokenProblem }> {
@@ -22,7 +23,11 @@ export type ReportResult = { ok: true } | { ok: false; problem: TokenProblem };
  * to the address, so its owner can take the account back.
  */
 export async function reportPasswordChange(db: Database, token: string, context: RequestContext, schedule: Schedule): Promise<ReportResult> {
+  // Read first for the user id: the transaction locks the user row before the token's (see lockUser).
+  const found = await lookUpToken(db, passwordChangeReportTokens, token);
+  if (found.status !== "valid") return { ok: false, problem: found.status };
   const user = await db.transaction(async (tx) => {
+    if (!(await lockUser(tx, found.userId))) return null;
     const consumed = await consumeToken(tx, passwordChangeReportTokens, token);
     if (!consumed) return null;
     const [locked] = await tx

@@ -1,7 +1,7 @@
 import { and, eq, sql } from "drizzle-orm";
 import { afterAll, afterEach, beforeAll, beforeEach, expect, it, vi } from "vitest";
 import type { Database } from "@/db/client";
-import { auditEvents, passwordResetTokens, sessions, users } from "@/db/schema";
+import { auditEvents, passwordResetTokens, rateLimitBuckets, sessions, users } from "@/db/schema";
 import { passwordChangedSubject } from "@/emails/password-changed";
 import { resetPasswordSubject } from "@/emails/reset-password";
 import { describeEachDatabase } from "@/test-support/databases";
@@ -182,6 +182,47 @@ describeEachDatabase("password reset", ({ handle }) => {
     const other = await requestPasswordReset(db(), { email: uniqueEmail(), ip: uniqueIp(), userAgent: null }, schedule);
     expect(other).toMatchObject({ ok: true });
     expect(pending).toHaveLength(3);
+  });
+
+  it("writes one audit row for a flood of refused requests from one IP, and one more once the next window is crossed", async () => {
+    configure({ RESET_REQUESTS_PER_IP_PER_HOUR: "2" });
+    const ip = uniqueIp();
+    const { schedule, pending } = collectingSchedule();
+    const throttledRows = async () =>
+      db()
+        .select()
+        .from(auditEvents)
+        .where(and(eq(auditEvents.event, "password_reset.throttled"), eq(auditEvents.ip, ip)));
+
+    const flood = async (count: number) => {
+      const answers = [];
+      for (let i = 0; i < count; i++) answers.push(await requestPasswordReset(db(), { email: uniqueEmail(), ip, userAgent: null }, schedule));
+      return answers;
+    };
+    const first = await flood(200);
+    expect(first.filter((a) => a.ok)).toHaveLength(2);
+    expect(pending).toHaveLength(2);
+    expect(await throttledRows()).toHaveLength(1);
+
+    // The window ends: the next crossing is recorded again, once.
+    await db().update(rateLimitBuckets).set({ windowEndsAt: sql`now() - interval '1 second'` }).where(eq(rateLimitBuckets.key, `reset-ip:${ip}`));
+    const second = await flood(50);
+    expect(second.filter((a) => a.ok)).toHaveLength(2);
+    expect(await throttledRows()).toHaveLength(2);
+  });
+
+  it("writes one audit row for a flood of requests for one address past its hourly limit", async () => {
+    const email = uniqueEmail();
+    for (let i = 0; i < 40; i++) {
+      const { schedule, runAll } = collectingSchedule();
+      await requestPasswordReset(db(), { email, ip: uniqueIp(), userAgent: null }, schedule);
+      await runAll();
+    }
+    const rows = await db()
+      .select()
+      .from(auditEvents)
+      .where(and(eq(auditEvents.event, "password_reset.throttled"), eq(auditEvents.emailHmac, emailFingerprint(email))));
+    expect(rows).toHaveLength(1);
   });
 
   it("shows a valid link with a masked address as often as asked without consuming it", async () => {

@@ -4,13 +4,14 @@ import { createElement } from "react";
 import type { Database } from "@/db/client";
 import { passwordResetTokens, users } from "@/db/schema";
 import ResetPasswordEmail, { resetPasswordSubject } from "@/emails/reset-password";
-import { audit } from "./audit";
+import { audit, auditThrottled } from "./audit";
 import { clientKey, type RequestContext } from "./client-ip";
 import { deleteUserSessions } from "./auth/sessions";
 import { env } from "./env";
 import { log } from "./log";
 import { notifyPasswordChanged } from "./password-changed";
 import { renderEmail, sendEmail } from "./mail";
+import { lockUser } from "./user-lock";
 import { hashPassword, passwordPolicyErrors, verifyPassword } from "./passwords";
 import { consumeRateLimit, type RateLimit } from "./rate-limit";
 import { consumeToken, lookUpToken, spendUserTokens, type TokenProblem } from "./single-use-tokens";
@@ -42,7 +43,7 @@ export async function requestPasswordReset(
 ): Promise<RequestPasswordResetResult> {
   const limited = await consumeRateLimit(db, ipLimit(), clientKey(input.ip));
   if (!limited.allowed) {
-    await audit(db, { event: "password_reset.throttled", ip: input.ip, userAgent: input.userAgent, details: { limit: "ip" } });
+    await auditThrottled(db, { event: "password_reset.throttled", ip: input.ip, userAgent: input.userAgent, details: { limit: "ip" } }, limited.refusedInWindow);
     return { ok: false, code: "RATE_LIMITED", retryAfterSeconds: limited.retryAfterSeconds };
   }
   schedule(() => deliverPasswordReset(db, input));
@@ -57,7 +58,7 @@ export async function deliverPasswordReset(db: Database, input: { email: string 
     // Counted for every address, existing or not, and invisible to the requester.
     const perEmail = await consumeRateLimit(db, emailLimit(), emailFingerprint(email));
     if (!perEmail.allowed) {
-      await audit(db, { event: "password_reset.throttled", ...context, details: { limit: "email" } });
+      await auditThrottled(db, { event: "password_reset.throttled", ...context, details: { limit: "email" } }, perEmail.refusedInWindow);
       return;
     }
     const user = await db.query.users.findFirst({ where: eq(users.email, email), columns: { id: true, email: true } });
@@ -186,6 +187,8 @@ export async function resetPassword(
   const passwordHash = await hashPassword(input.password);
 
   const outcome = await db.transaction(async (tx) => {
+    // The user row first, as every credential change does (see lockUser): no deadlocks.
+    if (!(await lockUser(tx, found.userId))) return null;
     const consumed = await consumeToken(tx, passwordResetTokens, input.token);
     if (!consumed) return null;
 

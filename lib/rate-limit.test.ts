@@ -83,6 +83,9 @@ describeEachDatabase("rate limits", ({ handle, driver }) => {
 
     const [bucket] = await db.select({ count: rateLimitBuckets.count }).from(rateLimitBuckets).where(eq(rateLimitBuckets.key, "burst:203.0.113.9"));
     expect(bucket?.count).toBe(30);
+    // Exactly one of the refused hits is the one that crossed the limit (it alone is audited).
+    const refusedCounts = results.flatMap((r) => (r.allowed ? [] : [r.refusedInWindow])).sort((a, b) => a - b);
+    expect(refusedCounts).toEqual(Array.from({ length: 20 }, (_, i) => i + 1));
   });
 
   it("peekRateLimit reports without counting a hit", async () => {

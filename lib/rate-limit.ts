@@ -12,7 +12,8 @@ export interface RateLimit {
 
 export type RateLimitResult =
   | { allowed: true; remaining: number }
-  | { allowed: false; retryAfterSeconds: number };
+  /** `refusedInWindow`: hits refused in this window so far, this one included (peek: without). */
+  | { allowed: false; retryAfterSeconds: number; refusedInWindow: number };
 
 /**
  * Counts one hit against `limit` for `subject` and says whether it is within the limit.
@@ -43,7 +44,7 @@ export async function consumeRateLimit(db: Database, limit: RateLimit, subject: 
       retryAfterSeconds: sql<number>`greatest(1, ceil(extract(epoch from (${rateLimitBuckets.windowEndsAt} - now()))))::int`,
     });
   if (!row) throw new Error("rate limit upsert returned no row");
-  if (row.count > limit.max) return { allowed: false, retryAfterSeconds: Number(row.retryAfterSeconds) };
+  if (row.count > limit.max) return { allowed: false, retryAfterSeconds: Number(row.retryAfterSeconds), refusedInWindow: row.count - limit.max };
   return { allowed: true, remaining: limit.max - row.count };
 }
 
@@ -58,7 +59,7 @@ export async function peekRateLimit(db: Database, limit: RateLimit, subject: str
     .from(rateLimitBuckets)
     .where(eq(rateLimitBuckets.key, `${limit.name}:${subject}`));
   if (!row || !row.live) return { allowed: true, remaining: limit.max };
-  if (row.count >= limit.max) return { allowed: false, retryAfterSeconds: Number(row.retryAfterSeconds) };
+  if (row.count >= limit.max) return { allowed: false, retryAfterSeconds: Number(row.retryAfterSeconds), refusedInWindow: row.count - limit.max };
   return { allowed: true, remaining: limit.max - row.count };
 }
 

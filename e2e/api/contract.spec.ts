@@ -16,10 +16,10 @@ const health = { method: "get", path: PATHS.health } as const;
 
 // What the document must list: every endpoint, its request body and each status it can answer.
 const DOCUMENTED = {
-  [PATHS.forgot]: { method: "post", required: ["email"], statuses: [202, 400, 405, 413, 415, 422, 429, 500] },
-  [PATHS.verify]: { method: "post", required: ["token"], statuses: [200, 400, 405, 413, 415, 422, 500] },
-  [PATHS.reset]: { method: "post", required: ["token", "new_password"], statuses: [200, 400, 405, 413, 415, 422, 500] },
-  [PATHS.change]: { method: "post", required: ["current_password", "new_password"], statuses: [200, 400, 401, 403, 405, 409, 413, 415, 422, 429, 500] },
+  [PATHS.forgot]: { method: "post", required: ["email"], statuses: [202, 400, 405, 413, 415, 422, 429, 500, 503] },
+  [PATHS.verify]: { method: "post", required: ["token"], statuses: [200, 400, 405, 413, 415, 422, 500, 503] },
+  [PATHS.reset]: { method: "post", required: ["token", "new_password"], statuses: [200, 400, 405, 413, 415, 422, 500, 503] },
+  [PATHS.change]: { method: "post", required: ["current_password", "new_password"], statuses: [200, 400, 401, 403, 405, 409, 413, 415, 422, 429, 500, 503] },
   [PATHS.health]: { method: "get", required: null, statuses: [200, 405, 500, 503] },
   [PATHS.openapi]: { method: "get", required: null, statuses: [200, 405, 500] },
 } as const;
@@ -326,7 +326,7 @@ test.describe("GET /api/v1/health", () => {
 
   test("answers 503 when the database refuses connections", async () => {
     const nobody = await freePort();
-    const server = await startOwnServer({ DATABASE_URL: `postgres://postgres@127.0.0.1:${nobody}/rekey` });
+    const server = await startOwnServer({ DATABASE_URL: `postgres://postgres@127.0.0.1:${nobody}/rekey`, MAIL_TRANSPORT: "outbox" });
     try {
       const response = await fetch(`${server.url}${PATHS.health}`);
       const body = await response.json();
@@ -348,7 +348,7 @@ test.describe("GET /api/v1/health", () => {
     });
     await new Promise<void>((resolve) => silent.listen(0, "127.0.0.1", resolve));
     const port = (silent.address() as { port: number }).port;
-    const server = await startOwnServer({ DATABASE_URL: `postgres://postgres@127.0.0.1:${port}/rekey` }, { readyTimeoutMs: 90_000 });
+    const server = await startOwnServer({ DATABASE_URL: `postgres://postgres@127.0.0.1:${port}/rekey`, MAIL_TRANSPORT: "outbox" }, { readyTimeoutMs: 90_000 });
     try {
       const started = Date.now();
       const response = await fetch(`${server.url}${PATHS.health}`);

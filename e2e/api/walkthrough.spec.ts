@@ -60,9 +60,11 @@ test("the API section's curl walkthrough runs as written, and the new password s
   const blocks = bashBlocks(await readFile(WALKTHROUGH_DOC, "utf8"));
   expect(blocks, `${WALKTHROUGH_DOC} "${WALKTHROUGH_HEADING}" has exactly one bash block`).toHaveLength(1);
 
-  // As `npm run dev` runs it: embedded database and mail outbox in the data folder, no Resend.
+  // As `npm run dev` runs it: embedded database and mail outbox in the data folder, no Resend
+  // (a production build runs that way only when told to).
   const dataDir = await mkdtemp(path.join(tmpdir(), "rekey-walkthrough-"));
-  const server = await startOwnServer({ DATA_DIR: dataDir });
+  // A fresh embedded database is created before the server answers: ~3 s idle, 15 s and more on a busy machine.
+  const server = await startOwnServer({ DATA_DIR: dataDir, ALLOW_EMBEDDED_DATABASE: "1", MAIL_TRANSPORT: "outbox" }, { readyTimeoutMs: 60_000 });
   try {
     const user = { email: uniqueEmail("walkthrough"), password: STRONG_PASSWORD };
     const newPassword = "Walkthrough-Pass-2026#";

@@ -197,4 +197,14 @@ describeEachDatabase("sign-in throttling", ({ handle }) => {
     expect(JSON.stringify(row)).not.toContain(PASSWORD);
     expect(JSON.stringify(row)).not.toContain(user.email);
   });
+
+  it("writes one throttled audit row for a flood of guesses past the limit, not one per guess", async () => {
+    const { db } = handle();
+    overrideEnvForTests({ SIGN_IN_FAILURES_PER_ACCOUNT_AND_IP: "3" });
+    const user = await insertUser(db, { passwordHash });
+    const ip = freshIp();
+    const results = await failTimes(db, user.email, ip, 100);
+    expect(results.filter((r) => !r.ok && r.code === "RATE_LIMITED")).toHaveLength(97);
+    expect(await auditedEvents(db, user.email)).toEqual(["user.sign_in_failed", "user.sign_in_failed", "user.sign_in_failed", "user.sign_in_throttled"]);
+  });
 });

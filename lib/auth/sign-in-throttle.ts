@@ -1,6 +1,6 @@
 import "server-only";
 import type { Database } from "@/db/client";
-import { audit } from "../audit";
+import { audit, auditThrottled } from "../audit";
 import { clientKey } from "../client-ip";
 import { env } from "../env";
 import { consumeRateLimit, describeWait, peekRateLimit, refundRateLimit, resetRateLimit, type RateLimit, type RateLimitResult } from "../rate-limit";
@@ -78,13 +78,20 @@ export async function attemptSignIn(
   ]);
   const budget = budgetOf(pair, perIp);
   if (!budget.allowed) {
-    await audit(db, {
-      event: "user.sign_in_throttled",
-      email: input.email,
-      ip: input.ip,
-      userAgent: input.userAgent,
-      details: { limit: budget.limit, retryAfterSeconds: budget.retryAfterSeconds },
-    });
+    // One row when either limit is crossed in its window, not one per refused guess.
+    const crossed = [pair, perIp].some((r) => !r.allowed && r.refusedInWindow === 1);
+    const refused = Math.max(pair.allowed ? 0 : pair.refusedInWindow, perIp.allowed ? 0 : perIp.refusedInWindow);
+    await auditThrottled(
+      db,
+      {
+        event: "user.sign_in_throttled",
+        email: input.email,
+        ip: input.ip,
+        userAgent: input.userAgent,
+        details: { limit: budget.limit, retryAfterSeconds: budget.retryAfterSeconds },
+      },
+      crossed ? 1 : refused,
+    );
     return { ok: false, code: "RATE_LIMITED", retryAfterSeconds: budget.retryAfterSeconds };
   }
 

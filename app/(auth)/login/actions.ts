@@ -4,6 +4,7 @@ import { AuthError } from "next-auth";
 import { headers } from "next/headers";
 import { redirect } from "next/navigation";
 import { fieldErrorsOf, type FormState } from "@/app/_components/form-state";
+import { noteDatabaseError } from "@/db/availability";
 import { getDb } from "@/db/client";
 import { signIn } from "@/lib/auth/config";
 import { signInThrottledMessage } from "@/lib/auth/sign-in-throttle";
@@ -23,6 +24,10 @@ export async function loginAction(_previous: FormState<Field>, formData: FormDat
   try {
     await signIn("credentials", { email: parsed.data.email, password: parsed.data.password, redirect: false });
   } catch (error) {
+    // A database outage is not a wrong password: say so, and that it will pass.
+    if (noteDatabaseError(error)) {
+      return { status: "error", formError: "We could not sign you in right now. Please try again in a moment.", values };
+    }
     if (isSignInRateLimited(error)) {
       const formError = await signInThrottledMessage(await getDb(), { email: parsed.data.email, ip: clientIp(await headers()) });
       return { status: "error", formError, values };

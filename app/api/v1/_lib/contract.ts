@@ -26,6 +26,7 @@ export const ERROR_CODES = [
   "invalid_current_password",
   "conflict",
   "internal_error",
+  "service_unavailable",
 ] as const;
 export type ErrorCode = (typeof ERROR_CODES)[number];
 
@@ -117,6 +118,14 @@ const always: Record<number, ResponseSpec> = {
   405: { description: "Any other method on this path (Allow lists the methods).", errors: ["method_not_allowed"], headers: ["Allow"] },
   500: { description: "An unexpected failure on the server (no details are given).", errors: ["internal_error"] },
 };
+// What every endpoint that needs the database answers while it is down.
+const databaseDown: Record<number, ResponseSpec> = {
+  503: {
+    description: "The database is unavailable for a moment; nothing was done. Retry-After says when to try again.",
+    errors: ["service_unavailable"],
+    headers: ["Retry-After"],
+  },
+};
 
 export const OPERATIONS = [
   {
@@ -133,6 +142,7 @@ export const OPERATIONS = [
       ...bodyErrors,
       429: { description: "Too many requests from this IP; Retry-After says when to try again.", errors: ["rate_limited"], headers: ["Retry-After"] },
       ...always,
+      ...databaseDown,
     },
   },
   {
@@ -147,6 +157,7 @@ export const OPERATIONS = [
       200: { description: "What the token is: valid (with its expiry and the masked address) or why not.", body: VerifyResetTokenResponse },
       ...bodyErrors,
       ...always,
+      ...databaseDown,
     },
   },
   {
@@ -167,6 +178,7 @@ export const OPERATIONS = [
       },
       422: { description: "The new password breaks the policy (validation_error, messages in fields.new_password).", errors: ["validation_error"] },
       ...always,
+      ...databaseDown,
     },
   },
   {
@@ -191,6 +203,7 @@ export const OPERATIONS = [
       },
       429: { description: "Too many wrong current passwords; Retry-After says when to try again.", errors: ["rate_limited"], headers: ["Retry-After"] },
       ...always,
+      ...databaseDown,
     },
   },
   {

@@ -95,6 +95,21 @@ describe("routeHandlers", () => {
     expect(JSON.parse(text)).toEqual({ error: { code: "internal_error", message: expect.any(String) } });
     expect(text).not.toContain("secret");
   });
+
+  it("answers 503 service_unavailable with Retry-After when a handler meets a database outage", async () => {
+    const handlers = routeHandlers({
+      async GET() {
+        // As drizzle wraps postgres.js's refused connection.
+        throw new Error("Failed query: select secret", { cause: Object.assign(new Error("connect ECONNREFUSED 127.0.0.1:5432"), { code: "ECONNREFUSED" }) });
+      },
+    });
+    const response = await handlers.GET(new Request("http://rekey.test/x"));
+    expect(response.status).toBe(503);
+    expect(response.headers.get("retry-after")).toBe("5");
+    const text = await response.text();
+    expect(JSON.parse(text)).toEqual({ error: { code: "service_unavailable", message: expect.any(String) } });
+    expect(text).not.toContain("secret");
+  });
 });
 
 describe("refuseCrossSite", () => {

@@ -3,6 +3,7 @@
 import "server-only";
 import { unstable_rethrow } from "next/navigation";
 import type { z } from "zod";
+import { RETRY_AFTER_SECONDS, noteDatabaseError } from "@/db/availability";
 import { env } from "@/lib/env";
 import { log } from "@/lib/log";
 import { MAX_BODY_BYTES, type ErrorCode } from "./contract";
@@ -149,14 +150,26 @@ export function refuseCrossSite(request: Request): Response | null {
 const METHODS = ["GET", "HEAD", "POST", "PUT", "DELETE", "PATCH", "OPTIONS"] as const;
 type Method = (typeof METHODS)[number];
 
+/** 503 service_unavailable with Retry-After: the database cannot serve this request now. */
+export function serviceUnavailable(): Response {
+  return apiError(503, "service_unavailable", "The service is temporarily unavailable. Try again in a moment.", {
+    headers: { "Retry-After": String(RETRY_AFTER_SECONDS) },
+  });
+}
+
 // Any error a handler did not expect becomes a 500 in the error shape: no message or stack
-// reaches the client. Next's own control-flow errors are passed through.
+// reaches the client; a database outage becomes a 503. Next's own control-flow errors pass.
 function guarded(handler: Handler): Handler {
   return async (request) => {
     try {
       return await handler(request);
     } catch (error) {
       unstable_rethrow(error);
+      if (noteDatabaseError(error)) {
+        // Without the error's message: drizzle puts the query's parameters in it.
+        log("warn", "api.database_unavailable", { method: request.method, path: new URL(request.url).pathname });
+        return serviceUnavailable();
+      }
       log("error", "api.unhandled_error", { method: request.method, path: new URL(request.url).pathname }, error);
       return apiError(500, "internal_error", "Something went wrong on our side. Try again later.");
     }

@@ -1,0 +1,108 @@
+// Whether the database answers, as this process last saw it. proxy.ts asks before every page
+// and API request so that an outage is answered with a clear 503 before any rendering starts
+// (a page that throws mid-render can only give a 500, or a 200 once streaming began).
+// Imported by proxy.ts, route handlers and server actions; no "server-only" so tests import it.
+import { sql } from "drizzle-orm";
+import { getDb } from "./client";
+
+/** Seconds a client is told to wait (Retry-After) while the database is unavailable. */
+export const RETRY_AFTER_SECONDS = 5;
+
+// While the database is down, one probe per second per instance; every other request in
+// between is answered from the last result, so an outage costs no connection attempts per request.
+const DOWN_RECHECK_MS = 1_000;
+// A probe that has not answered by then counts as a failure (a hung network, a locked server).
+const PROBE_TIMEOUT_MS = 2_000;
+
+// Errors that mean "the database cannot serve right now", not "this query is wrong":
+// the network, postgres.js's connection states, and the SQLSTATEs of a server that is shutting
+// down, starting, full, or that cancelled a statement at statement_timeout / lock_timeout.
+const UNAVAILABLE_CODES = new Set([
+  "ECONNREFUSED",
+  "ECONNRESET",
+  "ETIMEDOUT",
+  "EHOSTUNREACH",
+  "ENETUNREACH",
+  "ENOTFOUND",
+  "EAI_AGAIN",
+  "EPIPE",
+  "CONNECT_TIMEOUT",
+  "CONNECTION_CLOSED",
+  "CONNECTION_ENDED",
+  "CONNECTION_DESTROYED",
+  "57P01", // admin_shutdown
+  "57P02", // crash_shutdown
+  "57P03", // cannot_connect_now (starting up, shutting down)
+  "53300", // too_many_connections
+  "57014", // query_canceled (statement_timeout)
+  "55P03", // lock_not_available (lock_timeout)
+]);
+
+/** True when `error` (or an error it wraps) says the database is unreachable or timed out. */
+export function isDatabaseUnavailableError(error: unknown, depth = 0): boolean {
+  if (depth > 6 || typeof error !== "object" || error === null) return false;
+  // `cause`: drizzle's wrapper; `err`: Auth.js's (CallbackRouteError); `errors`: AggregateError.
+  const { code, cause, err, errors } = error as { code?: unknown; cause?: unknown; err?: unknown; errors?: unknown };
+  if (typeof code === "string" && (UNAVAILABLE_CODES.has(code) || code.startsWith("08"))) return true;
+  if (Array.isArray(errors) && errors.some((e) => isDatabaseUnavailableError(e, depth + 1))) return true;
+  return isDatabaseUnavailableError(cause, depth + 1) || isDatabaseUnavailableError(err, depth + 1);
+}
+
+interface AvailabilityState {
+  down: boolean;
+  checkedAt: number;
+  probe?: Promise<boolean>;
+}
+
+// On globalThis: proxy.ts and the pages are separate module graphs in one process.
+const globalForAvailability = globalThis as unknown as { __rekeyDbAvailability?: AvailabilityState };
+function state(): AvailabilityState {
+  return (globalForAvailability.__rekeyDbAvailability ??= { down: false, checkedAt: 0 });
+}
+
+/**
+ * Remembers an outage seen by a request (so the next ones are answered 503 at once); returns
+ * whether `error` was one.
+ */
+export function noteDatabaseError(error: unknown): boolean {
+  if (!isDatabaseUnavailableError(error)) return false;
+  const current = state();
+  current.down = true;
+  current.checkedAt = Date.now();
+  return true;
+}
+
+async function probe(): Promise<boolean> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<false>((resolve) => {
+    timer = setTimeout(() => resolve(false), PROBE_TIMEOUT_MS);
+  });
+  const answer = (async () => {
+    await (await getDb()).execute(sql`select 1`);
+    return true;
+  })().catch(() => false);
+  try {
+    return await Promise.race([answer, timeout]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+/**
+ * Whether the database answers now. Concurrent callers share one `select 1`; while it is known
+ * to be down, the answer is reused for a second before the next probe, so recovery is noticed
+ * within about a second and needs no restart.
+ */
+export async function isDatabaseAvailable(): Promise<boolean> {
+  const current = state();
+  if (current.probe) return current.probe;
+  if (current.down && Date.now() - current.checkedAt < DOWN_RECHECK_MS) return false;
+  const running = probe().then((up) => {
+    current.down = !up;
+    current.checkedAt = Date.now();
+    current.probe = undefined;
+    return up;
+  });
+  current.probe = running;
+  return running;
+}

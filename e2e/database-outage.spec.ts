@@ -1,0 +1,143 @@
+import { mkdtemp, rm } from "node:fs/promises";
+import { createServer, type Socket } from "node:net";
+import { tmpdir } from "node:os";
+import path from "node:path";
+import { freePort, startOwnServer, type OwnServer } from "./api/support/own-server";
+import { expect, test, uniqueEmail } from "./support/fixtures";
+import { createOwnPostgres, type OwnPostgres } from "./support/own-postgres";
+
+// Two production instances on one PostgreSQL cluster of the test's own, which the test stops
+// and starts again. Serial: the tests share the cluster and its state.
+test.describe.configure({ mode: "serial", timeout: 120_000 });
+
+// "Within the timeout": connect timeout 3 s, probe 2 s; a refused connection answers at once.
+const ANSWER_WITHIN_MS = 5_000;
+
+let pg: OwnPostgres;
+let servers: OwnServer[] = [];
+let dataDir: string;
+
+test.beforeAll(async () => {
+  test.setTimeout(120_000);
+  pg = await createOwnPostgres(await freePort());
+  dataDir = await mkdtemp(path.join(tmpdir(), "rekey-outage-"));
+  const env = { DATABASE_URL: pg.url, MAIL_TRANSPORT: "outbox", DATA_DIR: dataDir };
+  servers = await Promise.all([startOwnServer(env, { readyTimeoutMs: 60_000 }), startOwnServer(env, { readyTimeoutMs: 60_000 })]);
+});
+
+test.afterAll(async () => {
+  await Promise.all(servers.map((s) => s.stop()));
+  pg?.destroy();
+  if (dataDir) await rm(dataDir, { recursive: true, force: true });
+});
+
+test.afterEach(() => {
+  // Whatever a test did, the next one starts with the database up.
+  try {
+    pg.start();
+  } catch {
+    // already running
+  }
+});
+
+async function timed(url: string, init?: RequestInit): Promise<{ response: Response; body: string; ms: number }> {
+  const started = Date.now();
+  const response = await fetch(url, { redirect: "manual", ...init, signal: AbortSignal.timeout(15_000) });
+  const body = await response.text();
+  return { response, body, ms: Date.now() - started };
+}
+
+const forgotPassword = (server: OwnServer) =>
+  timed(`${server.url}/api/v1/auth/forgot-password`, {
+    method: "POST",
+    headers: { "content-type": "application/json" },
+    body: JSON.stringify({ email: uniqueEmail("outage") }),
+  });
+
+test("with PostgreSQL stopped, pages and the API answer 503 within seconds, from the first request; once it is back both instances serve again without a restart", async () => {
+  for (const server of servers) {
+    expect((await timed(`${server.url}/login`)).response.status).toBe(200);
+    expect((await forgotPassword(server)).response.status).toBe(202);
+  }
+
+  pg.stop();
+
+  for (const server of servers) {
+    // The first request after the outage began, on each instance.
+    const page = await timed(`${server.url}/reset-password/${"a".repeat(43)}`);
+    expect(page.response.status).toBe(503);
+    expect(page.ms).toBeLessThan(ANSWER_WITHIN_MS);
+    expect(page.response.headers.get("retry-after")).toBe("5");
+    expect(page.body).toContain("Temporarily unavailable");
+    expect(page.body).toContain("try again in a moment");
+    // The app's own look: its header and stylesheet, not the framework's bare error page.
+    expect(page.body).toContain('class="site-header"');
+
+    for (const pathname of ["/login", "/forgot-password", "/account", "/"]) {
+      const other = await timed(`${server.url}${pathname}`);
+      expect(other.response.status, pathname).toBe(503);
+      expect(other.ms, pathname).toBeLessThan(ANSWER_WITHIN_MS);
+      expect(other.body, pathname).toContain("Temporarily unavailable");
+    }
+
+    const api = await forgotPassword(server);
+    expect(api.response.status).toBe(503);
+    expect(api.ms).toBeLessThan(ANSWER_WITHIN_MS);
+    expect(api.response.headers.get("retry-after")).toBe("5");
+    expect(JSON.parse(api.body)).toMatchObject({ error: { code: "service_unavailable" } });
+
+    const health = await timed(`${server.url}/api/v1/health`);
+    expect(health.response.status).toBe(503);
+    expect(JSON.parse(health.body)).toEqual({ status: "error", database: "unavailable" });
+  }
+
+  pg.start();
+
+  for (const server of servers) {
+    await expect
+      .poll(async () => (await timed(`${server.url}/login`)).response.status, { timeout: 20_000, intervals: [250, 500, 1_000] })
+      .toBe(200);
+    expect((await forgotPassword(server)).response.status).toBe(202);
+    expect((await timed(`${server.url}/reset-password/${"a".repeat(43)}`)).response.status).toBe(200);
+    expect((await timed(`${server.url}/api/v1/health`)).response.status).toBe(200);
+  }
+});
+
+test("signing in while PostgreSQL is down says it could not sign you in right now, not that the password is wrong", async ({ browser }) => {
+  const server = servers[0]!;
+  const context = await browser.newContext({ baseURL: server.url });
+  const page = await context.newPage();
+  await page.goto("/login");
+  await page.getByLabel("Email").fill(uniqueEmail("outage"));
+  await page.getByLabel("Password", { exact: true }).fill("Some-Password-2026!");
+
+  pg.stop();
+  await page.getByRole("button", { name: "Sign in" }).click();
+  await expect(page.getByTestId("form-error")).toHaveText("We could not sign you in right now. Please try again in a moment.");
+  await expect(page.getByText("Incorrect email or password")).toHaveCount(0);
+  await context.close();
+});
+
+test("a database that accepts connections but never answers gets pages and the API a 503 within seconds, not a hang", async () => {
+  const sockets = new Set<Socket>();
+  const silent = createServer((socket) => {
+    sockets.add(socket);
+    socket.on("error", () => {});
+  });
+  await new Promise<void>((resolve) => silent.listen(0, "127.0.0.1", resolve));
+  const port = (silent.address() as { port: number }).port;
+  const server = await startOwnServer({ DATABASE_URL: `postgres://postgres@127.0.0.1:${port}/rekey`, MAIL_TRANSPORT: "outbox", DATA_DIR: dataDir }, { readyTimeoutMs: 60_000 });
+  try {
+    const page = await timed(`${server.url}/forgot-password`);
+    expect(page.response.status).toBe(503);
+    expect(page.ms).toBeLessThan(ANSWER_WITHIN_MS);
+    expect(page.body).toContain("Temporarily unavailable");
+    const api = await forgotPassword(server);
+    expect(api.response.status).toBe(503);
+    expect(api.ms).toBeLessThan(ANSWER_WITHIN_MS);
+  } finally {
+    await server.stop();
+    for (const socket of sockets) socket.destroy();
+    silent.close();
+  }
+});
