@@ -49,7 +49,10 @@ export const EnvSchema = z.object({
   ARGON2_MEMORY_KIB: intFrom(19_456, 4_194_304, 19_456),
   ARGON2_ITERATIONS: intFrom(2, 100, 2),
   ARGON2_PARALLELISM: intFrom(1, 16, 1),
+  /** Idle lifetime: a session unused this long ends. */
   SESSION_MAX_AGE_DAYS: intFrom(1, 365, 30),
+  /** Absolute lifetime: a session this old ends however active it is. */
+  SESSION_ABSOLUTE_MAX_AGE_DAYS: intFrom(1, 3650, 90),
   SIGN_IN_FAILURES_PER_ACCOUNT_AND_IP: intFrom(1, 10_000, 10),
   SIGN_IN_FAILURES_PER_IP_PER_HOUR: intFrom(1, 1_000_000, 100),
   /** Bearer secret for /api/cron/* (Vercel Cron sends it); unset, those endpoints answer 404. */
@@ -86,6 +89,11 @@ export function parseEnv(source: Record<string, string | undefined>): Env {
   if (isProduction && !parsed.AUTH_SECRET) missing.push("AUTH_SECRET (generate one: openssl rand -base64 32)");
   if (missing.length > 0) {
     throw new EnvError(`Missing required environment variables in production:\n${missing.map((m) => `  ${m}`).join("\n")}`);
+  }
+  if (parsed.SESSION_ABSOLUTE_MAX_AGE_DAYS < parsed.SESSION_MAX_AGE_DAYS) {
+    throw new EnvError(
+      `Invalid environment configuration:\n  SESSION_ABSOLUTE_MAX_AGE_DAYS (${parsed.SESSION_ABSOLUTE_MAX_AGE_DAYS}) must be at least SESSION_MAX_AGE_DAYS (${parsed.SESSION_MAX_AGE_DAYS})`,
+    );
   }
 
   return {

@@ -5,8 +5,8 @@ import type { Database } from "@/db/client";
 import { auditEvents, sessions } from "@/db/schema";
 import { describeEachDatabase } from "@/test-support/databases";
 import { insertUser } from "@/test-support/users";
+import { insertSession } from "@/test-support/sessions";
 import {
-  createSession,
   deleteExpiredSessions,
   deleteSessionByToken,
   deleteUserSessions,
@@ -21,7 +21,7 @@ const sha256Hex = (value: string) => createHash("sha256").update(value, "utf8").
 const FAKE_HASH = "$argon2id$v=19$m=19456,t=2,p=1$c2FsdHNhbHQ$aGFzaGhhc2hoYXNoaGFzaA";
 
 async function newSession(db: Database, userId: string) {
-  return createSession(db, { userId, userAgent: "Mozilla/5.0 Test", ip: "203.0.113.5" });
+  return insertSession(db, { userId, userAgent: "Mozilla/5.0 Test", ip: "203.0.113.5" });
 }
 
 /** last_seen_at as PostgreSQL prints it (microseconds), so that any rewrite shows. */
