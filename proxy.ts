@@ -1,6 +1,9 @@
 import { NextResponse, type NextRequest } from "next/server";
+import { getDb } from "@/db/client";
 import { auth } from "@/lib/auth/config";
+import { renewSessionCookie, sessionCookieName } from "@/lib/auth/sessions";
 import { env } from "@/lib/env";
+import { log } from "@/lib/log";
 
 // Signed-in-only areas. Pages check again (requireSession), so a route missing here is still safe.
 const PROTECTED = ["/account"];
@@ -31,7 +34,32 @@ function sameOriginFormPostHeaders(request: NextRequest): Headers {
   return headers;
 }
 
+/**
+ * Re-issues the session cookie of a page GET when its session was renewed (at most once a
+ * day): Auth.js's own refreshed cookie is dropped when auth() runs in a page or here. Only
+ * GETs, so that it never races a response that sets a new session cookie (change password).
+ */
+async function renewedSessionCookie(request: NextRequest) {
+  const token = request.method === "GET" ? request.cookies.get(sessionCookieName())?.value : undefined;
+  if (!token) return null;
+  try {
+    return await renewSessionCookie(await getDb(), token);
+  } catch (error) {
+    // Renewal can wait for the next page; the page itself still answers (or says "try again").
+    log("error", "session.renew_failed", {}, error);
+    return null;
+  }
+}
+
 export async function proxy(request: NextRequest) {
+  // Before auth() below, so that the expiry it sees is already the renewed one.
+  const renewed = await renewedSessionCookie(request);
+  const response = await route(request);
+  if (renewed) response.cookies.set(renewed.name, renewed.value, renewed.options);
+  return response;
+}
+
+async function route(request: NextRequest): Promise<NextResponse> {
   const { pathname, search } = request.nextUrl;
 
   if (TOKEN_PAGES.some((p) => pathname.startsWith(p))) {
@@ -50,5 +78,6 @@ export async function proxy(request: NextRequest) {
 }
 
 export const config = {
-  matcher: ["/account/:path*", "/account", "/reset-password/:path*", "/verify-email/:path*", "/wasnt-me/:path*"],
+  // Every page (sessions are renewed on any of them), not API routes or static files.
+  matcher: ["/((?!api/|_next/static/|_next/image|favicon\\.ico|icon\\.svg).*)"],
 };

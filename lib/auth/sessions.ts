@@ -52,11 +52,16 @@ function isLive(): SQL {
   ) as SQL;
 }
 
+/** The name of the cookie that carries a session token: the one Auth.js itself uses. */
+export function sessionCookieName(): string {
+  return `${env().APP_URL.startsWith("https://") ? "__Secure-" : ""}authjs.session-token`;
+}
+
 /** The cookie that carries a session token: the name and options Auth.js itself uses. */
 export function sessionCookie(sessionToken: string, expires: Date) {
   const secure = env().APP_URL.startsWith("https://");
   return {
-    name: `${secure ? "__Secure-" : ""}authjs.session-token`,
+    name: sessionCookieName(),
     value: sessionToken,
     options: { httpOnly: true, sameSite: "lax" as const, path: "/", secure, expires },
   };
