@@ -1,7 +1,11 @@
 import { NextResponse, type NextRequest } from "next/server";
 import { RETRY_AFTER_SECONDS, isDatabaseAvailable } from "@/db/availability";
+import { getDb } from "@/db/client";
 import { auth } from "@/lib/auth/config";
+import { sessionCookieName } from "@/lib/auth/cookie-names";
+import { renewSessionCookie } from "@/lib/auth/sessions";
 import { env } from "@/lib/env";
+import { log } from "@/lib/log";
 import { pageSecurityHeaders } from "@/lib/security-headers";
 
 // Where proxy.ts sends page requests while the database is down (rendered with status 503).
@@ -64,8 +68,25 @@ function sameOriginFormPostHeaders(request: NextRequest): Headers {
   return headers;
 }
 
-export async function proxy(request: NextRequest) {
-  const { pathname, search } = request.nextUrl;
+/**
+ * Re-issues the session cookie of a page GET when its session was renewed (at most once a
+ * day): Auth.js's own refreshed cookie is dropped when auth() runs in a page or here. Only
+ * GETs, so that it never races a response that sets a new session cookie (change password).
+ */
+async function renewedSessionCookie(request: NextRequest) {
+  const token = request.method === "GET" ? request.cookies.get(sessionCookieName())?.value : undefined;
+  if (!token) return null;
+  try {
+    return await renewSessionCookie(await getDb(), token);
+  } catch (error) {
+    // Renewal can wait for the next page; the page itself still answers (or says "try again").
+    log("error", "session.renew_failed", {}, error);
+    return null;
+  }
+}
+
+export async function proxy(request: NextRequest): Promise<NextResponse> {
+  const { pathname } = request.nextUrl;
   const tokenPage = TOKEN_PAGES.some((p) => pathname.startsWith(p));
   const requestHeaders = tokenPage ? sameOriginFormPostHeaders(request) : new Headers(request.headers);
   // The API answers JSON, not pages: no nonce policy to stamp there (next.config.ts gives it the fixed headers).
@@ -77,7 +98,16 @@ export async function proxy(request: NextRequest) {
   if (pathname === UNAVAILABLE_PAGE) return unavailable(request, requestHeaders, security);
   if (!answersWithoutProxyCheck(request) && !(await isDatabaseAvailable())) return unavailable(request, requestHeaders, security);
 
-  if (tokenPage) return next(TOKEN_PAGE_HEADERS);
+  // Before auth() below, so that the expiry it sees is already the renewed one.
+  const renewed = isApi(request) ? null : await renewedSessionCookie(request);
+  const response = tokenPage ? next(TOKEN_PAGE_HEADERS) : await route(request, next);
+  if (renewed) response.cookies.set(renewed.name, renewed.value, renewed.options);
+  return response;
+}
+
+/** The answer for a page or API request once the database is known to be up. */
+async function route(request: NextRequest, next: () => NextResponse): Promise<NextResponse> {
+  const { pathname, search } = request.nextUrl;
 
   if (PROTECTED.some((p) => pathname === p || pathname.startsWith(`${p}/`))) {
     const session = await auth();

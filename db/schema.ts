@@ -18,6 +18,11 @@ export const users = pgTable("users", {
   passwordHash: text("password_hash"),
   passwordChangedAt: timestamptz("password_changed_at"),
   createdAt: timestamptz("created_at").notNull().defaultNow(),
+  /**
+   * Raised by every change that must end all sessions (reset, change password, "This wasn't
+   * me"); a session is valid only while it records the current value (lib/auth/sessions.ts).
+   */
+  credentialsVersion: integer("credentials_version").notNull().default(1),
 });
 
 export const accounts = pgTable(
@@ -55,6 +60,8 @@ export const sessions = pgTable(
     lastSeenAt: timestamptz("last_seen_at").notNull().defaultNow(),
     userAgent: text("user_agent"),
     ip: text("ip"),
+    /** The user's credentials_version whose password check created this session. */
+    credentialsVersion: integer("credentials_version").notNull(),
   },
   (t) => [index("sessions_user_id_idx").on(t.userId)],
 );

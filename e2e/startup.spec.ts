@@ -69,4 +69,15 @@ test.describe("production start-up refuses a bad configuration", () => {
       await rm(dataDir, { recursive: true, force: true });
     }
   });
+
+  test("with an absolute session lifetime shorter than the idle one, naming both", async () => {
+    const { code, output } = await startWith({
+      AUTH_SECRET: "x".repeat(40),
+      APP_URL: "https://rekey.example.com",
+      SESSION_MAX_AGE_DAYS: "30",
+      SESSION_ABSOLUTE_MAX_AGE_DAYS: "14",
+    });
+    expect(code).not.toBe(0);
+    expect(output).toContain("SESSION_ABSOLUTE_MAX_AGE_DAYS (14) must be at least SESSION_MAX_AGE_DAYS (30)");
+  });
 });

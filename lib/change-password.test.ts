@@ -7,7 +7,8 @@ import { describeEachDatabase } from "@/test-support/databases";
 import { REPORT_LINK, fullLinkIn, installTestOutbox, tokenIn } from "@/test-support/mail-helpers";
 import { CHROME_ON_WINDOWS, CURRENT_PASSWORD, RESET_LINK, collectingSchedule, createUser, uniqueIp } from "@/test-support/reset-helpers";
 import { verifyCredentials } from "./auth/credentials";
-import { createSession, findSession } from "./auth/sessions";
+import { findSession } from "./auth/sessions";
+import { insertSession } from "@/test-support/sessions";
 import { CHANGE_PASSWORD_LIMIT, changePassword, type ChangePasswordResult } from "./change-password";
 import { env } from "./env";
 import { issueResetLink, inspectResetToken } from "./password-reset";
@@ -104,10 +105,10 @@ describeEachDatabase("change password", ({ handle }) => {
     const other = await createUser(db());
     const before = await userRow(db(), user.id);
     const oldSessions = [
-      await createSession(db(), { userId: user.id, userAgent: CHROME_ON_WINDOWS, ip: "192.0.2.1" }),
-      await createSession(db(), { userId: user.id, userAgent: null, ip: "192.0.2.2" }),
+      await insertSession(db(), { userId: user.id, userAgent: CHROME_ON_WINDOWS, ip: "192.0.2.1" }),
+      await insertSession(db(), { userId: user.id, userAgent: null, ip: "192.0.2.2" }),
     ];
-    const survivor = await createSession(db(), { userId: other.id, userAgent: null, ip: "192.0.2.3" });
+    const survivor = await insertSession(db(), { userId: other.id, userAgent: null, ip: "192.0.2.3" });
     await issueResetLink(db(), user, { ip: null, userAgent: null });
     await issueResetLink(db(), user, { ip: null, userAgent: null });
     await issueResetLink(db(), other, { ip: null, userAgent: null });

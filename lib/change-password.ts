@@ -3,7 +3,7 @@ import { and, eq, sql } from "drizzle-orm";
 import type { Database } from "@/db/client";
 import { passwordResetTokens, users } from "@/db/schema";
 import { audit } from "./audit";
-import { createSession, deleteUserSessions } from "./auth/sessions";
+import { createSession, deleteUserSessions, nextCredentialsVersion } from "./auth/sessions";
 import { notifyPasswordChanged } from "./password-changed";
 import type { RequestContext, Schedule } from "./password-reset";
 import { hashPassword, passwordPolicyErrors, verifyPassword } from "./passwords";
@@ -54,15 +54,17 @@ export async function changePassword(
     // Only if the hash is still the one just verified: a reset in between wins.
     const [updated] = await tx
       .update(users)
-      .set({ passwordHash, passwordChangedAt: sql`now()` })
+      .set({ passwordHash, passwordChangedAt: sql`now()`, credentialsVersion: nextCredentialsVersion() })
       .where(and(eq(users.id, user.id), eq(users.passwordHash, oldHash)))
-      .returning({ passwordChangedAt: users.passwordChangedAt });
+      .returning({ passwordChangedAt: users.passwordChangedAt, credentialsVersion: users.credentialsVersion });
     if (!updated) return null;
     const revoked = await deleteUserSessions(tx, user.id);
     await spendUserTokens(tx, passwordResetTokens, user.id);
     await audit(tx, { event: "password.changed", userId: user.id, ip: input.ip, userAgent: input.userAgent });
     await audit(tx, { event: "sessions.revoked", userId: user.id, ip: input.ip, userAgent: input.userAgent, details: { count: revoked, reason: "password_change" } });
-    const session = await createSession(tx, { userId: user.id, ip: input.ip, userAgent: input.userAgent });
+    // This browser stays signed in, on the new credentials.
+    const session = await createSession(tx, { userId: user.id, credentialsVersion: updated.credentialsVersion, ip: input.ip, userAgent: input.userAgent });
+    if (!session) throw new Error("the new credentials changed inside their own transaction");
     return { session, changedAt: updated.passwordChangedAt ?? new Date() };
   });
   if (!outcome) return { ok: false, code: "CONFLICT" };

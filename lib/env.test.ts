@@ -40,6 +40,8 @@ describe("parseEnv rejects malformed values, naming the variable", () => {
     ["AUDIT_RETENTION_DAYS", "0"],
     ["AUDIT_RETENTION_DAYS", "3651"],
     ["ALLOW_EMBEDDED_DATABASE", "yes"],
+    ["SESSION_ABSOLUTE_MAX_AGE_DAYS", "0"],
+    ["SESSION_ABSOLUTE_MAX_AGE_DAYS", "3651"],
   ])("rejects %s=%s", (name, value) => {
     const error = parseError({ ...BASE, [name]: value });
     expect(error.message).toMatch(new RegExp(`^\\s+${name}: `, "m"));
@@ -61,6 +63,21 @@ describe("parseEnv rejects malformed values, naming the variable", () => {
     expect(parseEnv({ ...BASE, DATABASE_URL: "postgres://u@h/db" }).DATABASE_URL).toBe("postgres://u@h/db");
     expect(parseEnv({ ...BASE, DATABASE_URL: " postgresql://u@h/db " }).DATABASE_URL).toBe("postgresql://u@h/db");
     expect(parseEnv({ ...BASE, DATABASE_URL: "" }).DATABASE_URL).toBeUndefined();
+  });
+});
+
+describe("parseEnv session lifetimes", () => {
+  it("refuses an absolute lifetime shorter than the idle one, naming both variables", () => {
+    const error = parseError({ ...BASE, SESSION_MAX_AGE_DAYS: "30", SESSION_ABSOLUTE_MAX_AGE_DAYS: "29" });
+    expect(error.message).toContain("SESSION_ABSOLUTE_MAX_AGE_DAYS (29) must be at least SESSION_MAX_AGE_DAYS (30)");
+  });
+
+  it("refuses an idle lifetime raised past the default absolute one", () => {
+    expect(parseError({ ...BASE, SESSION_MAX_AGE_DAYS: "120" }).message).toMatch(/SESSION_ABSOLUTE_MAX_AGE_DAYS \(90\).*SESSION_MAX_AGE_DAYS \(120\)/);
+  });
+
+  it("accepts equal lifetimes", () => {
+    expect(parseEnv({ ...BASE, SESSION_MAX_AGE_DAYS: "7", SESSION_ABSOLUTE_MAX_AGE_DAYS: "7" })).toMatchObject({ SESSION_MAX_AGE_DAYS: 7, SESSION_ABSOLUTE_MAX_AGE_DAYS: 7 });
   });
 });
 
@@ -163,6 +180,7 @@ describe("parseEnv defaults", () => {
       ARGON2_ITERATIONS: 2,
       ARGON2_PARALLELISM: 1,
       SESSION_MAX_AGE_DAYS: 30,
+      SESSION_ABSOLUTE_MAX_AGE_DAYS: 90,
       SIGN_IN_FAILURES_PER_ACCOUNT_AND_IP: 10,
       SIGN_IN_FAILURES_PER_IP_PER_HOUR: 100,
       AUDIT_RETENTION_DAYS: 365,

@@ -59,14 +59,17 @@ export const EnvSchema = z.object({
   ARGON2_MEMORY_KIB: intFrom(19_456, 4_194_304, 19_456),
   ARGON2_ITERATIONS: intFrom(2, 100, 2),
   ARGON2_PARALLELISM: intFrom(1, 16, 1),
+  /** Idle lifetime: a session unused this long ends. */
   SESSION_MAX_AGE_DAYS: intFrom(1, 365, 30),
+  /** Absolute lifetime: a session this old ends however active it is. */
+  SESSION_ABSOLUTE_MAX_AGE_DAYS: intFrom(1, 3650, 90),
   SIGN_IN_FAILURES_PER_ACCOUNT_AND_IP: intFrom(1, 10_000, 10),
   SIGN_IN_FAILURES_PER_IP_PER_HOUR: intFrom(1, 1_000_000, 100),
   /** Proxies in front of the app that each append to X-Forwarded-For; the client is that many entries from the right. */
   TRUSTED_PROXY_HOPS: intFrom(1, 10, 1),
-  /** Bearer secret for /api/cron/* (Vercel Cron sends it); unset, those endpoints answer 404. */
   /** Days an audit event is kept; the cleanup cron deletes older ones. */
   AUDIT_RETENTION_DAYS: intFrom(1, 3_650, 365),
+  /** Bearer secret for /api/cron/* (Vercel Cron sends it); unset, those endpoints answer 404. */
   CRON_SECRET: optionalString.pipe(z.string().min(16, "must be at least 16 characters").optional()),
   LOG_LEVEL: z.enum(["debug", "info", "warn", "error", "silent"]).default("info"),
 });
@@ -113,6 +116,11 @@ export function parseEnv(source: Record<string, string | undefined>): Env {
   }
 
   const problems: string[] = [];
+  if (parsed.SESSION_ABSOLUTE_MAX_AGE_DAYS < parsed.SESSION_MAX_AGE_DAYS) {
+    problems.push(
+      `Invalid environment configuration:\n  SESSION_ABSOLUTE_MAX_AGE_DAYS (${parsed.SESSION_ABSOLUTE_MAX_AGE_DAYS}) must be at least SESSION_MAX_AGE_DAYS (${parsed.SESSION_MAX_AGE_DAYS})`,
+    );
+  }
   if (missing.length > 0) problems.push(`Missing required environment variables${isProduction ? " in production" : ""}:\n${missing.map((m) => `  ${m}`).join("\n")}`);
   if (unsafe.length > 0) problems.push(`Refusing to run in production with a configuration that loses data:\n${unsafe.map((m) => `  ${m}`).join("\n")}`);
   if (problems.length > 0) throw new EnvError(problems.join("\n\n"));

@@ -6,8 +6,8 @@ import { auditEvents, passwordResetTokens, rateLimitBuckets, sessions } from "@/
 import { describeEachDatabase } from "@/test-support/databases";
 import { insertUser } from "@/test-support/users";
 import { audit } from "./audit";
-import { createSession } from "./auth/sessions";
 import { overrideEnvForTests } from "./env";
+import { insertSession } from "@/test-support/sessions";
 import { cleanUpExpiredRecords } from "./maintenance";
 import { hashToken } from "./tokens";
 
@@ -37,8 +37,8 @@ describeEachDatabase("cleanUpExpiredRecords", ({ handle }) => {
       { key: "test:ended", count: 3, windowStartedAt: sql`now() - interval '2 hours'` as unknown as Date, windowEndsAt: sql`now() - interval '1 hour'` as unknown as Date },
       { key: "test:live", count: 3, windowStartedAt: sql`now()` as unknown as Date, windowEndsAt: sql`now() + interval '1 hour'` as unknown as Date },
     ]);
-    const live = await createSession(db, { userId: user.id, ip: null, userAgent: null });
-    const expired = await createSession(db, { userId: user.id, ip: null, userAgent: null });
+    const live = await insertSession(db, { userId: user.id, ip: null, userAgent: null });
+    const expired = await insertSession(db, { userId: user.id, ip: null, userAgent: null });
     await db.update(sessions).set({ expires: sql`now() - interval '1 minute'` }).where(eq(sessions.id, expired.id));
     const keep = [
       await insertResetToken(db, user.id, { expiresAt: "1 hour" }),

@@ -8,7 +8,8 @@ import { describeEachDatabase } from "@/test-support/databases";
 import { REPORT_LINK, installTestOutbox, tokenIn } from "@/test-support/mail-helpers";
 import { CHROME_ON_WINDOWS, CURRENT_PASSWORD, RESET_LINK, collectingSchedule, createUser, uniqueIp } from "@/test-support/reset-helpers";
 import { verifyCredentials } from "./auth/credentials";
-import { createSession, findSession } from "./auth/sessions";
+import { findSession } from "./auth/sessions";
+import { insertSession } from "@/test-support/sessions";
 import { changePassword } from "./change-password";
 import { inspectReportToken, reportPasswordChange } from "./password-change-report";
 import { notifyPasswordChanged } from "./password-changed";
@@ -68,8 +69,8 @@ describeEachDatabase("\"This wasn't me\" report", ({ handle }) => {
   it("ends every session, locks the password, spends every outstanding link and audits the report", async () => {
     const { user, reportToken, sessionToken } = await userWhosePasswordChanged();
     const other = await createUser(db());
-    await createSession(db(), { userId: user.id, userAgent: null, ip: "192.0.2.10" });
-    const survivor = await createSession(db(), { userId: other.id, userAgent: null, ip: "192.0.2.11" });
+    await insertSession(db(), { userId: user.id, userAgent: null, ip: "192.0.2.10" });
+    const survivor = await insertSession(db(), { userId: other.id, userAgent: null, ip: "192.0.2.11" });
     // A reset link asked for after the change, and a second report link from another notice.
     await issueResetLink(db(), user, NO_CONTEXT);
     const [outstandingReset] = await tokensSent(user.email, resetPasswordSubject, RESET_LINK);
@@ -145,7 +146,7 @@ describeEachDatabase("\"This wasn't me\" report", ({ handle }) => {
     expect(await resetPassword(db(), { token: resetToken!, password: reclaimed, ip: null, userAgent: null }, collectingSchedule().schedule)).toEqual({
       ok: true,
     });
-    const session = await createSession(db(), { userId: user.id, userAgent: null, ip: null });
+    const session = await insertSession(db(), { userId: user.id, userAgent: null, ip: null });
     const second = collectingSchedule();
 
     expect(await reportPasswordChange(db(), reportToken, NO_CONTEXT, second.schedule)).toEqual({ ok: false, problem: "used" });

@@ -3,7 +3,7 @@ import { eq, sql } from "drizzle-orm";
 import type { Database } from "@/db/client";
 import { passwordChangeReportTokens, passwordResetTokens, users } from "@/db/schema";
 import { audit } from "./audit";
-import { deleteUserSessions } from "./auth/sessions";
+import { deleteUserSessions, nextCredentialsVersion } from "./auth/sessions";
 import { log } from "./log";
 import { issueResetLink, type RequestContext, type Schedule } from "./password-reset";
 import { consumeToken, lookUpToken, spendUserTokens, type TokenProblem } from "./single-use-tokens";
@@ -32,7 +32,7 @@ export async function reportPasswordChange(db: Database, token: string, context:
     if (!consumed) return null;
     const [locked] = await tx
       .update(users)
-      .set({ passwordHash: null, passwordChangedAt: sql`now()` })
+      .set({ passwordHash: null, passwordChangedAt: sql`now()`, credentialsVersion: nextCredentialsVersion() })
       .where(eq(users.id, consumed.userId))
       .returning({ id: users.id, email: users.email });
     if (!locked) return null;

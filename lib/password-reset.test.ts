@@ -18,7 +18,7 @@ import {
   uniqueIp,
 } from "@/test-support/reset-helpers";
 import { verifyCredentials } from "./auth/credentials";
-import { createSession } from "./auth/sessions";
+import { insertSession } from "@/test-support/sessions";
 import { env, overrideEnvForTests } from "./env";
 import { readOutbox, type OutboxMessage } from "./mail/outbox";
 import { deliverPasswordReset, inspectResetToken, requestPasswordReset, resetPassword } from "./password-reset";
@@ -301,9 +301,9 @@ describeEachDatabase("password reset", ({ handle }) => {
     const secondToken = tokenFrom((await mailTo(user.email)).find((m) => tokenFrom(m) !== token));
     expect(await inspectResetToken(db(), secondToken)).toMatchObject({ status: "valid" });
 
-    await createSession(db(), { userId: user.id, userAgent: CHROME_ON_WINDOWS, ip: "192.0.2.1" });
-    await createSession(db(), { userId: user.id, userAgent: null, ip: "192.0.2.2" });
-    const survivor = await createSession(db(), { userId: other.id, userAgent: null, ip: "192.0.2.3" });
+    await insertSession(db(), { userId: user.id, userAgent: CHROME_ON_WINDOWS, ip: "192.0.2.1" });
+    await insertSession(db(), { userId: user.id, userAgent: null, ip: "192.0.2.2" });
+    const survivor = await insertSession(db(), { userId: other.id, userAgent: null, ip: "192.0.2.3" });
 
     const newPassword = "Brand-New-Pass-43";
     const ip = uniqueIp();

@@ -6,7 +6,7 @@ import { passwordResetTokens, users } from "@/db/schema";
 import ResetPasswordEmail, { resetPasswordSubject } from "@/emails/reset-password";
 import { audit, auditThrottled } from "./audit";
 import { clientKey, type RequestContext } from "./client-ip";
-import { deleteUserSessions } from "./auth/sessions";
+import { deleteUserSessions, nextCredentialsVersion } from "./auth/sessions";
 import { env } from "./env";
 import { log } from "./log";
 import { notifyPasswordChanged } from "./password-changed";
@@ -197,6 +197,7 @@ export async function resetPassword(
       .set({
         passwordHash,
         passwordChangedAt: sql`now()`,
+        credentialsVersion: nextCredentialsVersion(),
         // Following the emailed link proved the address is theirs.
         emailVerified: sql`coalesce(${users.emailVerified}, now())`,
       })

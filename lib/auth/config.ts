@@ -1,18 +1,17 @@
 import "server-only";
 import { DrizzleAdapter } from "@auth/drizzle-adapter";
-import NextAuth, { type NextAuthConfig } from "next-auth";
+import NextAuth, { CredentialsSignin, type NextAuthConfig } from "next-auth";
 import { encode as encodeJwt } from "next-auth/jwt";
 import Credentials from "next-auth/providers/credentials";
 import { getDb } from "@/db/client";
 import { accounts, sessions, users, verificationTokens } from "@/db/schema";
-import { audit } from "../audit";
 import { requestContext } from "../client-ip";
 import { env } from "../env";
 import { log } from "../log";
 import { isHttpsOrigin } from "../security-headers";
 import { LoginSchema } from "../validation/forms";
 import { sessionCookieName } from "./cookie-names";
-import { createSession, deleteSessionByToken, extendSession, findSession, sessionMaxAgeSeconds } from "./sessions";
+import { deleteSessionByToken, findSession, issueSignInSession, renewSession, SESSION_RENEW_AFTER_SECONDS, sessionMaxAgeSeconds } from "./sessions";
 import { attemptSignIn } from "./sign-in-throttle";
 import { SignInRateLimited } from "./sign-in-throttle-error";
 
@@ -26,6 +25,8 @@ declare module "next-auth" {
     /** Carried from authorize() to the session row. */
     requestIp?: string | null;
     requestUserAgent?: string | null;
+    /** The credentials version read with the verified hash: the session is stored only for it. */
+    credentialsVersion?: number;
   }
 }
 
@@ -55,7 +56,7 @@ async function buildConfig(): Promise<NextAuthConfig> {
       },
     },
     pages: { signIn: "/login", error: "/login" },
-    session: { maxAge: sessionMaxAgeSeconds(), updateAge: 24 * 60 * 60 },
+    session: { maxAge: sessionMaxAgeSeconds(), updateAge: SESSION_RENEW_AFTER_SECONDS },
     // The strategy is left unset: with an adapter it is "database", which Auth.js refuses to
     // combine with Credentials when written explicitly. Session methods are ours so that only
     // the token's hash is stored and the user's password hash never leaves the database layer.
@@ -72,8 +73,10 @@ async function buildConfig(): Promise<NextAuthConfig> {
           user: { ...found.user, emailVerified: found.user.emailVerified },
         };
       },
+      // Auth.js asks once its updateAge has passed; renewSession applies the same rule and
+      // also caps the expiry at the absolute lifetime, which Auth.js knows nothing of.
       async updateSession(data) {
-        if (data.expires) await extendSession(db, data.sessionToken, data.expires);
+        await renewSession(db, data.sessionToken);
         return null;
       },
       async deleteSession(sessionToken) {
@@ -100,6 +103,7 @@ async function buildConfig(): Promise<NextAuthConfig> {
           token.credentials = true;
           token.requestIp = user.requestIp ?? null;
           token.requestUserAgent = user.requestUserAgent ?? null;
+          token.credentialsVersion = user.credentialsVersion;
         }
         return token;
       },
@@ -123,17 +127,16 @@ async function buildConfig(): Promise<NextAuthConfig> {
       async encode(params) {
         const token = params.token;
         if (token?.credentials && typeof token.sub === "string") {
-          const created = await createSession(db, {
+          if (typeof token.credentialsVersion !== "number") throw new Error("credentials sign-in without a credentials version");
+          const created = await issueSignInSession(db, {
             userId: token.sub,
+            credentialsVersion: token.credentialsVersion,
             ip: (token.requestIp as string | null) ?? null,
             userAgent: (token.requestUserAgent as string | null) ?? null,
           });
-          await audit(db, {
-            event: "user.signed_in",
-            userId: token.sub,
-            ip: (token.requestIp as string | null) ?? null,
-            userAgent: (token.requestUserAgent as string | null) ?? null,
-          });
+          // The password was changed (reset, change, "This wasn't me") while it was being
+          // checked: it no longer signs in, so the answer is exactly a wrong password's.
+          if (!created) throw new CredentialsSignin();
           return created.sessionToken;
         }
         return encodeJwt(params);

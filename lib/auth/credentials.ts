@@ -5,18 +5,19 @@ import { users } from "@/db/schema";
 import { hashPassword, needsRehash, verifyDummyPassword, verifyPassword } from "../passwords";
 
 export type CredentialsResult =
-  | { ok: true; user: { id: string; email: string; name: string | null } }
+  | { ok: true; user: { id: string; email: string; name: string | null; credentialsVersion: number } }
   | { ok: false; code: "INVALID_CREDENTIALS" };
 
 /**
  * Checks an email and password. An unknown email costs one argon2 verify too, so the answer's
  * timing does not say whether the account exists. A hash made with weaker parameters than
- * those now in force is replaced on success.
+ * those now in force is replaced on success. The credentials version is read with the hash:
+ * the session this check earns is valid only while it stays current (lib/auth/sessions.ts).
  */
 export async function verifyCredentials(db: Database, email: string, password: string): Promise<CredentialsResult> {
   const user = await db.query.users.findFirst({
     where: eq(users.email, email),
-    columns: { id: true, email: true, name: true, passwordHash: true },
+    columns: { id: true, email: true, name: true, passwordHash: true, credentialsVersion: true },
   });
   if (!user?.passwordHash) {
     await verifyDummyPassword(password);
@@ -32,5 +33,5 @@ export async function verifyCredentials(db: Database, email: string, password: s
       .set({ passwordHash: upgraded })
       .where(and(eq(users.id, user.id), eq(users.passwordHash, user.passwordHash)));
   }
-  return { ok: true, user: { id: user.id, email: user.email, name: user.name } };
+  return { ok: true, user: { id: user.id, email: user.email, name: user.name, credentialsVersion: user.credentialsVersion } };
 }

@@ -2,9 +2,10 @@ import { createHash, randomBytes } from "node:crypto";
 import { eq, sql } from "drizzle-orm";
 import { expect, it } from "vitest";
 import type { Database } from "@/db/client";
-import { auditEvents, sessions } from "@/db/schema";
+import { auditEvents, sessions, users } from "@/db/schema";
 import { describeEachDatabase } from "@/test-support/databases";
 import { insertUser } from "@/test-support/users";
+import { insertSession } from "@/test-support/sessions";
 import {
   createSession,
   deleteExpiredSessions,
@@ -12,6 +13,8 @@ import {
   deleteUserSessions,
   findSession,
   listUserSessions,
+  nextCredentialsVersion,
+  renewSession,
   revokeUserSession,
   signOutOtherSessions,
   signOutSession,
@@ -21,7 +24,7 @@ const sha256Hex = (value: string) => createHash("sha256").update(value, "utf8").
 const FAKE_HASH = "$argon2id$v=19$m=19456,t=2,p=1$c2FsdHNhbHQ$aGFzaGhhc2hoYXNoaGFzaA";
 
 async function newSession(db: Database, userId: string) {
-  return createSession(db, { userId, userAgent: "Mozilla/5.0 Test", ip: "203.0.113.5" });
+  return insertSession(db, { userId, userAgent: "Mozilla/5.0 Test", ip: "203.0.113.5" });
 }
 
 /** last_seen_at as PostgreSQL prints it (microseconds), so that any rewrite shows. */
@@ -30,6 +33,22 @@ async function lastSeenText(db: Database, id: string): Promise<string> {
   if (!row) throw new Error(`no session ${id}`);
   return row.at;
 }
+
+/** Back-dates a session: created `createdAgo`, expiring in `expiresIn` (PostgreSQL intervals). */
+async function setAge(db: Database, id: string, createdAgo: string, expiresIn: string): Promise<void> {
+  await db
+    .update(sessions)
+    .set({ createdAt: sql`now() - ${createdAgo}::interval`, expires: sql`now() + ${expiresIn}::interval` })
+    .where(eq(sessions.id, id));
+}
+
+async function raiseCredentialsVersion(db: Database, userId: string): Promise<void> {
+  await db.update(users).set({ credentialsVersion: nextCredentialsVersion() }).where(eq(users.id, userId));
+}
+
+const DAY_MS = 86_400_000;
+/** Within five minutes of `expected`: the database clock and ours agree that well. */
+const expectNear = (actual: Date | undefined, expected: number) => expect(Math.abs((actual?.getTime() ?? 0) - expected)).toBeLessThan(5 * 60_000);
 
 async function setLastSeenAgo(db: Database, id: string, interval: string): Promise<string> {
   await db
@@ -248,5 +267,103 @@ describeEachDatabase("sessions", ({ handle }) => {
     const current = await newSession(db, user.id);
     await expect(signOutOtherSessions(db, { userId: user.id, currentSessionId: "", ip: null, userAgent: null })).rejects.toThrow();
     expect(await findSession(db, current.sessionToken)).not.toBeNull();
+  });
+
+  it("stores no session for a credentials version that is no longer the user's", async () => {
+    const { db } = handle();
+    const user = await insertUser(db);
+    await raiseCredentialsVersion(db, user.id);
+    expect(await createSession(db, { userId: user.id, credentialsVersion: 1, ip: null, userAgent: null })).toBeNull();
+    expect(await db.select().from(sessions).where(eq(sessions.userId, user.id))).toEqual([]);
+    const current = await createSession(db, { userId: user.id, credentialsVersion: 2, ip: null, userAgent: null });
+    expect(current).not.toBeNull();
+    const [row] = await db.select({ credentialsVersion: sessions.credentialsVersion }).from(sessions).where(eq(sessions.id, current!.id));
+    expect(row?.credentialsVersion).toBe(2);
+  });
+
+  it("raising the credentials version ends every session of the user at once, and only theirs", async () => {
+    const { db } = handle();
+    const user = await insertUser(db);
+    const other = await insertUser(db);
+    const mine = [await newSession(db, user.id), await newSession(db, user.id)];
+    const theirs = await newSession(db, other.id);
+
+    await raiseCredentialsVersion(db, user.id);
+    for (const ended of mine) expect(await findSession(db, ended.sessionToken)).toBeNull();
+    expect(await listUserSessions(db, user.id)).toEqual([]);
+    expect(await findSession(db, theirs.sessionToken)).not.toBeNull();
+    // The rows are gone at the next clean-up; the other user's stays.
+    expect(await deleteExpiredSessions(db)).toBeGreaterThanOrEqual(2);
+    expect(await db.select({ id: sessions.id }).from(sessions).where(eq(sessions.userId, user.id))).toEqual([]);
+    expect(await findSession(db, theirs.sessionToken)).not.toBeNull();
+  });
+
+  it("a new session expires one idle lifetime (SESSION_MAX_AGE_DAYS) from now", async () => {
+    const { db } = handle();
+    const user = await insertUser(db);
+    const created = await newSession(db, user.id);
+    expectNear(created.expires, Date.now() + 30 * DAY_MS);
+  });
+
+  it("does not find a session older than the absolute lifetime, even one whose expiry is still ahead", async () => {
+    const { db } = handle();
+    const user = await insertUser(db);
+    const old = await newSession(db, user.id);
+    const young = await newSession(db, user.id);
+    await setAge(db, old.id, "90 days 1 minute", "20 days");
+    await setAge(db, young.id, "89 days 23 hours", "20 days");
+    expect(await findSession(db, old.sessionToken)).toBeNull();
+    expect(await findSession(db, young.sessionToken)).not.toBeNull();
+    expect((await listUserSessions(db, user.id)).map((s) => s.id)).toEqual([young.id]);
+    expect(await deleteExpiredSessions(db)).toBeGreaterThanOrEqual(1);
+    expect(await db.select({ id: sessions.id }).from(sessions).where(eq(sessions.userId, user.id))).toEqual([{ id: young.id }]);
+  });
+
+  it("renewSession leaves a session renewed less than a day ago alone", async () => {
+    const { db } = handle();
+    const user = await insertUser(db);
+    const created = await newSession(db, user.id);
+    await setAge(db, created.id, "20 hours", "29 days 4 hours");
+    expect(await renewSession(db, created.sessionToken)).toBeNull();
+  });
+
+  it("renewSession moves the expiry of a session last renewed more than a day ago to a full idle lifetime from now", async () => {
+    const { db } = handle();
+    const user = await insertUser(db);
+    const created = await newSession(db, user.id);
+    await setAge(db, created.id, "10 days", "28 days");
+    const renewed = await renewSession(db, created.sessionToken);
+    expectNear(renewed?.expires, Date.now() + 30 * DAY_MS);
+    expect((await findSession(db, created.sessionToken))?.session.expires).toEqual(renewed?.expires);
+    expect(await renewSession(db, created.sessionToken)).toBeNull();
+  });
+
+  it("renewSession never moves an expiry past the absolute lifetime (SESSION_ABSOLUTE_MAX_AGE_DAYS)", async () => {
+    const { db } = handle();
+    const user = await insertUser(db);
+    const created = await newSession(db, user.id);
+    await setAge(db, created.id, "85 days", "3 days");
+    const renewed = await renewSession(db, created.sessionToken);
+    expectNear(renewed?.expires, Date.now() + 5 * DAY_MS);
+    // Capped: nothing more to gain, so nothing is written and no cookie is re-issued.
+    expect(await renewSession(db, created.sessionToken)).toBeNull();
+  });
+
+  it("renewSession does not revive a session that is expired, too old or for old credentials", async () => {
+    const { db } = handle();
+    const user = await insertUser(db);
+    const expired = await newSession(db, user.id);
+    const tooOld = await newSession(db, user.id);
+    await setAge(db, expired.id, "40 days", "-1 minute");
+    await setAge(db, tooOld.id, "91 days", "10 days");
+    expect(await renewSession(db, expired.sessionToken)).toBeNull();
+    expect(await renewSession(db, tooOld.sessionToken)).toBeNull();
+
+    const other = await insertUser(db);
+    const stale = await newSession(db, other.id);
+    await setAge(db, stale.id, "10 days", "20 days");
+    await raiseCredentialsVersion(db, other.id);
+    expect(await renewSession(db, stale.sessionToken)).toBeNull();
+    expect(await renewSession(db, randomBytes(32).toString("base64url"))).toBeNull();
   });
 });

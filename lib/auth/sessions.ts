@@ -1,6 +1,6 @@
 import "server-only";
 import { randomBytes } from "node:crypto";
-import { and, desc, eq, gt, lt, ne, sql } from "drizzle-orm";
+import { and, desc, eq, gt, lt, ne, or, sql, type SQL } from "drizzle-orm";
 import type { Database, Transaction } from "@/db/client";
 import { sessions, users } from "@/db/schema";
 import { audit } from "../audit";
@@ -9,11 +9,49 @@ import { isHttpsOrigin } from "../security-headers";
 import { hashToken } from "../tokens";
 import { sessionCookieName } from "./cookie-names";
 
+// Why sessions record a credentials version: a sign-in reads the password hash, spends ~10 ms
+// in argon2, then stores its session. A reset, a password change or "This wasn't me" that
+// commits in between deletes the user's sessions before that row exists, so deleting rows
+// alone cannot end it. Instead each of those changes raises users.credentials_version in the
+// same UPDATE that changes the credentials; a session row records the version its password
+// check read (in the same SELECT as the hash), and a session is live only while the two are
+// equal. The check at read time is what holds under every interleaving: even a conditional
+// insert can commit from a snapshot taken just before the change. The conditional insert
+// (createSession) adds that a sign-in which lost the race answers as a wrong password instead
+// of handing out a cookie that is already dead. Ending every session is then one UPDATE.
+
 /** How often `last_seen_at` is written: at most once a minute per session, not per request. */
 export const LAST_SEEN_RESOLUTION_MS = 60_000;
 
+/** A live session's expiry moves forward (and its cookie is re-issued) at most once a day. */
+export const SESSION_RENEW_AFTER_SECONDS = 24 * 60 * 60;
+
+/** Idle lifetime: a session unused this long ends (to within SESSION_RENEW_AFTER_SECONDS). */
 export function sessionMaxAgeSeconds(): number {
   return env().SESSION_MAX_AGE_DAYS * 24 * 60 * 60;
+}
+
+const idleLifetime = (): SQL => sql`make_interval(days => ${env().SESSION_MAX_AGE_DAYS})`;
+const absoluteLifetime = (): SQL => sql`make_interval(days => ${env().SESSION_ABSOLUTE_MAX_AGE_DAYS})`;
+
+/**
+ * The new value of users.credentials_version for an UPDATE that changes a user's credentials:
+ * every session issued before it, including one whose sign-in is still in flight, stops being
+ * live when that UPDATE commits.
+ */
+export function nextCredentialsVersion(): SQL<number> {
+  return sql<number>`${users.credentialsVersion} + 1`;
+}
+
+/** A session row (joined with its user) that may be used: same credentials, within both lifetimes. */
+function isLive(): SQL {
+  return and(
+    eq(sessions.credentialsVersion, users.credentialsVersion),
+    gt(sessions.expires, sql`now()`),
+    // Expiries are capped at the absolute lifetime already; this also ends older sessions at
+    // once when SESSION_ABSOLUTE_MAX_AGE_DAYS is lowered.
+    gt(sessions.createdAt, sql`now() - ${absoluteLifetime()}`),
+  ) as SQL;
 }
 
 /** The cookie that carries a session token: the name and options Auth.js itself uses. */
@@ -34,22 +72,61 @@ export interface SessionUser {
   emailVerified: Date | null;
 }
 
+/** What the credential check that earns a session tells about it. */
+export interface SessionGrant {
+  userId: string;
+  /** users.credentials_version as read together with the password hash that was verified. */
+  credentialsVersion: number;
+  userAgent: string | null;
+  ip: string | null;
+}
+
 /**
- * Creates a session row and returns the raw token for the cookie. Only its SHA-256 is
- * stored, like every other token here.
+ * Creates a session row and returns the raw token for the cookie (only its SHA-256 is
+ * stored), or null when the user's credentials changed since `credentialsVersion` was read.
  */
 export async function createSession(
   db: Database | Transaction,
-  input: { userId: string; userAgent: string | null; ip: string | null },
-): Promise<{ sessionToken: string; id: string; expires: Date }> {
+  grant: SessionGrant,
+): Promise<{ sessionToken: string; id: string; expires: Date } | null> {
   const sessionToken = randomBytes(32).toString("base64url");
-  const expires = new Date(Date.now() + sessionMaxAgeSeconds() * 1000);
+  // INSERT ... SELECT FROM users WHERE credentials_version = $v: a row only for current credentials.
   const [row] = await db
     .insert(sessions)
-    .values({ sessionToken: hashToken(sessionToken), userId: input.userId, expires, userAgent: input.userAgent, ip: input.ip })
-    .returning({ id: sessions.id });
-  if (!row) throw new Error("session insert returned no row");
-  return { sessionToken, id: row.id, expires };
+    .select((qb) =>
+      qb
+        .select({
+          sessionToken: sql<string>`${hashToken(sessionToken)}::text`.as("session_token_hash"),
+          id: sql<string>`gen_random_uuid()`.as("id"),
+          userId: users.id,
+          expires: sql<Date>`now() + ${idleLifetime()}`.as("expires_at"),
+          createdAt: sql<Date>`now()`.as("created_at"),
+          lastSeenAt: sql<Date>`now()`.as("last_seen_at"),
+          userAgent: sql<string | null>`${grant.userAgent}::text`.as("user_agent"),
+          ip: sql<string | null>`${grant.ip}::text`.as("ip"),
+          credentialsVersion: users.credentialsVersion,
+        })
+        .from(users)
+        .where(and(eq(users.id, grant.userId), eq(users.credentialsVersion, grant.credentialsVersion))),
+    )
+    .returning({ id: sessions.id, expires: sessions.expires });
+  if (!row) return null;
+  return { sessionToken, id: row.id, expires: row.expires };
+}
+
+/**
+ * The session a successful sign-in earned, audited; null when the password it checked stopped
+ * being current before the session could be stored (the caller answers as for a wrong password).
+ */
+export async function issueSignInSession(db: Database, grant: SessionGrant): Promise<{ sessionToken: string; expires: Date } | null> {
+  const created = await createSession(db, grant);
+  const context = { userId: grant.userId, ip: grant.ip, userAgent: grant.userAgent };
+  if (!created) {
+    await audit(db, { event: "user.sign_in_failed", ...context, details: { reason: "credentials_changed" } });
+    return null;
+  }
+  await audit(db, { event: "user.signed_in", ...context });
+  return { sessionToken: created.sessionToken, expires: created.expires };
 }
 
 /**
@@ -73,7 +150,7 @@ export async function findSession(
     })
     .from(sessions)
     .innerJoin(users, eq(users.id, sessions.userId))
-    .where(and(eq(sessions.sessionToken, tokenHash), gt(sessions.expires, sql`now()`)));
+    .where(and(eq(sessions.sessionToken, tokenHash), isLive()));
   if (!row) return null;
   if (Date.now() - row.lastSeenAt.getTime() > LAST_SEEN_RESOLUTION_MS) {
     await db.update(sessions).set({ lastSeenAt: sql`now()` }).where(eq(sessions.sessionToken, tokenHash));
@@ -84,9 +161,37 @@ export async function findSession(
   };
 }
 
-/** Moves a session's expiry (Auth.js rolling sessions). */
-export async function extendSession(db: Database, sessionToken: string, expires: Date): Promise<void> {
-  await db.update(sessions).set({ expires }).where(eq(sessions.sessionToken, hashToken(sessionToken)));
+/**
+ * Moves a live session's expiry to a full idle lifetime from now, capped at its absolute
+ * lifetime, when that gains more than SESSION_RENEW_AFTER_SECONDS; returns the new expiry
+ * (for the cookie), or null when the session is not live or not due.
+ */
+export async function renewSession(db: Database, sessionToken: string): Promise<{ expires: Date } | null> {
+  const renewed = sql`least(now() + ${idleLifetime()}, "sessions"."created_at" + ${absoluteLifetime()})`;
+  const [row] = await db
+    .update(sessions)
+    .set({ expires: sql`${renewed}` })
+    .from(users)
+    .where(
+      and(
+        eq(sessions.sessionToken, hashToken(sessionToken)),
+        eq(users.id, sessions.userId),
+        isLive(),
+        sql`${sessions.expires} < ${renewed} - make_interval(secs => ${SESSION_RENEW_AFTER_SECONDS})`,
+      ),
+    )
+    .returning({ expires: sessions.expires });
+  return row ?? null;
+}
+
+/**
+ * For a page request carrying a session cookie: renews the session when due and returns the
+ * cookie to set again. Pages and proxy.ts cannot use the refreshed cookie Auth.js produces,
+ * so without this every cookie would die one idle lifetime after sign-in, however active.
+ */
+export async function renewSessionCookie(db: Database, sessionToken: string): Promise<ReturnType<typeof sessionCookie> | null> {
+  const renewed = await renewSession(db, sessionToken);
+  return renewed ? sessionCookie(sessionToken, renewed.expires) : null;
 }
 
 /** Ends the session a raw cookie token belongs to (sign-out). */
@@ -117,7 +222,7 @@ export interface UserSession {
   ip: string | null;
 }
 
-/** A user's unexpired sessions, most recently active first. */
+/** A user's live sessions, most recently active first. */
 export async function listUserSessions(db: Database, userId: string): Promise<UserSession[]> {
   return db
     .select({
@@ -129,7 +234,8 @@ export async function listUserSessions(db: Database, userId: string): Promise<Us
       ip: sessions.ip,
     })
     .from(sessions)
-    .where(and(eq(sessions.userId, userId), gt(sessions.expires, sql`now()`)))
+    .innerJoin(users, eq(users.id, sessions.userId))
+    .where(and(eq(sessions.userId, userId), isLive()))
     .orderBy(desc(sessions.lastSeenAt), desc(sessions.createdAt), sessions.id);
 }
 
@@ -189,8 +295,17 @@ export async function signOutOtherSessions(db: Database, input: SessionRequest &
   return count;
 }
 
-/** Deletes sessions past their expiry; returns how many. */
+/** Deletes sessions that can no longer be used (expired, too old, or for old credentials); returns how many. */
 export async function deleteExpiredSessions(db: Database): Promise<number> {
-  const deleted = await db.delete(sessions).where(lt(sessions.expires, sql`now()`)).returning({ id: sessions.id });
+  const deleted = await db
+    .delete(sessions)
+    .where(
+      or(
+        lt(sessions.expires, sql`now()`),
+        lt(sessions.createdAt, sql`now() - ${absoluteLifetime()}`),
+        sql`${sessions.credentialsVersion} <> (select ${users.credentialsVersion} from ${users} where ${users.id} = ${sessions.userId})`,
+      ),
+    )
+    .returning({ id: sessions.id });
   return deleted.length;
 }
