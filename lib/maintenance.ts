@@ -2,6 +2,8 @@ import "server-only";
 import type { Database } from "@/db/client";
 import { emailVerificationTokens, passwordChangeReportTokens, passwordResetTokens } from "@/db/schema";
 import { deleteExpiredSessions } from "./auth/sessions";
+import { env } from "./env";
+import { deleteFinishedJobs } from "./jobs/queue";
 import { deleteExpiredRateLimits } from "./rate-limit";
 import { deleteStaleTokens } from "./single-use-tokens";
 
@@ -14,11 +16,12 @@ export interface CleanupReport {
   passwordResetTokens: number;
   emailVerificationTokens: number;
   passwordChangeReportTokens: number;
+  finishedJobs: number;
 }
 
 /**
- * Deletes what no longer serves anyone: ended rate-limit windows, expired sessions, and links
- * dead for more than a week. Audit events are kept. Safe to run from any instance, any time.
+ * Deletes what no longer serves anyone: ended rate-limit windows, expired sessions, links
+ * dead for more than a week, and jobs finished longer ago than JOBS_RETENTION_DAYS. Audit events are kept. Safe to run from any instance, any time.
  */
 export async function cleanUpExpiredRecords(db: Database): Promise<CleanupReport> {
   return {
@@ -27,5 +30,6 @@ export async function cleanUpExpiredRecords(db: Database): Promise<CleanupReport
     passwordResetTokens: await deleteStaleTokens(db, passwordResetTokens, DEAD_TOKEN_GRACE_DAYS),
     emailVerificationTokens: await deleteStaleTokens(db, emailVerificationTokens, DEAD_TOKEN_GRACE_DAYS),
     passwordChangeReportTokens: await deleteStaleTokens(db, passwordChangeReportTokens, DEAD_TOKEN_GRACE_DAYS),
+    finishedJobs: await deleteFinishedJobs(db, env().JOBS_RETENTION_DAYS),
   };
 }
