@@ -2,7 +2,8 @@
 // RESEND_BASE_URL. It keeps every message in memory for the tests to read.
 // Recipients whose local part starts with "fail-" get a 500; "hang-" never get an answer.
 // Tests script other answers per recipient (POST /__test/script): a status (500, 429 with
-// Retry-After, 422…), a delay before answering, or no answer at all. Like Resend, a second
+// Retry-After, 422…), a delay before answering, or no answer at all. `?prefix=` selects
+// every address that starts with it. Like Resend, a second
 // request with an idempotency key already delivered is answered without a second message.
 import { randomUUID } from "node:crypto";
 import { createServer } from "node:http";
@@ -36,13 +37,13 @@ function readJson(req) {
 const server = createServer(async (req, res) => {
   const url = new URL(req.url ?? "/", `http://127.0.0.1:${port}`);
   if (req.method === "GET" && url.pathname === "/__health") return send(res, 200, { ok: true });
-  if (req.method === "GET" && url.pathname === "/__test/messages") {
+  if (req.method === "GET" && (url.pathname === "/__test/messages" || url.pathname === "/__test/attempts")) {
+    const list = url.pathname === "/__test/messages" ? messages : attempts;
     const to = url.searchParams.get("to");
-    return send(res, 200, to ? messages.filter((m) => m.to.includes(to)) : messages);
-  }
-  if (req.method === "GET" && url.pathname === "/__test/attempts") {
-    const to = url.searchParams.get("to");
-    return send(res, 200, to ? attempts.filter((a) => a.to.includes(to)) : attempts);
+    const prefix = url.searchParams.get("prefix");
+    if (to) return send(res, 200, list.filter((m) => m.to.includes(to)));
+    if (prefix) return send(res, 200, list.filter((m) => m.to.some((t) => String(t).startsWith(prefix))));
+    return send(res, 200, list);
   }
   if (req.method === "POST" && url.pathname === "/__test/script") {
     const { to, answers } = await readJson(req);

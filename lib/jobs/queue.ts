@@ -5,6 +5,7 @@ import type { Database } from "@/db/client";
 import { jobs, type Job } from "@/db/schema";
 import { env } from "../env";
 import type { Schedule } from "../password-reset";
+import { PermanentJobError } from "./errors";
 import { seal, unseal } from "./seal";
 
 /** Every kind of deferred work; lib/jobs/runner.ts maps each to its handler. */
@@ -113,6 +114,18 @@ export async function deleteFinishedJobs(db: Database, retentionDays: number): P
   return deleted.length;
 }
 
+/**
+ * Opens a sealed job secret. One that no longer opens (AUTH_SECRET changed, or differs between
+ * instances) never will: the job is abandoned rather than retried.
+ */
+export function unsealOrGiveUp(sealed: string): string {
+  try {
+    return unseal(sealed);
+  } catch {
+    throw new PermanentJobError("sealed_secret_unreadable");
+  }
+}
+
 type StepValues = Record<string, string | number | boolean | null>;
 
 /**
@@ -138,7 +151,7 @@ export function jobSteps(db: Database, claim: Claim): JobSteps {
       const done = stored[name];
       if (done) {
         const values = { ...done.values };
-        for (const field of done.sealed) values[field] = unseal(String(values[field]));
+        for (const field of done.sealed) values[field] = unsealOrGiveUp(String(values[field]));
         return values as T;
       }
       const values = await step();

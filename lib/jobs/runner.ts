@@ -9,8 +9,7 @@ import { notifyPasswordChanged } from "../password-changed";
 import { deliverPasswordReset, issueResetLink } from "../password-reset";
 import { completeRegistration } from "../registration";
 import { PermanentJobError, RetryableJobError } from "./errors";
-import { claimJob, finishJob, jobSteps, LeaseLost, retryJobLater, type Claim, type JobKind, type JobSteps } from "./queue";
-import { unseal } from "./seal";
+import { claimJob, finishJob, jobSteps, LeaseLost, retryJobLater, unsealOrGiveUp, type Claim, type JobKind, type JobSteps } from "./queue";
 import { jobWorkerState } from "./state";
 
 const context = { ip: z.string().nullable(), userAgent: z.string().nullable() };
@@ -22,7 +21,7 @@ const HANDLERS: Record<JobKind, (db: Database, payload: unknown, steps: JobSteps
     deliverPasswordReset(db, z.object({ email: z.string(), ...context }).parse(payload), steps),
   "registration.complete": (db, payload, steps) => {
     const p = z.object({ email: z.string(), sealedPassword: z.string(), name: z.string().optional(), ...context }).parse(payload);
-    return completeRegistration(db, { email: p.email, password: unseal(p.sealedPassword), name: p.name, ip: p.ip, userAgent: p.userAgent }, steps);
+    return completeRegistration(db, { email: p.email, password: unsealOrGiveUp(p.sealedPassword), name: p.name, ip: p.ip, userAgent: p.userAgent }, steps);
   },
   "email_verification.send": (db, payload, steps) => {
     const p = z.object({ ...userAddress, ...context }).parse(payload);
