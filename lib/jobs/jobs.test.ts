@@ -204,6 +204,21 @@ describeEachDatabase("durable deferred work", ({ handle, driver }) => {
     expect(await jobRow(db(), id)).toMatchObject({ status: "done", payload: null });
   });
 
+  it("abandons a job whose sealed token no longer opens (AUTH_SECRET changed) instead of retrying it", async () => {
+    overrideEnvForTests({ RESEND_API_KEY: "re_test_key", RESEND_BASE_URL: standIn.url, MAIL_TIMEOUT_MS: "3000", MAIL_SENDS_PER_SECOND: "1000", AUTH_SECRET: "c".repeat(40) });
+    const user = await createUser(db());
+    standIn.script(user.email, [{ status: 500 }]);
+    const id = await queueReset(db(), user.email);
+    await runJob(db(), id);
+    expect(await jobRow(db(), id)).toMatchObject({ status: "pending" });
+
+    overrideEnvForTests({ RESEND_API_KEY: "re_test_key", RESEND_BASE_URL: standIn.url, MAIL_TIMEOUT_MS: "3000", MAIL_SENDS_PER_SECOND: "1000", AUTH_SECRET: "d".repeat(40) });
+    await makeDue(db(), id);
+    await runJob(db(), id);
+    expect(await jobRow(db(), id)).toMatchObject({ status: "failed", lastError: "sealed_secret_unreadable", payload: null });
+    expect(sentTo(user.email)).toHaveLength(1);
+  });
+
   it("keeps the password of a queued registration sealed, never in the clear", async () => {
     const password = "Queued-Secret-Pass-71";
     const { schedule, runAll } = collectingSchedule();
