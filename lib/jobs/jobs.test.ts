@@ -1,7 +1,7 @@
 import { eq, sql } from "drizzle-orm";
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } from "vitest";
 import type { Database } from "@/db/client";
-import { auditEvents, jobs, passwordResetTokens } from "@/db/schema";
+import { auditEvents, jobs, passwordResetTokens, sendPace } from "@/db/schema";
 import { describeEachDatabase } from "@/test-support/databases";
 import { startResendStandIn, type ResendStandIn } from "@/test-support/resend-stand-in";
 import { collectingSchedule, createUser, dumpAllTables, uniqueEmail, uniqueIp, RESET_LINK } from "@/test-support/reset-helpers";
@@ -250,6 +250,29 @@ describeEachDatabase("durable deferred work", ({ handle, driver }) => {
     expect(left).not.toContain(oldDone);
     expect(left).not.toContain(oldFailed);
     expect(left).toEqual(expect.arrayContaining([recentDone, pending]));
+  });
+
+  it("puts a send back in the queue without spending an attempt when the shared send rate is used up", async () => {
+    // One send per 100 s: the first takes the free slot, the second's slot is past what a lease covers.
+    overrideEnvForTests({ RESEND_API_KEY: "re_test_key", RESEND_BASE_URL: standIn.url, MAIL_TIMEOUT_MS: "3000", MAIL_SENDS_PER_SECOND: "0.01" });
+    try {
+      const [first, second] = [await createUser(db()), await createUser(db())];
+      const firstJob = await queueReset(db(), first.email);
+      const secondJob = await queueReset(db(), second.email);
+      await runJob(db(), firstJob);
+      await runJob(db(), secondJob);
+
+      expect(sentTo(first.email)).toHaveLength(1);
+      expect(sentTo(second.email)).toHaveLength(0);
+      const waiting = await jobRow(db(), secondJob);
+      expect(waiting).toMatchObject({ status: "pending", attempts: 0, lastError: "paced" });
+      expect(waiting.runAt.getTime() - Date.now()).toBeGreaterThan(90_000);
+      const failures = await db().select().from(auditEvents).where(sql`${auditEvents.event} = 'password_reset.email_failed' and ${auditEvents.userId} = ${second.id}`);
+      expect(failures).toEqual([]);
+    } finally {
+      // The next tests send at full speed again.
+      await db().delete(sendPace);
+    }
   });
 
   it("shares one send rate across callers: slots 1/rate apart, none taken beyond the wait allowed", async () => {
