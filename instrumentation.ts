@@ -10,6 +10,9 @@ export async function register(): Promise<void> {
     // The instance still starts; requests retry the connection and /api/v1/health reports it.
     console.error(JSON.stringify({ level: "error", event: "database.unavailable", error: String(error) }));
   }
+  // Deferred work left by a dead instance, or due for a retry, runs here without a request.
+  const { startJobWorker } = await import("./lib/jobs/worker");
+  startJobWorker();
 }
 
 // A page that met a database outage mid-render could only answer 500; remembering the outage

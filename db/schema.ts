@@ -148,8 +148,40 @@ export const auditEvents = pgTable(
   (t) => [index("audit_events_user_id_idx").on(t.userId, t.createdAt), index("audit_events_event_idx").on(t.event, t.createdAt)],
 );
 
+/**
+ * Durable deferred work (lib/jobs): written before the answer goes out, claimed by any
+ * instance with FOR UPDATE SKIP LOCKED, reclaimed when its lease runs out.
+ */
+export const jobs = pgTable(
+  "jobs",
+  {
+    id: uuid("id").primaryKey().defaultRandom(),
+    kind: text("kind").notNull(),
+    /** What the work needs. Secrets only sealed (lib/jobs/seal.ts); null once the job has ended. */
+    payload: jsonb("payload").$type<Record<string, unknown>>(),
+    status: text("status").$type<"pending" | "running" | "done" | "failed">().notNull().default("pending"),
+    runAt: timestamptz("run_at").notNull().defaultNow(),
+    /** Claims so far, including one cut short by a dead instance. */
+    attempts: integer("attempts").notNull().default(0),
+    /** Random per claim: only the claimant may save, finish or retry the job. */
+    claimId: uuid("claim_id"),
+    lockedUntil: timestamptz("locked_until"),
+    lastError: text("last_error"),
+    createdAt: timestamptz("created_at").notNull().defaultNow(),
+    finishedAt: timestamptz("finished_at"),
+  },
+  (t) => [index("jobs_status_run_at_idx").on(t.status, t.runAt), index("jobs_finished_at_idx").on(t.finishedAt)],
+);
+
+/** One row per paced resource ("mail"): the next free send slot, advanced atomically by every instance. */
+export const sendPace = pgTable("send_pace", {
+  name: text("name").primaryKey(),
+  nextSlotAt: timestamptz("next_slot_at").notNull(),
+});
+
 export type User = typeof users.$inferSelect;
 export type Session = typeof sessions.$inferSelect;
 export type PasswordResetToken = typeof passwordResetTokens.$inferSelect;
 export type EmailVerificationToken = typeof emailVerificationTokens.$inferSelect;
 export type AuditEvent = typeof auditEvents.$inferSelect;
+export type Job = typeof jobs.$inferSelect;

@@ -25,7 +25,8 @@ export type AuditEventName =
   | "registration.existing_email"
   | "email_verification.sent"
   | "email_verification.email_failed"
-  | "email.verified";
+  | "email.verified"
+  | "job.abandoned";
 
 export interface AuditEntry {
   event: AuditEventName;

@@ -4,7 +4,7 @@ import type { Database } from "@/db/client";
 import { passwordResetTokens, users } from "@/db/schema";
 import { audit } from "./audit";
 import { createSession, deleteUserSessions, nextCredentialsVersion } from "./auth/sessions";
-import { notifyPasswordChanged } from "./password-changed";
+import { enqueueJob } from "./jobs/queue";
 import type { RequestContext, Schedule } from "./password-reset";
 import { hashPassword, passwordPolicyErrors, verifyPassword } from "./passwords";
 import { spendUserTokens } from "./single-use-tokens";
@@ -70,6 +70,7 @@ export async function changePassword(
   if (!outcome) return { ok: false, code: "CONFLICT" };
 
   await resetRateLimit(db, CHANGE_PASSWORD_LIMIT, user.id);
-  schedule(() => notifyPasswordChanged(db, { userId: user.id, email: user.email, changedAt: outcome.changedAt, ip: input.ip, userAgent: input.userAgent }));
+  const changedAt = outcome.changedAt.toISOString();
+  await enqueueJob(db, "password_changed.notify", { userId: user.id, email: user.email, changedAt, ip: input.ip, userAgent: input.userAgent }, schedule);
   return { ok: true, session: { sessionToken: outcome.session.sessionToken, expires: outcome.session.expires } };
 }

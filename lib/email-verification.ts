@@ -6,6 +6,8 @@ import { emailVerificationTokens, users } from "@/db/schema";
 import VerifyEmail, { verifyEmailSubject } from "@/emails/verify-email";
 import { audit } from "./audit";
 import { env } from "./env";
+import { sendFailure } from "./jobs/errors";
+import { enqueueJob, RUN_ONCE, type JobSteps } from "./jobs/queue";
 import { log } from "./log";
 import { sendEmail } from "./mail";
 import type { RequestContext, Schedule } from "./password-reset";
@@ -18,34 +20,54 @@ export const VERIFICATION_TTL_HOURS = 24;
 /** "Resend verification email": 3 an hour per account. */
 export const RESEND_VERIFICATION_LIMIT: RateLimit = { name: "verify-resend", max: 3, windowSeconds: 60 * 60 };
 
-/** Creates a verification token for the user's current address and emails the link. Never throws. */
-export async function sendVerificationEmail(db: Database, user: { id: string; email: string }, context: RequestContext): Promise<void> {
-  try {
-    const config = env();
-    const { token, hash } = generateToken();
-    const [row] = await db
-      .insert(emailVerificationTokens)
-      .values({
-        userId: user.id,
-        email: user.email,
-        tokenHash: hash,
-        expiresAt: new Date(Date.now() + VERIFICATION_TTL_HOURS * 60 * 60 * 1000),
-        requestIp: context.ip,
-        requestUserAgent: context.userAgent,
-      })
-      .returning({ id: emailVerificationTokens.id });
-    const sent = await sendEmail({
-      to: user.email,
-      subject: verifyEmailSubject,
-      react: createElement(VerifyEmail, { verifyUrl: `${config.APP_URL}/verify-email/${token}`, expiresInHours: VERIFICATION_TTL_HOURS }),
-      idempotencyKey: `verify-email/${row?.id}`,
-    });
-    const entry = { userId: user.id, ip: context.ip, userAgent: context.userAgent };
-    if (sent.ok) await audit(db, { event: "email_verification.sent", ...entry });
-    else await audit(db, { event: "email_verification.email_failed", ...entry, details: { reason: sent.reason } });
-  } catch (error) {
-    log("error", "email_verification.send_failed", { userId: user.id }, error);
+/**
+ * Creates a verification token for the user's current address and emails the link. The token
+ * is made once per job and kept sealed between attempts; a failed attempt is audited, then
+ * thrown for the runner to retry or abandon.
+ */
+export async function sendVerificationEmail(
+  db: Database,
+  user: { id: string; email: string },
+  context: RequestContext,
+  steps: JobSteps = RUN_ONCE,
+): Promise<void> {
+  const config = env();
+  const link = await steps.once(
+    "verify-link",
+    async () => {
+      const { token, hash } = generateToken();
+      const [row] = await db
+        .insert(emailVerificationTokens)
+        .values({
+          userId: user.id,
+          email: user.email,
+          tokenHash: hash,
+          expiresAt: new Date(Date.now() + VERIFICATION_TTL_HOURS * 60 * 60 * 1000),
+          requestIp: context.ip,
+          requestUserAgent: context.userAgent,
+        })
+        .returning({ id: emailVerificationTokens.id });
+      if (!row) throw new Error("token insert returned no row");
+      return { token, tokenId: row.id };
+    },
+    ["token"],
+  );
+  const sent = await sendEmail({
+    to: user.email,
+    subject: verifyEmailSubject,
+    react: createElement(VerifyEmail, { verifyUrl: `${config.APP_URL}/verify-email/${link.token}`, expiresInHours: VERIFICATION_TTL_HOURS }),
+    idempotencyKey: `verify-email/${link.tokenId}`,
+  });
+  const entry = { userId: user.id, ip: context.ip, userAgent: context.userAgent };
+  if (sent.ok) {
+    await audit(db, { event: "email_verification.sent", ...entry });
+    return;
   }
+  if (!sent.paced) {
+    log("error", "email_verification.email_failed", { userId: user.id, reason: sent.reason });
+    await audit(db, { event: "email_verification.email_failed", ...entry, details: { reason: sent.reason } });
+  }
+  throw sendFailure(sent);
 }
 
 export type VerificationInspection = { status: "valid"; maskedEmail: string } | { status: TokenProblem };
@@ -120,6 +142,6 @@ export async function resendVerificationEmail(
   if (user.emailVerified) return { ok: false, code: "ALREADY_VERIFIED" };
   const budget = await consumeRateLimit(db, RESEND_VERIFICATION_LIMIT, user.id);
   if (!budget.allowed) return { ok: false, code: "RATE_LIMITED", retryAfterSeconds: budget.retryAfterSeconds };
-  schedule(() => sendVerificationEmail(db, user, context));
+  await enqueueJob(db, "email_verification.send", { userId: user.id, email: user.email, ip: context.ip, userAgent: context.userAgent }, schedule);
   return { ok: true };
 }

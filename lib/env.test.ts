@@ -42,6 +42,9 @@ describe("parseEnv rejects malformed values, naming the variable", () => {
     ["ALLOW_EMBEDDED_DATABASE", "yes"],
     ["SESSION_ABSOLUTE_MAX_AGE_DAYS", "0"],
     ["SESSION_ABSOLUTE_MAX_AGE_DAYS", "3651"],
+    ["JOBS_MAX_ATTEMPTS", "0"],
+    ["JOBS_LEASE_SECONDS", "1"],
+    ["MAIL_SENDS_PER_SECOND", "0"],
   ])("rejects %s=%s", (name, value) => {
     const error = parseError({ ...BASE, [name]: value });
     expect(error.message).toMatch(new RegExp(`^\\s+${name}: `, "m"));
@@ -57,6 +60,11 @@ describe("parseEnv rejects malformed values, naming the variable", () => {
     const message = parseError({ ...BASE, RESET_TOKEN_TTL_MINUTES: "abc", APP_URL: "not-a-url" }).message;
     expect(message).toContain("RESET_TOKEN_TTL_MINUTES:");
     expect(message).toContain("APP_URL:");
+  });
+
+  it("refuses a job lease that a single send could outlast", () => {
+    expect(parseError({ ...BASE, JOBS_LEASE_SECONDS: "10", MAIL_TIMEOUT_MS: "8000" }).message).toContain("JOBS_LEASE_SECONDS: must exceed MAIL_TIMEOUT_MS");
+    expect(parseEnv({ ...BASE, JOBS_LEASE_SECONDS: "13", MAIL_TIMEOUT_MS: "8000" }).JOBS_LEASE_SECONDS).toBe(13);
   });
 
   it("accepts postgres:// and postgresql:// database URLs", () => {
@@ -185,6 +193,13 @@ describe("parseEnv defaults", () => {
       SIGN_IN_FAILURES_PER_IP_PER_HOUR: 100,
       AUDIT_RETENTION_DAYS: 365,
       ALLOW_EMBEDDED_DATABASE: false,
+      JOBS_MAX_ATTEMPTS: 8,
+      JOBS_RETRY_BASE_MS: 10_000,
+      JOBS_LEASE_SECONDS: 60,
+      JOBS_POLL_INTERVAL_MS: 2_000,
+      JOBS_SHUTDOWN_GRACE_MS: 10_000,
+      JOBS_RETENTION_DAYS: 7,
+      MAIL_SENDS_PER_SECOND: 2,
       MAIL_OUTBOX_DIR: path.join("/srv/rekey", "outbox"),
       mailTransport: "outbox",
     });

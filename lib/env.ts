@@ -71,6 +71,20 @@ export const EnvSchema = z.object({
   AUDIT_RETENTION_DAYS: intFrom(1, 3_650, 365),
   /** Bearer secret for /api/cron/* (Vercel Cron sends it); unset, those endpoints answer 404. */
   CRON_SECRET: optionalString.pipe(z.string().min(16, "must be at least 16 characters").optional()),
+  /** Deferred work (lib/jobs): tries per job before it is abandoned, logged and audited. */
+  JOBS_MAX_ATTEMPTS: intFrom(1, 50, 8),
+  /** First retry delay; each further one doubles (with jitter), capped at an hour. */
+  JOBS_RETRY_BASE_MS: intFrom(100, 3_600_000, 10_000),
+  /** How long a claimed job is an instance's own; past it, another instance takes it over. */
+  JOBS_LEASE_SECONDS: intFrom(5, 3_600, 60),
+  /** How often a running server looks for due or orphaned work. */
+  JOBS_POLL_INTERVAL_MS: intFrom(100, 600_000, 2_000),
+  /** On SIGTERM, how long an instance may finish the work it holds before it exits. */
+  JOBS_SHUTDOWN_GRACE_MS: intFrom(0, 600_000, 10_000),
+  /** Finished jobs (payload already erased) are deleted by the cleanup cron after this. */
+  JOBS_RETENTION_DAYS: intFrom(0, 3_650, 7),
+  /** Emails per second to the provider, across every instance (Resend's default team limit is 2). */
+  MAIL_SENDS_PER_SECOND: z.coerce.number().min(0.01).max(1_000).default(2),
   LOG_LEVEL: z.enum(["debug", "info", "warn", "error", "silent"]).default("info"),
 });
 
@@ -124,6 +138,11 @@ export function parseEnv(source: Record<string, string | undefined>): Env {
   if (missing.length > 0) problems.push(`Missing required environment variables${isProduction ? " in production" : ""}:\n${missing.map((m) => `  ${m}`).join("\n")}`);
   if (unsafe.length > 0) problems.push(`Refusing to run in production with a configuration that loses data:\n${unsafe.map((m) => `  ${m}`).join("\n")}`);
   if (problems.length > 0) throw new EnvError(problems.join("\n\n"));
+
+  // A lease shorter than one send would let a second instance take over a job mid-send.
+  if (parsed.JOBS_LEASE_SECONDS * 1000 < parsed.MAIL_TIMEOUT_MS + 5_000) {
+    throw new EnvError(`Invalid environment configuration:\n  JOBS_LEASE_SECONDS: must exceed MAIL_TIMEOUT_MS by at least 5 seconds`);
+  }
 
   return {
     ...parsed,

@@ -4,6 +4,7 @@ import { emailVerificationTokens, passwordChangeReportTokens, passwordResetToken
 import { deleteExpiredAuditEvents } from "./audit";
 import { deleteExpiredSessions } from "./auth/sessions";
 import { env } from "./env";
+import { deleteFinishedJobs } from "./jobs/queue";
 import { deleteExpiredRateLimits } from "./rate-limit";
 import { deleteStaleTokens } from "./single-use-tokens";
 
@@ -17,11 +18,13 @@ export interface CleanupReport {
   emailVerificationTokens: number;
   passwordChangeReportTokens: number;
   auditEvents: number;
+  finishedJobs: number;
 }
 
 /**
- * Deletes what no longer serves anyone: ended rate-limit windows, expired sessions, and links
- * dead for more than a week, audit events older than AUDIT_RETENTION_DAYS. Safe to run from any instance, any time.
+ * Deletes what no longer serves anyone: ended rate-limit windows, expired sessions, links
+ * dead for more than a week, audit events older than AUDIT_RETENTION_DAYS, and jobs finished
+ * longer ago than JOBS_RETENTION_DAYS. Safe to run from any instance, any time.
  */
 export async function cleanUpExpiredRecords(db: Database): Promise<CleanupReport> {
   return {
@@ -31,5 +34,6 @@ export async function cleanUpExpiredRecords(db: Database): Promise<CleanupReport
     emailVerificationTokens: await deleteStaleTokens(db, emailVerificationTokens, DEAD_TOKEN_GRACE_DAYS),
     passwordChangeReportTokens: await deleteStaleTokens(db, passwordChangeReportTokens, DEAD_TOKEN_GRACE_DAYS),
     auditEvents: await deleteExpiredAuditEvents(db, env().AUDIT_RETENTION_DAYS),
+    finishedJobs: await deleteFinishedJobs(db, env().JOBS_RETENTION_DAYS),
   };
 }

@@ -4,8 +4,8 @@ import type { Database } from "@/db/client";
 import { passwordChangeReportTokens, passwordResetTokens, users } from "@/db/schema";
 import { audit } from "./audit";
 import { deleteUserSessions, nextCredentialsVersion } from "./auth/sessions";
-import { log } from "./log";
-import { issueResetLink, type RequestContext, type Schedule } from "./password-reset";
+import { enqueueJob } from "./jobs/queue";
+import type { RequestContext, Schedule } from "./password-reset";
 import { consumeToken, lookUpToken, spendUserTokens, type TokenProblem } from "./single-use-tokens";
 import { lockUser } from "./user-lock";
 
@@ -48,12 +48,6 @@ export async function reportPasswordChange(db: Database, token: string, context:
     const now = await lookUpToken(db, passwordChangeReportTokens, token);
     return { ok: false, problem: now.status === "valid" ? "invalid" : now.status };
   }
-  schedule(async () => {
-    try {
-      await issueResetLink(db, user, context);
-    } catch (error) {
-      log("error", "password_change.report_reset_failed", { userId: user.id }, error);
-    }
-  });
+  await enqueueJob(db, "password_change.report_reset", { userId: user.id, email: user.email, ip: context.ip, userAgent: context.userAgent }, schedule);
   return { ok: true };
 }

@@ -8,8 +8,9 @@ import { audit, auditThrottled } from "./audit";
 import { clientKey, type RequestContext } from "./client-ip";
 import { deleteUserSessions, nextCredentialsVersion } from "./auth/sessions";
 import { env } from "./env";
+import { sendFailure } from "./jobs/errors";
+import { enqueueJob, RUN_ONCE, type JobSteps } from "./jobs/queue";
 import { log } from "./log";
-import { notifyPasswordChanged } from "./password-changed";
 import { renderEmail, sendEmail } from "./mail";
 import { lockUser } from "./user-lock";
 import { hashPassword, passwordPolicyErrors, verifyPassword } from "./passwords";
@@ -34,7 +35,7 @@ export type RequestPasswordResetResult =
 /**
  * Accepts a reset request for a well-formed email. The answer depends only on the caller's IP
  * budget: everything that depends on whether the account exists (per-email limit, look-up,
- * token, email) is handed to `schedule` and runs after the response.
+ * token, email) is a job, persisted here and run after the response.
  */
 export async function requestPasswordReset(
   db: Database,
@@ -46,30 +47,34 @@ export async function requestPasswordReset(
     await auditThrottled(db, { event: "password_reset.throttled", ip: input.ip, userAgent: input.userAgent, details: { limit: "ip" } }, limited.refusedInWindow);
     return { ok: false, code: "RATE_LIMITED", retryAfterSeconds: limited.retryAfterSeconds };
   }
-  schedule(() => deliverPasswordReset(db, input));
+  // The same one-row write for every address; the job decides what the address is.
+  await enqueueJob(db, "password_reset.request", { email: input.email, ip: input.ip, userAgent: input.userAgent }, schedule);
   return { ok: true, expiresInMinutes: env().RESET_TOKEN_TTL_MINUTES };
 }
 
-/** The deferred half of a request. Never throws: failures are logged (without the token) and audited. */
-export async function deliverPasswordReset(db: Database, input: { email: string } & RequestContext): Promise<void> {
+/**
+ * The deferred half of a request (the "password_reset.request" job). Throws when the work
+ * should be tried again; the limit, look-up and audit are done once per job, not per attempt.
+ */
+export async function deliverPasswordReset(db: Database, input: { email: string } & RequestContext, steps: JobSteps = RUN_ONCE): Promise<void> {
   const email = normalizeEmail(input.email);
   const context = { email, ip: input.ip, userAgent: input.userAgent };
-  try {
+  const decided = await steps.once("decide", async () => {
     // Counted for every address, existing or not, and invisible to the requester.
     const perEmail = await consumeRateLimit(db, emailLimit(), emailFingerprint(email));
     if (!perEmail.allowed) {
       await auditThrottled(db, { event: "password_reset.throttled", ...context, details: { limit: "email" } }, perEmail.refusedInWindow);
-      return;
+      return { userId: null, throttled: true };
     }
-    const user = await db.query.users.findFirst({ where: eq(users.email, email), columns: { id: true, email: true } });
+    const user = await db.query.users.findFirst({ where: eq(users.email, email), columns: { id: true } });
     await audit(db, { event: "password_reset.requested", ...context, userId: user?.id ?? null, details: { account_exists: Boolean(user) } });
-    if (user) await issueResetLink(db, user, input);
-    // The same CPU work for an unknown address: this runs after the response, but on a busy
-    // instance it competes with the next requests, and it should not differ by address.
-    else await renderEmail(resetEmail(generateToken().token, new Date(), input.ip));
-  } catch (error) {
-    log("error", "password_reset.request_failed", {}, error);
-  }
+    return { userId: user?.id ?? null, throttled: false };
+  });
+  if (decided.throttled) return;
+  if (decided.userId) await issueResetLink(db, { id: decided.userId, email }, input, steps);
+  // The same CPU work for an unknown address: this runs after the response, but on a busy
+  // instance it competes with the next requests, and it should not differ by address.
+  else await renderEmail(resetEmail(generateToken().token, new Date(), input.ip));
 }
 
 function resetEmail(token: string, requestedAt: Date, requestIp: string | null) {
@@ -86,36 +91,48 @@ function resetEmail(token: string, requestedAt: Date, requestIp: string | null) 
 
 /**
  * Creates a reset token for `user` and emails the link (built from APP_URL only, never from
- * Host or X-Forwarded-Host). Records whether the email went out; throws only on database errors.
+ * Host or X-Forwarded-Host). The token is made once per job and kept sealed between attempts,
+ * so every retry sends the same email under the same idempotency key. Records each failed
+ * attempt, then throws it (lib/jobs/errors.ts) for the runner to retry or abandon.
  */
-export async function issueResetLink(db: Database, user: { id: string; email: string }, context: RequestContext): Promise<void> {
+export async function issueResetLink(db: Database, user: { id: string; email: string }, context: RequestContext, steps: JobSteps = RUN_ONCE): Promise<void> {
   const config = env();
-  const { token, hash } = generateToken();
-  const requestedAt = new Date();
-  const expiresAt = new Date(requestedAt.getTime() + config.RESET_TOKEN_TTL_MINUTES * 60_000);
-  const row = await db.transaction(async (tx) => {
-    if (config.RESET_INVALIDATE_PREVIOUS_TOKENS) await spendUserTokens(tx, passwordResetTokens, user.id);
-    const [inserted] = await tx
-      .insert(passwordResetTokens)
-      .values({ userId: user.id, tokenHash: hash, createdAt: requestedAt, expiresAt, requestIp: context.ip, requestUserAgent: context.userAgent })
-      .returning({ id: passwordResetTokens.id });
-    return inserted;
-  });
-  if (!row) throw new Error("token insert returned no row");
+  const link = await steps.once(
+    "reset-link",
+    async () => {
+      const { token, hash } = generateToken();
+      const requestedAt = new Date();
+      const expiresAt = new Date(requestedAt.getTime() + config.RESET_TOKEN_TTL_MINUTES * 60_000);
+      const row = await db.transaction(async (tx) => {
+        if (config.RESET_INVALIDATE_PREVIOUS_TOKENS) await spendUserTokens(tx, passwordResetTokens, user.id);
+        const [inserted] = await tx
+          .insert(passwordResetTokens)
+          .values({ userId: user.id, tokenHash: hash, createdAt: requestedAt, expiresAt, requestIp: context.ip, requestUserAgent: context.userAgent })
+          .returning({ id: passwordResetTokens.id });
+        return inserted;
+      });
+      if (!row) throw new Error("token insert returned no row");
+      return { token, tokenId: row.id, requestedAt: requestedAt.toISOString() };
+    },
+    ["token"],
+  );
 
   const sent = await sendEmail({
     to: user.email,
     subject: resetPasswordSubject,
-    react: resetEmail(token, requestedAt, context.ip),
-    idempotencyKey: `password-reset/${row.id}`,
+    react: resetEmail(link.token, new Date(link.requestedAt), context.ip),
+    idempotencyKey: `password-reset/${link.tokenId}`,
   });
   const entry = { email: user.email, ip: context.ip, userAgent: context.userAgent, userId: user.id };
   if (sent.ok) {
-    await audit(db, { event: "password_reset.email_sent", ...entry, details: { token_id: row.id } });
-  } else {
-    log("error", "password_reset.email_failed", { userId: user.id, tokenId: row.id, reason: sent.reason });
-    await audit(db, { event: "password_reset.email_failed", ...entry, details: { token_id: row.id, reason: sent.reason } });
+    await audit(db, { event: "password_reset.email_sent", ...entry, details: { token_id: link.tokenId } });
+    return;
   }
+  if (!sent.paced) {
+    log("error", "password_reset.email_failed", { userId: user.id, tokenId: link.tokenId, reason: sent.reason });
+    await audit(db, { event: "password_reset.email_failed", ...entry, details: { token_id: link.tokenId, reason: sent.reason } });
+  }
+  throw sendFailure(sent);
 }
 
 export type { TokenProblem };
@@ -221,6 +238,7 @@ export async function resetPassword(
     return { ok: false, code: TOKEN_PROBLEM_CODES[problem] };
   }
 
-  schedule(() => notifyPasswordChanged(db, { userId: outcome.id, email: outcome.email, changedAt: outcome.passwordChangedAt ?? new Date(), ...input }));
+  const changedAt = (outcome.passwordChangedAt ?? new Date()).toISOString();
+  await enqueueJob(db, "password_changed.notify", { userId: outcome.id, email: outcome.email, changedAt, ip: input.ip, userAgent: input.userAgent }, schedule);
   return { ok: true };
 }

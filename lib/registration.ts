@@ -7,6 +7,9 @@ import { audit } from "./audit";
 import { clientKey } from "./client-ip";
 import { sendVerificationEmail } from "./email-verification";
 import { env } from "./env";
+import { sendFailure } from "./jobs/errors";
+import { enqueueJob, RUN_ONCE, type JobSteps } from "./jobs/queue";
+import { seal } from "./jobs/seal";
 import { log } from "./log";
 import { sendEmail } from "./mail";
 import type { RequestContext, Schedule } from "./password-reset";
@@ -32,43 +35,51 @@ export async function requestRegistration(
 ): Promise<RequestRegistrationResult> {
   const budget = await consumeRateLimit(db, REGISTER_IP_LIMIT, clientKey(input.ip));
   if (!budget.allowed) return { ok: false, code: "RATE_LIMITED", retryAfterSeconds: budget.retryAfterSeconds };
-  schedule(() => completeRegistration(db, input));
+  // The password waits in the job sealed (AES-256-GCM), never in the clear; the same write for every address.
+  const payload = { email: input.email, sealedPassword: seal(input.password), name: input.name, ip: input.ip, userAgent: input.userAgent };
+  await enqueueJob(db, "registration.complete", payload, schedule);
   return { ok: true };
 }
 
 /**
- * The deferred half: a new address gets an account and a verification email; an existing one
- * stays unchanged and its owner is told someone tried. Never throws.
+ * The deferred half (the "registration.complete" job): a new address gets an account and a
+ * verification email; an existing one stays unchanged and its owner is told someone tried.
+ * The account is created once per job; a failed send is thrown for the runner to retry.
  */
 export async function completeRegistration(
   db: Database,
   input: { email: string; password: string; name?: string | undefined } & RequestContext,
+  steps: JobSteps = RUN_ONCE,
 ): Promise<void> {
   const email = normalizeEmail(input.email);
   const context = { ip: input.ip, userAgent: input.userAgent };
-  try {
+  const outcome = await steps.once("register", async () => {
     const budget = await consumeRateLimit(db, REGISTER_EMAIL_LIMIT, emailFingerprint(email));
-    if (!budget.allowed) return;
+    if (!budget.allowed) return { outcome: "throttled", userId: null, attemptedAt: null };
     const created = await registerUser(db, { ...input, email });
-    if (created.ok) {
-      await sendVerificationEmail(db, { id: created.userId, email }, context);
-      return;
-    }
+    if (created.ok) return { outcome: "created", userId: created.userId, attemptedAt: null };
     await audit(db, { event: "registration.existing_email", email, ...context });
-    const config = env();
-    const sent = await sendEmail({
-      to: email,
-      subject: registrationAttemptSubject,
-      react: createElement(RegistrationAttemptEmail, {
-        attemptedAt: new Date(),
-        ip: input.ip,
-        signInUrl: `${config.APP_URL}/login`,
-        forgotPasswordUrl: `${config.APP_URL}/forgot-password`,
-      }),
-      idempotencyKey: `registration-attempt/${emailFingerprint(email)}/${Date.now()}`,
-    });
-    if (!sent.ok) log("error", "registration.attempt_email_failed", { reason: sent.reason });
-  } catch (error) {
-    log("error", "registration.failed", {}, error);
+    return { outcome: "existing", userId: null, attemptedAt: new Date().toISOString() };
+  });
+  if (outcome.outcome === "created" && outcome.userId) {
+    await sendVerificationEmail(db, { id: outcome.userId, email }, context, steps);
+    return;
   }
+  if (outcome.outcome !== "existing" || !outcome.attemptedAt) return;
+  const config = env();
+  const sent = await sendEmail({
+    to: email,
+    subject: registrationAttemptSubject,
+    react: createElement(RegistrationAttemptEmail, {
+      attemptedAt: new Date(outcome.attemptedAt),
+      ip: input.ip,
+      signInUrl: `${config.APP_URL}/login`,
+      forgotPasswordUrl: `${config.APP_URL}/forgot-password`,
+    }),
+    // One key per attempt to register, the same on every retry of its email.
+    idempotencyKey: `registration-attempt/${emailFingerprint(email)}/${new Date(outcome.attemptedAt).getTime()}`,
+  });
+  if (sent.ok) return;
+  if (!sent.paced) log("error", "registration.attempt_email_failed", { reason: sent.reason });
+  throw sendFailure(sent);
 }

@@ -4,8 +4,11 @@ import { randomUUID } from "node:crypto";
 import { createServer, type IncomingHttpHeaders, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
 
-/** ok: 200 {"id"}; fail: 500 with a JSON error; hang: never answers. */
-export type StandInMode = "ok" | "fail" | "hang";
+/** ok: 200 {"id"}; fail: 500 with a JSON error; hang: never answers; scripted: see `script`. */
+export type StandInMode = "ok" | "fail" | "hang" | "scripted";
+
+/** One scripted answer: a status (with an optional Retry-After header) or no answer at all. */
+export type ScriptedAnswer = { status: number; retryAfter?: string } | "hang";
 
 export interface RecordedRequest {
   method: string;
@@ -16,6 +19,9 @@ export interface RecordedRequest {
   mode: StandInMode;
   /** The id answered (ok mode only). */
   id?: string;
+  /** The status answered, if any. */
+  status?: number;
+  receivedAt: number;
 }
 
 export interface ResendStandIn {
@@ -26,6 +32,8 @@ export interface ResendStandIn {
   setMode(mode: StandInMode): void;
   /** Mode for messages to one address. */
   setModeFor(recipient: string, mode: StandInMode): void;
+  /** The next answers for messages to one address, in order; after them, its mode applies. */
+  script(recipient: string, answers: ScriptedAnswer[]): void;
   /** Back to "ok" for everyone, requests forgotten. */
   reset(): void;
   close(): Promise<void>;
@@ -52,6 +60,7 @@ function sendJson(res: ServerResponse, status: number, payload: unknown): void {
 export async function startResendStandIn(): Promise<ResendStandIn> {
   let defaultMode: StandInMode = "ok";
   const perRecipient = new Map<string, StandInMode>();
+  const scripts = new Map<string, ScriptedAnswer[]>();
   const requests: RecordedRequest[] = [];
 
   const server: Server = createServer((req, res) => {
@@ -70,16 +79,26 @@ export async function startResendStandIn(): Promise<ResendStandIn> {
         sendJson(res, 422, { statusCode: 422, name: "validation_error", message: "body is not JSON" });
         return;
       }
-      const modes = recipientsOf(body).map((r) => perRecipient.get(r.toLowerCase()));
-      const mode = modes.find((m) => m === "hang") ?? modes.find((m) => m === "fail") ?? modes.find((m) => m) ?? defaultMode;
-      const recorded: RecordedRequest = { method: req.method, path, headers: req.headers, body, mode };
+      const recipients = recipientsOf(body).map((r) => r.toLowerCase());
+      const scripted = recipients.map((r) => scripts.get(r)?.shift()).find((a) => a !== undefined);
+      const modes = recipients.map((r) => perRecipient.get(r));
+      const mode = scripted ? "scripted" : (modes.find((m) => m === "hang") ?? modes.find((m) => m === "fail") ?? modes.find((m) => m) ?? defaultMode);
+      const recorded: RecordedRequest = { method: req.method, path, headers: req.headers, body, mode, receivedAt: Date.now() };
       requests.push(recorded);
+      if (scripted === "hang") return;
+      if (scripted) {
+        recorded.status = scripted.status;
+        res.writeHead(scripted.status, { "content-type": "application/json", ...(scripted.retryAfter ? { "retry-after": scripted.retryAfter } : {}) });
+        res.end(JSON.stringify({ statusCode: scripted.status, name: scripted.status === 429 ? "rate_limit_exceeded" : "scripted_error", message: "Scripted by the test." }));
+        return;
+      }
       if (mode === "hang") return;
       if (mode === "fail") {
         sendJson(res, 500, STAND_IN_ERROR);
         return;
       }
       recorded.id = randomUUID();
+      recorded.status = 200;
       sendJson(res, 200, { id: recorded.id });
     });
   });
@@ -99,9 +118,13 @@ export async function startResendStandIn(): Promise<ResendStandIn> {
     setModeFor(recipient, mode) {
       perRecipient.set(recipient.toLowerCase(), mode);
     },
+    script(recipient, answers) {
+      scripts.set(recipient.toLowerCase(), [...answers]);
+    },
     reset() {
       defaultMode = "ok";
       perRecipient.clear();
+      scripts.clear();
       requests.length = 0;
     },
     close: () =>

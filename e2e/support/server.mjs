@@ -38,6 +38,9 @@ const env = {
   RESEND_BASE_URL: `http://127.0.0.1:${resendPort}`,
   EMAIL_FROM: "Rekey <no-reply@rekey.test>",
   MAIL_TIMEOUT_MS: "2000",
+  // The suite sends many emails in parallel; pacing at Resend's 2 a second would only slow it.
+  MAIL_SENDS_PER_SECOND: "100",
+  JOBS_LEASE_SECONDS: "10",
   LOG_LEVEL: "info",
 };
 

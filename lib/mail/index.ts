@@ -2,9 +2,11 @@ import "server-only";
 import { render } from "@react-email/render";
 import type { ReactElement } from "react";
 import { Resend } from "resend";
+import { getDb } from "@/db/client";
 import { env } from "../env";
 import { log } from "../log";
 import { writeToOutbox } from "./outbox";
+import { reserveSendSlot } from "./pace";
 
 export interface Email {
   to: string;
@@ -20,7 +22,32 @@ export async function renderEmail(react: ReactElement): Promise<{ html: string; 
   return { html, text };
 }
 
-export type SendResult = { ok: true; id: string } | { ok: false; reason: string };
+export type SendResult =
+  | { ok: true; id: string }
+  | {
+      ok: false;
+      reason: string;
+      /** Worth trying again: a timeout, a network error, a 5xx, a 429, or no send slot free yet. */
+      transient: boolean;
+      /** The wait the provider asked for (429 Retry-After), or until the next send slot. */
+      retryAfterMs?: number;
+      /** Not sent because the shared send rate was used up: the send never started. */
+      paced?: boolean;
+    };
+
+/** Whether a provider status is worth retrying: none (network, timeout), 409 (same key in flight), 429, 5xx. */
+function isTransientStatus(status: number | null | undefined): boolean {
+  return status === null || status === undefined || status === 409 || status === 429 || status >= 500;
+}
+
+/** Retry-After in seconds or as an HTTP date, in milliseconds from now. */
+export function parseRetryAfter(value: string | null | undefined, now = Date.now()): number | undefined {
+  if (!value) return undefined;
+  const trimmed = value.trim();
+  if (/^\d+(\.\d+)?$/.test(trimmed)) return Math.round(Number(trimmed) * 1000);
+  const at = Date.parse(trimmed);
+  return Number.isNaN(at) ? undefined : Math.max(0, at - now);
+}
 
 /**
  * Renders `email` to HTML and plain text and sends it through the configured transport:
@@ -42,16 +69,31 @@ export async function sendEmail(email: Email): Promise<SendResult> {
       return { ok: true, id: stored.id };
     }
 
+    // The provider's rate is shared by every instance: wait for a slot of our own. A slot
+    // further off than a claimed job's lease can cover is not taken: the job queues instead.
+    const maxWaitMs = config.JOBS_LEASE_SECONDS * 1000 - config.MAIL_TIMEOUT_MS - 5_000;
+    const slot = await reserveSendSlot(await getDb(), "mail", config.MAIL_SENDS_PER_SECOND, maxWaitMs);
+    if (!slot.ok) return { ok: false, reason: "paced", transient: true, retryAfterMs: slot.retryAfterMs, paced: true };
+    if (slot.waitMs > 0) await new Promise((resolve) => setTimeout(resolve, slot.waitMs));
+
     const resend = new Resend(config.RESEND_API_KEY, { baseUrl: config.RESEND_BASE_URL });
-    const { data, error } = await resend.emails.send(message, {
+    const { data, error, headers } = await resend.emails.send(message, {
       idempotencyKey: email.idempotencyKey,
-      // A hung provider must not hold the request's after() work forever.
+      // A hung provider must not hold the job past its lease.
       signal: AbortSignal.timeout(config.MAIL_TIMEOUT_MS),
     });
-    if (error || !data) return { ok: false, reason: error?.name ?? "no_response" };
+    if (error || !data) {
+      const status = error?.statusCode;
+      return {
+        ok: false,
+        reason: error?.name ?? "no_response",
+        transient: isTransientStatus(status),
+        retryAfterMs: status === 429 ? parseRetryAfter(headers?.["retry-after"]) : undefined,
+      };
+    }
     return { ok: true, id: data.id };
   } catch (error) {
     log("error", "mail.send_threw", {}, error);
-    return { ok: false, reason: error instanceof Error ? error.name : "unknown_error" };
+    return { ok: false, reason: error instanceof Error ? error.name : "unknown_error", transient: true };
   }
 }

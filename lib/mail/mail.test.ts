@@ -3,10 +3,12 @@ import path from "node:path";
 import { createElement } from "react";
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } from "vitest";
 import ResetPasswordEmail, { resetPasswordSubject } from "@/emails/reset-password";
+import { openTestDatabase } from "@/test-support/databases";
+import { useDatabaseForTests, type DatabaseHandle } from "@/db/client";
 import { freshOutboxDir } from "@/test-support/reset-helpers";
 import { STAND_IN_ERROR, startResendStandIn, type ResendStandIn } from "@/test-support/resend-stand-in";
 import { overrideEnvForTests } from "../env";
-import { sendEmail, type Email } from "./index";
+import { parseRetryAfter, sendEmail, type Email } from "./index";
 import { readOutbox } from "./outbox";
 
 const LINK = "http://rekey.test/reset-password/AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA";
@@ -41,11 +43,16 @@ afterEach(async () => {
 
 describe("sendEmail through Resend", () => {
   let standIn: ResendStandIn;
+  // Sends are paced through a row in the database.
+  let database: DatabaseHandle & { dispose(): Promise<void> };
   beforeAll(async () => {
     standIn = await startResendStandIn();
+    database = await openTestDatabase("pglite");
+    useDatabaseForTests(database);
   });
   afterAll(async () => {
     await standIn.close();
+    await database.dispose();
   });
   beforeEach(() => {
     standIn.reset();
@@ -85,8 +92,34 @@ describe("sendEmail through Resend", () => {
 
     const result = await sendEmail(resetEmail("bob@example.com"));
 
-    expect(result).toEqual({ ok: false, reason: STAND_IN_ERROR.name });
+    expect(result).toEqual({ ok: false, reason: STAND_IN_ERROR.name, transient: true });
     expect(standIn.requests.map((r) => r.mode)).toEqual(["fail"]);
+  });
+
+  it("reports a 429 as transient with the Retry-After it was given", async () => {
+    standIn.script("eve@example.com", [{ status: 429, retryAfter: "7" }]);
+    expect(await sendEmail(resetEmail("eve@example.com"))).toMatchObject({ ok: false, transient: true, retryAfterMs: 7_000 });
+  });
+
+  it("reports a 4xx other than 429 as a definite refusal, not worth a retry", async () => {
+    standIn.script("fay@example.com", [{ status: 422 }]);
+    expect(await sendEmail(resetEmail("fay@example.com"))).toMatchObject({ ok: false, transient: false });
+  });
+
+  it("paces sends to MAIL_SENDS_PER_SECOND: a burst queues instead of failing", async () => {
+    overrideEnvForTests({ RESEND_API_KEY: "re_test_key", RESEND_BASE_URL: standIn.url, MAIL_OUTBOX_DIR: outbox.dir, MAIL_SENDS_PER_SECOND: "10" });
+    const results = await Promise.all(["g1", "g2", "g3", "g4", "g5"].map((n) => sendEmail(resetEmail(`${n}@example.com`))));
+    expect(results.every((r) => r.ok)).toBe(true);
+    const times = standIn.requests.map((r) => r.receivedAt).sort((a, b) => a - b);
+    // Five sends at 10 a second: four gaps of at least 100 ms (a few ms of clock slack).
+    expect(times.at(-1)! - times[0]!).toBeGreaterThanOrEqual(4 * 100 - 15);
+  });
+
+  it("reads Retry-After as seconds or as an HTTP date", () => {
+    expect(parseRetryAfter("3")).toBe(3_000);
+    expect(parseRetryAfter("Sun, 22 Nov 2026 05:00:10 GMT", Date.parse("2026-11-22T05:00:00Z"))).toBe(10_000);
+    expect(parseRetryAfter("soon")).toBeUndefined();
+    expect(parseRetryAfter(null)).toBeUndefined();
   });
 
   it("gives up on a Resend that never answers after MAIL_TIMEOUT_MS and returns a failure", async () => {
@@ -94,7 +127,8 @@ describe("sendEmail through Resend", () => {
 
     const result = await sendEmail(resetEmail("cleo@example.com"));
 
-    expect(result.ok).toBe(false);
+    // A timeout is worth another try.
+    expect(result).toMatchObject({ ok: false, transient: true });
     expect(standIn.requests.map((r) => r.mode)).toEqual(["hang"]);
     // The stand-in still serves others: the failure was this request's, not a dead server.
     expect(await sendEmail(resetEmail("dan@example.com"))).toMatchObject({ ok: true });

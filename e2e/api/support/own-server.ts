@@ -8,6 +8,8 @@ export interface OwnServer {
   /** Everything the server printed so far. */
   output(): string;
   stop(): Promise<void>;
+  /** Sends `signal` to the server's process group; resolves with the time it exited. */
+  kill(signal: NodeJS.Signals): Promise<number>;
 }
 
 /** A port nothing listens on right now. */
@@ -84,5 +86,10 @@ export async function startOwnServer(env: Record<string, string>, options: { rea
     }
     await new Promise((r) => setTimeout(r, 250));
   }
-  return { url, port, output: () => output, stop };
+  const kill = async (signal: NodeJS.Signals) => {
+    if (child.exitCode === null && child.signalCode === null && child.pid !== undefined) process.kill(-child.pid, signal);
+    await exited;
+    return Date.now();
+  };
+  return { url, port, output: () => output, stop, kill };
 }

@@ -29,6 +29,14 @@ describeEachDatabase("GET /api/cron/cleanup", () => {
     const response = await call(`Bearer ${SECRET}`);
     expect(response.status).toBe(200);
     const body = (await response.json()) as { deleted: Record<string, number> };
-    expect(Object.keys(body.deleted).sort()).toEqual(["auditEvents", "emailVerificationTokens", "passwordChangeReportTokens", "passwordResetTokens", "rateLimitBuckets", "sessions"]);
+    expect(Object.keys(body.deleted).sort()).toEqual([
+      "auditEvents",
+      "emailVerificationTokens",
+      "finishedJobs",
+      "passwordChangeReportTokens",
+      "passwordResetTokens",
+      "rateLimitBuckets",
+      "sessions",
+    ]);
   });
 });

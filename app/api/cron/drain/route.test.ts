@@ -1,0 +1,48 @@
+import { eq, inArray } from "drizzle-orm";
+import { afterEach, beforeEach, expect, it, vi } from "vitest";
+import { jobs } from "@/db/schema";
+import { overrideEnvForTests } from "@/lib/env";
+import { enqueueJob } from "@/lib/jobs/queue";
+import { describeEachDatabase } from "@/test-support/databases";
+import { freshOutboxDir, uniqueEmail } from "@/test-support/reset-helpers";
+import { GET } from "./route";
+
+const SECRET = "cron-secret-for-tests-0123456789";
+const call = (authorization?: string) =>
+  GET(new Request("http://rekey.test/api/cron/drain", { headers: authorization ? { authorization } : {} }));
+
+let outbox: { dir: string; remove: () => Promise<void> };
+beforeEach(async () => {
+  outbox = await freshOutboxDir();
+  vi.spyOn(console, "log").mockImplementation(() => {});
+});
+afterEach(async () => {
+  vi.restoreAllMocks();
+  overrideEnvForTests({});
+  await outbox.remove();
+});
+
+describeEachDatabase("GET /api/cron/drain", ({ handle }) => {
+  it("does not exist while CRON_SECRET is unset, and refuses a wrong secret", async () => {
+    overrideEnvForTests({ CRON_SECRET: undefined });
+    expect((await call(`Bearer ${SECRET}`)).status).toBe(404);
+    overrideEnvForTests({ CRON_SECRET: SECRET });
+    expect((await call()).status).toBe(401);
+    expect((await call(`Bearer ${SECRET}x`)).status).toBe(401);
+  });
+
+  it("runs the jobs left behind (after() never ran them) and says how many", async () => {
+    overrideEnvForTests({ CRON_SECRET: SECRET, RESEND_API_KEY: undefined, MAIL_OUTBOX_DIR: outbox.dir });
+    const db = handle().db;
+    const dropped = () => {}; // the instance died before its after() work ran
+    const ids = await Promise.all([1, 2, 3].map(() => enqueueJob(db, "password_reset.request", { email: uniqueEmail(), ip: null, userAgent: null }, dropped)));
+
+    const response = await call(`Bearer ${SECRET}`);
+
+    expect(response.status).toBe(200);
+    expect(((await response.json()) as { ran: number }).ran).toBeGreaterThanOrEqual(3);
+    const rows = await db.select({ status: jobs.status }).from(jobs).where(inArray(jobs.id, ids));
+    expect(rows.map((r) => r.status)).toEqual(["done", "done", "done"]);
+    expect(await db.select().from(jobs).where(eq(jobs.status, "pending"))).toEqual([]);
+  });
+});
