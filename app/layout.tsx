@@ -1,7 +1,6 @@
 import type { Metadata, Viewport } from "next";
 import Link from "next/link";
 import type { ReactNode } from "react";
-import { VerifyBanner } from "./_components/verify-banner";
 import "./globals.css";
 
 export const metadata: Metadata = {
@@ -23,7 +22,6 @@ export default function RootLayout({ children }: { children: ReactNode }) {
             Rekey
           </Link>
         </header>
-        <VerifyBanner />
         <main id="main">{children}</main>
       </body>
     </html>

@@ -6,6 +6,7 @@ import { emailFingerprint } from "./tokens";
 
 export type AuditEventName =
   | "user.registered"
+  | "user.registration_replaced"
   | "user.signed_in"
   | "user.sign_in_failed"
   | "user.sign_in_throttled"
@@ -24,6 +25,8 @@ export type AuditEventName =
   | "registration.existing_email"
   | "email_verification.sent"
   | "email_verification.email_failed"
+  | "email_verification.wrong_password"
+  | "email_verification.throttled"
   | "email.verified";
 
 export interface AuditEntry {

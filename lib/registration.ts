@@ -38,8 +38,11 @@ export async function requestRegistration(
 }
 
 /**
- * The deferred half: a new address gets an account and a verification email; an existing one
- * stays unchanged and its owner is told someone tried. Never throws.
+ * The deferred half, kept in this one function so it can move to a job queue: a new address
+ * (or one whose earlier registration was never confirmed) gets an account and a verification
+ * email; a confirmed one stays unchanged and its owner is told someone tried. Both paths hash
+ * the password and render one email, so the work after the answer costs the same CPU whether
+ * or not the address was free. Never throws.
  */
 export async function completeRegistration(
   db: Database,

@@ -62,6 +62,19 @@ export async function clearSignInFailures(db: Database, attempt: SignInAttempt):
   await Promise.all([resetRateLimit(db, accountAndIpLimit(), pairSubject(attempt)), refundRateLimit(db, ipLimit(), ipSubject(attempt.ip))]);
 }
 
+/**
+ * Counts one password guess for `attempt` against both limits and says whether it may be
+ * checked. Counted before the password is checked, so guesses sent in parallel cannot slip past
+ * the limit together; a success gives its count back (clearSignInFailures).
+ */
+export async function countSignInAttempt(db: Database, attempt: SignInAttempt): Promise<SignInBudget> {
+  const [pair, perIp] = await Promise.all([
+    consumeRateLimit(db, accountAndIpLimit(), pairSubject(attempt)),
+    consumeRateLimit(db, ipLimit(), ipSubject(attempt.ip)),
+  ]);
+  return budgetOf(pair, perIp);
+}
+
 export type SignInResult = CredentialsResult | { ok: false; code: "RATE_LIMITED"; retryAfterSeconds: number };
 
 /**
@@ -73,13 +86,7 @@ export async function attemptSignIn(
   input: SignInAttempt & { password: string; userAgent: string | null },
 ): Promise<SignInResult> {
   const attempt = { email: input.email, ip: input.ip };
-  // Counted before the password is checked, so guesses sent in parallel cannot slip past the
-  // limit together; a success gives its count back.
-  const [pair, perIp] = await Promise.all([
-    consumeRateLimit(db, accountAndIpLimit(), pairSubject(attempt)),
-    consumeRateLimit(db, ipLimit(), ipSubject(attempt.ip)),
-  ]);
-  const budget = budgetOf(pair, perIp);
+  const budget = await countSignInAttempt(db, attempt);
   if (!budget.allowed) {
     await audit(db, {
       event: "user.sign_in_throttled",
