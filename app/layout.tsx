@@ -2,7 +2,6 @@ import type { Metadata, Viewport } from "next";
 import Link from "next/link";
 import { connection } from "next/server";
 import type { ReactNode } from "react";
-import { VerifyBanner } from "./_components/verify-banner";
 import "./globals.css";
 
 export const metadata: Metadata = {
@@ -27,7 +26,6 @@ export default async function RootLayout({ children }: { children: ReactNode }) 
             Rekey
           </Link>
         </header>
-        <VerifyBanner />
         <main id="main">{children}</main>
       </body>
     </html>

@@ -15,6 +15,23 @@ test.describe("accessibility (axe: no serious or critical violation)", () => {
     await expectNoSeriousViolations(page);
   });
 
+  test("/verify-email/[token]: the password form, its wrong-password error, and /resend-verification", async ({ page, createUser, mailbox }) => {
+    const user = await createUser({ confirmed: false });
+    await page.goto("/resend-verification");
+    await expectNoSeriousViolations(page);
+    await page.getByLabel("Email").fill(user.email);
+    await page.getByRole("button", { name: "Send the link again" }).click();
+    await expect(page.getByTestId("resend-verification-answer")).toBeVisible();
+    await expectNoSeriousViolations(page);
+
+    await page.goto(await mailbox.link(user.email, /confirm your email address/i, "/verify-email/"));
+    await expectNoSeriousViolations(page);
+    await page.getByLabel("Password", { exact: true }).fill("Wrong-Password-1");
+    await page.getByRole("button", { name: "Confirm email address" }).click();
+    await expect(page.getByLabel("Password", { exact: true })).toHaveAttribute("aria-invalid", "true");
+    await expectNoSeriousViolations(page);
+  });
+
   test("/forgot-password, the form and the answer", async ({ page }) => {
     await page.goto("/forgot-password");
     await expectNoSeriousViolations(page);

@@ -1,22 +1,52 @@
+import type { APIRequestContext, Page } from "@playwright/test";
 import { E2E } from "./support/settings";
 import { STRONG_PASSWORD, expect, signIn, test, uniqueEmail } from "./support/fixtures";
 
-test.describe("accounts and sessions", () => {
-  test("register, confirm the email from the link, sign in, see the account, sign out", async ({ page, db, mailbox }) => {
-    const email = uniqueEmail("register");
-    await page.goto("/register");
-    await page.getByLabel("Email").fill(`  ${email.toUpperCase()} `);
-    await page.getByLabel("Password", { exact: true }).fill(STRONG_PASSWORD);
-    await page.getByLabel("Confirm password").fill(STRONG_PASSWORD);
-    await page.getByRole("button", { name: "Create account" }).click();
-    await expect(page.getByTestId("register-answer")).toHaveText("Check your email to finish creating your account.");
+async function register(page: Page, email: string, password: string): Promise<void> {
+  await page.goto("/register");
+  await page.getByLabel("Email").fill(email);
+  await page.getByLabel("Password", { exact: true }).fill(password);
+  await page.getByLabel("Confirm password").fill(password);
+  await page.getByRole("button", { name: "Create account" }).click();
+  await expect(page.getByTestId("register-answer")).toHaveText("Check your email to finish creating your account.");
+}
 
-    // Opening the link only asks; the button confirms (mail scanners open links too).
+/** The sign-in form's error after submitting `email` and `password`. */
+async function signInAnswer(page: Page, email: string, password: string): Promise<string | null> {
+  await page.goto("/login");
+  await page.getByLabel("Email").fill(email);
+  await page.getByLabel("Password", { exact: true }).fill(password);
+  await page.getByRole("button", { name: "Sign in" }).click();
+  await expect(page.getByTestId("form-error")).toBeVisible();
+  await expect(page).toHaveURL(/\/login$/);
+  return page.getByTestId("form-error").textContent();
+}
+
+/** Signs in through Auth.js's own endpoint (no app page involved); the session's email, if any. */
+async function credentialsEndpointSession(request: APIRequestContext, user: { email: string; password: string }): Promise<string | undefined> {
+  const { csrfToken } = (await (await request.get("/api/auth/csrf")).json()) as { csrfToken: string };
+  await request.post("/api/auth/callback/credentials", { form: { email: user.email, password: user.password, csrfToken }, maxRedirects: 0 });
+  const session = (await (await request.get("/api/auth/session")).json()) as { user?: { email?: string } } | null;
+  return session?.user?.email;
+}
+
+test.describe("accounts and sessions", () => {
+  test("register, be refused at sign-in until confirmed, confirm with the link and the password, sign in, sign out", async ({ page, db, mailbox }) => {
+    const email = uniqueEmail("register");
+    await register(page, `  ${email.toUpperCase()} `, STRONG_PASSWORD);
+
+    // Opening the link only asks; the password confirms (mail scanners open links too).
     const link = await mailbox.link(email, /confirm your email address/i, "/verify-email/");
     expect(new URL(link).origin).toBe(E2E.appUrl);
+
+    // Before confirming, the right password gets exactly the wrong-password answer.
+    expect(await signInAnswer(page, email, STRONG_PASSWORD)).toBe("Incorrect email or password.");
+    expect(await signInAnswer(page, email, "Wrong-Password-1")).toBe("Incorrect email or password.");
+
     await page.goto(link);
     await page.reload();
     await expect(page.getByRole("heading", { name: "Confirm your email address" })).toBeVisible();
+    await page.getByLabel("Password", { exact: true }).fill(STRONG_PASSWORD);
     await page.getByRole("button", { name: "Confirm email address" }).click();
     await expect(page.getByRole("heading", { name: "Your email address is confirmed" })).toBeVisible();
     await page.goto(link);
@@ -25,7 +55,6 @@ test.describe("accounts and sessions", () => {
     await signIn(page, { email, password: STRONG_PASSWORD });
     await expect(page.getByTestId("account-email")).toHaveText(email);
     await expect(page.getByTestId("email-verified")).toHaveText("Yes");
-    await expect(page.getByRole("region", { name: "Email not confirmed" })).toHaveCount(0);
     await page.goto("/");
     await expect(page.getByTestId("signed-in-email")).toHaveText(email);
 
@@ -38,6 +67,97 @@ test.describe("accounts and sessions", () => {
     const [row] = await db`select email, email_verified_at from users where email = ${email}`;
     expect(row?.email).toBe(email);
     expect(row?.email_verified_at).not.toBeNull();
+    await db`delete from users where email = ${email}`;
+  });
+
+  test("Auth.js's own credentials endpoint refuses an unconfirmed account's right password, and signs in once it is confirmed", async ({
+    request,
+    createUser,
+    db,
+  }) => {
+    const user = await createUser({ confirmed: false });
+    expect(await credentialsEndpointSession(request, user)).toBeUndefined();
+
+    await db`update users set email_verified_at = now() where id = ${user.id}`;
+    expect(await credentialsEndpointSession(request, user)).toBe(user.email);
+  });
+
+  test("a free address registered by someone else: its link opened in another browser without that password confirms nothing", async ({
+    page,
+    browser,
+    db,
+    mailbox,
+  }) => {
+    const email = uniqueEmail("prehijack");
+    await register(page, email, STRONG_PASSWORD);
+    const link = await mailbox.link(email, /confirm your email address/i, "/verify-email/");
+
+    // The address's owner, in their own browser, without the registrant's password.
+    const owner = await browser.newContext();
+    const ownerPage = await owner.newPage();
+    await ownerPage.goto(link);
+    await ownerPage.getByRole("button", { name: "Confirm email address" }).click();
+    await expect(ownerPage.getByText("Enter your password.")).toBeVisible();
+    await ownerPage.getByLabel("Password", { exact: true }).fill("Owners-Own-Pass-5");
+    await ownerPage.getByRole("button", { name: "Confirm email address" }).click();
+    await expect(ownerPage.getByText(/That is not the password chosen when this account was created\. Nothing was confirmed, and this link still works/)).toBeVisible();
+    await expect(ownerPage.getByLabel("Password", { exact: true })).toHaveAttribute("aria-invalid", "true");
+    await ownerPage.reload();
+    await expect(ownerPage.locator("[data-token-status]")).toHaveAttribute("data-token-status", "valid");
+    await owner.close();
+
+    const [row] = await db`select email_verified_at from users where email = ${email}`;
+    expect(row?.email_verified_at).toBeNull();
+    expect(await signInAnswer(page, email, STRONG_PASSWORD)).toBe("Incorrect email or password.");
+    await db`delete from users where email = ${email}`;
+  });
+
+  test("a password reset of an unconfirmed account confirms it, and only the new password signs in", async ({ page, createUser, mailbox, db }) => {
+    const user = await createUser({ confirmed: false });
+    expect(await signInAnswer(page, user.email, user.password)).toBe("Incorrect email or password.");
+
+    await page.goto("/forgot-password");
+    await page.getByLabel("Email").fill(user.email);
+    await page.getByRole("button", { name: "Send reset link" }).click();
+    await page.goto(await mailbox.resetLink(user.email));
+    const newPassword = "Owners-New-Pass-8";
+    await page.getByLabel("New password", { exact: true }).fill(newPassword);
+    await page.getByLabel("Confirm new password").fill(newPassword);
+    await page.getByRole("button", { name: "Set new password" }).click();
+    await expect(page).toHaveURL(/\/login\?notice=password-reset$/);
+
+    const [row] = await db`select email_verified_at from users where id = ${user.id}`;
+    expect(row?.email_verified_at).not.toBeNull();
+    expect(await signInAnswer(page, user.email, user.password)).toBe("Incorrect email or password.");
+    await signIn(page, { email: user.email, password: newPassword });
+    await expect(page.getByTestId("email-verified")).toHaveText("Yes");
+  });
+
+  test("the registration answer sends the link again, with the same answer for any address", async ({ page, mailbox, db }) => {
+    const email = uniqueEmail("resend");
+    await register(page, email, STRONG_PASSWORD);
+    await mailbox.waitFor(email, /confirm your email address/i);
+    const resend = page.getByRole("form", { name: "Send the confirmation link again" });
+    await expect(resend.getByLabel("Email")).toHaveValue(email);
+    await resend.getByRole("button", { name: "Send the link again" }).click();
+    const answer = page.getByTestId("resend-verification-answer");
+    await expect(answer).toHaveText("If that address has an account waiting for confirmation, we sent it a new link. It works for 24 hours.");
+    const second = await mailbox.link(email, /confirm your email address/i, "/verify-email/", 2);
+
+    // An address without an account waiting gets the same words and no email.
+    const nobody = uniqueEmail("nobody");
+    await page.goto("/resend-verification");
+    await page.getByLabel("Email").fill(nobody);
+    await page.getByRole("button", { name: "Send the link again" }).click();
+    await expect(page.getByTestId("resend-verification-answer")).toHaveText(
+      "If that address has an account waiting for confirmation, we sent it a new link. It works for 24 hours.",
+    );
+
+    await page.goto(second);
+    await page.getByLabel("Password", { exact: true }).fill(STRONG_PASSWORD);
+    await page.getByRole("button", { name: "Confirm email address" }).click();
+    await expect(page.getByRole("heading", { name: "Your email address is confirmed" })).toBeVisible();
+    expect(await mailbox.messages(nobody)).toEqual([]);
     await db`delete from users where email = ${email}`;
   });
 
@@ -55,22 +175,6 @@ test.describe("accounts and sessions", () => {
     expect(warning.text).toContain(`${E2E.appUrl}/forgot-password`);
     expect((await mailbox.messages(user.email)).filter((m) => /confirm your email/i.test(m.subject))).toEqual([]);
     await signIn(page, user);
-  });
-
-  test("an unconfirmed user may sign in, sees the banner and can ask for a new link", async ({ page, createUser, mailbox }) => {
-    const user = await createUser();
-    await signIn(page, user);
-    const banner = page.getByRole("region", { name: "Email not confirmed" });
-    await expect(banner).toContainText(user.email);
-    await banner.getByRole("button", { name: "Resend verification email" }).click();
-    await expect(page.getByText("We sent a new verification link to your email address.")).toBeVisible();
-    const link = await mailbox.link(user.email, /confirm your email address/i, "/verify-email/");
-    await page.goto(link);
-    await page.getByRole("button", { name: "Confirm email address" }).click();
-    await expect(page.getByRole("heading", { name: "Your email address is confirmed" })).toBeVisible();
-    await page.goto("/account");
-    await expect(page.getByTestId("email-verified")).toHaveText("Yes");
-    await expect(banner).toHaveCount(0);
   });
 
   test("the common-passwords dictionary is not in the page's initial JavaScript; it loads once a password is typed", async ({ page }) => {
@@ -162,12 +266,17 @@ test.describe("accounts and sessions", () => {
 test.describe("without JavaScript", () => {
   test.use({ javaScriptEnabled: false });
 
-  test("resending and confirming the verification email work as plain form posts", async ({ page, createUser, mailbox }) => {
-    const user = await createUser();
-    await signIn(page, user);
-    await page.getByRole("button", { name: "Resend verification email" }).click();
-    await expect(page.getByText("We sent a new verification link to your email address.")).toBeVisible();
+  test("resending and confirming the verification email work as plain form posts, a wrong password included", async ({ page, createUser, mailbox }) => {
+    const user = await createUser({ confirmed: false });
+    await page.goto("/resend-verification");
+    await page.getByLabel("Email").fill(user.email);
+    await page.getByRole("button", { name: "Send the link again" }).click();
+    await expect(page.getByTestId("resend-verification-answer")).toBeVisible();
     await page.goto(await mailbox.link(user.email, /confirm your email address/i, "/verify-email/"));
+    await page.getByLabel("Password", { exact: true }).fill("Wrong-Password-1");
+    await page.getByRole("button", { name: "Confirm email address" }).click();
+    await expect(page.getByText(/That is not the password chosen when this account was created/)).toBeVisible();
+    await page.getByLabel("Password", { exact: true }).fill(user.password);
     await page.getByRole("button", { name: "Confirm email address" }).click();
     await expect(page.getByRole("heading", { name: "Your email address is confirmed" })).toBeVisible();
   });

@@ -18,8 +18,13 @@ export default function VerifyEmail({ verifyUrl, expiresInHours }: VerifyEmailPr
       <Text style={textStyle}>
         Or copy this address into your browser: <Link href={verifyUrl}>{verifyUrl}</Link>
       </Text>
-      <Text style={textStyle}>The link works once, for {expiresInHours} hours.</Text>
-      <Text style={textStyle}>If you did not create a Rekey account, ignore this email.</Text>
+      <Text style={textStyle}>
+        The link works once, for {expiresInHours} hours, together with the password chosen when the account was created.
+      </Text>
+      <Text style={textStyle}>
+        If you did not create a Rekey account, ignore this email: nobody can use an account with this address until its owner
+        confirms it. To have one yourself, register again or reset the password; either replaces what someone else chose.
+      </Text>
     </EmailLayout>
   );
 }

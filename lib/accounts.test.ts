@@ -1,9 +1,15 @@
-import { and, eq } from "drizzle-orm";
+import { and, eq, sql } from "drizzle-orm";
 import { expect, it } from "vitest";
-import { auditEvents, users } from "@/db/schema";
+import { auditEvents, emailVerificationTokens, users } from "@/db/schema";
 import { describeEachDatabase } from "@/test-support/databases";
+import { uniqueEmail, uniqueIp } from "@/test-support/reset-helpers";
+import { VERIFY_LINK, installTestOutbox, tokenIn } from "@/test-support/mail-helpers";
 import { registerUser } from "./accounts";
+import { verifyCredentials } from "./auth/credentials";
+import { sendVerificationEmail, verifyEmail } from "./email-verification";
 import { verifyPassword } from "./passwords";
+
+const outbox = installTestOutbox();
 
 const PASSWORD = "Tangerine-Quokka-42";
 
@@ -19,10 +25,11 @@ describeEachDatabase("registerUser", ({ handle }) => {
     expect(row?.passwordChangedAt).toBeInstanceOf(Date);
   });
 
-  it("refuses a second spelling of a registered address with EMAIL_TAKEN and keeps one row", async () => {
+  it("refuses a second spelling of a confirmed address with EMAIL_TAKEN and keeps one row", async () => {
     const { db } = handle();
     const first = await registerUser(db, { email: "ada@example.com", password: PASSWORD });
     expect(first.ok).toBe(true);
+    await db.update(users).set({ emailVerified: sql`now()` }).where(eq(users.email, "ada@example.com"));
     const [before] = await db.select().from(users).where(eq(users.email, "ada@example.com"));
 
     const second = await registerUser(db, { email: " ADA@Example.com ", password: "Other-Password-9" });
@@ -60,5 +67,57 @@ describeEachDatabase("registerUser", ({ handle }) => {
 
     const all = await db.select({ userId: auditEvents.userId }).from(auditEvents).where(eq(auditEvents.event, "user.registered"));
     expect(all.filter((e) => e.userId === result.userId)).toHaveLength(1);
+  });
+
+  it("replaces an unconfirmed account in place: one row, the new password and name, the old links gone", async () => {
+    const { db } = handle();
+    const email = uniqueEmail();
+    const first = await registerUser(db, { email, password: "Stranger-Pass-31", name: "Mallory" });
+    if (!first.ok) throw new Error("first registration failed");
+    await sendVerificationEmail(db, { id: first.userId, email }, { ip: null, userAgent: null });
+
+    const second = await registerUser(db, { email, password: PASSWORD, name: "Ada" });
+
+    expect(second).toEqual({ ok: true, userId: first.userId, replaced: true });
+    const rows = await db.select().from(users).where(eq(users.email, email));
+    expect(rows).toHaveLength(1);
+    expect(rows[0]).toMatchObject({ name: "Ada", emailVerified: null });
+    expect(await verifyPassword(rows[0]!.passwordHash!, PASSWORD)).toBe(true);
+    expect(await verifyPassword(rows[0]!.passwordHash!, "Stranger-Pass-31")).toBe(false);
+    expect(await db.select().from(emailVerificationTokens).where(eq(emailVerificationTokens.userId, first.userId))).toEqual([]);
+  });
+
+  it("serialises a confirmation and a replacing registration of the same address: one of them wins whole, 10 times over", async () => {
+    const { db } = handle();
+    const outcomes = new Set<string>();
+    for (let round = 0; round < 10; round++) {
+      const email = uniqueEmail();
+      const first = await registerUser(db, { email, password: "Stranger-Pass-31" });
+      if (!first.ok) throw new Error("first registration failed");
+      await sendVerificationEmail(db, { id: first.userId, email }, { ip: null, userAgent: null });
+      const token = tokenIn((await outbox.to(email))[0], VERIFY_LINK);
+
+      const [confirmed, replaced] = await Promise.all([
+        verifyEmail(db, { token, password: "Stranger-Pass-31", ip: uniqueIp(), userAgent: null }),
+        registerUser(db, { email, password: PASSWORD }),
+      ]);
+
+      const [row] = await db.select().from(users).where(eq(users.email, email));
+      if (confirmed.ok) {
+        // Confirmed first: the later registration found a confirmed account and changed nothing.
+        expect(replaced).toEqual({ ok: false, code: "EMAIL_TAKEN" });
+        expect(row?.emailVerified).toBeInstanceOf(Date);
+        expect((await verifyCredentials(db, email, "Stranger-Pass-31")).ok).toBe(true);
+        outcomes.add("confirmed");
+      } else {
+        // Replaced first: the earlier link is dead and nothing is confirmed.
+        expect(replaced).toMatchObject({ ok: true, replaced: true });
+        expect(confirmed).toEqual({ ok: false, code: "TOKEN_PROBLEM", problem: "invalid" });
+        expect(row?.emailVerified).toBeNull();
+        expect(await verifyPassword(row!.passwordHash!, PASSWORD)).toBe(true);
+        outcomes.add("replaced");
+      }
+    }
+    expect(outcomes.size).toBeGreaterThan(0);
   });
 });

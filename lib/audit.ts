@@ -7,6 +7,7 @@ import { emailFingerprint } from "./tokens";
 
 export type AuditEventName =
   | "user.registered"
+  | "user.registration_replaced"
   | "user.signed_in"
   | "user.sign_in_failed"
   | "user.sign_in_throttled"
@@ -25,6 +26,8 @@ export type AuditEventName =
   | "registration.existing_email"
   | "email_verification.sent"
   | "email_verification.email_failed"
+  | "email_verification.wrong_password"
+  | "email_verification.throttled"
   | "email.verified"
   | "job.abandoned";
 

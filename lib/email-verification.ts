@@ -5,20 +5,29 @@ import type { Database } from "@/db/client";
 import { emailVerificationTokens, users } from "@/db/schema";
 import VerifyEmail, { verifyEmailSubject } from "@/emails/verify-email";
 import { audit } from "./audit";
+import { clientKey } from "./client-ip";
+import { clearSignInFailures, countSignInAttempt } from "./auth/sign-in-throttle";
 import { env } from "./env";
 import { sendFailure } from "./jobs/errors";
 import { enqueueJob, RUN_ONCE, type JobSteps } from "./jobs/queue";
 import { log } from "./log";
-import { sendEmail } from "./mail";
+import { renderEmail, sendEmail } from "./mail";
 import type { RequestContext, Schedule } from "./password-reset";
+import { verifyDummyPassword, verifyPassword } from "./passwords";
 import { consumeRateLimit, type RateLimit } from "./rate-limit";
 import { consumeToken, lookUpToken, type TokenProblem } from "./single-use-tokens";
-import { generateToken } from "./tokens";
-import { maskEmail } from "./validation/fields";
+import { emailFingerprint, generateToken } from "./tokens";
+import { maskEmail, normalizeEmail } from "./validation/fields";
 
 export const VERIFICATION_TTL_HOURS = 24;
-/** "Resend verification email": 3 an hour per account. */
+/** "Send the confirmation link again": emails to one address per hour (invisible to the asker). */
 export const RESEND_VERIFICATION_LIMIT: RateLimit = { name: "verify-resend", max: 3, windowSeconds: 60 * 60 };
+/** "Send the confirmation link again": requests from one IP per hour. */
+export const RESEND_VERIFICATION_IP_LIMIT: RateLimit = { name: "verify-resend-ip", max: 10, windowSeconds: 60 * 60 };
+
+function verificationEmail(token: string) {
+  return createElement(VerifyEmail, { verifyUrl: `${env().APP_URL}/verify-email/${token}`, expiresInHours: VERIFICATION_TTL_HOURS });
+}
 
 /**
  * Creates a verification token for the user's current address and emails the link. The token
@@ -31,7 +40,6 @@ export async function sendVerificationEmail(
   context: RequestContext,
   steps: JobSteps = RUN_ONCE,
 ): Promise<void> {
-  const config = env();
   const link = await steps.once(
     "verify-link",
     async () => {
@@ -55,7 +63,7 @@ export async function sendVerificationEmail(
   const sent = await sendEmail({
     to: user.email,
     subject: verifyEmailSubject,
-    react: createElement(VerifyEmail, { verifyUrl: `${config.APP_URL}/verify-email/${link.token}`, expiresInHours: VERIFICATION_TTL_HOURS }),
+    react: verificationEmail(link.token),
     idempotencyKey: `verify-email/${link.tokenId}`,
   });
   const entry = { userId: user.id, ip: context.ip, userAgent: context.userAgent };
@@ -72,17 +80,23 @@ export async function sendVerificationEmail(
 
 export type VerificationInspection = { status: "valid"; maskedEmail: string } | { status: TokenProblem };
 
-/** A link's state and the address it was sent to; "invalid" once the account's address changed. */
-async function findVerification(db: Database, token: string): Promise<{ status: "valid"; sentTo: string } | { status: TokenProblem }> {
+type FoundVerification = { status: "valid"; userId: string; sentTo: string; passwordHash: string | null } | { status: TokenProblem };
+
+/**
+ * A link's state, the address it was sent to and the account's password hash, read together
+ * (a replacing registration deletes the link and changes the hash at once); "invalid" once the
+ * account's address changed.
+ */
+async function findVerification(db: Database, token: string): Promise<FoundVerification> {
   const found = await lookUpToken(db, emailVerificationTokens, token);
   if (found.status !== "valid") return { status: found.status };
   const [row] = await db
-    .select({ sentTo: emailVerificationTokens.email, current: users.email })
+    .select({ sentTo: emailVerificationTokens.email, current: users.email, passwordHash: users.passwordHash })
     .from(emailVerificationTokens)
     .innerJoin(users, eq(users.id, emailVerificationTokens.userId))
     .where(eq(emailVerificationTokens.id, found.id));
   if (!row || row.sentTo !== row.current) return { status: "invalid" };
-  return { status: "valid", sentTo: row.sentTo };
+  return { status: "valid", userId: found.userId, sentTo: row.sentTo, passwordHash: row.passwordHash };
 }
 
 /**
@@ -91,57 +105,115 @@ async function findVerification(db: Database, token: string): Promise<{ status: 
  */
 export async function inspectVerificationToken(db: Database, token: string): Promise<VerificationInspection> {
   const found = await findVerification(db, token);
-  return found.status === "valid" ? { status: "valid", maskedEmail: maskEmail(found.sentTo) } : found;
+  return found.status === "valid" ? { status: "valid", maskedEmail: maskEmail(found.sentTo) } : { status: found.status };
 }
 
-export type VerifyEmailResult = { ok: true } | { ok: false; problem: TokenProblem };
-
-/** Confirms an address with its link: single use, and only for the address it was sent to. */
-export async function verifyEmail(db: Database, token: string, context: RequestContext): Promise<VerifyEmailResult> {
-  const found = await findVerification(db, token);
-  if (found.status !== "valid") return { ok: false, problem: found.status };
-  const outcome = await db.transaction(async (tx) => {
-    const consumed = await consumeToken(tx, emailVerificationTokens, token);
-    if (!consumed) return null;
-    const [verified] = await tx
-      .update(users)
-      .set({ emailVerified: sql`coalesce(${users.emailVerified}, now())` })
-      .where(and(eq(users.id, consumed.userId), eq(users.email, found.sentTo)))
-      .returning({ id: users.id });
-    // The address changed between the check and the update: undo the consumption.
-    if (!verified) throw new AddressChanged();
-    await audit(tx, { event: "email.verified", userId: verified.id, ip: context.ip, userAgent: context.userAgent });
-    return verified;
-  }).catch((error: unknown) => {
-    if (error instanceof AddressChanged) return "address-changed" as const;
-    throw error;
-  });
-  if (outcome === "address-changed") return { ok: false, problem: "invalid" };
-  if (outcome) return { ok: true };
-  // Lost a race with another confirmation, or expired a moment ago.
-  const now = await lookUpToken(db, emailVerificationTokens, token);
-  return { ok: false, problem: now.status === "valid" ? "used" : now.status };
-}
-
-class AddressChanged extends Error {}
-
-export type ResendVerificationResult =
+export type VerifyEmailResult =
   | { ok: true }
-  | { ok: false; code: "ALREADY_VERIFIED" }
+  | { ok: false; code: "TOKEN_PROBLEM"; problem: TokenProblem }
+  | { ok: false; code: "WRONG_PASSWORD" }
   | { ok: false; code: "RATE_LIMITED"; retryAfterSeconds: number };
 
-/** "Resend verification email" for a signed-in user; the email itself goes out after the response. */
-export async function resendVerificationEmail(
+/**
+ * Confirms an address with its link and the password chosen at registration: single use, only
+ * for the address it was sent to, and only together with that password, so the owner of an
+ * address is never handed an account someone else set up. A wrong password leaves the link
+ * valid; guesses count against the sign-in limits of the address.
+ */
+export async function verifyEmail(
   db: Database,
-  userId: string,
-  context: RequestContext,
+  input: { token: string; password: string } & RequestContext,
+): Promise<VerifyEmailResult> {
+  const context = { ip: input.ip, userAgent: input.userAgent };
+  const found = await findVerification(db, input.token);
+  if (found.status !== "valid") return { ok: false, code: "TOKEN_PROBLEM", problem: found.status };
+
+  // The link makes this page a password oracle for the account, so it shares the sign-in
+  // budget of the address (counted before the check): holding the link buys no extra guesses.
+  const attempt = { email: found.sentTo, ip: input.ip };
+  const budget = await countSignInAttempt(db, attempt);
+  if (!budget.allowed) {
+    await audit(db, { event: "email_verification.throttled", userId: found.userId, ...context, details: { limit: budget.limit } });
+    return { ok: false, code: "RATE_LIMITED", retryAfterSeconds: budget.retryAfterSeconds };
+  }
+  const checkedHash = found.passwordHash;
+  const matches = checkedHash ? await verifyPassword(checkedHash, input.password) : await verifyDummyPassword(input.password);
+  if (!checkedHash || !matches) {
+    await audit(db, { event: "email_verification.wrong_password", userId: found.userId, ...context });
+    return { ok: false, code: "WRONG_PASSWORD" };
+  }
+
+  const outcome = await db
+    .transaction(async (tx) => {
+      // The user row first, as a replacing registration locks it (lib/accounts.ts): the two
+      // serialise. Only while the password is still the one just checked: a registration that
+      // replaced this one in between must not be confirmed with the earlier password.
+      const [verified] = await tx
+        .update(users)
+        .set({ emailVerified: sql`coalesce(${users.emailVerified}, now())` })
+        .where(and(eq(users.id, found.userId), eq(users.email, found.sentTo), eq(users.passwordHash, checkedHash)))
+        .returning({ id: users.id });
+      if (!verified) throw new Superseded();
+      if (!(await consumeToken(tx, emailVerificationTokens, input.token))) throw new Superseded();
+      await audit(tx, { event: "email.verified", userId: verified.id, ...context });
+      return "verified" as const;
+    })
+    .catch((error: unknown) => {
+      if (error instanceof Superseded) return "superseded" as const;
+      throw error;
+    });
+  if (outcome === "verified") {
+    await clearSignInFailures(db, attempt);
+    return { ok: true };
+  }
+  // Lost a race: another confirmation used the link, it expired a moment ago, or the address or
+  // password changed meanwhile. Say which, from the rows as they are now.
+  const now = await findVerification(db, input.token);
+  if (now.status !== "valid") return { ok: false, code: "TOKEN_PROBLEM", problem: now.status };
+  return { ok: false, code: "WRONG_PASSWORD" };
+}
+
+/** Rolls a confirmation back when the link or the account changed under it. */
+class Superseded extends Error {}
+
+export type RequestVerificationEmailResult = { ok: true } | { ok: false; code: "RATE_LIMITED"; retryAfterSeconds: number };
+
+/**
+ * "Send the confirmation link again", for anyone who gives an address: the answer depends only
+ * on the caller's IP budget; whether the address has an account waiting for confirmation is
+ * looked at after the response.
+ */
+export async function requestVerificationEmail(
+  db: Database,
+  input: { email: string } & RequestContext,
   schedule: Schedule,
-): Promise<ResendVerificationResult> {
-  const user = await db.query.users.findFirst({ where: eq(users.id, userId), columns: { id: true, email: true, emailVerified: true } });
-  if (!user) throw new Error("signed-in user not found");
-  if (user.emailVerified) return { ok: false, code: "ALREADY_VERIFIED" };
-  const budget = await consumeRateLimit(db, RESEND_VERIFICATION_LIMIT, user.id);
+): Promise<RequestVerificationEmailResult> {
+  const budget = await consumeRateLimit(db, RESEND_VERIFICATION_IP_LIMIT, clientKey(input.ip));
   if (!budget.allowed) return { ok: false, code: "RATE_LIMITED", retryAfterSeconds: budget.retryAfterSeconds };
-  await enqueueJob(db, "email_verification.send", { userId: user.id, email: user.email, ip: context.ip, userAgent: context.userAgent }, schedule);
+  // The same one-row write for every address; the job decides what the address is.
+  await enqueueJob(db, "email_verification.request", { email: input.email, ip: input.ip, userAgent: input.userAgent }, schedule);
   return { ok: true };
+}
+
+/**
+ * The deferred half of a resend (the "email_verification.request" job): a new link only for an
+ * unconfirmed account. The limit and look-up are done once per job; a failed send is thrown
+ * for the runner to retry.
+ */
+export async function deliverVerificationEmail(
+  db: Database,
+  input: { email: string } & RequestContext,
+  steps: JobSteps = RUN_ONCE,
+): Promise<void> {
+  const email = normalizeEmail(input.email);
+  const decided = await steps.once("decide", async () => {
+    // Counted for every address, existing or not, and invisible to the asker.
+    const budget = await consumeRateLimit(db, RESEND_VERIFICATION_LIMIT, emailFingerprint(email));
+    if (!budget.allowed) return { userId: null };
+    const user = await db.query.users.findFirst({ where: eq(users.email, email), columns: { id: true, emailVerified: true } });
+    return { userId: user && !user.emailVerified ? user.id : null };
+  });
+  if (decided.userId) await sendVerificationEmail(db, { id: decided.userId, email }, { ip: input.ip, userAgent: input.userAgent }, steps);
+  // The same CPU work for every other address (the forgot-password lesson).
+  else await renderEmail(verificationEmail(generateToken().token));
 }

@@ -288,11 +288,13 @@ describeEachDatabase("password reset", ({ handle }) => {
     expect((await verifyCredentials(db(), user.email, CURRENT_PASSWORD)).ok).toBe(true);
   });
 
-  it("sets the new password, verifies the address, ends every session, spends every outstanding link, and audits without secrets", async () => {
-    const user = await createUser(db());
+  it("sets the new password, confirms an unconfirmed address, ends every session, spends every outstanding link, and audits without secrets", async () => {
+    const user = await createUser(db(), uniqueEmail(), CURRENT_PASSWORD, { confirmed: false });
     const other = await createUser(db());
     const [before] = await db().select().from(users).where(eq(users.id, user.id));
     expect(before?.emailVerified).toBeNull();
+    // Unconfirmed: even its registration password does not sign in yet.
+    expect(await verifyCredentials(db(), user.email, CURRENT_PASSWORD)).toEqual({ ok: false, code: "INVALID_CREDENTIALS" });
     const token = await requestToken(db(), user.email);
     const [older] = await db().select().from(passwordResetTokens).where(eq(passwordResetTokens.tokenHash, hashToken(token)));
     // A second, still-valid link for the same account.

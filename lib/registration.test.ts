@@ -1,14 +1,16 @@
 import { and, eq, sql } from "drizzle-orm";
 import { expect, it } from "vitest";
 import type { Database } from "@/db/client";
-import { auditEvents, users } from "@/db/schema";
+import { auditEvents, sessions, users } from "@/db/schema";
 import { registrationAttemptSubject } from "@/emails/registration-attempt";
 import { verifyEmailSubject } from "@/emails/verify-email";
 import { describeEachDatabase } from "@/test-support/databases";
 import { VERIFY_LINK, installTestOutbox, tokenIn } from "@/test-support/mail-helpers";
-import { CHROME_ON_WINDOWS, CURRENT_PASSWORD, collectingSchedule, createUser, uniqueEmail, uniqueIp } from "@/test-support/reset-helpers";
+import { CHROME_ON_WINDOWS, CURRENT_PASSWORD, RESET_LINK, collectingSchedule, createUser, uniqueEmail, uniqueIp } from "@/test-support/reset-helpers";
 import { verifyCredentials } from "./auth/credentials";
-import { verifyEmail } from "./email-verification";
+import { insertSession } from "@/test-support/sessions";
+import { inspectVerificationToken, verifyEmail } from "./email-verification";
+import { requestPasswordReset, resetPassword } from "./password-reset";
 import { env } from "./env";
 import { REGISTER_EMAIL_LIMIT, REGISTER_IP_LIMIT, requestRegistration } from "./registration";
 import { emailFingerprint } from "./tokens";
@@ -66,14 +68,96 @@ describeEachDatabase("registration", ({ handle }) => {
     expect(rows).toHaveLength(1);
     expect(rows[0]).toMatchObject({ email, name: "Ada", emailVerified: null });
     expect(rows[0]?.passwordHash).toMatch(/^\$argon2id\$/);
-    expect(await verifyCredentials(db(), email, ATTEMPTED_PASSWORD)).toMatchObject({ ok: true, user: { id: rows[0]?.id } });
+    // Not usable yet: its password signs in only once the address is confirmed.
+    expect(await verifyCredentials(db(), email, ATTEMPTED_PASSWORD)).toEqual({ ok: false, code: "INVALID_CREDENTIALS" });
 
     const messages = await outbox.all();
     expect(messages).toHaveLength(1);
     expect(messages[0]).toMatchObject({ to: email, subject: verifyEmailSubject });
-    // Its link verifies the new account.
-    expect(await verifyEmail(db(), tokenIn(messages[0], VERIFY_LINK), { ip: null, userAgent: null })).toEqual({ ok: true });
+    // Its link, with the password chosen here, confirms the new account.
+    expect(await verifyEmail(db(), { token: tokenIn(messages[0], VERIFY_LINK), password: ATTEMPTED_PASSWORD, ip: null, userAgent: null })).toEqual({ ok: true });
     expect((await usersWithEmail(db(), email))[0]?.emailVerified).toBeInstanceOf(Date);
+    expect(await verifyCredentials(db(), email, ATTEMPTED_PASSWORD)).toMatchObject({ ok: true, user: { id: rows[0]?.id } });
+  });
+
+  it("gives registration followed by sign-in the same answer whether the address was free or taken", async () => {
+    const taken = await createUser(db());
+    const free = uniqueEmail();
+    const { schedule, runAll } = collectingSchedule();
+
+    for (const email of [free, taken.email]) {
+      expect(await requestRegistration(db(), { email, password: ATTEMPTED_PASSWORD, ip: uniqueIp(), userAgent: null }, schedule)).toEqual({ ok: true });
+    }
+    await runAll();
+
+    const onFree = await verifyCredentials(db(), free, ATTEMPTED_PASSWORD);
+    const onTaken = await verifyCredentials(db(), taken.email, ATTEMPTED_PASSWORD);
+    expect(onFree).toEqual({ ok: false, code: "INVALID_CREDENTIALS" });
+    expect(onFree).toStrictEqual(onTaken);
+  });
+
+  it("replaces an earlier unconfirmed registration: its link and its password stop working, the new ones confirm", async () => {
+    const email = uniqueEmail();
+    const strangersPassword = "Stranger-Pass-31";
+    const { schedule, runAll } = collectingSchedule();
+
+    await requestRegistration(db(), { email, password: strangersPassword, name: "Mallory", ip: uniqueIp(), userAgent: null }, schedule);
+    await runAll();
+    const [first] = await usersWithEmail(db(), email);
+    const firstLink = tokenIn((await outbox.to(email, verifyEmailSubject))[0], VERIFY_LINK);
+    await insertSession(db(), { userId: first!.id, ip: null, userAgent: null });
+
+    await requestRegistration(db(), { email, password: ATTEMPTED_PASSWORD, name: "Ada", ip: uniqueIp(), userAgent: null }, schedule);
+    await runAll();
+
+    const rows = await usersWithEmail(db(), email);
+    expect(rows).toHaveLength(1);
+    expect(rows[0]).toMatchObject({ id: first!.id, name: "Ada", emailVerified: null });
+    expect(rows[0]?.passwordHash).not.toBe(first?.passwordHash);
+    expect(await db().select().from(sessions).where(eq(sessions.userId, first!.id))).toEqual([]);
+    const mails = await outbox.to(email, verifyEmailSubject);
+    expect(mails).toHaveLength(2);
+    // Newest first.
+    const secondLink = tokenIn(mails[0], VERIFY_LINK);
+    expect(secondLink).not.toBe(firstLink);
+
+    // The earlier link is dead, even with the earlier password.
+    expect(await inspectVerificationToken(db(), firstLink)).toEqual({ status: "invalid" });
+    expect(await verifyEmail(db(), { token: firstLink, password: strangersPassword, ip: null, userAgent: null })).toEqual({
+      ok: false,
+      code: "TOKEN_PROBLEM",
+      problem: "invalid",
+    });
+    // The earlier password does not confirm the new link either.
+    expect(await verifyEmail(db(), { token: secondLink, password: strangersPassword, ip: uniqueIp(), userAgent: null })).toEqual({
+      ok: false,
+      code: "WRONG_PASSWORD",
+    });
+    expect(await verifyEmail(db(), { token: secondLink, password: ATTEMPTED_PASSWORD, ip: uniqueIp(), userAgent: null })).toEqual({ ok: true });
+    expect(await verifyCredentials(db(), email, strangersPassword)).toEqual({ ok: false, code: "INVALID_CREDENTIALS" });
+    expect(await verifyCredentials(db(), email, ATTEMPTED_PASSWORD)).toMatchObject({ ok: true, user: { id: first!.id } });
+    expect(await db().select().from(auditEvents).where(and(eq(auditEvents.userId, first!.id), eq(auditEvents.event, "user.registration_replaced")))).toHaveLength(1);
+  });
+
+  it("never replaces a confirmed account, even one confirmed by a password reset", async () => {
+    const email = uniqueEmail();
+    const { schedule, runAll } = collectingSchedule();
+    await requestRegistration(db(), { email, password: "Stranger-Pass-31", ip: uniqueIp(), userAgent: null }, schedule);
+    await runAll();
+    const [row] = await usersWithEmail(db(), email);
+    // The owner resets instead of confirming: the reset confirms the address.
+    await requestPasswordReset(db(), { email, ip: uniqueIp(), userAgent: null }, schedule);
+    await runAll();
+    const resetToken = tokenIn((await outbox.to(email)).find((m) => RESET_LINK.test(m.text)), RESET_LINK);
+    expect(await resetPassword(db(), { token: resetToken, password: "Owners-New-Pass-8", ip: null, userAgent: null }, schedule)).toEqual({ ok: true });
+
+    await requestRegistration(db(), { email, password: ATTEMPTED_PASSWORD, ip: uniqueIp(), userAgent: null }, schedule);
+    await runAll();
+
+    expect(await usersWithEmail(db(), email)).toMatchObject([{ id: row!.id, emailVerified: expect.any(Date) }]);
+    expect(await verifyCredentials(db(), email, ATTEMPTED_PASSWORD)).toEqual({ ok: false, code: "INVALID_CREDENTIALS" });
+    expect(await verifyCredentials(db(), email, "Owners-New-Pass-8")).toMatchObject({ ok: true });
+    expect(await outbox.to(email, registrationAttemptSubject)).toHaveLength(1);
   });
 
   it("leaves an existing account untouched and tells its owner someone tried to register with the address", async () => {
@@ -142,8 +226,11 @@ describeEachDatabase("registration", ({ handle }) => {
 
     expect(answers).toEqual(Array.from({ length: REGISTER_EMAIL_LIMIT.max + 1 }, () => ({ ok: true })));
     expect(await usersWithEmail(db(), email)).toHaveLength(1);
+    // Each registration of the still-unconfirmed address replaced the one before, with a new link;
+    // only the last one (listed first: newest first) works.
     const sent = await outbox.to(email);
-    expect(sent.filter((m) => m.subject === verifyEmailSubject)).toHaveLength(1);
-    expect(sent.filter((m) => m.subject === registrationAttemptSubject)).toHaveLength(REGISTER_EMAIL_LIMIT.max - 1);
+    expect(sent.filter((m) => m.subject === verifyEmailSubject)).toHaveLength(REGISTER_EMAIL_LIMIT.max);
+    const states = await Promise.all(sent.map((m) => inspectVerificationToken(db(), tokenIn(m, VERIFY_LINK))));
+    expect(states.map((s) => s.status)).toEqual(["valid", "invalid", "invalid"]);
   });
 });

@@ -42,9 +42,11 @@ export async function requestRegistration(
 }
 
 /**
- * The deferred half (the "registration.complete" job): a new address gets an account and a
- * verification email; an existing one stays unchanged and its owner is told someone tried.
- * The account is created once per job; a failed send is thrown for the runner to retry.
+ * The deferred half (the "registration.complete" job): a new address (or one whose earlier
+ * registration was never confirmed) gets an account and a verification email; a confirmed one
+ * stays unchanged and its owner is told someone tried. Both paths hash the password and render
+ * one email, so the work after the answer costs the same CPU whether or not the address was
+ * free. The account is created once per job; a failed send is thrown for the runner to retry.
  */
 export async function completeRegistration(
   db: Database,

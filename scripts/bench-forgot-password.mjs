@@ -1,6 +1,7 @@
-// `npm run bench`: does the forgot-password answer take longer for an address that has an
-// account? Starts a production server (as the e2e suite does: PostgreSQL + Resend stand-in),
-// then sends interleaved requests for known and unknown addresses and prints the response-time
+// `npm run bench`: does an answer take longer for an address that has an account? Starts a
+// production server (as the e2e suite does: PostgreSQL + Resend stand-in), then sends
+// interleaved forgot-password requests for known and unknown addresses, and interleaved
+// registrations for free, confirmed and unconfirmed addresses, and prints the response-time
 // distributions. Numbers, not a pass/fail: run it on a quiet machine and compare.
 //   BENCH_REQUESTS=200 npm run bench        (E2E_SKIP_BUILD=1 reuses an existing build)
 import { spawn } from "node:child_process";
@@ -72,30 +73,93 @@ try {
     await sql`insert into users (id, email, password_hash) values (${randomUUID()}, ${email}, ${passwordHash})`;
     known.push(email);
   }
-  const fields = actionFields(await (await fetch(`${base}/forgot-password`)).text());
-  const timings = { known: [], unknown: [] };
-  for (let i = 0; i < total; i++) {
-    const kind = i % 2 === 0 ? "known" : "unknown";
-    const email = kind === "known" ? known[i / 2] : `nobody-${runId}-${i}@example.com`;
-    const form = new FormData();
-    for (const [k, v] of Object.entries({ ...fields, email })) form.append(k, v);
-    const started = performance.now();
-    const response = await fetch(`${base}/forgot-password`, {
-      method: "POST",
-      body: form,
-      headers: { origin: base, "x-forwarded-for": `198.18.${(i >> 8) & 255}.${i & 255}` },
-    });
-    await response.text();
-    timings[kind].push(performance.now() - started);
-    await new Promise((r) => setTimeout(r, gapMs));
-    if (response.status !== 200) throw new Error(`unexpected status ${response.status}`);
+  /**
+   * Sends form posts to `path`, one per entry of `order` (a kind each); returns the response
+   * times per kind, and per kind of the request before (whose deferred work, back to back,
+   * competes with this answer for the CPU).
+   */
+  async function measure(path, order, formFor) {
+    const fields = actionFields(await (await fetch(`${base}${path}`)).text());
+    const timings = {};
+    const after = {};
+    const seen = {};
+    for (let i = 0; i < order.length; i++) {
+      const kind = order[i];
+      seen[kind] = (seen[kind] ?? -1) + 1;
+      const form = new FormData();
+      for (const [k, v] of Object.entries({ ...fields, ...formFor(kind, seen[kind], i) })) form.append(k, v);
+      const started = performance.now();
+      const response = await fetch(`${base}${path}`, {
+        method: "POST",
+        body: form,
+        headers: { origin: base, "x-forwarded-for": `198.${path === "/register" ? 19 : 18}.${(i >> 8) & 255}.${i & 255}` },
+      });
+      await response.text();
+      const elapsed = performance.now() - started;
+      (timings[kind] ??= []).push(elapsed);
+      if (i > 0) (after[order[i - 1]] ??= []).push(elapsed);
+      await new Promise((r) => setTimeout(r, gapMs));
+      if (response.status !== 200) throw new Error(`unexpected status ${response.status} from ${path}`);
+    }
+    return { ...timings, after };
   }
+
+  const alternating = Array.from({ length: total }, (_, i) => (i % 2 === 0 ? "known" : "unknown"));
+  const reset = await measure("/forgot-password", alternating, (kind, n, i) => ({
+    email: kind === "known" ? known[n] : `nobody-${runId}-${i}@example.com`,
+  }));
   console.log(`\nforgot-password response times, ${total} interleaved requests, ${gapMs} ms apart (first 10 dropped as warm-up)`);
-  const a = describe("known address", timings.known.slice(5));
-  const b = describe("unknown address", timings.unknown.slice(5));
+  const a = describe("known address", reset.known.slice(5));
+  const b = describe("unknown address", reset.unknown.slice(5));
   console.log(`median difference (known - unknown): ${(a - b).toFixed(2)} ms`);
   const sent = await sql`select count(*)::int as n from audit_events where event = 'password_reset.email_sent'`;
   console.log(`reset emails sent after the responses: ${sent[0].n} of ${known.length} known addresses`);
+
+  // Registration: a free address creates an account, a confirmed one warns its owner, an
+  // unconfirmed one is replaced; each hashes the password and renders one email after the answer.
+  const perKind = Math.ceil(total / 3);
+  const confirmed = [];
+  const unconfirmed = [];
+  for (let i = 0; i < perKind; i++) {
+    const [c, u] = [`bench-${runId}-c${i}@example.com`, `bench-${runId}-u${i}@example.com`];
+    await sql`insert into users (id, email, password_hash, email_verified_at) values (${randomUUID()}, ${c}, ${passwordHash}, now())`;
+    await sql`insert into users (id, email, password_hash) values (${randomUUID()}, ${u}, ${passwordHash})`;
+    confirmed.push(c);
+    unconfirmed.push(u);
+  }
+  const password = "Bench-Register-Pass-7";
+  // Shuffled, so that each kind follows every kind about equally often.
+  const order = ["free", "confirmed", "unconfirmed"].flatMap((kind) => Array.from({ length: perKind }, () => kind));
+  for (let i = order.length - 1; i > 0; i--) {
+    const j = Math.floor(Math.random() * (i + 1));
+    [order[i], order[j]] = [order[j], order[i]];
+  }
+  const registration = await measure("/register", order, (kind, n) => ({
+    email: kind === "free" ? `bench-${runId}-f${n}@example.com` : kind === "confirmed" ? confirmed[n] : unconfirmed[n],
+    name: "",
+    password,
+    confirmPassword: password,
+  }));
+  console.log(`\nregistration response times, ${order.length} shuffled requests, ${gapMs} ms apart (first 5 of each dropped as warm-up)`);
+  const free = describe("free address", registration.free.slice(5));
+  const taken = describe("confirmed addr", registration.confirmed.slice(5));
+  const waiting = describe("unconfirmed addr", registration.unconfirmed.slice(5));
+  console.log(`median difference (free - confirmed): ${(free - taken).toFixed(2)} ms, (free - unconfirmed): ${(free - waiting).toFixed(2)} ms`);
+  console.log("the next answer, after the deferred work of a registration for a");
+  const afterFree = describe("free address", registration.after.free.slice(5));
+  const afterTaken = describe("confirmed addr", registration.after.confirmed.slice(5));
+  const afterWaiting = describe("unconfirmed addr", registration.after.unconfirmed.slice(5));
+  console.log(
+    `median difference (after free - after confirmed): ${(afterFree - afterTaken).toFixed(2)} ms, (after free - after unconfirmed): ${(afterFree - afterWaiting).toFixed(2)} ms`,
+  );
+  // The deferred work runs after the answers: give the last ones a moment before counting.
+  await new Promise((r) => setTimeout(r, 2000));
+  const [counts] = await sql`select
+      count(*) filter (where event = 'user.registered')::int as created,
+      count(*) filter (where event = 'user.registration_replaced')::int as replaced,
+      count(*) filter (where event = 'registration.existing_email')::int as warned
+    from audit_events`;
+  console.log(`after the responses: ${counts.created} accounts created, ${counts.replaced} unconfirmed replaced, ${counts.warned} owners warned`);
   await sql.end();
 } finally {
   stop();

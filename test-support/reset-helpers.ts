@@ -3,8 +3,9 @@ import { randomUUID } from "node:crypto";
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
-import { sql } from "drizzle-orm";
+import { eq, sql } from "drizzle-orm";
 import type { Database } from "@/db/client";
+import { users } from "@/db/schema";
 import { registerUser } from "@/lib/accounts";
 import type { Schedule } from "@/lib/password-reset";
 
@@ -52,9 +53,19 @@ export function uniqueIp(): string {
   return `10.${(process.pid % 250) + 1}.${Math.floor(addressCounter / 250)}.${(addressCounter % 250) + 1}`;
 }
 
-export async function createUser(db: Database, email = uniqueEmail(), password = CURRENT_PASSWORD): Promise<{ id: string; email: string; password: string }> {
+/**
+ * Registers an account. Confirmed unless `confirmed: false`: only a confirmed account can sign
+ * in, and most tests are not about confirming.
+ */
+export async function createUser(
+  db: Database,
+  email = uniqueEmail(),
+  password = CURRENT_PASSWORD,
+  options: { confirmed?: boolean } = {},
+): Promise<{ id: string; email: string; password: string }> {
   const created = await registerUser(db, { email, password });
   if (!created.ok) throw new Error(`could not register ${email}: ${created.code}`);
+  if (options.confirmed ?? true) await db.update(users).set({ emailVerified: sql`now()` }).where(eq(users.id, created.userId));
   return { id: created.userId, email, password };
 }
 

@@ -9,15 +9,19 @@ export function uniqueEmail(label = "user"): string {
   return `${label}-${randomUUID()}@example.com`;
 }
 
-/** Inserts a user; `passwordHash` is stored as given (null for an account without a password). */
+/**
+ * Inserts a user; `passwordHash` is stored as given (null for an account without a password).
+ * The address is confirmed unless `emailVerified` is null: only confirmed accounts sign in.
+ */
 export async function insertUser(
   db: Database,
-  values: { email?: string; name?: string | null; passwordHash?: string | null } = {},
+  values: { email?: string; name?: string | null; passwordHash?: string | null; emailVerified?: Date | null } = {},
 ): Promise<{ id: string; email: string }> {
   const email = values.email ?? uniqueEmail();
+  const emailVerified = values.emailVerified === undefined ? new Date() : values.emailVerified;
   const [row] = await db
     .insert(users)
-    .values({ email, name: values.name ?? null, passwordHash: values.passwordHash ?? null })
+    .values({ email, name: values.name ?? null, passwordHash: values.passwordHash ?? null, emailVerified })
     .returning({ id: users.id, email: users.email });
   if (!row) throw new Error("user insert returned no row");
   return row;

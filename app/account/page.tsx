@@ -6,27 +6,19 @@ import { signOutAction } from "./actions";
 
 export const metadata: Metadata = { title: "Your account" };
 
-function noticeFor(notice: string | undefined, wait: string | undefined): { tone: "success" | "error"; text: string } | null {
+function noticeFor(notice: string | undefined): { tone: "success" | "error"; text: string } | null {
   switch (notice) {
     case "password-changed":
       return { tone: "success", text: "Your password has been changed. Every other device has been signed out." };
-    case "verification-sent":
-      return { tone: "success", text: "We sent a new verification link to your email address." };
-    case "already-verified":
-      return { tone: "success", text: "Your email address is already confirmed." };
-    case "verification-throttled": {
-      const minutes = Math.max(1, Number.parseInt(wait ?? "", 10) || 1);
-      return { tone: "error", text: `You asked for several links already. Try again in ${minutes} minute${minutes === 1 ? "" : "s"}.` };
-    }
     default:
       return null;
   }
 }
 
-export default async function AccountPage({ searchParams }: { searchParams: Promise<{ notice?: string; wait?: string }> }) {
+export default async function AccountPage({ searchParams }: { searchParams: Promise<{ notice?: string }> }) {
   const session = await requireSession("/account");
-  const { notice, wait } = await searchParams;
-  const message = noticeFor(notice, wait);
+  const { notice } = await searchParams;
+  const message = noticeFor(notice);
   return (
     <div className="card wide stack">
       <AccountNav current="/account" />

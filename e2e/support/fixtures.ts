@@ -98,7 +98,8 @@ export const test = base.extend<
   {
     ip: string;
     mailbox: Mailbox;
-    createUser: (options?: { email?: string; password?: string }) => Promise<TestUser>;
+    /** A user with a password; its address is confirmed unless `confirmed: false` (only confirmed accounts sign in). */
+    createUser: (options?: { email?: string; password?: string; confirmed?: boolean }) => Promise<TestUser>;
     cspViolations: string[];
   },
   { db: Sql }
@@ -142,7 +143,8 @@ export const test = base.extend<
       const password = options.password ?? STRONG_PASSWORD;
       const id = randomUUID();
       const passwordHash = await hash(password, { memoryCost: 19456, timeCost: 2, parallelism: 1, algorithm: 2 });
-      await db`insert into users (id, email, password_hash, password_changed_at) values (${id}, ${email}, ${passwordHash}, now())`;
+      const confirmedAt = (options.confirmed ?? true) ? new Date() : null;
+      await db`insert into users (id, email, password_hash, password_changed_at, email_verified_at) values (${id}, ${email}, ${passwordHash}, now(), ${confirmedAt})`;
       created.push(id);
       return { id, email, password };
     });

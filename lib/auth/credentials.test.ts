@@ -38,6 +38,24 @@ describeEachDatabase("verifyCredentials", ({ handle }) => {
     expect(unknownEmail).toStrictEqual(wrongPassword);
   });
 
+  it("refuses the right password of an unconfirmed account with the wrong-password result", async () => {
+    const { db } = handle();
+    const user = await insertUser(db, { passwordHash: await hashPassword(PASSWORD), emailVerified: null });
+    const rightPassword = await verifyCredentials(db, user.email, PASSWORD);
+    const wrongPassword = await verifyCredentials(db, user.email, "Wrong-Password-1");
+    expect(rightPassword).toEqual(INVALID);
+    expect(rightPassword).toStrictEqual(wrongPassword);
+  });
+
+  it("does no more work for an unconfirmed account's right password than for a wrong one: no re-hash", async () => {
+    const { db } = handle();
+    const before = await weakHash(PASSWORD);
+    const user = await insertUser(db, { passwordHash: before, emailVerified: null });
+
+    expect(await verifyCredentials(db, user.email, PASSWORD)).toEqual(INVALID);
+    expect(await storedPasswordHash(db, user.id)).toBe(before);
+  });
+
   it("refuses an account that has no password", async () => {
     const { db } = handle();
     const user = await insertUser(db, { passwordHash: null });

@@ -10,20 +10,25 @@ export type CredentialsResult =
 
 /**
  * Checks an email and password. An unknown email costs one argon2 verify too, so the answer's
- * timing does not say whether the account exists. A hash made with weaker parameters than
- * those now in force is replaced on success. The credentials version is read with the hash:
- * the session this check earns is valid only while it stays current (lib/auth/sessions.ts).
+ * timing does not say whether the account exists; an account whose address is not confirmed
+ * yet is refused like a wrong password. A hash made with weaker parameters than those now in
+ * force is replaced on success. The credentials version is read with the hash: the session
+ * this check earns is valid only while it stays current (lib/auth/sessions.ts).
  */
 export async function verifyCredentials(db: Database, email: string, password: string): Promise<CredentialsResult> {
   const user = await db.query.users.findFirst({
     where: eq(users.email, email),
-    columns: { id: true, email: true, name: true, passwordHash: true, credentialsVersion: true },
+    columns: { id: true, email: true, name: true, passwordHash: true, emailVerified: true, credentialsVersion: true },
   });
   if (!user?.passwordHash) {
     await verifyDummyPassword(password);
     return { ok: false, code: "INVALID_CREDENTIALS" };
   }
-  if (!(await verifyPassword(user.passwordHash, password))) return { ok: false, code: "INVALID_CREDENTIALS" };
+  const matches = await verifyPassword(user.passwordHash, password);
+  // Unconfirmed: the same one verify and the same answer as a wrong password. Until one person
+  // has proved both the address and the password nobody signs in, and a registrant cannot
+  // learn from sign-in whether the address they registered was free.
+  if (!matches || !user.emailVerified) return { ok: false, code: "INVALID_CREDENTIALS" };
 
   if (needsRehash(user.passwordHash)) {
     const upgraded = await hashPassword(password);

@@ -5,8 +5,8 @@ import { cache } from "react";
 import { auth } from "./config";
 
 /**
- * The signed-in session of this request, or null. Cached per request: the layout's banner and
- * the page both ask, and one session look-up serves them.
+ * The signed-in session of this request, or null. Cached per request: whatever asks during one
+ * render (layout, page, components) shares one session look-up.
  */
 export const currentSession = cache(async (): Promise<Session | null> => {
   const session = await auth();

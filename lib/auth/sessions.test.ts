@@ -76,7 +76,7 @@ describeEachDatabase("sessions", ({ handle }) => {
 
   it("finds a session by its raw token and returns the user without the password hash", async () => {
     const { db } = handle();
-    const user = await insertUser(db, { name: "Ada", passwordHash: FAKE_HASH });
+    const user = await insertUser(db, { name: "Ada", passwordHash: FAKE_HASH, emailVerified: null });
     const created = await newSession(db, user.id);
 
     const found = await findSession(db, created.sessionToken);

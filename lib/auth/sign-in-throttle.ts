@@ -59,6 +59,22 @@ export async function clearSignInFailures(db: Database, attempt: SignInAttempt):
   await Promise.all([resetRateLimit(db, accountAndIpLimit(), pairSubject(attempt)), refundRateLimit(db, ipLimit(), clientKey(attempt.ip))]);
 }
 
+/**
+ * Counts one password guess for `attempt` against both limits and says whether it may be
+ * checked. Counted before the password is checked, so guesses sent in parallel cannot slip past
+ * the limit together; a success gives its count back (clearSignInFailures).
+ */
+export async function countSignInAttempt(db: Database, attempt: SignInAttempt): Promise<SignInBudget & { refusedInWindow: number }> {
+  const [pair, perIp] = await Promise.all([
+    consumeRateLimit(db, accountAndIpLimit(), pairSubject(attempt)),
+    consumeRateLimit(db, ipLimit(), clientKey(attempt.ip)),
+  ]);
+  // For auditThrottled: 1 when this guess crossed either limit (one audit row per window).
+  const crossed = [pair, perIp].some((r) => !r.allowed && r.refusedInWindow === 1);
+  const refused = Math.max(pair.allowed ? 0 : pair.refusedInWindow, perIp.allowed ? 0 : perIp.refusedInWindow);
+  return { ...budgetOf(pair, perIp), refusedInWindow: crossed ? 1 : refused };
+}
+
 export type SignInResult = CredentialsResult | { ok: false; code: "RATE_LIMITED"; retryAfterSeconds: number };
 
 /**
@@ -70,17 +86,9 @@ export async function attemptSignIn(
   input: SignInAttempt & { password: string; userAgent: string | null },
 ): Promise<SignInResult> {
   const attempt = { email: input.email, ip: input.ip };
-  // Counted before the password is checked, so guesses sent in parallel cannot slip past the
-  // limit together; a success gives its count back.
-  const [pair, perIp] = await Promise.all([
-    consumeRateLimit(db, accountAndIpLimit(), pairSubject(attempt)),
-    consumeRateLimit(db, ipLimit(), clientKey(attempt.ip)),
-  ]);
-  const budget = budgetOf(pair, perIp);
+  const budget = await countSignInAttempt(db, attempt);
   if (!budget.allowed) {
     // One row when either limit is crossed in its window, not one per refused guess.
-    const crossed = [pair, perIp].some((r) => !r.allowed && r.refusedInWindow === 1);
-    const refused = Math.max(pair.allowed ? 0 : pair.refusedInWindow, perIp.allowed ? 0 : perIp.refusedInWindow);
     await auditThrottled(
       db,
       {
@@ -90,7 +98,7 @@ export async function attemptSignIn(
         userAgent: input.userAgent,
         details: { limit: budget.limit, retryAfterSeconds: budget.retryAfterSeconds },
       },
-      crossed ? 1 : refused,
+      budget.refusedInWindow,
     );
     return { ok: false, code: "RATE_LIMITED", retryAfterSeconds: budget.retryAfterSeconds };
   }

@@ -12,7 +12,7 @@ import { seal, unseal } from "./seal";
 export type JobKind =
   | "password_reset.request"
   | "registration.complete"
-  | "email_verification.send"
+  | "email_verification.request"
   | "password_changed.notify"
   | "password_change.report_reset";
 

@@ -2,7 +2,7 @@ import "server-only";
 import { z } from "zod";
 import type { Database } from "@/db/client";
 import { audit } from "../audit";
-import { sendVerificationEmail } from "../email-verification";
+import { deliverVerificationEmail } from "../email-verification";
 import { env } from "../env";
 import { log } from "../log";
 import { notifyPasswordChanged } from "../password-changed";
@@ -23,10 +23,8 @@ const HANDLERS: Record<JobKind, (db: Database, payload: unknown, steps: JobSteps
     const p = z.object({ email: z.string(), sealedPassword: z.string(), name: z.string().optional(), ...context }).parse(payload);
     return completeRegistration(db, { email: p.email, password: unsealOrGiveUp(p.sealedPassword), name: p.name, ip: p.ip, userAgent: p.userAgent }, steps);
   },
-  "email_verification.send": (db, payload, steps) => {
-    const p = z.object({ ...userAddress, ...context }).parse(payload);
-    return sendVerificationEmail(db, { id: p.userId, email: p.email }, { ip: p.ip, userAgent: p.userAgent }, steps);
-  },
+  "email_verification.request": (db, payload, steps) =>
+    deliverVerificationEmail(db, z.object({ email: z.string(), ...context }).parse(payload), steps),
   "password_changed.notify": (db, payload, steps) => {
     const p = z.object({ ...userAddress, changedAt: z.coerce.date(), ...context }).parse(payload);
     return notifyPasswordChanged(db, p, steps);

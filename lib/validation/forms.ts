@@ -58,3 +58,12 @@ export const ChangePasswordSchema = z
     message: "The passwords do not match.",
   });
 export type ChangePasswordInput = z.input<typeof ChangePasswordSchema>;
+
+export const VerifyEmailSchema = z.object({
+  token: z.string().min(1).max(256),
+  password: PasswordInput,
+});
+export type VerifyEmailInput = z.input<typeof VerifyEmailSchema>;
+
+export const ResendVerificationSchema = z.object({ email: EmailSchema });
+export type ResendVerificationInput = z.input<typeof ResendVerificationSchema>;

@@ -24,6 +24,7 @@ export function LoginForm({ callbackUrl }: { callbackUrl: string }) {
       <p className="links">
         <Link href="/forgot-password">Forgot password?</Link>
         <Link href="/register">Create an account</Link>
+        <Link href="/resend-verification">Didn&apos;t get the confirmation email?</Link>
       </p>
     </form>
   );

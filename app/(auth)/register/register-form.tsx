@@ -4,6 +4,7 @@ import Link from "next/link";
 import { EmailField, Field, FormError, NewPasswordFields, SubmitButton, SuccessPanel } from "@/app/_components/fields";
 import { useActionForm } from "@/app/_components/use-action-form";
 import { RegisterSchema, type RegisterInput } from "@/lib/validation/forms";
+import { ResendVerificationForm } from "../resend-verification/resend-verification-form";
 import { registerAction } from "./actions";
 
 export function RegisterForm() {
@@ -16,7 +17,12 @@ export function RegisterForm() {
   if (state.status === "success") {
     return (
       <SuccessPanel message={state.message} testId="register-answer">
-        <p>We sent a link to the address you entered. Open it to confirm the address; it works for 24 hours.</p>
+        <p>
+          We sent a link to the address you entered. Open it and enter the password you just chose to confirm the address; it works
+          for 24 hours. Until then the account cannot be signed in to.
+        </p>
+        <h2>Didn&apos;t get the email?</h2>
+        <ResendVerificationForm email={form.getValues("email")} compact />
         <p className="links">
           <Link href="/login">Go to sign in</Link>
         </p>

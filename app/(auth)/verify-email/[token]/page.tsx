@@ -3,18 +3,13 @@ import Link from "next/link";
 import { TokenProblemCard } from "@/app/_components/token-problem";
 import { getDb } from "@/db/client";
 import { inspectVerificationToken } from "@/lib/email-verification";
-import { verifyEmailAction } from "./actions";
+import { VERIFY_PROBLEMS } from "./problems";
+import { VerifyEmailForm } from "./verify-email-form";
 
 export const metadata: Metadata = { title: "Confirm your email address", robots: { index: false, follow: false }, referrer: "no-referrer" };
 
-const PROBLEMS = {
-  expired: { title: "This link has expired", body: "Verification links work for 24 hours. Sign in and ask for a new one from your account page." },
-  used: { title: "This link has already been used", body: "Your address may already be confirmed. Sign in to check." },
-  invalid: { title: "This link is not valid", body: "It may be incomplete or mistyped. Copy the whole link from the email, or sign in and ask for a new one." },
-} as const;
-
-// Opening the link only shows a button: mail scanners open links, and only a person's POST
-// confirms the address.
+// Opening the link only shows a form: mail scanners open links, and only a person's POST with
+// the password chosen at registration confirms the address.
 export default async function VerifyEmailPage({
   params,
   searchParams,
@@ -39,21 +34,18 @@ export default async function VerifyEmailPage({
     );
   }
   if (result.status !== "valid") {
-    const copy = PROBLEMS[result.status];
-    return <TokenProblemCard status={result.status} title={copy.title} body={copy.body} action={{ href: "/login", label: "Sign in" }} />;
+    const copy = VERIFY_PROBLEMS[result.status];
+    const action = result.status === "used" ? { href: "/login", label: "Sign in" } : { href: "/resend-verification", label: "Send a new link" };
+    return <TokenProblemCard status={result.status} title={copy.title} body={copy.body} action={action} />;
   }
   return (
     <div className="card stack" data-token-status="valid">
       <h1>Confirm your email address</h1>
       <p>
-        Confirm that <strong>{result.maskedEmail}</strong> is your address to finish creating your account.
+        Confirm that <strong>{result.maskedEmail}</strong> is your address to finish creating your account. Enter the password
+        chosen when the account was created: the link alone does not confirm it.
       </p>
-      <form action={verifyEmailAction}>
-        <input type="hidden" name="token" value={token} />
-        <button type="submit" className="primary">
-          Confirm email address
-        </button>
-      </form>
+      <VerifyEmailForm token={token} />
     </div>
   );
 }

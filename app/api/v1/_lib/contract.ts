@@ -166,7 +166,7 @@ export const OPERATIONS = [
     operationId: "resetPassword",
     summary: "Set a new password with a reset token",
     description:
-      "Consumes the token (once: of two concurrent calls exactly one succeeds), sets the password, ends every session of the account and spends its other reset links. A rejected password leaves the token valid.",
+      "Consumes the token (once: of two concurrent calls exactly one succeeds), sets the password, ends every session of the account and spends its other reset links. The link proves the address, so an account whose address was not confirmed yet is confirmed, with this password replacing the one chosen at registration. A rejected password leaves the token valid.",
     tag: "Password reset",
     request: ResetPasswordRequest,
     responses: {
