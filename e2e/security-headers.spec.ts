@@ -122,7 +122,7 @@ test.describe("with an https APP_URL (a production server of its own, driven ove
   test("sends HSTS and upgrade-insecure-requests, and names the session cookie __Host-", async ({ createUser }) => {
     test.setTimeout(90_000);
     const user = await createUser();
-    const server = await startOwnServer({ APP_URL: "https://rekey.example.com", DATABASE_URL: E2E.databaseUrl });
+    const server = await startOwnServer({ APP_URL: "https://rekey.example.com", DATABASE_URL: E2E.databaseUrl, MAIL_TRANSPORT: "outbox" });
     try {
       const page = await fetch(`${server.url}/login`);
       expect(page.status).toBe(200);
