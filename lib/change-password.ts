@@ -65,12 +65,13 @@ export async function changePassword(
     // This browser stays signed in, on the new credentials.
     const session = await createSession(tx, { userId: user.id, credentialsVersion: updated.credentialsVersion, ip: input.ip, userAgent: input.userAgent });
     if (!session) throw new Error("the new credentials changed inside their own transaction");
-    return { session, changedAt: updated.passwordChangedAt ?? new Date() };
+    // In the transaction: the "your password was changed" warning commits with the change.
+    const changedAt = (updated.passwordChangedAt ?? new Date()).toISOString();
+    await enqueueJob(db, "password_changed.notify", { userId: user.id, email: user.email, changedAt, ip: input.ip, userAgent: input.userAgent }, schedule, tx);
+    return { session };
   });
   if (!outcome) return { ok: false, code: "CONFLICT" };
 
   await resetRateLimit(db, CHANGE_PASSWORD_LIMIT, user.id);
-  const changedAt = outcome.changedAt.toISOString();
-  await enqueueJob(db, "password_changed.notify", { userId: user.id, email: user.email, changedAt, ip: input.ip, userAgent: input.userAgent }, schedule);
   return { ok: true, session: { sessionToken: outcome.session.sessionToken, expires: outcome.session.expires } };
 }

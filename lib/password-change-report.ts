@@ -42,12 +42,13 @@ export async function reportPasswordChange(db: Database, token: string, context:
     await spendUserTokens(tx, passwordResetTokens, locked.id);
     await audit(tx, { event: "password_change.reported", userId: locked.id, ip: context.ip, userAgent: context.userAgent });
     await audit(tx, { event: "sessions.revoked", userId: locked.id, ip: context.ip, userAgent: context.userAgent, details: { count: revoked, reason: "reported" } });
+    // In the transaction: the owner's fresh reset link commits with the lock-out.
+    await enqueueJob(db, "password_change.report_reset", { userId: locked.id, email: locked.email, ip: context.ip, userAgent: context.userAgent }, schedule, tx);
     return locked;
   });
   if (!user) {
     const now = await lookUpToken(db, passwordChangeReportTokens, token);
     return { ok: false, problem: now.status === "valid" ? "invalid" : now.status };
   }
-  await enqueueJob(db, "password_change.report_reset", { userId: user.id, email: user.email, ip: context.ip, userAgent: context.userAgent }, schedule);
   return { ok: true };
 }

@@ -227,6 +227,9 @@ export async function resetPassword(
     const revoked = await deleteUserSessions(tx, user.id);
     await audit(tx, { event: "password_reset.completed", userId: user.id, ip: input.ip, userAgent: input.userAgent, details: { token_id: consumed.id } });
     await audit(tx, { event: "sessions.revoked", userId: user.id, ip: input.ip, userAgent: input.userAgent, details: { count: revoked, reason: "password_reset" } });
+    // In the transaction: the "your password was changed" warning commits with the change.
+    const changedAt = (user.passwordChangedAt ?? new Date()).toISOString();
+    await enqueueJob(db, "password_changed.notify", { userId: user.id, email: user.email, changedAt, ip: input.ip, userAgent: input.userAgent }, schedule, tx);
     return user;
   });
 
@@ -238,7 +241,5 @@ export async function resetPassword(
     return { ok: false, code: TOKEN_PROBLEM_CODES[problem] };
   }
 
-  const changedAt = (outcome.passwordChangedAt ?? new Date()).toISOString();
-  await enqueueJob(db, "password_changed.notify", { userId: outcome.id, email: outcome.email, changedAt, ip: input.ip, userAgent: input.userAgent }, schedule);
   return { ok: true };
 }

@@ -1,7 +1,7 @@
 import "server-only";
 import { randomUUID } from "node:crypto";
 import { and, eq, inArray, lt, lte, or, sql } from "drizzle-orm";
-import type { Database } from "@/db/client";
+import type { Database, Transaction } from "@/db/client";
 import { jobs, type Job } from "@/db/schema";
 import { env } from "../env";
 import type { Schedule } from "../password-reset";
@@ -21,9 +21,17 @@ export type JobPayload = Record<string, unknown>;
 /**
  * Persists deferred work, then asks `schedule` (after() in Next) to run it once the answer has
  * gone out. If this instance dies first, the poller or the drain cron of any instance runs it.
+ * Pass `within` to write the job in the transaction whose change it follows, so that the
+ * change and its work commit together (a crash in between loses neither).
  */
-export async function enqueueJob(db: Database, kind: JobKind, payload: JobPayload, schedule: Schedule): Promise<string> {
-  const [row] = await db.insert(jobs).values({ kind, payload }).returning({ id: jobs.id });
+export async function enqueueJob(
+  db: Database,
+  kind: JobKind,
+  payload: JobPayload,
+  schedule: Schedule,
+  within?: Transaction,
+): Promise<string> {
+  const [row] = await (within ?? db).insert(jobs).values({ kind, payload }).returning({ id: jobs.id });
   if (!row) throw new Error("job insert returned no row");
   schedule(async () => {
     // Imported late: the runner imports every handler, and the handlers import this module.
