@@ -1,0 +1,79 @@
+import "server-only";
+import { and, eq, sql } from "drizzle-orm";
+import { notFound } from "next/navigation";
+import type { Database } from "@/db/client";
+import { sessions, users } from "@/db/schema";
+import { currentSession } from "../auth/current";
+import { env } from "../env";
+import { verifyPassword } from "../passwords";
+import { normalizeEmail } from "../validation/fields";
+
+/** An admin action needs the password re-entered when the session's last check is older than this. */
+export const PASSWORD_CHECK_MAX_AGE_MINUTES = 10;
+
+/** Whether `email` is named in ADMIN_EMAILS (compared in the one normalised form addresses are stored in). */
+export function isAdminEmail(email: string): boolean {
+  return env().ADMIN_EMAILS.includes(normalizeEmail(email));
+}
+
+/** Who is acting in /admin: the admin's own user and this browser's session. */
+export interface AdminContext {
+  userId: string;
+  email: string;
+  sessionId: string;
+}
+
+/**
+ * For every /admin page and action: the signed-in admin, or a 404. The answer is the same
+ * 404 signed in or not, so nobody who is not an admin learns that the area exists (a 403
+ * would say so, a redirect to sign-in too). Only a confirmed account counts: whoever
+ * registers an address listed in ADMIN_EMAILS without owning it never signs in anyway, but
+ * the check holds even if that rule moves.
+ */
+export async function requireAdmin(): Promise<AdminContext> {
+  const session = await currentSession();
+  if (!session?.user.emailVerified || !isAdminEmail(session.user.email)) notFound();
+  return { userId: session.user.id, email: session.user.email, sessionId: session.sessionId };
+}
+
+/**
+ * Whether this session's password was checked (at sign-in or re-entered since) within
+ * PASSWORD_CHECK_MAX_AGE_MINUTES. Measured by the database clock, like every session lifetime.
+ */
+export async function hasRecentPasswordCheck(db: Database, sessionId: string): Promise<boolean> {
+  const [row] = await db
+    .select({ recent: sql<boolean>`coalesce(${sessions.passwordCheckedAt}, ${sessions.createdAt}) > now() - make_interval(mins => ${PASSWORD_CHECK_MAX_AGE_MINUTES})` })
+    .from(sessions)
+    .where(eq(sessions.id, sessionId));
+  return row?.recent === true;
+}
+
+export type PasswordCheckResult = { ok: true } | { ok: false; code: "WRONG_PASSWORD" };
+
+/**
+ * Re-verifies the admin's password and records the time on this session's row, so admin
+ * actions work for the next PASSWORD_CHECK_MAX_AGE_MINUTES. Only the current credentials
+ * count: a session of an older credentials version is not touched.
+ */
+export async function recordPasswordCheck(db: Database, admin: AdminContext, password: string): Promise<PasswordCheckResult> {
+  const [user] = await db.select({ hash: users.passwordHash, version: users.credentialsVersion }).from(users).where(eq(users.id, admin.userId));
+  if (!user?.hash || !(await verifyPassword(user.hash, password))) return { ok: false, code: "WRONG_PASSWORD" };
+  await db
+    .update(sessions)
+    .set({ passwordCheckedAt: sql`now()` })
+    .where(and(eq(sessions.id, admin.sessionId), eq(sessions.userId, admin.userId), eq(sessions.credentialsVersion, user.version)));
+  return { ok: true };
+}
+
+export type RecentCheckResult = { ok: true; admin: AdminContext } | { ok: false; code: "PASSWORD_CHECK_NEEDED"; admin: AdminContext };
+
+/**
+ * For admin actions that change something: the admin (else 404, as requireAdmin) and whether
+ * the password was checked recently. When it was not, the action must not run; the page asks
+ * for the password again (app/admin/password-check-form.tsx).
+ */
+export async function requireRecentPasswordCheck(db: Database): Promise<RecentCheckResult> {
+  const admin = await requireAdmin();
+  if (!(await hasRecentPasswordCheck(db, admin.sessionId))) return { ok: false, code: "PASSWORD_CHECK_NEEDED", admin };
+  return { ok: true, admin };
+}
