@@ -3,7 +3,9 @@ import { and, eq, sql } from "drizzle-orm";
 import { notFound } from "next/navigation";
 import type { Database } from "@/db/client";
 import { sessions, users } from "@/db/schema";
+import { audit } from "../audit";
 import { currentSession } from "../auth/current";
+import type { RequestContext } from "../client-ip";
 import { env } from "../env";
 import { verifyPassword } from "../passwords";
 import { normalizeEmail } from "../validation/fields";
@@ -55,9 +57,19 @@ export type PasswordCheckResult = { ok: true } | { ok: false; code: "WRONG_PASSW
  * actions work for the next PASSWORD_CHECK_MAX_AGE_MINUTES. Only the current credentials
  * count: a session of an older credentials version is not touched.
  */
-export async function recordPasswordCheck(db: Database, admin: AdminContext, password: string): Promise<PasswordCheckResult> {
+export async function recordPasswordCheck(
+  db: Database,
+  admin: AdminContext,
+  password: string,
+  context: RequestContext,
+): Promise<PasswordCheckResult> {
   const [user] = await db.select({ hash: users.passwordHash, version: users.credentialsVersion }).from(users).where(eq(users.id, admin.userId));
-  if (!user?.hash || !(await verifyPassword(user.hash, password))) return { ok: false, code: "WRONG_PASSWORD" };
+  const entry = { userId: admin.userId, ip: context.ip, userAgent: context.userAgent, details: { admin_id: admin.userId } };
+  if (!user?.hash || !(await verifyPassword(user.hash, password))) {
+    await audit(db, { event: "admin.password_check_failed", ...entry });
+    return { ok: false, code: "WRONG_PASSWORD" };
+  }
+  await audit(db, { event: "admin.password_checked", ...entry });
   await db
     .update(sessions)
     .set({ passwordCheckedAt: sql`now()` })
