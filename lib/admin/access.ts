@@ -33,8 +33,15 @@ export interface AdminContext {
  * the check holds even if that rule moves.
  */
 export async function requireAdmin(): Promise<AdminContext> {
+  const admin = await findAdmin();
+  if (!admin) notFound();
+  return admin;
+}
+
+/** The signed-in admin, or null (for route handlers, which answer their own 404). */
+export async function findAdmin(): Promise<AdminContext | null> {
   const session = await currentSession();
-  if (!session?.user.emailVerified || !isAdminEmail(session.user.email)) notFound();
+  if (!session?.user.emailVerified || !isAdminEmail(session.user.email)) return null;
   return { userId: session.user.id, email: session.user.email, sessionId: session.sessionId };
 }
 
