@@ -6,6 +6,7 @@ import { fieldErrorsOf, type FormState } from "@/app/_components/form-state";
 import { getDb } from "@/db/client";
 import { recordPasswordCheck, requireAdmin } from "@/lib/admin/access";
 import { requestContext } from "@/lib/client-ip";
+import { describeWait } from "@/lib/rate-limit";
 import { AdminPasswordCheckSchema } from "@/lib/validation/forms";
 
 type Field = "password";
@@ -21,6 +22,9 @@ export async function checkAdminPasswordAction(_previous: FormState<Field>, form
   const parsed = AdminPasswordCheckSchema.safeParse({ password: formData.get("password") });
   if (!parsed.success) return { status: "error", fieldErrors: fieldErrorsOf<Field>(parsed.error) };
   const result = await recordPasswordCheck(await getDb(), admin, parsed.data.password, requestContext(await headers()));
+  if (!result.ok && result.code === "RATE_LIMITED") {
+    return { status: "error", formError: `Too many tries. Try again in ${describeWait(result.retryAfterSeconds)}.` };
+  }
   if (!result.ok) return { status: "error", fieldErrors: { password: ["That is not your password."] } };
   redirect(`${adminPath(formData.get("returnTo"))}?notice=password-checked`);
 }

@@ -8,6 +8,7 @@ import { currentSession } from "../auth/current";
 import type { RequestContext } from "../client-ip";
 import { env } from "../env";
 import { verifyPassword } from "../passwords";
+import { consumeRateLimit, type RateLimit } from "../rate-limit";
 import { normalizeEmail } from "../validation/fields";
 
 /** An admin action needs the password re-entered when the session's last check is older than this. */
@@ -57,7 +58,13 @@ export async function hasRecentPasswordCheck(db: Database, sessionId: string): P
   return row?.recent === true;
 }
 
-export type PasswordCheckResult = { ok: true } | { ok: false; code: "WRONG_PASSWORD" };
+export type PasswordCheckResult = { ok: true } | { ok: false; code: "WRONG_PASSWORD" } | { ok: false; code: "RATE_LIMITED"; retryAfterSeconds: number };
+
+/**
+ * Tries of the admin password form per admin account: a stolen admin cookie must not become
+ * an unlimited password oracle. Every try counts (argon2 is the expensive part either way).
+ */
+export const ADMIN_PASSWORD_CHECK_LIMIT: RateLimit = { name: "admin-password-check", max: 5, windowSeconds: 15 * 60 };
 
 /**
  * Re-verifies the admin's password and records the time on this session's row, so admin
@@ -70,6 +77,8 @@ export async function recordPasswordCheck(
   password: string,
   context: RequestContext,
 ): Promise<PasswordCheckResult> {
+  const budget = await consumeRateLimit(db, ADMIN_PASSWORD_CHECK_LIMIT, admin.userId);
+  if (!budget.allowed) return { ok: false, code: "RATE_LIMITED", retryAfterSeconds: budget.retryAfterSeconds };
   const [user] = await db.select({ hash: users.passwordHash, version: users.credentialsVersion }).from(users).where(eq(users.id, admin.userId));
   const entry = { userId: admin.userId, ip: context.ip, userAgent: context.userAgent, details: { admin_id: admin.userId } };
   if (!user?.hash || !(await verifyPassword(user.hash, password))) {
