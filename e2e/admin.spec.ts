@@ -1,6 +1,7 @@
 import type { Browser, Page } from "@playwright/test";
 import { expect, signIn, STRONG_PASSWORD, test, type TestUser } from "./support/fixtures";
 import { multipart, rawRequest } from "./support/forms";
+import { expectNoSeriousViolations } from "./support/axe";
 import { E2E } from "./support/settings";
 
 const NEW_PASSWORD = "Another-Horse-42";
@@ -162,5 +163,29 @@ test.describe("admin area", () => {
       await expect(userPage).toHaveURL(/\/login\?callbackUrl=%2Faccount$/);
     }
     await signIn(first, user);
+  });
+
+  test("the audit log filters by exact email and exports the same rows as CSV; the admin pages pass axe", async ({ page, createUser }) => {
+    const admin = await createUser({ email: E2E.adminEmail });
+    const user = await createUser();
+    await signIn(page, admin);
+    await openAccount(page, user);
+    await expectNoSeriousViolations(page);
+
+    await page.goto("/admin/audit");
+    await page.getByLabel("Exact email").fill(user.email);
+    await page.getByRole("button", { name: "Filter" }).click();
+    // The look-up above is the one event recorded under this address.
+    await expect(page.getByTestId("audit-row")).toHaveCount(1);
+    await expect(page.getByTestId("audit-row")).toContainText("admin.user_looked_up");
+    await expectNoSeriousViolations(page);
+
+    const [download] = await Promise.all([page.waitForEvent("download"), page.getByRole("link", { name: "Download these events as CSV" }).click()]);
+    const csv = await (await download.createReadStream()).toArray();
+    const lines = Buffer.concat(csv).toString("utf8").trim().split("\r\n");
+    expect(lines[0]).toBe("created_at,event,user_id,email_fingerprint,ip,user_agent,details");
+    expect(lines).toHaveLength(2);
+    expect(lines[1]).toContain("admin.user_looked_up");
+    expect(lines.join("\n")).not.toContain(user.email);
   });
 });
