@@ -7,7 +7,7 @@ import { installTestOutbox, tokenIn } from "@/test-support/mail-helpers";
 import { collectingSchedule, createUser, RESET_LINK, uniqueEmail } from "@/test-support/reset-helpers";
 import { insertSession } from "@/test-support/sessions";
 import { verifyCredentials } from "../auth/credentials";
-import { findSession } from "../auth/sessions";
+import { createSession, findSession } from "../auth/sessions";
 import { parseEnv } from "../env";
 import { resetPassword } from "../password-reset";
 import { findAccountByEmail, forcePasswordReset, signOutEverywhere } from "./users";
@@ -74,6 +74,21 @@ describeEachDatabase("admin actions on an account", ({ handle }) => {
     for (const s of sessions) expect(await findSession(db(), s.sessionToken)).toBeNull();
     expect((await verifyCredentials(db(), user.email, user.password)).ok).toBe(true);
     expect(await signOutEverywhere(db(), "no-such-user", { adminId: admin.id, ...CONTEXT })).toBeNull();
+  });
+
+  it("a sign-in whose password check happened before a forced reset or sign-out-everywhere gets no session", async () => {
+    const admin = await createUser(db());
+    for (const act of [
+      (userId: string) => signOutEverywhere(db(), userId, { adminId: admin.id, ...CONTEXT }),
+      (userId: string) => forcePasswordReset(db(), userId, { adminId: admin.id, ...CONTEXT }, collectingSchedule().schedule),
+    ]) {
+      const user = await createUser(db());
+      // The check read the hash and the credentials version, then the admin acted before the session was stored.
+      const checked = await verifyCredentials(db(), user.email, user.password);
+      if (!checked.ok) throw new Error("sign-in check failed");
+      await act(user.id);
+      expect(await createSession(db(), { userId: user.id, credentialsVersion: checked.user.credentialsVersion, ip: null, userAgent: null })).toBeNull();
+    }
   });
 
   it("an unknown account cannot be forced to reset", async () => {
