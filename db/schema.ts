@@ -23,6 +23,14 @@ export const users = pgTable("users", {
    * me"); a session is valid only while it records the current value (lib/auth/sessions.ts).
    */
   credentialsVersion: integer("credentials_version").notNull().default(1),
+  /**
+   * Set when an administrator forced a password reset; cleared by the next completed reset or
+   * password change. With `retiredPasswordHash` it lets sign-in tell the owner why their
+   * password stopped working (lib/admin/users.ts explains what a stranger can learn).
+   */
+  passwordResetForcedAt: timestamptz("password_reset_forced_at"),
+  /** The hash the forced reset took away: only ever compared, never accepted as a password. */
+  retiredPasswordHash: text("retired_password_hash"),
 });
 
 export const accounts = pgTable(
@@ -62,6 +70,8 @@ export const sessions = pgTable(
     ip: text("ip"),
     /** The user's credentials_version whose password check created this session. */
     credentialsVersion: integer("credentials_version").notNull(),
+    /** When this session's user last re-entered the password (admin actions); null: at sign-in (created_at). */
+    passwordCheckedAt: timestamptz("password_checked_at"),
   },
   (t) => [index("sessions_user_id_idx").on(t.userId)],
 );

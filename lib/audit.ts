@@ -29,7 +29,14 @@ export type AuditEventName =
   | "email_verification.wrong_password"
   | "email_verification.throttled"
   | "email.verified"
-  | "job.abandoned";
+  | "job.abandoned"
+  | "admin.password_checked"
+  | "admin.password_check_failed"
+  | "admin.user_looked_up"
+  | "admin.sessions_revoked"
+  | "admin.password_reset_forced"
+  | "admin.verification_resent"
+  | "admin.audit_exported";
 
 export interface AuditEntry {
   event: AuditEventName;

@@ -85,6 +85,11 @@ export const EnvSchema = z.object({
   JOBS_RETENTION_DAYS: intFrom(0, 3_650, 7),
   /** Emails per second to the provider, across every instance (Resend's default team limit is 2). */
   MAIL_SENDS_PER_SECOND: z.coerce.number().min(0.01).max(1_000).default(2),
+  /** Comma-separated addresses of the admin accounts (only confirmed accounts count); unset, /admin is a 404 for everyone. */
+  ADMIN_EMAILS: z
+    .string()
+    .optional()
+    .transform((v) => [...new Set((v ?? "").split(",").map((e) => e.trim().toLowerCase()).filter((e) => e !== ""))]),
   LOG_LEVEL: z.enum(["debug", "info", "warn", "error", "silent"]).default("info"),
 });
 

@@ -215,6 +215,9 @@ export async function resetPassword(
         passwordHash,
         passwordChangedAt: sql`now()`,
         credentialsVersion: nextCredentialsVersion(),
+        // A forced reset is over once a new password is chosen; the old hash is of no more use.
+        passwordResetForcedAt: null,
+        retiredPasswordHash: null,
         // Following the emailed link proved the address is theirs.
         emailVerified: sql`coalesce(${users.emailVerified}, now())`,
       })

@@ -42,6 +42,8 @@ const env = {
   MAIL_SENDS_PER_SECOND: "100",
   JOBS_LEASE_SECONDS: "10",
   LOG_LEVEL: "info",
+  // The one admin address of the run (e2e/support/settings.ts derives the same); tests create the account.
+  ADMIN_EMAILS: `admin-${runId}@rekey.test`,
 };
 
 if (process.env.E2E_SKIP_BUILD !== "1") {

@@ -13,7 +13,7 @@ import { LoginSchema } from "../validation/forms";
 import { sessionCookieName } from "./cookie-names";
 import { deleteSessionByToken, findSession, issueSignInSession, renewSession, SESSION_RENEW_AFTER_SECONDS, sessionMaxAgeSeconds } from "./sessions";
 import { attemptSignIn } from "./sign-in-throttle";
-import { SignInRateLimited } from "./sign-in-throttle-error";
+import { SignInPasswordResetForced, SignInRateLimited } from "./sign-in-throttle-error";
 
 declare module "next-auth" {
   interface Session {
@@ -93,6 +93,7 @@ async function buildConfig(): Promise<NextAuthConfig> {
           const result = await attemptSignIn(db, { email: parsed.data.email, password: parsed.data.password, ip, userAgent: ua });
           if (result.ok) return { ...result.user, requestIp: ip, requestUserAgent: ua };
           if (result.code === "RATE_LIMITED") throw new SignInRateLimited();
+          if (result.code === "PASSWORD_RESET_FORCED") throw new SignInPasswordResetForced();
           return null;
         },
       }),

@@ -6,7 +6,9 @@ import { hashPassword, needsRehash, verifyDummyPassword, verifyPassword } from "
 
 export type CredentialsResult =
   | { ok: true; user: { id: string; email: string; name: string | null; credentialsVersion: number } }
-  | { ok: false; code: "INVALID_CREDENTIALS" };
+  | { ok: false; code: "INVALID_CREDENTIALS" }
+  /** The password given was this account's until an administrator forced a reset (see below). */
+  | { ok: false; code: "PASSWORD_RESET_FORCED" };
 
 /**
  * Checks an email and password. An unknown email costs one argon2 verify too, so the answer's
@@ -18,8 +20,25 @@ export type CredentialsResult =
 export async function verifyCredentials(db: Database, email: string, password: string): Promise<CredentialsResult> {
   const user = await db.query.users.findFirst({
     where: eq(users.email, email),
-    columns: { id: true, email: true, name: true, passwordHash: true, emailVerified: true, credentialsVersion: true },
+    columns: {
+      id: true,
+      email: true,
+      name: true,
+      passwordHash: true,
+      emailVerified: true,
+      credentialsVersion: true,
+      passwordResetForcedAt: true,
+      retiredPasswordHash: true,
+    },
   });
+  // After an administrator forced a reset, the owner is told why their password stopped
+  // working, but only someone who types that old password learns it: they knew the secret
+  // already, so they learn nothing a stranger could not (the account exists and is locked).
+  // A wrong password gets the usual answer. It costs the same one argon2 verify as the dummy.
+  if (user && !user.passwordHash && user.passwordResetForcedAt && user.retiredPasswordHash) {
+    const wasTheirs = await verifyPassword(user.retiredPasswordHash, password);
+    return { ok: false, code: wasTheirs ? "PASSWORD_RESET_FORCED" : "INVALID_CREDENTIALS" };
+  }
   if (!user?.passwordHash) {
     await verifyDummyPassword(password);
     return { ok: false, code: "INVALID_CREDENTIALS" };

@@ -105,6 +105,8 @@ export async function createSession(
           userAgent: sql<string | null>`${grant.userAgent}::text`.as("user_agent"),
           ip: sql<string | null>`${grant.ip}::text`.as("ip"),
           credentialsVersion: users.credentialsVersion,
+          // A sign-in is a password check (admin actions count from it, lib/admin/access.ts).
+          passwordCheckedAt: sql<Date>`now()`.as("password_checked_at"),
         })
         .from(users)
         .where(and(eq(users.id, grant.userId), eq(users.credentialsVersion, grant.credentialsVersion))),

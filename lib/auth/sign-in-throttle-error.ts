@@ -11,6 +11,18 @@ export class SignInRateLimited extends CredentialsSignin {
   override code = RATE_LIMITED_CODE;
 }
 
+const PASSWORD_RESET_FORCED_CODE = "password_reset_forced";
+
+/** Thrown from authorize() when the old password of an account whose reset an admin forced was given. */
+export class SignInPasswordResetForced extends CredentialsSignin {
+  override code = PASSWORD_RESET_FORCED_CODE;
+}
+
+/** True for the error authorize() throws for SignInPasswordResetForced. */
+export function isSignInPasswordResetForced(error: unknown): boolean {
+  return error instanceof CredentialsSignin && error.code === PASSWORD_RESET_FORCED_CODE;
+}
+
 /** True for the error authorize() throws when sign-in is throttled. */
 export function isSignInRateLimited(error: unknown): boolean {
   // By code, as Auth.js itself tells CredentialsSignin errors apart (the `code` URL parameter).

@@ -14,7 +14,8 @@ export type JobKind =
   | "registration.complete"
   | "email_verification.request"
   | "password_changed.notify"
-  | "password_change.report_reset";
+  | "password_change.report_reset"
+  | "admin.forced_reset";
 
 export type JobPayload = Record<string, unknown>;
 

@@ -29,6 +29,10 @@ const HANDLERS: Record<JobKind, (db: Database, payload: unknown, steps: JobSteps
     const p = z.object({ ...userAddress, changedAt: z.coerce.date(), ...context }).parse(payload);
     return notifyPasswordChanged(db, p, steps);
   },
+  "admin.forced_reset": (db, payload, steps) => {
+    const p = z.object({ ...userAddress, ...context }).parse(payload);
+    return issueResetLink(db, { id: p.userId, email: p.email }, { ip: p.ip, userAgent: p.userAgent }, steps);
+  },
   "password_change.report_reset": (db, payload, steps) => {
     const p = z.object({ ...userAddress, ...context }).parse(payload);
     return issueResetLink(db, { id: p.userId, email: p.email }, { ip: p.ip, userAgent: p.userAgent }, steps);

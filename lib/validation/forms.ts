@@ -67,3 +67,11 @@ export type VerifyEmailInput = z.input<typeof VerifyEmailSchema>;
 
 export const ResendVerificationSchema = z.object({ email: EmailSchema });
 export type ResendVerificationInput = z.input<typeof ResendVerificationSchema>;
+
+/** /admin: an admin re-enters their password before an action. */
+export const AdminPasswordCheckSchema = z.object({ password: PasswordInput });
+export type AdminPasswordCheckInput = z.input<typeof AdminPasswordCheckSchema>;
+
+/** /admin/users: one account, found by its exact address. */
+export const AdminFindUserSchema = z.object({ email: EmailSchema });
+export type AdminFindUserInput = z.input<typeof AdminFindUserSchema>;

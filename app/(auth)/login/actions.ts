@@ -8,7 +8,7 @@ import { noteDatabaseError } from "@/db/availability";
 import { getDb } from "@/db/client";
 import { signIn } from "@/lib/auth/config";
 import { signInThrottledMessage } from "@/lib/auth/sign-in-throttle";
-import { isSignInRateLimited } from "@/lib/auth/sign-in-throttle-error";
+import { isSignInPasswordResetForced, isSignInRateLimited } from "@/lib/auth/sign-in-throttle-error";
 import { clientIp } from "@/lib/client-ip";
 import { safeCallbackPath } from "@/lib/safe-redirect";
 import { LoginSchema } from "@/lib/validation/forms";
@@ -31,6 +31,13 @@ export async function loginAction(_previous: FormState<Field>, formData: FormDat
     if (isSignInRateLimited(error)) {
       const formError = await signInThrottledMessage(await getDb(), { email: parsed.data.email, ip: clientIp(await headers()) });
       return { status: "error", formError, values };
+    }
+    if (isSignInPasswordResetForced(error)) {
+      return {
+        status: "error",
+        formError: "This password no longer works: an administrator required a new password for this account. We emailed you a link to choose one; you can also ask for a new link with “Forgot your password?”.",
+        values,
+      };
     }
     // One message for an unknown email and a wrong password.
     if (error instanceof AuthError) return { status: "error", formError: "Incorrect email or password.", values };

@@ -1,0 +1,30 @@
+"use server";
+
+import { headers } from "next/headers";
+import { redirect } from "next/navigation";
+import { fieldErrorsOf, type FormState } from "@/app/_components/form-state";
+import { getDb } from "@/db/client";
+import { recordPasswordCheck, requireAdmin } from "@/lib/admin/access";
+import { requestContext } from "@/lib/client-ip";
+import { describeWait } from "@/lib/rate-limit";
+import { AdminPasswordCheckSchema } from "@/lib/validation/forms";
+
+type Field = "password";
+
+/** Only paths inside /admin: the hidden field is posted by the client and must not steer elsewhere. */
+function adminPath(value: FormDataEntryValue | null): string {
+  return typeof value === "string" && /^\/admin(\/[A-Za-z0-9/_-]*)?$/.test(value) ? value : "/admin";
+}
+
+/** "Password": re-verifies the admin's password and records the time on this session. */
+export async function checkAdminPasswordAction(_previous: FormState<Field>, formData: FormData): Promise<FormState<Field>> {
+  const admin = await requireAdmin();
+  const parsed = AdminPasswordCheckSchema.safeParse({ password: formData.get("password") });
+  if (!parsed.success) return { status: "error", fieldErrors: fieldErrorsOf<Field>(parsed.error) };
+  const result = await recordPasswordCheck(await getDb(), admin, parsed.data.password, requestContext(await headers()));
+  if (!result.ok && result.code === "RATE_LIMITED") {
+    return { status: "error", formError: `Too many tries. Try again in ${describeWait(result.retryAfterSeconds)}.` };
+  }
+  if (!result.ok) return { status: "error", fieldErrors: { password: ["That is not your password."] } };
+  redirect(`${adminPath(formData.get("returnTo"))}?notice=password-checked`);
+}

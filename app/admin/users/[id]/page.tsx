@@ -1,0 +1,155 @@
+import type { Metadata } from "next";
+import { notFound } from "next/navigation";
+import { FormAlert } from "@/app/_components/fields";
+import { getDb } from "@/db/client";
+import { hasRecentPasswordCheck, PASSWORD_CHECK_MAX_AGE_MINUTES, requireAdmin } from "@/lib/admin/access";
+import { describeAccount } from "@/lib/admin/users";
+import { describeUserAgent } from "@/lib/user-agent";
+import styles from "../../admin.module.css";
+import { formatUtc } from "../../format";
+import { PasswordCheckForm } from "../../password-check-form";
+import { forcePasswordResetAction, resendVerificationAction, signOutEverywhereAction } from "../actions";
+
+export const metadata: Metadata = { title: "Account" };
+
+const NOTICES: Record<string, { tone: "success" | "error"; text: string }> = {
+  "signed-out": { tone: "success", text: "Every session of this account has ended." },
+  "reset-forced": { tone: "success", text: "The password no longer works, every session has ended, and a reset link is on its way to the address." },
+  "verification-sent": { tone: "success", text: "A new confirmation link is on its way (unless the address already had several this hour)." },
+  "already-confirmed": { tone: "error", text: "This address is already confirmed." },
+  "not-found": { tone: "error", text: "That account no longer exists." },
+  "password-needed": { tone: "error", text: `Enter your password again first: admin actions need it within the last ${PASSWORD_CHECK_MAX_AGE_MINUTES} minutes.` },
+  "password-checked": { tone: "success", text: "Password confirmed." },
+};
+
+export default async function AdminAccountPage({
+  params,
+  searchParams,
+}: {
+  params: Promise<{ id: string }>;
+  searchParams: Promise<Record<string, string | string[] | undefined>>;
+}) {
+  const admin = await requireAdmin();
+  const { id } = await params;
+  const query = await searchParams;
+  const db = await getDb();
+  const account = /^[A-Za-z0-9-]{1,64}$/.test(id) ? await describeAccount(db, id) : null;
+  if (!account) notFound();
+  const notice = typeof query.notice === "string" ? NOTICES[query.notice] : undefined;
+  const checked = await hasRecentPasswordCheck(db, admin.sessionId);
+  const page = `/admin/users/${account.id}`;
+
+  return (
+    <div className="card wide stack">
+      <h1>{account.email}</h1>
+      {notice ? (
+        <FormAlert tone={notice.tone}>
+          <p>{notice.text}</p>
+        </FormAlert>
+      ) : null}
+      <dl className={styles.facts}>
+        <dt>Confirmed</dt>
+        <dd>{account.confirmed ? "Yes" : "No"}</dd>
+        <dt>Created</dt>
+        <dd>{formatUtc(account.createdAt)}</dd>
+        <dt>Last sign-in</dt>
+        <dd>{formatUtc(account.lastSignInAt)}</dd>
+        <dt>Password last changed</dt>
+        <dd>{formatUtc(account.passwordChangedAt)}</dd>
+        <dt>Password</dt>
+        <dd>{account.hasPassword ? "Set" : account.passwordResetForcedAt ? `Reset forced ${formatUtc(account.passwordResetForcedAt)}` : "None (locked until reset)"}</dd>
+        <dt>Active sessions</dt>
+        <dd data-testid="active-sessions">{account.sessions.length}</dd>
+      </dl>
+
+      <h2>Actions</h2>
+      {checked ? (
+        <div className={styles.actions}>
+          <form action={signOutEverywhereAction}>
+            <input type="hidden" name="userId" value={account.id} />
+            <button type="submit" className="secondary">
+              Sign out everywhere
+            </button>
+          </form>
+          <form action={forcePasswordResetAction}>
+            <input type="hidden" name="userId" value={account.id} />
+            <button type="submit" className="danger">
+              Force password reset
+            </button>
+          </form>
+          {account.confirmed ? null : (
+            <form action={resendVerificationAction}>
+              <input type="hidden" name="userId" value={account.id} />
+              <button type="submit" className="secondary">
+                Resend verification email
+              </button>
+            </form>
+          )}
+        </div>
+      ) : (
+        <>
+          <p>Enter your password to act on this account (asked again after {PASSWORD_CHECK_MAX_AGE_MINUTES} minutes).</p>
+          <PasswordCheckForm returnTo={page} />
+        </>
+      )}
+
+      <h2>Sessions</h2>
+      {account.sessions.length === 0 ? (
+        <p>No active sessions.</p>
+      ) : (
+        <div className={styles.scroll} role="region" aria-labelledby="sessions-caption" tabIndex={0}>
+          <table>
+            <caption id="sessions-caption" className={styles.caption}>
+              Active sessions, most recently active first. Times are in UTC.
+            </caption>
+            <thead>
+              <tr>
+                <th scope="col">Browser and system</th>
+                <th scope="col">IP address</th>
+                <th scope="col">Signed in</th>
+                <th scope="col">Last active</th>
+              </tr>
+            </thead>
+            <tbody>
+              {account.sessions.map((s) => (
+                <tr key={s.id}>
+                  <th scope="row">{describeUserAgent(s.userAgent)}</th>
+                  <td>{s.ip ?? "Unknown"}</td>
+                  <td>{formatUtc(s.createdAt)}</td>
+                  <td>{formatUtc(s.lastSeenAt)}</td>
+                </tr>
+              ))}
+            </tbody>
+          </table>
+        </div>
+      )}
+
+      <h2>Recent events</h2>
+      <div className={styles.scroll} role="region" aria-labelledby="events-caption" tabIndex={0}>
+        <table>
+          <caption id="events-caption" className={styles.caption}>
+            The last {account.events.length} audit events of this account, newest first. Times are in UTC.
+          </caption>
+          <thead>
+            <tr>
+              <th scope="col">When</th>
+              <th scope="col">Event</th>
+              <th scope="col">IP address</th>
+              <th scope="col">Details</th>
+            </tr>
+          </thead>
+          <tbody>
+            {account.events.map((e) => (
+              <tr key={e.id}>
+                <td>{formatUtc(e.createdAt)}</td>
+                <th scope="row">{e.event}</th>
+                <td>{e.ip ?? ""}</td>
+                <td className={styles.details}>{Object.keys(e.details).length > 0 ? JSON.stringify(e.details) : ""}</td>
+              </tr>
+            ))}
+          </tbody>
+        </table>
+      </div>
+    </div>
+  );
+}

@@ -1,0 +1,191 @@
+import type { Browser, Page } from "@playwright/test";
+import { expect, signIn, STRONG_PASSWORD, test, type TestUser } from "./support/fixtures";
+import { multipart, rawRequest } from "./support/forms";
+import { expectNoSeriousViolations } from "./support/axe";
+import { E2E } from "./support/settings";
+
+const NEW_PASSWORD = "Another-Horse-42";
+
+/** Opens the account page of `user` as the signed-in admin on `page`. */
+async function openAccount(page: Page, user: TestUser): Promise<void> {
+  await page.goto("/admin/users");
+  await page.getByLabel("Email").fill(user.email);
+  await page.getByRole("button", { name: "Find account" }).click();
+  await expect(page).toHaveURL(new RegExp(`/admin/users/${user.id}$`));
+  await expect(page.getByRole("heading", { level: 1 })).toHaveText(user.email);
+}
+
+/** A second browser in which `user` is signed in. */
+async function signedInElsewhere(browser: Browser, user: TestUser): Promise<Page> {
+  const context = await browser.newContext();
+  const page = await context.newPage();
+  await signIn(page, user);
+  return page;
+}
+
+/** The `$ACTION_ID_…` field of each plain server-action form on an HTML page, in order. */
+function actionIds(html: string): string[] {
+  return [...html.matchAll(/name="(\$ACTION_ID_[0-9a-f]+)"/g)].map((m) => m[1] as string);
+}
+
+test.describe("admin area", () => {
+  // One admin address per run (ADMIN_EMAILS is fixed when the server starts): one test at a time.
+  test.describe.configure({ mode: "serial" });
+
+  test("a signed-out visitor and a signed-in non-admin get 404 on every /admin path and action", async ({ browser, createUser, db }) => {
+    const admin = await createUser({ email: E2E.adminEmail });
+    const victim = await createUser();
+    const outsider = await createUser();
+
+    // The admin's own view of the account page carries the action ids a stranger would post.
+    const adminPage = await signedInElsewhere(browser, admin);
+    await openAccount(adminPage, victim);
+    // The server's HTML (as a browser without JavaScript gets it), where each form names its action.
+    const adminCookie = (await adminPage.context().cookies()).map((c) => `${c.name}=${c.value}`).join("; ");
+    const html = (await rawRequest({ method: "GET", path: `/admin/users/${victim.id}`, headers: { host: `localhost:${E2E.appPort}`, cookie: adminCookie } })).body;
+    const ids = actionIds(html);
+    expect(ids).toHaveLength(2); // "Sign out everywhere" and "Force password reset" (the victim is confirmed)
+
+    const paths = ["/admin", "/admin/users", `/admin/users/${victim.id}`, "/admin/audit", "/admin/audit?event=user.signed_in", "/admin/audit/export"];
+    const outsiderPage = await signedInElsewhere(browser, outsider);
+    const outsiderCookie = (await outsiderPage.context().cookies()).map((c) => `${c.name}=${c.value}`).join("; ");
+
+    for (const cookie of ["", outsiderCookie]) {
+      const who = cookie ? "non-admin" : "signed out";
+      for (const path of paths) {
+        const response = await rawRequest({ method: "GET", path, headers: { host: `localhost:${E2E.appPort}`, cookie } });
+        expect(response.status, `${who} GET ${path}`).toBe(404);
+      }
+      for (const id of ids) {
+        const form = multipart({ [id]: "", userId: victim.id });
+        const response = await rawRequest({
+          method: "POST",
+          path: `/admin/users/${victim.id}`,
+          headers: { host: `localhost:${E2E.appPort}`, origin: E2E.appUrl, "content-type": form.contentType, cookie },
+          body: form.body,
+        });
+        expect(response.status, `${who} POST ${id}`).toBe(404);
+      }
+    }
+    // None of those posts did anything: the victim's password still works.
+    const [row] = await db`select password_hash is not null as has_password, password_reset_forced_at from users where id = ${victim.id}`;
+    expect(row).toEqual({ has_password: true, password_reset_forced_at: null });
+
+    // And the signed-in non-admin sees the ordinary not-found page in a browser.
+    const response = await outsiderPage.goto("/admin/users");
+    expect(response?.status()).toBe(404);
+  });
+
+  test("an admin whose last password check is over 10 minutes old is asked for the password before acting", async ({ page, createUser, db }) => {
+    const admin = await createUser({ email: E2E.adminEmail });
+    const user = await createUser();
+    await signIn(page, admin);
+    await db`update sessions set created_at = now() - interval '11 minutes', password_checked_at = null where user_id = ${admin.id}`;
+
+    await openAccount(page, user);
+    await expect(page.getByRole("button", { name: "Force password reset" })).toHaveCount(0);
+    await page.getByLabel("Password", { exact: true }).fill("Not-My-Password-1");
+    await page.getByRole("button", { name: "Confirm password" }).click();
+    await expect(page.getByText("That is not your password.")).toBeVisible();
+
+    await page.getByLabel("Password", { exact: true }).fill(STRONG_PASSWORD);
+    await page.getByRole("button", { name: "Confirm password" }).click();
+    await expect(page.getByText("Password confirmed.")).toBeVisible();
+    await expect(page.getByRole("button", { name: "Force password reset" })).toBeVisible();
+
+    // The check is stored on this session's row, with the admin's id in the audit log.
+    const [check] = await db`select password_checked_at > now() - interval '1 minute' as fresh from sessions where user_id = ${admin.id}`;
+    expect(check?.fresh).toBe(true);
+    const audited = await db`select details->>'admin_id' as admin_id from audit_events where event = 'admin.password_checked' and user_id = ${admin.id}`;
+    expect(audited).toEqual([{ admin_id: admin.id }]);
+
+    // Stale again: an action posted anyway does nothing and asks for the password.
+    await db`update sessions set password_checked_at = now() - interval '11 minutes' where user_id = ${admin.id}`;
+    await page.getByRole("button", { name: "Sign out everywhere" }).click();
+    await expect(page.getByText(/Enter your password again first/)).toBeVisible();
+    const [ended] = await db`select count(*)::int as n from audit_events where event = 'admin.sessions_revoked' and user_id = ${user.id}`;
+    expect(ended?.n).toBe(0);
+  });
+
+  test("Force password reset: the user's browsers are signed out, the old password fails with the reason, the emailed link works", async ({ page, browser, createUser, mailbox, db }) => {
+    const admin = await createUser({ email: E2E.adminEmail });
+    const user = await createUser();
+    const userPage = await signedInElsewhere(browser, user);
+    await signIn(page, admin);
+    await openAccount(page, user);
+    await expect(page.getByTestId("active-sessions")).toHaveText("1");
+
+    await page.getByRole("button", { name: "Force password reset" }).click();
+    await expect(page.getByText(/The password no longer works/)).toBeVisible();
+    await expect(page.getByTestId("active-sessions")).toHaveText("0");
+
+    await userPage.goto("/account");
+    await expect(userPage).toHaveURL(/\/login\?callbackUrl=%2Faccount$/);
+
+    // The old password: told why. A wrong one: the usual answer, nothing more.
+    await userPage.getByLabel("Email").fill(user.email);
+    await userPage.getByLabel("Password", { exact: true }).fill("Wrong-Password-77");
+    await userPage.getByRole("button", { name: "Sign in" }).click();
+    await expect(userPage.getByTestId("form-error")).toHaveText("Incorrect email or password.");
+    await userPage.getByLabel("Password", { exact: true }).fill(user.password);
+    await userPage.getByRole("button", { name: "Sign in" }).click();
+    await expect(userPage.getByTestId("form-error")).toContainText("an administrator required a new password");
+    await expect(userPage).toHaveURL(/\/login/);
+
+    const link = await mailbox.resetLink(user.email);
+    await userPage.goto(link);
+    await userPage.getByLabel("New password", { exact: true }).fill(NEW_PASSWORD);
+    await userPage.getByLabel("Confirm new password").fill(NEW_PASSWORD);
+    await userPage.getByRole("button", { name: "Set new password" }).click();
+    await signIn(userPage, { email: user.email, password: NEW_PASSWORD });
+
+    const [row] = await db`select password_reset_forced_at, retired_password_hash from users where id = ${user.id}`;
+    expect(row).toEqual({ password_reset_forced_at: null, retired_password_hash: null });
+    const audited = await db`select details->>'admin_id' as admin_id from audit_events where event = 'admin.password_reset_forced' and user_id = ${user.id}`;
+    expect(audited).toEqual([{ admin_id: admin.id }]);
+  });
+
+  test("Sign out everywhere: the user's browsers are signed out and the password keeps working", async ({ page, browser, createUser }) => {
+    const admin = await createUser({ email: E2E.adminEmail });
+    const user = await createUser();
+    const first = await signedInElsewhere(browser, user);
+    const second = await signedInElsewhere(browser, user);
+    await signIn(page, admin);
+    await openAccount(page, user);
+    await expect(page.getByTestId("active-sessions")).toHaveText("2");
+
+    await page.getByRole("button", { name: "Sign out everywhere" }).click();
+    await expect(page.getByText("Every session of this account has ended.")).toBeVisible();
+    await expect(page.getByTestId("active-sessions")).toHaveText("0");
+
+    for (const userPage of [first, second]) {
+      await userPage.goto("/account");
+      await expect(userPage).toHaveURL(/\/login\?callbackUrl=%2Faccount$/);
+    }
+    await signIn(first, user);
+  });
+
+  test("the audit log filters by exact email and exports the same rows as CSV; the admin pages pass axe", async ({ page, createUser }) => {
+    const admin = await createUser({ email: E2E.adminEmail });
+    const user = await createUser();
+    await signIn(page, admin);
+    await openAccount(page, user);
+    await expectNoSeriousViolations(page);
+
+    await page.goto("/admin/audit");
+    await page.getByLabel("Exact email").fill(user.email);
+    await page.getByRole("button", { name: "Filter" }).click();
+    // The look-up above is the one event recorded under this address.
+    await expect(page.getByTestId("audit-row")).toHaveCount(1);
+    await expect(page.getByTestId("audit-row")).toContainText("admin.user_looked_up");
+    await expectNoSeriousViolations(page);
+
+    const [download] = await Promise.all([page.waitForEvent("download"), page.getByRole("link", { name: "Download these events as CSV" }).click()]);
+    const csv = await (await download.createReadStream()).toArray();
+    const lines = Buffer.concat(csv).toString("utf8").trim().split("\r\n");
+    expect(lines[0]).toBe("created_at,event,user_id,email_fingerprint,ip,user_agent,details");
+    expect(lines).toHaveLength(2);
+    expect(lines[1]).toContain("admin.user_looked_up");
+    expect(lines.join("\n")).not.toContain(user.email);
+  });
+});

@@ -1,0 +1,54 @@
+import { eq, sql } from "drizzle-orm";
+import { expect, it } from "vitest";
+import { sessions } from "@/db/schema";
+import { describeEachDatabase } from "@/test-support/databases";
+import { createUser } from "@/test-support/reset-helpers";
+import { insertSession } from "@/test-support/sessions";
+import { overrideEnvForTests } from "../env";
+import { ADMIN_PASSWORD_CHECK_LIMIT, hasRecentPasswordCheck, isAdminEmail, recordPasswordCheck } from "./password-check";
+
+const CONTEXT = { ip: "192.0.2.80", userAgent: null };
+
+it("counts an address as an admin's only when ADMIN_EMAILS names it, in any case and spacing", () => {
+  overrideEnvForTests({ ADMIN_EMAILS: "ops@example.com, Second@Example.com" });
+  expect(isAdminEmail(" OPS@example.com ")).toBe(true);
+  expect(isAdminEmail("second@example.com")).toBe(true);
+  expect(isAdminEmail("ops@example.co")).toBe(false);
+  overrideEnvForTests({ ADMIN_EMAILS: undefined });
+  expect(isAdminEmail("ops@example.com")).toBe(false);
+});
+
+describeEachDatabase("admin password check", ({ handle }) => {
+  const db = () => handle().db;
+
+  async function adminWithSession(minutesAgo: number) {
+    const user = await createUser(db());
+    const session = await insertSession(db(), { userId: user.id, userAgent: null, ip: null });
+    await db()
+      .update(sessions)
+      .set({ createdAt: sql`now() - make_interval(mins => ${minutesAgo})`, passwordCheckedAt: sql`now() - make_interval(mins => ${minutesAgo})` })
+      .where(eq(sessions.id, session.id));
+    return { user, admin: { userId: user.id, email: user.email, sessionId: session.id } };
+  }
+
+  it("treats a sign-in or password check within 10 minutes as recent, and an older one as stale", async () => {
+    expect(await hasRecentPasswordCheck(db(), (await adminWithSession(9)).admin.sessionId)).toBe(true);
+    expect(await hasRecentPasswordCheck(db(), (await adminWithSession(11)).admin.sessionId)).toBe(false);
+  });
+
+  it("records a re-entered password on the session row; a wrong one changes nothing", async () => {
+    const { user, admin } = await adminWithSession(30);
+    expect(await recordPasswordCheck(db(), admin, "Not-The-Password-1", CONTEXT)).toEqual({ ok: false, code: "WRONG_PASSWORD" });
+    expect(await hasRecentPasswordCheck(db(), admin.sessionId)).toBe(false);
+    expect(await recordPasswordCheck(db(), admin, user.password, CONTEXT)).toEqual({ ok: true });
+    expect(await hasRecentPasswordCheck(db(), admin.sessionId)).toBe(true);
+  });
+
+  it("refuses further tries once the limit is spent, even with the right password", async () => {
+    const { user, admin } = await adminWithSession(30);
+    for (let i = 0; i < ADMIN_PASSWORD_CHECK_LIMIT.max; i++) await recordPasswordCheck(db(), admin, `Wrong-Guess-${i}x`, CONTEXT);
+    const refused = await recordPasswordCheck(db(), admin, user.password, CONTEXT);
+    expect(refused).toMatchObject({ ok: false, code: "RATE_LIMITED" });
+    expect(await hasRecentPasswordCheck(db(), admin.sessionId)).toBe(false);
+  });
+});

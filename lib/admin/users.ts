@@ -1,0 +1,153 @@
+import "server-only";
+import { and, desc, eq, max, sql } from "drizzle-orm";
+import type { Database } from "@/db/client";
+import { auditEvents, passwordResetTokens, users, type AuditEvent } from "@/db/schema";
+import { audit } from "../audit";
+import { deleteUserSessions, listUserSessions, nextCredentialsVersion, type UserSession } from "../auth/sessions";
+import type { RequestContext } from "../client-ip";
+import { enqueueJob } from "../jobs/queue";
+import type { Schedule } from "../password-reset";
+import { spendUserTokens } from "../single-use-tokens";
+import { lockUser } from "../user-lock";
+import { normalizeEmail } from "../validation/fields";
+
+/** How many of an account's audit events its admin page shows. */
+export const ACCOUNT_AUDIT_EVENTS = 50;
+
+/** Who does an admin action, from where: audited with every action. */
+export type AdminRequest = { adminId: string } & RequestContext;
+
+/** What the admin account page shows about one account. */
+export interface AccountOverview {
+  id: string;
+  email: string;
+  confirmed: boolean;
+  createdAt: Date;
+  lastSignInAt: Date | null;
+  passwordChangedAt: Date | null;
+  passwordResetForcedAt: Date | null;
+  hasPassword: boolean;
+  sessions: UserSession[];
+  events: AuditEvent[];
+}
+
+/**
+ * The account with exactly this address (after normalising), or null. No listing and no
+ * prefix search: an admin finds an account only by knowing its address. Each look-up is
+ * audited with the admin's id, found or not.
+ */
+export async function findAccountByEmail(db: Database, email: string, request: AdminRequest): Promise<AccountOverview | null> {
+  const address = normalizeEmail(email);
+  const user = await db.query.users.findFirst({ where: eq(users.email, address) });
+  await audit(db, {
+    event: "admin.user_looked_up",
+    userId: user?.id ?? null,
+    email: address,
+    ip: request.ip,
+    userAgent: request.userAgent,
+    details: { admin_id: request.adminId, found: Boolean(user) },
+  });
+  if (!user) return null;
+  return describeAccount(db, user.id);
+}
+
+/** The account page's facts for a user id, or null. */
+export async function describeAccount(db: Database, userId: string): Promise<AccountOverview | null> {
+  const user = await db.query.users.findFirst({ where: eq(users.id, userId) });
+  if (!user) return null;
+  const [signIn] = await db
+    .select({ at: max(auditEvents.createdAt) })
+    .from(auditEvents)
+    .where(and(eq(auditEvents.userId, user.id), eq(auditEvents.event, "user.signed_in")));
+  const events = await db
+    .select()
+    .from(auditEvents)
+    .where(eq(auditEvents.userId, user.id))
+    .orderBy(desc(auditEvents.createdAt), desc(auditEvents.id))
+    .limit(ACCOUNT_AUDIT_EVENTS);
+  return {
+    id: user.id,
+    email: user.email,
+    confirmed: user.emailVerified !== null,
+    createdAt: user.createdAt,
+    // Sign-ins are audited rows (kept AUDIT_RETENTION_DAYS), so an older one shows as none.
+    lastSignInAt: signIn?.at ? new Date(signIn.at) : null,
+    passwordChangedAt: user.passwordChangedAt,
+    passwordResetForcedAt: user.passwordResetForcedAt,
+    hasPassword: user.passwordHash !== null,
+    sessions: await listUserSessions(db, user.id),
+    events,
+  };
+}
+
+/**
+ * "Sign out everywhere": every session of the user ends now, including one whose sign-in is
+ * still in flight (the credentials version is raised in the same UPDATE, lib/auth/sessions.ts).
+ * The password keeps working. Returns how many session rows ended; null for an unknown user.
+ */
+export async function signOutEverywhere(db: Database, userId: string, request: AdminRequest): Promise<number | null> {
+  return db.transaction(async (tx) => {
+    if (!(await lockUser(tx, userId))) return null;
+    await tx.update(users).set({ credentialsVersion: nextCredentialsVersion() }).where(eq(users.id, userId));
+    const count = await deleteUserSessions(tx, userId);
+    await audit(tx, {
+      event: "admin.sessions_revoked",
+      userId,
+      ip: request.ip,
+      userAgent: request.userAgent,
+      details: { admin_id: request.adminId, count },
+    });
+    return count;
+  });
+}
+
+export type ForceResetResult = { ok: true; sessionsEnded: number } | { ok: false; code: "NOT_FOUND" };
+
+/**
+ * "Force password reset": in one transaction the password stops working (hash removed,
+ * credentials version raised, as "This wasn't me" does), every session ends and every
+ * outstanding reset link dies; then a fresh reset link is emailed as a durable job. The old
+ * hash is kept only so that sign-in can tell the owner why their password stopped working
+ * (lib/auth/credentials.ts); the next completed reset erases it.
+ */
+export async function forcePasswordReset(db: Database, userId: string, request: AdminRequest, schedule: Schedule): Promise<ForceResetResult> {
+  const outcome = await db.transaction(async (tx) => {
+    if (!(await lockUser(tx, userId))) return null;
+    const [user] = await tx
+      .update(users)
+      .set({
+        // Forcing twice keeps the hash of the password the owner actually knew.
+        retiredPasswordHash: sql`coalesce(${users.passwordHash}, ${users.retiredPasswordHash})`,
+        passwordHash: null,
+        passwordResetForcedAt: sql`now()`,
+        credentialsVersion: nextCredentialsVersion(),
+      })
+      .where(eq(users.id, userId))
+      .returning({ id: users.id, email: users.email });
+    if (!user) return null;
+    const sessionsEnded = await deleteUserSessions(tx, user.id);
+    await spendUserTokens(tx, passwordResetTokens, user.id);
+    const context = { userId: user.id, ip: request.ip, userAgent: request.userAgent };
+    await audit(tx, { event: "admin.password_reset_forced", ...context, details: { admin_id: request.adminId } });
+    await audit(tx, { event: "sessions.revoked", ...context, details: { count: sessionsEnded, reason: "admin_forced_reset", admin_id: request.adminId } });
+    return { user, sessionsEnded };
+  });
+  if (!outcome) return { ok: false, code: "NOT_FOUND" };
+  await enqueueJob(db, "admin.forced_reset", { userId: outcome.user.id, email: outcome.user.email, ip: request.ip, userAgent: request.userAgent }, schedule);
+  return { ok: true, sessionsEnded: outcome.sessionsEnded };
+}
+
+export type ResendVerificationResult = { ok: true } | { ok: false; code: "NOT_FOUND" | "ALREADY_CONFIRMED" };
+
+/**
+ * "Resend verification email" for an unconfirmed account. Goes through the same job as the
+ * public form, so the per-address limit holds for admins too.
+ */
+export async function resendVerificationForUser(db: Database, userId: string, request: AdminRequest, schedule: Schedule): Promise<ResendVerificationResult> {
+  const user = await db.query.users.findFirst({ where: eq(users.id, userId), columns: { id: true, email: true, emailVerified: true } });
+  if (!user) return { ok: false, code: "NOT_FOUND" };
+  if (user.emailVerified) return { ok: false, code: "ALREADY_CONFIRMED" };
+  await audit(db, { event: "admin.verification_resent", userId: user.id, ip: request.ip, userAgent: request.userAgent, details: { admin_id: request.adminId } });
+  await enqueueJob(db, "email_verification.request", { email: user.email, ip: request.ip, userAgent: request.userAgent }, schedule);
+  return { ok: true };
+}
