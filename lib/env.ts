@@ -85,6 +85,15 @@ export const EnvSchema = z.object({
   JOBS_RETENTION_DAYS: intFrom(0, 3_650, 7),
   /** Emails per second to the provider, across every instance (Resend's default team limit is 2). */
   MAIL_SENDS_PER_SECOND: z.coerce.number().min(0.01).max(1_000).default(2),
+  /** Comma-separated addresses of the admin accounts (only confirmed accounts count). */
+  ADMIN_EMAILS: z
+    .string()
+    .optional()
+    .transform((v) => (v ?? "").split(",").map((e) => e.trim().toLowerCase()).filter((e) => e !== "")),
+  /** Bearer secret for GET /api/metrics (Prometheus); unset, it answers 404. */
+  METRICS_TOKEN: optionalString.pipe(z.string().min(16, "must be at least 16 characters").optional()),
+  /** OTLP endpoint for traces; unset, tracing is off. Read here only to decide; @vercel/otel reads the OTEL_* variables itself. */
+  OTEL_EXPORTER_OTLP_ENDPOINT: optionalString.pipe(z.url({ protocol: /^https?$/ }).optional()),
   LOG_LEVEL: z.enum(["debug", "info", "warn", "error", "silent"]).default("info"),
 });
 
