@@ -2,7 +2,7 @@ import { randomBytes } from "node:crypto";
 import { sql } from "drizzle-orm";
 import { beforeEach, expect, it } from "vitest";
 import type { Database } from "@/db/client";
-import { auditEvents, jobs, passwordResetTokens } from "@/db/schema";
+import { auditDailyCounts, auditEvents, jobs, passwordResetTokens } from "@/db/schema";
 import { describeEachDatabase } from "@/test-support/databases";
 import { insertUser } from "@/test-support/users";
 import type { AuditEventName } from "../audit";
@@ -19,6 +19,7 @@ describeEachDatabase("readRecoveryStats", ({ handle }) => {
   beforeEach(async () => {
     const { db } = handle();
     await db.delete(auditEvents);
+    await db.delete(auditDailyCounts);
     await db.delete(passwordResetTokens);
     await db.delete(jobs);
   });
@@ -50,7 +51,6 @@ describeEachDatabase("readRecoveryStats", ({ handle }) => {
       emailJobsAbandoned: 1,
       throttledRequests: 1,
       failedSignIns: 1,
-      medianSecondsToReset: 120,
     });
     expect(day.daily).toEqual([
       { day: "2026-03-09", requests: 1, completions: 0 },
@@ -62,11 +62,28 @@ describeEachDatabase("readRecoveryStats", ({ handle }) => {
     expect(week.daily.at(-2)).toEqual({ day: "2026-03-09", requests: 2, completions: 0 });
   });
 
-  it("has no success rate or median before any email, and counts unused links that expired in the period and pending jobs", async () => {
+  it("has no success rate or median before any email or reset", async () => {
+    const stats = await readRecoveryStats(handle().db, "24h", NOW);
+    expect(stats).toMatchObject({ successRate: null, medianSecondsToReset: null, resetRequests: 0 });
+  });
+
+  it("counts a closed day once: a late row for it does not change the figures, a row for today does", async () => {
+    const { db } = handle();
+    await event(db, "password_reset.requested", "2026-03-05T08:00:00Z");
+    expect((await readRecoveryStats(db, "7d", NOW)).resetRequests).toBe(1);
+    await event(db, "password_reset.requested", "2026-03-05T09:00:00Z");
+    await event(db, "password_reset.requested", "2026-03-10T09:00:00Z");
+    const again = await readRecoveryStats(db, "7d", NOW);
+    expect(again.resetRequests).toBe(2);
+    expect(again.daily.find((d) => d.day === "2026-03-05")?.requests).toBe(1);
+  });
+
+  it("takes the median time to reset from used links, and counts unused links that expired in the period and pending jobs", async () => {
     const { db } = handle();
     const user = await insertUser(db);
     const token = (expiresAt: string, usedAt: Date | null) => ({
       userId: user.id,
+      createdAt: new Date("2026-03-10T09:00:00Z"),
       tokenHash: hashToken(randomBytes(32).toString("base64url")),
       expiresAt: new Date(expiresAt),
       usedAt,
@@ -84,6 +101,7 @@ describeEachDatabase("readRecoveryStats", ({ handle }) => {
     ]);
 
     const stats = await readRecoveryStats(db, "24h", NOW);
-    expect(stats).toMatchObject({ successRate: null, medianSecondsToReset: null, linksExpiredUnused: 1, queueDepth: 2, emailsRetrying: 1 });
+    // The one link used in the period: requested 09:00, used 09:30.
+    expect(stats).toMatchObject({ medianSecondsToReset: 1800, linksExpiredUnused: 1, queueDepth: 2, emailsRetrying: 1 });
   });
 });
