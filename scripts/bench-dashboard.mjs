@@ -76,16 +76,18 @@ try {
   const cookie = `authjs.session-token=${sessionToken}`;
   for (const period of ["24h", "7d", "30d"]) {
     const samples = [];
+    let first = 0;
     for (let i = 0; i < requests + 2; i++) {
       const t0 = performance.now();
       const response = await fetch(`${base}/admin?period=${period}`, { headers: { cookie } });
       const html = await response.text();
       if (response.status !== 200 || !html.includes("Reset requests")) throw new Error(`/admin answered ${response.status}`);
+      if (i === 0) first = performance.now() - t0;
       if (i >= 2) samples.push(performance.now() - t0); // the first two warm the caches
     }
     samples.sort((a, b) => a - b);
     const at = (p) => samples[Math.min(samples.length - 1, Math.floor(p * samples.length))].toFixed(1);
-    console.log(`/admin?period=${period.padEnd(3)} n=${samples.length}  median ${at(0.5)} ms  p90 ${at(0.9)} ms  max ${at(1)} ms  (target < 300 ms)`);
+    console.log(`/admin?period=${period.padEnd(3)} n=${samples.length}  median ${at(0.5)} ms  p90 ${at(0.9)} ms  max ${at(1)} ms  (target < 300 ms; first render, counting closed days: ${first.toFixed(0)} ms)`);
   }
   await sql.end();
 } finally {
