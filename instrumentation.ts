@@ -2,6 +2,12 @@
 // now, not on the first request, so the instance is ready (or says why not) at once.
 export async function register(): Promise<void> {
   if (process.env.NEXT_RUNTIME !== "nodejs") return;
+  // Tracing is opt-in: with no OTLP endpoint no SDK is registered and every span is a no-op.
+  const { env } = await import("./lib/env");
+  if (env().OTEL_EXPORTER_OTLP_ENDPOINT) {
+    const { registerOTel } = await import("@vercel/otel");
+    registerOTel({ serviceName: "rekey" });
+  }
   const { getDatabase } = await import("./db/client");
   try {
     const { driver } = await getDatabase();

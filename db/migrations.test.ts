@@ -10,6 +10,7 @@ describeEachDatabase("migrations", ({ handle }) => {
     const rows = (Array.isArray(result) ? result : (result as { rows: { table_name: string }[] }).rows) as { table_name: string }[];
     expect(rows.map((r) => r.table_name)).toEqual([
       "accounts",
+      "audit_daily_counts",
       "audit_events",
       "email_verification_tokens",
       "jobs",

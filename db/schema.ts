@@ -1,6 +1,6 @@
 import type { AdapterAccountType } from "@auth/core/adapters";
 import { sql } from "drizzle-orm";
-import { index, integer, jsonb, pgTable, primaryKey, text, timestamp, uuid } from "drizzle-orm/pg-core";
+import { date, index, integer, jsonb, pgTable, primaryKey, text, timestamp, uuid } from "drizzle-orm/pg-core";
 
 const timestamptz = (name: string) => timestamp(name, { withTimezone: true, mode: "date" });
 
@@ -162,6 +162,21 @@ export const auditEvents = pgTable(
  * Durable deferred work (lib/jobs): written before the answer goes out, claimed by any
  * instance with FOR UPDATE SKIP LOCKED, reclaimed when its lease runs out.
  */
+/**
+ * Audit events counted per UTC day and event, for the dashboard: a closed day never changes, so
+ * it is counted once (lib/admin/stats.ts) instead of on every render. A row with event
+ * "_counted" marks a day as counted even when it had no events.
+ */
+export const auditDailyCounts = pgTable(
+  "audit_daily_counts",
+  {
+    day: date("day", { mode: "string" }).notNull(),
+    event: text("event").notNull(),
+    count: integer("count").notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.day, t.event] })],
+);
+
 export const jobs = pgTable(
   "jobs",
   {

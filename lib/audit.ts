@@ -3,6 +3,7 @@ import { lt, sql } from "drizzle-orm";
 import type { Database, Transaction } from "@/db/client";
 import { auditEvents } from "@/db/schema";
 import { log } from "./log";
+import { countEvent } from "./metrics";
 import { emailFingerprint } from "./tokens";
 
 export type AuditEventName =
@@ -58,6 +59,7 @@ export async function audit(db: Database | Transaction, entry: AuditEntry): Prom
     userAgent: entry.userAgent ?? null,
     details: entry.details ?? {},
   });
+  countEvent(entry.event);
   log("info", entry.event, { userId: entry.userId ?? undefined, ...entry.details });
 }
 

@@ -90,6 +90,10 @@ export const EnvSchema = z.object({
     .string()
     .optional()
     .transform((v) => [...new Set((v ?? "").split(",").map((e) => e.trim().toLowerCase()).filter((e) => e !== ""))]),
+  /** Bearer secret for GET /api/metrics (Prometheus); unset, it answers 404. */
+  METRICS_TOKEN: optionalString.pipe(z.string().min(16, "must be at least 16 characters").optional()),
+  /** OTLP endpoint for traces; unset, tracing is off. Read here only to decide; @vercel/otel reads the OTEL_* variables itself. */
+  OTEL_EXPORTER_OTLP_ENDPOINT: optionalString.pipe(z.url({ protocol: /^https?$/ }).optional()),
   LOG_LEVEL: z.enum(["debug", "info", "warn", "error", "silent"]).default("info"),
 });
 

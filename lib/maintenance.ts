@@ -1,6 +1,7 @@
 import "server-only";
 import type { Database } from "@/db/client";
 import { emailVerificationTokens, passwordChangeReportTokens, passwordResetTokens } from "@/db/schema";
+import { rollUpAuditDays } from "./admin/stats";
 import { deleteExpiredAuditEvents } from "./audit";
 import { deleteExpiredSessions } from "./auth/sessions";
 import { env } from "./env";
@@ -27,6 +28,8 @@ export interface CleanupReport {
  * longer ago than JOBS_RETENTION_DAYS. Safe to run from any instance, any time.
  */
 export async function cleanUpExpiredRecords(db: Database): Promise<CleanupReport> {
+  // Not a deletion, but hourly upkeep too: the dashboard then reads finished days from roll-ups.
+  await rollUpAuditDays(db);
   return {
     rateLimitBuckets: await deleteExpiredRateLimits(db),
     sessions: await deleteExpiredSessions(db),

@@ -5,6 +5,7 @@ import type { Database } from "@/db/client";
 import { passwordResetTokens, users } from "@/db/schema";
 import ResetPasswordEmail, { resetPasswordSubject } from "@/emails/reset-password";
 import { audit, auditThrottled } from "./audit";
+import { traced } from "./tracing";
 import { clientKey, type RequestContext } from "./client-ip";
 import { deleteUserSessions, nextCredentialsVersion } from "./auth/sessions";
 import { env } from "./env";
@@ -37,7 +38,7 @@ export type RequestPasswordResetResult =
  * budget: everything that depends on whether the account exists (per-email limit, look-up,
  * token, email) is a job, persisted here and run after the response.
  */
-export async function requestPasswordReset(
+async function requestPasswordResetUntraced(
   db: Database,
   input: { email: string } & RequestContext,
   schedule: Schedule,
@@ -56,7 +57,7 @@ export async function requestPasswordReset(
  * The deferred half of a request (the "password_reset.request" job). Throws when the work
  * should be tried again; the limit, look-up and audit are done once per job, not per attempt.
  */
-export async function deliverPasswordReset(db: Database, input: { email: string } & RequestContext, steps: JobSteps = RUN_ONCE): Promise<void> {
+async function deliverPasswordResetUntraced(db: Database, input: { email: string } & RequestContext, steps: JobSteps = RUN_ONCE): Promise<void> {
   const email = normalizeEmail(input.email);
   const context = { email, ip: input.ip, userAgent: input.userAgent };
   const decided = await steps.once("decide", async () => {
@@ -95,7 +96,7 @@ function resetEmail(token: string, requestedAt: Date, requestIp: string | null) 
  * so every retry sends the same email under the same idempotency key. Records each failed
  * attempt, then throws it (lib/jobs/errors.ts) for the runner to retry or abandon.
  */
-export async function issueResetLink(db: Database, user: { id: string; email: string }, context: RequestContext, steps: JobSteps = RUN_ONCE): Promise<void> {
+async function issueResetLinkUntraced(db: Database, user: { id: string; email: string }, context: RequestContext, steps: JobSteps = RUN_ONCE): Promise<void> {
   const config = env();
   const link = await steps.once(
     "reset-link",
@@ -142,7 +143,7 @@ export type InspectResult =
   | { status: TokenProblem };
 
 /** What a reset link is, without consuming it: GET and HEAD (and mail scanners) land here. */
-export async function inspectResetToken(db: Database, token: string): Promise<InspectResult> {
+async function inspectResetTokenUntraced(db: Database, token: string): Promise<InspectResult> {
   const found = await findToken(db, token);
   if (found.status !== "valid") return { status: found.status };
   return { status: "valid", maskedEmail: maskEmail(found.email), expiresAt: found.expiresAt };
@@ -183,7 +184,7 @@ export async function auditTokenProblem(db: Database, problem: TokenProblem, con
  * token is consumed by a conditional update inside the transaction, so of two concurrent
  * submissions exactly one wins; the winner's transaction also ends every session of the user.
  */
-export async function resetPassword(
+async function resetPasswordUntraced(
   db: Database,
   input: { token: string; password: string } & RequestContext,
   schedule: Schedule,
@@ -246,3 +247,10 @@ export async function resetPassword(
 
   return { ok: true };
 }
+
+// Each step of the reset flow is a span when tracing is on (instrumentation.ts).
+export const requestPasswordReset = traced("password_reset.request", requestPasswordResetUntraced);
+export const deliverPasswordReset = traced("password_reset.deliver", deliverPasswordResetUntraced);
+export const issueResetLink = traced("password_reset.issue_link", issueResetLinkUntraced);
+export const inspectResetToken = traced("password_reset.inspect_token", inspectResetTokenUntraced);
+export const resetPassword = traced("password_reset.complete", resetPasswordUntraced);

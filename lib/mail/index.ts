@@ -5,6 +5,8 @@ import { Resend } from "resend";
 import { getDb } from "@/db/client";
 import { env } from "../env";
 import { log } from "../log";
+import { observeEmailSend } from "../metrics";
+import { traced } from "../tracing";
 import { writeToOutbox } from "./outbox";
 import { reserveSendSlot } from "./pace";
 
@@ -54,7 +56,7 @@ export function parseRetryAfter(value: string | null | undefined, now = Date.now
  * Resend when RESEND_API_KEY is set, otherwise the local outbox. Never throws: a failure is a
  * value, so callers decide what to record (and the user's answer never depends on it).
  */
-export async function sendEmail(email: Email): Promise<SendResult> {
+async function sendEmailUntimed(email: Email): Promise<SendResult> {
   const config = env();
   try {
     const { html, text } = await renderEmail(email.react);
@@ -97,3 +99,11 @@ export async function sendEmail(email: Email): Promise<SendResult> {
     return { ok: false, reason: error instanceof Error ? error.name : "unknown_error", transient: true };
   }
 }
+
+/** sendEmail as a span, its duration in the send latency histogram (lib/metrics.ts). */
+export const sendEmail = traced("email.send", async (email: Email): Promise<SendResult> => {
+  const started = performance.now();
+  const result = await sendEmailUntimed(email);
+  observeEmailSend(env().mailTransport, result.ok, (performance.now() - started) / 1000);
+  return result;
+});

@@ -1,0 +1,180 @@
+// The operators' dashboard and /api/metrics, from outside: a production server of its own on a
+// fresh database (so no other spec's events change the figures), a scripted set of events, then
+// the exact figures on the page (JavaScript off) and in the Prometheus text.
+import { createHash, randomBytes, randomUUID } from "node:crypto";
+import { hash } from "@node-rs/argon2";
+import postgres, { type Sql } from "postgres";
+import { startOwnServer, type OwnServer } from "./api/support/own-server";
+import { expectNoSeriousViolations } from "./support/axe";
+import { STRONG_PASSWORD, expect, test, uniqueEmail } from "./support/fixtures";
+import { E2E } from "./support/settings";
+
+const ADMIN = "admin@rekey.test";
+const METRICS_TOKEN = "e2e-metrics-token-0123456789";
+
+async function freshDatabase(): Promise<{ url: string; sql: Sql; drop: () => Promise<void> }> {
+  const name = `rekey_e2e_dash_${Date.now().toString(36)}${randomBytes(3).toString("hex")}`;
+  const admin = postgres(E2E.adminDatabaseUrl, { max: 1, onnotice: () => {} });
+  await admin.unsafe(`create database "${name}"`);
+  const url = new URL(E2E.adminDatabaseUrl);
+  url.pathname = `/${name}`;
+  const sql = postgres(url.toString(), { max: 2, onnotice: () => {} });
+  return {
+    url: url.toString(),
+    sql,
+    drop: async () => {
+      await sql.end();
+      await admin.unsafe(`drop database if exists "${name}" with (force)`);
+      await admin.end();
+    },
+  };
+}
+
+async function addUser(sql: Sql, email: string, password?: string): Promise<void> {
+  const passwordHash = password ? await hash(password, { memoryCost: 19456, timeCost: 2, parallelism: 1, algorithm: 2 }) : null;
+  await sql`insert into users (id, email, password_hash, password_changed_at, email_verified_at) values (${randomUUID()}, ${email}, ${passwordHash}, now(), now())`;
+}
+
+async function post(server: OwnServer, path: string, body: unknown): Promise<number> {
+  return (await postJson(server, path, body)).status;
+}
+
+function postJson(server: OwnServer, path: string, body: unknown): Promise<Response> {
+  return fetch(`${server.url}${path}`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify(body) });
+}
+
+async function resetToken(to: string): Promise<string> {
+  let token: string | undefined;
+  await expect
+    .poll(
+      async () => {
+        const messages = (await (await fetch(`${E2E.resendUrl}/__test/messages?to=${encodeURIComponent(to)}`)).json()) as { text: string }[];
+        token = messages[0]?.text.match(/\/reset-password\/([A-Za-z0-9_-]{43})/)?.[1];
+        return token !== undefined;
+      },
+      { message: `waiting for the reset email to ${to}`, timeout: 15_000 },
+    )
+    .toBe(true);
+  return token as string;
+}
+
+function sample(text: string, series: string): number {
+  const line = text.split("\n").find((l) => l.startsWith(series + " "));
+  return line ? Number(line.slice(series.length + 1)) : 0;
+}
+
+test.describe("the recovery dashboard and metrics", () => {
+  test.use({ javaScriptEnabled: false });
+
+  test("a scripted set of events shows its exact figures on the dashboard and in /api/metrics", async ({ page, browser }) => {
+    test.setTimeout(120_000);
+    const database = await freshDatabase();
+    let server: OwnServer | undefined;
+    try {
+      server = await startOwnServer({
+        DATABASE_URL: database.url,
+        AUTH_SECRET: createHash("sha256").update(database.url).digest("base64url"),
+        RESEND_API_KEY: "re_e2e_stand_in",
+        RESEND_BASE_URL: E2E.resendUrl,
+        EMAIL_FROM: "Rekey <no-reply@rekey.test>",
+        MAIL_SENDS_PER_SECOND: "100",
+        JOBS_MAX_ATTEMPTS: "1",
+        ADMIN_EMAILS: ADMIN,
+        METRICS_TOKEN,
+      });
+      const completes = uniqueEmail("dash-completes");
+      const expires = uniqueEmail("dash-expires");
+      const undeliverable = uniqueEmail("dash-undeliverable");
+      await addUser(database.sql, ADMIN, STRONG_PASSWORD);
+      for (const email of [completes, expires, undeliverable]) await addUser(database.sql, email);
+      // The provider refuses this address for good: one failed send, its job abandoned.
+      await fetch(`${E2E.resendUrl}/__test/script`, { method: "POST", body: JSON.stringify({ to: undeliverable, answers: [{ status: 422 }] }) });
+
+      for (const email of [completes, expires, undeliverable, uniqueEmail("dash-unknown")]) {
+        expect(await post(server, "/api/v1/auth/forgot-password", { email })).toBe(202);
+      }
+      expect(await post(server, "/api/v1/auth/reset-password", { token: await resetToken(completes), new_password: "Another-Horse-42" })).toBe(200);
+      const stale = await resetToken(expires);
+      await database.sql`update password_reset_tokens set expires_at = now() - interval '1 minute' where user_id = (select id from users where email = ${expires})`;
+      expect(await (await postJson(server, "/api/v1/auth/verify-reset-token", { token: stale })).json()).toMatchObject({ valid: false, reason: "expired" });
+      const unknown = randomBytes(32).toString("base64url");
+      expect(await (await postJson(server, "/api/v1/auth/verify-reset-token", { token: unknown })).json()).toMatchObject({ valid: false, reason: "invalid" });
+      await expect
+        .poll(async () => (await database.sql`select count(*)::int as n from audit_events where event = 'job.abandoned'`)[0]?.n, { timeout: 15_000 })
+        .toBe(1);
+
+      await page.goto(`${server.url}/login`);
+      await page.getByLabel("Email").fill(ADMIN);
+      await page.getByLabel("Password", { exact: true }).fill(STRONG_PASSWORD);
+      await page.getByRole("button", { name: "Sign in" }).click();
+      await page.waitForURL(/\/account/);
+      await page.goto(`${server.url}/admin?period=24h`);
+      await expect(page.getByRole("link", { name: "Last 24 hours" })).toHaveAttribute("aria-current", "page");
+      const figure = (label: string) => page.locator(`dd[data-figure="${label}"]`);
+      const expected: Record<string, string> = {
+        "Reset requests": "4",
+        "Reset emails sent": "2",
+        "Resets completed": "1",
+        "Success rate": "50%",
+        "Links expired unused": "1",
+        "Invalid link attempts": "1",
+        "Emails failed": "1",
+        "Emails retrying or abandoned": "0 retrying, 1 abandoned",
+        "Throttled requests": "0",
+        "Failed sign-ins": "0",
+      };
+      for (const [label, value] of Object.entries(expected)) {
+        await expect(page.locator("dt", { hasText: label }).first()).toBeVisible();
+        await expect(figure(label), label).toHaveText(value);
+      }
+      await expect(figure("Median time to reset")).toHaveText(/^\d+ s$/);
+
+      // The chart is server-drawn SVG: present with JavaScript off, with today's bars and table row.
+      const today = new Date().toISOString().slice(0, 10);
+      await expect(page.getByTestId("daily-chart")).toBeVisible();
+      await expect(page.locator('[data-testid="daily-chart"] rect[data-series="requests"][data-value="4"]')).toHaveCount(1);
+      await expect(page.getByTestId("daily-table").getByRole("row", { name: `${today} 4 1` })).toBeVisible();
+      // axe runs as a script: in a browser with JavaScript, signed in as the same admin.
+      const withScripts = await browser.newContext({ javaScriptEnabled: true });
+      await withScripts.addCookies(await page.context().cookies());
+      const scripted = await withScripts.newPage();
+      await scripted.goto(`${server.url}/admin?period=24h`);
+      await expect(scripted.getByRole("heading", { name: "Recovery dashboard" })).toBeVisible();
+      await expectNoSeriousViolations(scripted);
+      await withScripts.close();
+
+      // The period is a plain link.
+      await page.getByRole("link", { name: "Last 30 days" }).click();
+      await expect(page).toHaveURL(/period=30d/);
+      await expect(page.getByTestId("daily-table").getByRole("row")).toHaveCount(32);
+      await expect(figure("Reset requests")).toHaveText("4");
+
+      const scrape = async () => {
+        const metrics = await fetch(`${server!.url}/api/metrics`, { headers: { authorization: `Bearer ${METRICS_TOKEN}` } });
+        expect(metrics.status).toBe(200);
+        return metrics.text();
+      };
+      const sends = (text: string, outcome: string) => sample(text, `rekey_email_send_duration_seconds_count{transport="resend",outcome="${outcome}"}`);
+      // Two reset emails and the "password changed" notice of the completed reset (sent after its answer).
+      await expect.poll(async () => sends(await scrape(), "sent"), { timeout: 15_000 }).toBe(3);
+      const text = await scrape();
+      const events = (event: string) => sample(text, `rekey_events_total{event="${event}"}`);
+      expect({
+        requested: events("password_reset.requested"),
+        sent: events("password_reset.email_sent"),
+        completed: events("password_reset.completed"),
+        expired: events("password_reset.token_expired"),
+        invalid: events("password_reset.token_invalid"),
+        failed: events("password_reset.email_failed"),
+        abandoned: events("job.abandoned"),
+      }).toEqual({ requested: 4, sent: 2, completed: 1, expired: 1, invalid: 1, failed: 1, abandoned: 1 });
+      expect(sends(text, "failed")).toBe(1);
+      expect(sample(text, 'rekey_jobs{status="pending"}')).toBe(0);
+      expect(sample(text, 'rekey_jobs{status="failed"}')).toBe(1);
+      expect((await fetch(`${server.url}/api/metrics`)).status).toBe(401);
+    } finally {
+      await server?.stop();
+      await database.drop();
+    }
+  });
+});
