@@ -5,8 +5,15 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { z } from "zod";
 
+// The messages name the allowed range: a refusal at start-up must say what would be accepted.
+const range = (min: number, max: number) => `must be between ${min} and ${max}`;
 const intFrom = (min: number, max: number, fallback: number) =>
-  z.coerce.number().int().min(min).max(max).default(fallback);
+  z.coerce
+    .number()
+    .int(`must be a whole number between ${min} and ${max}`)
+    .min(min, range(min, max))
+    .max(max, range(min, max))
+    .default(fallback);
 
 const optionalString = z
   .string()
@@ -84,7 +91,7 @@ export const EnvSchema = z.object({
   /** Finished jobs (payload already erased) are deleted by the cleanup cron after this. */
   JOBS_RETENTION_DAYS: intFrom(0, 3_650, 7),
   /** Emails per second to the provider, across every instance (Resend's default team limit is 2). */
-  MAIL_SENDS_PER_SECOND: z.coerce.number().min(0.01).max(1_000).default(2),
+  MAIL_SENDS_PER_SECOND: z.coerce.number().min(0.01, range(0.01, 1_000)).max(1_000, range(0.01, 1_000)).default(2),
   LOG_LEVEL: z.enum(["debug", "info", "warn", "error", "silent"]).default("info"),
 });
 
