@@ -1,5 +1,4 @@
 import "server-only";
-import { render } from "@react-email/render";
 import type { ReactElement } from "react";
 import { Resend } from "resend";
 import { getDb } from "@/db/client";
@@ -7,6 +6,7 @@ import { env } from "../env";
 import { log } from "../log";
 import { writeToOutbox } from "./outbox";
 import { reserveSendSlot } from "./pace";
+import { renderTemplate } from "./templates";
 
 export interface Email {
   to: string;
@@ -16,10 +16,9 @@ export interface Email {
   idempotencyKey: string;
 }
 
-/** The HTML and plain-text renderings of an email template. */
+/** The HTML and plain-text renderings of an email template (filled into a cached render). */
 export async function renderEmail(react: ReactElement): Promise<{ html: string; text: string }> {
-  const [html, text] = await Promise.all([render(react), render(react, { plainText: true })]);
-  return { html, text };
+  return renderTemplate(react);
 }
 
 export type SendResult =
