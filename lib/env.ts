@@ -2,6 +2,7 @@
 // Imported by next.config.ts and scripts in plain Node, so no "server-only" here.
 import { randomBytes } from "node:crypto";
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import os from "node:os";
 import path from "node:path";
 import { z } from "zod";
 
@@ -66,6 +67,8 @@ export const EnvSchema = z.object({
   ARGON2_MEMORY_KIB: intFrom(19_456, 4_194_304, 19_456),
   ARGON2_ITERATIONS: intFrom(2, 100, 2),
   ARGON2_PARALLELISM: intFrom(1, 16, 1),
+  // One core is left to answer everything else (health checks, pages) during a sign-in flood.
+  ARGON2_MAX_CONCURRENT: intFrom(1, 256, Math.max(1, os.availableParallelism() - 1)),
   /** Idle lifetime: a session unused this long ends. */
   SESSION_MAX_AGE_DAYS: intFrom(1, 365, 30),
   /** Absolute lifetime: a session this old ends however active it is. */

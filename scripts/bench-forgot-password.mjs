@@ -214,7 +214,7 @@ try {
   // Known addresses: one per request, so the per-address limit (3 an hour) never answers for them.
   const knownCount = 60_000;
   await sql`insert into users (id, email, password_hash, email_verified_at)
-    select gen_random_uuid()::text, 'known-' || i || '@bench.example', ${passwordHash}, now() from generate_series(1, ${knownCount}) i`;
+    select gen_random_uuid()::text, 'known-' || i || '@bench.example', ${passwordHash}, now() from generate_series(1, ${knownCount}::int) i`;
   let knownNext = 0;
   const knownEmail = () => `known-${(knownNext++ % knownCount) + 1}@bench.example`;
   const unknownEmail = () => `nobody-${randomUUID()}@bench.example`;
@@ -348,7 +348,7 @@ try {
     const [{ n }] = await sql`select count(*)::int as n from password_reset_tokens`;
     if (n >= upTo) return;
     await sql`insert into password_reset_tokens (user_id, token_hash, expires_at)
-      select ${owner.id}, md5(${runId} || i::text) || md5(i::text || ${runId}), now() + interval '1 hour' from generate_series(${n + 1}, ${upTo}) i`;
+      select ${owner.id}, md5(${runId} || i::text) || md5(i::text || ${runId}), now() + interval '1 hour' from generate_series(${n + 1}::int, ${upTo}::int) i`;
     await sql`analyze password_reset_tokens`;
   };
   await fill(10_000);
