@@ -1,5 +1,7 @@
 // First-load JavaScript per page: loads each page in Chromium (a fresh context each, so no
-// cache) and sums the compressed bytes of every script it receives until the network is idle.
+// cache) and sums the compressed bytes of every script received by the load event. Later
+// requests are left out: Next.js prefetches the routes a page links to once it is idle, and
+// a lazily imported chunk is not first-load.
 //   node scripts/measure-first-load-js.mjs http://localhost:3000      (prints JSON)
 // The bench (scripts/bench-forgot-password.mjs) calls measureFirstLoadJs() on its server.
 import { existsSync } from "node:fs";
@@ -17,10 +19,12 @@ export async function measureFirstLoadJs(base, pages = PAGES) {
       const context = await browser.newContext();
       const page = await context.newPage();
       const sizes = [];
+      let loaded = false;
       page.on("requestfinished", (request) => {
-        if (request.resourceType() === "script") sizes.push(request.sizes().then((s) => s.responseBodySize));
+        if (!loaded && request.resourceType() === "script") sizes.push(request.sizes().then((s) => s.responseBodySize));
       });
-      await page.goto(`${base}${path}`, { waitUntil: "networkidle" });
+      await page.goto(`${base}${path}`, { waitUntil: "load" });
+      loaded = true;
       bytes[path] = (await Promise.all(sizes)).reduce((a, b) => a + b, 0);
       await context.close();
     }
