@@ -1,5 +1,6 @@
 import { render } from "@react-email/render";
 import { describe, expect, it } from "vitest";
+import { formatEmailTime } from "./layout";
 import PasswordChangedEmail from "./password-changed";
 import ResetPasswordEmail from "./reset-password";
 
@@ -11,7 +12,7 @@ describe("ResetPasswordEmail", () => {
     <ResetPasswordEmail
       resetUrl={RESET_URL}
       expiresInMinutes={45}
-      requestedAt={new Date("2026-11-21T10:00:00Z")}
+      requestedAt={formatEmailTime(new Date("2026-11-21T10:00:00Z"))}
       requestIp="203.0.113.7"
       forgotPasswordUrl={FORGOT_URL}
     />
@@ -38,7 +39,7 @@ describe("ResetPasswordEmail", () => {
 
   it("says 'unknown' when the requester's IP is not known", async () => {
     const text = await render(
-      <ResetPasswordEmail resetUrl={RESET_URL} expiresInMinutes={60} requestedAt={new Date()} requestIp={null} forgotPasswordUrl={FORGOT_URL} />,
+      <ResetPasswordEmail resetUrl={RESET_URL} expiresInMinutes={60} requestedAt={formatEmailTime(new Date())} requestIp="unknown" forgotPasswordUrl={FORGOT_URL} />,
       { plainText: true },
     );
 
@@ -50,7 +51,7 @@ const REPORT_URL = "http://rekey.test/wasnt-me/report-token";
 
 describe("PasswordChangedEmail", () => {
   const email = (
-    <PasswordChangedEmail changedAt={new Date("2026-11-21T10:05:00Z")} ip="198.51.100.23" browser="Chrome 126 on Windows 10" forgotPasswordUrl={FORGOT_URL} reportUrl={REPORT_URL} />
+    <PasswordChangedEmail changedAt={formatEmailTime(new Date("2026-11-21T10:05:00Z"))} ip="198.51.100.23" browser="Chrome 126 on Windows 10" forgotPasswordUrl={FORGOT_URL} reportUrl={REPORT_URL} />
   );
 
   it("says in plain text when, from which IP and browser, and where to go if it wasn't you", async () => {

@@ -2,8 +2,10 @@ import { Button, Link, Text } from "@react-email/components";
 import { EmailLayout, buttonStyle, formatEmailTime, textStyle } from "./layout";
 
 export interface PasswordChangedEmailProps {
-  changedAt: Date;
-  ip: string | null;
+  /** Already formatted (formatEmailTime): every prop is text, so lib/mail fills a cached render. */
+  changedAt: string;
+  /** "unknown" when there is none. */
+  ip: string;
   browser: string;
   forgotPasswordUrl: string;
   /** One-time "This wasn't me" link: signs out everywhere and locks the password. */
@@ -17,9 +19,9 @@ export default function PasswordChangedEmail({ changedAt, ip, browser, forgotPas
     <EmailLayout preview="Your password was just changed.">
       <Text style={textStyle}>The password of your Rekey account was changed.</Text>
       <Text style={textStyle}>
-        When: {formatEmailTime(changedAt)}
+        When: {changedAt}
         <br />
-        IP address: {ip ?? "unknown"}
+        IP address: {ip}
         <br />
         Browser: {browser}
       </Text>
@@ -43,7 +45,7 @@ export default function PasswordChangedEmail({ changedAt, ip, browser, forgotPas
 }
 
 PasswordChangedEmail.PreviewProps = {
-  changedAt: new Date("2026-11-21T10:05:00Z"),
+  changedAt: formatEmailTime(new Date("2026-11-21T10:05:00Z")),
   ip: "203.0.113.7",
   browser: "Chrome 156 on Linux",
   forgotPasswordUrl: "http://localhost:3000/forgot-password",

@@ -2,8 +2,10 @@ import { Link, Text } from "@react-email/components";
 import { EmailLayout, formatEmailTime, textStyle } from "./layout";
 
 export interface RegistrationAttemptEmailProps {
-  attemptedAt: Date;
-  ip: string | null;
+  /** Already formatted (formatEmailTime): every prop is text, so lib/mail fills a cached render. */
+  attemptedAt: string;
+  /** "unknown" when there is none. */
+  ip: string;
   signInUrl: string;
   forgotPasswordUrl: string;
 }
@@ -16,8 +18,8 @@ export default function RegistrationAttemptEmail({ attemptedAt, ip, signInUrl, f
   return (
     <EmailLayout preview="Your address already has a Rekey account.">
       <Text style={textStyle}>
-        Someone tried to create a new Rekey account with this email address on {formatEmailTime(attemptedAt)} from IP
-        address {ip ?? "unknown"}. This address already has an account, so nothing was changed.
+        Someone tried to create a new Rekey account with this email address on {attemptedAt} from IP
+        address {ip}. This address already has an account, so nothing was changed.
       </Text>
       <Text style={textStyle}>
         If it was you, sign in instead: <Link href={signInUrl}>{signInUrl}</Link>
@@ -31,7 +33,7 @@ export default function RegistrationAttemptEmail({ attemptedAt, ip, signInUrl, f
 }
 
 RegistrationAttemptEmail.PreviewProps = {
-  attemptedAt: new Date("2026-11-21T10:00:00Z"),
+  attemptedAt: formatEmailTime(new Date("2026-11-21T10:00:00Z")),
   ip: "203.0.113.7",
   signInUrl: "http://localhost:3000/login",
   forgotPasswordUrl: "http://localhost:3000/forgot-password",

@@ -4,8 +4,10 @@ import { EmailLayout, buttonStyle, formatEmailTime, textStyle } from "./layout";
 export interface ResetPasswordEmailProps {
   resetUrl: string;
   expiresInMinutes: number;
-  requestedAt: Date;
-  requestIp: string | null;
+  /** Already formatted (formatEmailTime): every prop is text, so lib/mail fills a cached render. */
+  requestedAt: string;
+  /** "unknown" when there is none. */
+  requestIp: string;
   forgotPasswordUrl: string;
 }
 
@@ -29,7 +31,7 @@ export default function ResetPasswordEmail({
         Or copy this address into your browser: <Link href={resetUrl}>{resetUrl}</Link>
       </Text>
       <Text style={textStyle}>
-        The request was made on {formatEmailTime(requestedAt)} from IP address {requestIp ?? "unknown"}. The link
+        The request was made on {requestedAt} from IP address {requestIp}. The link
         works once. If it has expired, ask for a new one: <Link href={forgotPasswordUrl}>{forgotPasswordUrl}</Link>
       </Text>
       <Text style={textStyle}>
@@ -43,7 +45,7 @@ export default function ResetPasswordEmail({
 ResetPasswordEmail.PreviewProps = {
   resetUrl: "http://localhost:3000/reset-password/preview-token",
   expiresInMinutes: 60,
-  requestedAt: new Date("2026-11-21T10:00:00Z"),
+  requestedAt: formatEmailTime(new Date("2026-11-21T10:00:00Z")),
   requestIp: "203.0.113.7",
   forgotPasswordUrl: "http://localhost:3000/forgot-password",
 } satisfies ResetPasswordEmailProps;

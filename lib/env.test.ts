@@ -256,3 +256,15 @@ describe("parseEnv in development without AUTH_SECRET", () => {
     expect(a).not.toBe(b);
   });
 });
+
+describe("numeric limits", () => {
+  it("refuses a value above the maximum and names the allowed range", () => {
+    expect(() => parseEnv({ ...BASE, RESET_REQUESTS_PER_IP_PER_HOUR: "1000000" })).toThrow(
+      "RESET_REQUESTS_PER_IP_PER_HOUR: must be between 1 and 100000",
+    );
+  });
+
+  it("refuses a fraction where a whole number is required and names the range", () => {
+    expect(() => parseEnv({ ...BASE, MAIL_TIMEOUT_MS: "150.5" })).toThrow("MAIL_TIMEOUT_MS: must be a whole number between 100 and 60000");
+  });
+});

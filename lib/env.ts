@@ -2,11 +2,19 @@
 // Imported by next.config.ts and scripts in plain Node, so no "server-only" here.
 import { randomBytes } from "node:crypto";
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import os from "node:os";
 import path from "node:path";
 import { z } from "zod";
 
+// The messages name the allowed range: a refusal at start-up must say what would be accepted.
+const range = (min: number, max: number) => `must be between ${min} and ${max}`;
 const intFrom = (min: number, max: number, fallback: number) =>
-  z.coerce.number().int().min(min).max(max).default(fallback);
+  z.coerce
+    .number()
+    .int(`must be a whole number between ${min} and ${max}`)
+    .min(min, range(min, max))
+    .max(max, range(min, max))
+    .default(fallback);
 
 const optionalString = z
   .string()
@@ -59,6 +67,8 @@ export const EnvSchema = z.object({
   ARGON2_MEMORY_KIB: intFrom(19_456, 4_194_304, 19_456),
   ARGON2_ITERATIONS: intFrom(2, 100, 2),
   ARGON2_PARALLELISM: intFrom(1, 16, 1),
+  // One core is left to answer everything else (health checks, pages) during a sign-in flood.
+  ARGON2_MAX_CONCURRENT: intFrom(1, 256, Math.max(1, os.availableParallelism() - 1)),
   /** Idle lifetime: a session unused this long ends. */
   SESSION_MAX_AGE_DAYS: intFrom(1, 365, 30),
   /** Absolute lifetime: a session this old ends however active it is. */
@@ -84,7 +94,7 @@ export const EnvSchema = z.object({
   /** Finished jobs (payload already erased) are deleted by the cleanup cron after this. */
   JOBS_RETENTION_DAYS: intFrom(0, 3_650, 7),
   /** Emails per second to the provider, across every instance (Resend's default team limit is 2). */
-  MAIL_SENDS_PER_SECOND: z.coerce.number().min(0.01).max(1_000).default(2),
+  MAIL_SENDS_PER_SECOND: z.coerce.number().min(0.01, range(0.01, 1_000)).max(1_000, range(0.01, 1_000)).default(2),
   /** Comma-separated addresses of the admin accounts (only confirmed accounts count); unset, /admin is a 404 for everyone. */
   ADMIN_EMAILS: z
     .string()

@@ -3,6 +3,7 @@ import { createElement } from "react";
 import type { Database } from "@/db/client";
 import { passwordChangeReportTokens } from "@/db/schema";
 import PasswordChangedEmail, { passwordChangedSubject } from "@/emails/password-changed";
+import { formatEmailTime } from "@/emails/layout";
 import { env } from "./env";
 import { sendFailure } from "./jobs/errors";
 import { RUN_ONCE, type JobSteps } from "./jobs/queue";
@@ -42,8 +43,8 @@ export async function notifyPasswordChanged(
     to: input.email,
     subject: passwordChangedSubject,
     react: createElement(PasswordChangedEmail, {
-      changedAt: input.changedAt,
-      ip: input.ip,
+      changedAt: formatEmailTime(input.changedAt),
+      ip: input.ip ?? "unknown",
       browser: describeUserAgent(input.userAgent),
       forgotPasswordUrl: `${config.APP_URL}/forgot-password`,
       reportUrl: `${config.APP_URL}/wasnt-me/${token}`,

@@ -1,7 +1,8 @@
+import os from "node:os";
 import { hash, parseOptions } from "@node-rs/argon2";
 import { afterEach, describe, expect, it } from "vitest";
 import { overrideEnvForTests } from "./env";
-import { hashPassword, needsRehash, passwordHashParameters, passwordPolicyErrors, verifyPassword } from "./passwords";
+import { argon2Load, hashNewPassword, hashPassword, needsRehash, passwordHashParameters, passwordPolicyErrors, verifyPassword, withArgon2Slot } from "./passwords";
 import { isCommonPassword } from "./validation/common-passwords";
 import { COMMON_PASSWORD_MESSAGE } from "./validation/password-policy";
 
@@ -106,5 +107,44 @@ describe("needsRehash", () => {
 
   it("is true for a malformed hash", () => {
     expect(needsRehash("not-a-hash")).toBe(true);
+  });
+});
+
+describe("argon2 concurrency bound", () => {
+  it("runs no more argon2 work at once than ARGON2_MAX_CONCURRENT and queues the rest", async () => {
+    overrideEnvForTests({ ARGON2_MAX_CONCURRENT: "2" });
+    const runs = Array.from({ length: 5 }, (_, i) => hashPassword(`${STRONG}-${i}`));
+    expect(argon2Load()).toEqual({ running: 2, waiting: 3 });
+    const hashes = await Promise.all(runs);
+    expect(new Set(hashes).size).toBe(5);
+    expect(argon2Load()).toEqual({ running: 0, waiting: 0 });
+  });
+
+  it("frees the slot when the work throws, so the queue keeps moving", async () => {
+    overrideEnvForTests({ ARGON2_MAX_CONCURRENT: "1" });
+    const stored = await hash(STRONG);
+    const failing = expect(withArgon2Slot(() => Promise.reject(new Error("boom")))).rejects.toThrow("boom");
+    const next = verifyPassword(stored, STRONG);
+    expect(argon2Load()).toEqual({ running: 1, waiting: 1 });
+    await failing;
+    expect(await next).toBe(true);
+    expect(argon2Load()).toEqual({ running: 0, waiting: 0 });
+  });
+
+  it("defaults to one slot fewer than the cores, at least one", () => {
+    const config = overrideEnvForTests({ ARGON2_MAX_CONCURRENT: undefined });
+    expect(config.ARGON2_MAX_CONCURRENT).toBe(Math.max(1, os.availableParallelism() - 1));
+  });
+});
+
+describe("hashNewPassword", () => {
+  it("hashes the new password and says whether it equals the current one", async () => {
+    const current = await hashPassword(STRONG);
+    const same = await hashNewPassword(current, STRONG);
+    const other = await hashNewPassword(current, `${STRONG}-new`);
+    expect(same.sameAsCurrent).toBe(true);
+    expect(other.sameAsCurrent).toBe(false);
+    expect(await verifyPassword(other.hash, `${STRONG}-new`)).toBe(true);
+    expect((await hashNewPassword(null, STRONG)).sameAsCurrent).toBe(false);
   });
 });

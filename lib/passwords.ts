@@ -17,18 +17,59 @@ export function passwordHashParameters(): { memoryCost: number; timeCost: number
   };
 }
 
-/** argon2id hash (PHC string) of a password with the current parameters. */
-export function hashPassword(password: string): Promise<string> {
-  return hash(password, { ...passwordHashParameters(), algorithm: ARGON2ID });
+// Each argon2 run holds a core for ~10 ms. Unbounded, a flood of sign-ins takes every core
+// and a health check waits behind all of them; bounded, the excess waits in this queue instead.
+let running = 0;
+const waiting: (() => void)[] = [];
+
+/** Runs `work` once fewer than ARGON2_MAX_CONCURRENT argon2 slots are taken. */
+export async function withArgon2Slot<T>(work: () => Promise<T>): Promise<T> {
+  if (running >= env().ARGON2_MAX_CONCURRENT) await new Promise<void>((resolve) => waiting.push(resolve));
+  else running++;
+  try {
+    return await work();
+  } finally {
+    // The slot passes straight to the next waiter, so `running` never drops below the queue.
+    const next = waiting.shift();
+    if (next) next();
+    else running--;
+  }
 }
 
-/** True when `password` matches `passwordHash`; false for a malformed hash, never a throw. */
-export async function verifyPassword(passwordHash: string, password: string): Promise<boolean> {
+/** How many argon2 slots are taken and how many runs wait (tests). */
+export function argon2Load(): { running: number; waiting: number } {
+  return { running, waiting: waiting.length };
+}
+
+const rawHash = (password: string) => hash(password, { ...passwordHashParameters(), algorithm: ARGON2ID });
+
+async function rawVerify(passwordHash: string, password: string): Promise<boolean> {
   try {
     return await verify(passwordHash, password);
   } catch {
     return false;
   }
+}
+
+/** argon2id hash (PHC string) of a password with the current parameters. */
+export function hashPassword(password: string): Promise<string> {
+  return withArgon2Slot(() => rawHash(password));
+}
+
+/** True when `password` matches `passwordHash`; false for a malformed hash, never a throw. */
+export function verifyPassword(passwordHash: string, password: string): Promise<boolean> {
+  return withArgon2Slot(() => rawVerify(passwordHash, password));
+}
+
+/**
+ * The hash of a new password and whether it equals the current one, computed side by side in
+ * one slot: a reset waits for one argon2 run, not two in a row.
+ */
+export async function hashNewPassword(currentHash: string | null, password: string): Promise<{ hash: string; sameAsCurrent: boolean }> {
+  return withArgon2Slot(async () => {
+    const [newHash, sameAsCurrent] = await Promise.all([rawHash(password), currentHash ? rawVerify(currentHash, password) : false]);
+    return { hash: newHash, sameAsCurrent };
+  });
 }
 
 /** True when `passwordHash` was made with weaker parameters than those now in force. */

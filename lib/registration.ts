@@ -2,6 +2,7 @@ import "server-only";
 import { createElement } from "react";
 import type { Database } from "@/db/client";
 import RegistrationAttemptEmail, { registrationAttemptSubject } from "@/emails/registration-attempt";
+import { formatEmailTime } from "@/emails/layout";
 import { registerUser } from "./accounts";
 import { audit } from "./audit";
 import { clientKey } from "./client-ip";
@@ -73,8 +74,8 @@ export async function completeRegistration(
     to: email,
     subject: registrationAttemptSubject,
     react: createElement(RegistrationAttemptEmail, {
-      attemptedAt: new Date(outcome.attemptedAt),
-      ip: input.ip,
+      attemptedAt: formatEmailTime(new Date(outcome.attemptedAt)),
+      ip: input.ip ?? "unknown",
       signInUrl: `${config.APP_URL}/login`,
       forgotPasswordUrl: `${config.APP_URL}/forgot-password`,
     }),

@@ -5,7 +5,7 @@ import type { UseFormRegisterReturn } from "react-hook-form";
 import type { FormState } from "./form-state";
 import { useHydrated } from "./use-hydrated";
 import { isCommonPassword } from "@/lib/validation/common-passwords";
-import { COMMON_PASSWORD_LABEL, PASSWORD_RULES } from "@/lib/validation/password-policy";
+import { COMMON_PASSWORD_LABEL, PASSWORD_RULES } from "@/lib/validation/password-rules";
 
 type InputProps = Omit<ComponentProps<"input">, keyof UseFormRegisterReturn>;
 

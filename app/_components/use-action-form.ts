@@ -1,8 +1,7 @@
 "use client";
 
-import { zodResolver } from "@hookform/resolvers/zod";
 import { useActionState, useEffect, useRef, useTransition, type FormEvent } from "react";
-import { useForm, type DefaultValues, type FieldError, type FieldValues, type Path } from "react-hook-form";
+import { useForm, type DefaultValues, type FieldError, type FieldValues, type Path, type Resolver } from "react-hook-form";
 import type { z } from "zod";
 import type { FormState } from "./form-state";
 import { useHydrated } from "./use-hydrated";
@@ -23,7 +22,11 @@ function messagesOf(error: FieldError | undefined): string[] {
  * react-hook-form's, and focus moves to the first field in error.
  */
 export function useActionForm<Values extends FieldValues>(options: {
-  schema: z.ZodType<unknown, Values>;
+  /**
+   * Loads the form's schema. zod and the resolver are imported on first use (or once the
+   * page is idle), not in the page's first-load JavaScript; the server checks every post anyway.
+   */
+  schema: () => Promise<z.ZodType<unknown, Values>>;
   action: Action<Extract<keyof Values, string>>;
   defaultValues?: DefaultValues<Values>;
 }) {
@@ -33,9 +36,24 @@ export function useActionForm<Values extends FieldValues>(options: {
   const formRef = useRef<HTMLFormElement>(null);
   const alertRef = useRef<HTMLDivElement>(null);
   const hydrated = useHydrated();
+  const resolverRef = useRef<Promise<Resolver<Values>> | null>(null);
+  const loadSchema = options.schema;
+  const loadResolver = () =>
+    (resolverRef.current ??= Promise.all([import("@hookform/resolvers/zod"), loadSchema()]).then(
+      ([{ zodResolver }, schema]) => zodResolver(schema as never) as unknown as Resolver<Values>,
+    ));
+  useEffect(() => {
+    // Fetched once the page has loaded (not competing with its first-load JavaScript), so the
+    // first validation rarely waits for the network.
+    const load = () => void loadResolver();
+    if (document.readyState === "complete") load();
+    else window.addEventListener("load", load, { once: true });
+    return () => window.removeEventListener("load", load);
+    // eslint-disable-next-line react-hooks/exhaustive-deps -- once per mount
+  }, []);
   const form = useForm<Values>({
     // The schemas transform values (trim, lower-case); the form keeps what the user typed.
-    resolver: zodResolver(options.schema as never) as never,
+    resolver: async (values, context, resolverOptions) => (await loadResolver())(values, context, resolverOptions),
     // Validate first on submit, then as the user types. Validating on blur inserts error text
     // between mousedown and mouseup on the submit button, moving it away from the pointer, so
     // the click that caused the blur is lost.

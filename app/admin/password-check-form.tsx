@@ -2,13 +2,13 @@
 
 import { FormError, PasswordField, SubmitButton } from "@/app/_components/fields";
 import { useActionForm } from "@/app/_components/use-action-form";
-import { AdminPasswordCheckSchema, type AdminPasswordCheckInput } from "@/lib/validation/forms";
+import type { AdminPasswordCheckInput } from "@/lib/validation/forms";
 import { checkAdminPasswordAction } from "./actions";
 
 /** Asked when the session's last password check is older than 10 minutes; comes back to `returnTo`. */
 export function PasswordCheckForm({ returnTo }: { returnTo: string }) {
   const { form, state, formAction, formRef, alertRef, onSubmit, busy, errorsFor } = useActionForm<AdminPasswordCheckInput>({
-    schema: AdminPasswordCheckSchema,
+    schema: () => import("@/lib/validation/forms").then((m) => m.AdminPasswordCheckSchema),
     action: checkAdminPasswordAction,
     defaultValues: { password: "" },
   });

@@ -9,6 +9,10 @@ import { randomUUID } from "node:crypto";
 import { createServer } from "node:http";
 
 const port = Number(process.env.RESEND_STAND_IN_PORT ?? 3101);
+// The bench answers every message after a provider-like delay (Resend takes tens of ms).
+const defaultDelayMs = Number(process.env.RESEND_STAND_IN_DELAY_MS ?? 0);
+// The bench sends tens of thousands of messages and reads none of them back.
+const keepMessages = process.env.RESEND_STAND_IN_KEEP !== "0";
 const messages = [];
 /** Every POST /emails, delivered or not: { to, idempotencyKey, status, receivedAt }. */
 const attempts = [];
@@ -63,10 +67,11 @@ const server = createServer(async (req, res) => {
     const to = [body.to].flat();
     const idempotencyKey = req.headers["idempotency-key"] ?? null;
     const attempt = { to, idempotencyKey, status: null, receivedAt: new Date().toISOString() };
-    attempts.push(attempt);
+    if (keepMessages) attempts.push(attempt);
     const scripted = to.map((t) => scripts.get(String(t).toLowerCase())?.shift()).find((a) => a !== undefined);
     if (to.some((t) => String(t).startsWith("hang-")) || scripted?.hang) return; // never answers
-    if (scripted?.delayMs) await new Promise((r) => setTimeout(r, scripted.delayMs));
+    const delayMs = scripted?.delayMs ?? defaultDelayMs;
+    if (delayMs) await new Promise((r) => setTimeout(r, delayMs));
     if (scripted?.status && scripted.status !== 200) {
       attempt.status = scripted.status;
       const name = scripted.status === 429 ? "rate_limit_exceeded" : scripted.status >= 500 ? "internal_server_error" : "validation_error";
@@ -81,7 +86,7 @@ const server = createServer(async (req, res) => {
     const earlier = idempotencyKey ? messages.find((m) => m.idempotencyKey === idempotencyKey) : undefined;
     if (earlier) return send(res, 200, { id: earlier.id });
     const id = randomUUID();
-    messages.push({
+    if (keepMessages) messages.push({
       id,
       to,
       from: body.from,

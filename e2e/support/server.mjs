@@ -39,7 +39,7 @@ const env = {
   EMAIL_FROM: "Rekey <no-reply@rekey.test>",
   MAIL_TIMEOUT_MS: "2000",
   // The suite sends many emails in parallel; pacing at Resend's 2 a second would only slow it.
-  MAIL_SENDS_PER_SECOND: "100",
+  MAIL_SENDS_PER_SECOND: process.env.E2E_MAIL_SENDS_PER_SECOND ?? "100",
   JOBS_LEASE_SECONDS: "10",
   LOG_LEVEL: "info",
   // The one admin address of the run (e2e/support/settings.ts derives the same); tests create the account.

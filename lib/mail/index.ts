@@ -1,5 +1,4 @@
 import "server-only";
-import { render } from "@react-email/render";
 import type { ReactElement } from "react";
 import { Resend } from "resend";
 import { getDb } from "@/db/client";
@@ -9,6 +8,7 @@ import { observeEmailSend } from "../metrics";
 import { traced } from "../tracing";
 import { writeToOutbox } from "./outbox";
 import { reserveSendSlot } from "./pace";
+import { renderTemplate } from "./templates";
 
 export interface Email {
   to: string;
@@ -18,10 +18,9 @@ export interface Email {
   idempotencyKey: string;
 }
 
-/** The HTML and plain-text renderings of an email template. */
+/** The HTML and plain-text renderings of an email template (filled into a cached render). */
 export async function renderEmail(react: ReactElement): Promise<{ html: string; text: string }> {
-  const [html, text] = await Promise.all([render(react), render(react, { plainText: true })]);
-  return { html, text };
+  return renderTemplate(react);
 }
 
 export type SendResult =

@@ -20,7 +20,7 @@ function resetEmail(to: string, idempotencyKey = `password-reset/${to}`): Email 
     react: createElement(ResetPasswordEmail, {
       resetUrl: LINK,
       expiresInMinutes: 60,
-      requestedAt: new Date("2026-11-21T10:00:00Z"),
+      requestedAt: "21 Nov 2026, 10:00 UTC",
       requestIp: "203.0.113.7",
       forgotPasswordUrl: "http://rekey.test/forgot-password",
     }),

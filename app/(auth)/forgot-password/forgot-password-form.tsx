@@ -3,12 +3,12 @@
 import Link from "next/link";
 import { EmailField, FormError, SubmitButton, SuccessPanel } from "@/app/_components/fields";
 import { useActionForm } from "@/app/_components/use-action-form";
-import { ForgotPasswordSchema, type ForgotPasswordInput } from "@/lib/validation/forms";
+import type { ForgotPasswordInput } from "@/lib/validation/forms";
 import { forgotPasswordAction } from "./actions";
 
 export function ForgotPasswordForm() {
   const { form, state, formAction, formRef, alertRef, onSubmit, busy, errorsFor, valueFor } = useActionForm<ForgotPasswordInput>({
-    schema: ForgotPasswordSchema,
+    schema: () => import("@/lib/validation/forms").then((m) => m.ForgotPasswordSchema),
     action: forgotPasswordAction,
     defaultValues: { email: "" },
   });

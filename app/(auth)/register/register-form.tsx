@@ -3,13 +3,13 @@
 import Link from "next/link";
 import { EmailField, Field, FormError, NewPasswordFields, SubmitButton, SuccessPanel } from "@/app/_components/fields";
 import { useActionForm } from "@/app/_components/use-action-form";
-import { RegisterSchema, type RegisterInput } from "@/lib/validation/forms";
+import type { RegisterInput } from "@/lib/validation/forms";
 import { ResendVerificationForm } from "../resend-verification/resend-verification-form";
 import { registerAction } from "./actions";
 
 export function RegisterForm() {
   const { form, state, formAction, formRef, alertRef, onSubmit, busy, errorsFor, valueFor } = useActionForm<RegisterInput>({
-    schema: RegisterSchema,
+    schema: () => import("@/lib/validation/forms").then((m) => m.RegisterSchema),
     action: registerAction,
     defaultValues: { name: "", email: "", password: "", confirmPassword: "" },
   });

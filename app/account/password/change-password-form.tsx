@@ -3,12 +3,12 @@
 import Link from "next/link";
 import { FormError, NewPasswordFields, PasswordField, SubmitButton } from "@/app/_components/fields";
 import { useActionForm } from "@/app/_components/use-action-form";
-import { ChangePasswordSchema, type ChangePasswordInput } from "@/lib/validation/forms";
+import type { ChangePasswordInput } from "@/lib/validation/forms";
 import { changePasswordAction } from "./actions";
 
 export function ChangePasswordForm() {
   const { form, state, formAction, formRef, alertRef, onSubmit, busy, errorsFor } = useActionForm<ChangePasswordInput>({
-    schema: ChangePasswordSchema,
+    schema: () => import("@/lib/validation/forms").then((m) => m.ChangePasswordSchema),
     action: changePasswordAction,
     defaultValues: { currentPassword: "", password: "", confirmPassword: "" },
   });

@@ -2,12 +2,12 @@
 
 import { EmailField, FormError, SubmitButton } from "@/app/_components/fields";
 import { useActionForm } from "@/app/_components/use-action-form";
-import { AdminFindUserSchema, type AdminFindUserInput } from "@/lib/validation/forms";
+import type { AdminFindUserInput } from "@/lib/validation/forms";
 import { findUserAction } from "./actions";
 
 export function FindUserForm() {
   const { form, state, formAction, formRef, alertRef, onSubmit, busy, errorsFor, valueFor } = useActionForm<AdminFindUserInput>({
-    schema: AdminFindUserSchema,
+    schema: () => import("@/lib/validation/forms").then((m) => m.AdminFindUserSchema),
     action: findUserAction,
     defaultValues: { email: "" },
   });

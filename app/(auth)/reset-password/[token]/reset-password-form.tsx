@@ -3,12 +3,12 @@
 import Link from "next/link";
 import { FormError, NewPasswordFields, SubmitButton } from "@/app/_components/fields";
 import { useActionForm } from "@/app/_components/use-action-form";
-import { ResetPasswordSchema, type ResetPasswordInput } from "@/lib/validation/forms";
+import type { ResetPasswordInput } from "@/lib/validation/forms";
 import { resetPasswordAction } from "./actions";
 
 export function ResetPasswordForm({ token }: { token: string }) {
   const { form, state, formAction, formRef, alertRef, onSubmit, busy, errorsFor } = useActionForm<ResetPasswordInput>({
-    schema: ResetPasswordSchema,
+    schema: () => import("@/lib/validation/forms").then((m) => m.ResetPasswordSchema),
     action: resetPasswordAction,
     defaultValues: { token, password: "", confirmPassword: "" },
   });

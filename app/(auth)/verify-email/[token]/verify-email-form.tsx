@@ -3,12 +3,12 @@
 import Link from "next/link";
 import { FormError, PasswordField, SubmitButton } from "@/app/_components/fields";
 import { useActionForm } from "@/app/_components/use-action-form";
-import { VerifyEmailSchema, type VerifyEmailInput } from "@/lib/validation/forms";
+import type { VerifyEmailInput } from "@/lib/validation/forms";
 import { verifyEmailAction } from "./actions";
 
 export function VerifyEmailForm({ token }: { token: string }) {
   const { form, formAction, formRef, alertRef, onSubmit, busy, errorsFor, state } = useActionForm<VerifyEmailInput>({
-    schema: VerifyEmailSchema,
+    schema: () => import("@/lib/validation/forms").then((m) => m.VerifyEmailSchema),
     action: verifyEmailAction,
     defaultValues: { token, password: "" },
   });
