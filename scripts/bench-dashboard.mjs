@@ -3,9 +3,9 @@
 // rows spread over 30 days, signs an admin in (a session row, as a sign-in would store it) and
 // times the dashboard for each period. Target: under 300 ms.
 //   BENCH_AUDIT_ROWS=1000000 BENCH_DASHBOARD_REQUESTS=20 node scripts/bench-dashboard.mjs
-import { spawn } from "node:child_process";
 import { createHash, randomBytes, randomUUID } from "node:crypto";
 import postgres from "postgres";
+import { startBenchServer } from "./bench-server.mjs";
 
 const port = Number(process.env.BENCH_DASHBOARD_PORT ?? 3520);
 const rows = Number(process.env.BENCH_AUDIT_ROWS ?? 1_000_000);
@@ -16,25 +16,7 @@ const adminEmail = "bench-admin@rekey.test";
 const env = { ...process.env, E2E_PORT: String(port), E2E_RUN_ID: runId, NEXT_TELEMETRY_DISABLED: "1", ADMIN_EMAILS: adminEmail };
 const adminUrl = process.env.TEST_DATABASE_URL || "postgres://postgres@127.0.0.1:5432/postgres";
 
-const standIn = spawn("node", ["e2e/support/resend-stand-in.mjs"], { env: { ...env, RESEND_STAND_IN_PORT: String(port + 1) }, stdio: "ignore" });
-const server = spawn("node", ["e2e/support/server.mjs"], { env, stdio: ["ignore", "ignore", "inherit"] });
-const stop = () => {
-  server.kill("SIGTERM");
-  standIn.kill("SIGTERM");
-};
-process.on("exit", stop);
-
-async function waitForServer() {
-  for (let i = 0; i < 600; i++) {
-    try {
-      if ((await fetch(`${base}/login`)).ok) return;
-    } catch {
-      // not up yet
-    }
-    await new Promise((r) => setTimeout(r, 500));
-  }
-  throw new Error("server did not start");
-}
+const { stop, waitForServer } = startBenchServer(port, env, { serverOutput: "ignore" });
 
 // The mix of a busy deployment: mostly sign-ins and reset traffic, some failures.
 const MIX = [

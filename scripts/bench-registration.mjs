@@ -3,10 +3,10 @@
 // server (as the e2e suite does: PostgreSQL + Resend stand-in), sends shuffled registrations
 // for the three kinds, and prints the response-time distributions. Numbers, not a pass/fail.
 //   BENCH_REQUESTS=200 node scripts/bench-registration.mjs   (E2E_SKIP_BUILD=1 reuses a build)
-import { spawn } from "node:child_process";
 import { randomBytes, randomUUID } from "node:crypto";
 import { hash } from "@node-rs/argon2";
 import postgres from "postgres";
+import { startBenchServer } from "./bench-server.mjs";
 
 const port = Number(process.env.BENCH_REGISTRATION_PORT ?? 3550);
 const total = Number(process.env.BENCH_REQUESTS ?? 200);
@@ -18,25 +18,7 @@ const runId = `bench${randomBytes(3).toString("hex")}`;
 const env = { ...process.env, E2E_PORT: String(port), E2E_RUN_ID: runId, NEXT_TELEMETRY_DISABLED: "1" };
 const adminUrl = process.env.TEST_DATABASE_URL || "postgres://postgres@127.0.0.1:5432/postgres";
 
-const standIn = spawn("node", ["e2e/support/resend-stand-in.mjs"], { env: { ...env, RESEND_STAND_IN_PORT: String(port + 1) }, stdio: "ignore" });
-const server = spawn("node", ["e2e/support/server.mjs"], { env, stdio: ["ignore", "inherit", "inherit"] });
-const stop = () => {
-  server.kill("SIGTERM");
-  standIn.kill("SIGTERM");
-};
-process.on("exit", stop);
-
-async function waitForServer() {
-  for (let i = 0; i < 600; i++) {
-    try {
-      if ((await fetch(`${base}/login`)).ok) return;
-    } catch {
-      // not up yet
-    }
-    await new Promise((r) => setTimeout(r, 500));
-  }
-  throw new Error("server did not start");
-}
+const { stop, waitForServer } = startBenchServer(port, env, { serverOutput: "inherit" });
 
 function actionFields(html) {
   const fields = {};
