@@ -17,8 +17,10 @@ describeEachDatabase("migrations", ({ handle }) => {
       "password_change_report_tokens",
       "password_reset_tokens",
       "rate_limit_buckets",
+      "recovery_codes",
       "send_pace",
       "sessions",
+      "two_factor_challenges",
       "users",
       "verification_tokens",
     ]);

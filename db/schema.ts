@@ -1,6 +1,6 @@
 import type { AdapterAccountType } from "@auth/core/adapters";
 import { sql } from "drizzle-orm";
-import { date, index, integer, jsonb, pgTable, primaryKey, text, timestamp, uuid } from "drizzle-orm/pg-core";
+import { date, index, integer, jsonb, pgTable, primaryKey, text, timestamp, uniqueIndex, uuid } from "drizzle-orm/pg-core";
 
 const timestamptz = (name: string) => timestamp(name, { withTimezone: true, mode: "date" });
 
@@ -31,6 +31,17 @@ export const users = pgTable("users", {
   passwordResetForcedAt: timestamptz("password_reset_forced_at"),
   /** The hash the forced reset took away: only ever compared, never accepted as a password. */
   retiredPasswordHash: text("retired_password_hash"),
+  /** The TOTP key, sealed (lib/two-factor.ts); null while two-factor authentication is off. */
+  twoFactorSecret: text("two_factor_secret"),
+  twoFactorEnabledAt: timestamptz("two_factor_enabled_at"),
+  /**
+   * The highest TOTP time step accepted so far: a code is accepted only for a later step, so an
+   * accepted code can never be used again (RFC 6238 section 5.2), even by parallel requests.
+   */
+  twoFactorLastStep: integer("two_factor_last_step"),
+  /** A key offered for enrolment but not yet confirmed with a code (sealed), and when it was made. */
+  twoFactorPendingSecret: text("two_factor_pending_secret"),
+  twoFactorPendingAt: timestamptz("two_factor_pending_at"),
 });
 
 export const accounts = pgTable(
@@ -72,6 +83,8 @@ export const sessions = pgTable(
     credentialsVersion: integer("credentials_version").notNull(),
     /** When this session's user last re-entered the password (admin actions); null: at sign-in (created_at). */
     passwordCheckedAt: timestamptz("password_checked_at"),
+    /** When this session's sign-in passed a second factor; null: password only. */
+    secondFactorAt: timestamptz("second_factor_at"),
   },
   (t) => [index("sessions_user_id_idx").on(t.userId)],
 );
@@ -128,6 +141,46 @@ export const passwordChangeReportTokens = pgTable(
     ...singleUseTokenColumns(),
   },
   (t) => [index("password_change_report_tokens_user_id_idx").on(t.userId)],
+);
+
+/** Two-factor recovery codes: only their SHA-256 is stored; each works once. */
+export const recoveryCodes = pgTable(
+  "recovery_codes",
+  {
+    id: uuid("id").primaryKey().defaultRandom(),
+    userId: text("user_id")
+      .notNull()
+      .references(() => users.id, { onDelete: "cascade" }),
+    codeHash: text("code_hash").notNull(),
+    createdAt: timestamptz("created_at").notNull().defaultNow(),
+    usedAt: timestamptz("used_at"),
+  },
+  (t) => [uniqueIndex("recovery_codes_user_code_idx").on(t.userId, t.codeHash)],
+);
+
+/**
+ * A sign-in whose password was right, waiting for its second factor. The raw token lives only in
+ * a cookie of the browser that gave the password; it expires after a few minutes and is spent
+ * by the first second step that passes.
+ */
+export const twoFactorChallenges = pgTable(
+  "two_factor_challenges",
+  {
+    id: uuid("id").primaryKey().defaultRandom(),
+    /** SHA-256 of the token in the browser's cookie. */
+    tokenHash: text("token_hash").notNull().unique(),
+    userId: text("user_id")
+      .notNull()
+      .references(() => users.id, { onDelete: "cascade" }),
+    /** users.credentials_version read with the password hash that was verified. */
+    credentialsVersion: integer("credentials_version").notNull(),
+    createdAt: timestamptz("created_at").notNull().defaultNow(),
+    expiresAt: timestamptz("expires_at").notNull(),
+    usedAt: timestamptz("used_at"),
+    ip: text("ip"),
+    userAgent: text("user_agent"),
+  },
+  (t) => [index("two_factor_challenges_user_id_idx").on(t.userId), index("two_factor_challenges_expires_at_idx").on(t.expiresAt)],
 );
 
 export const rateLimitBuckets = pgTable(
@@ -210,3 +263,5 @@ export type PasswordResetToken = typeof passwordResetTokens.$inferSelect;
 export type EmailVerificationToken = typeof emailVerificationTokens.$inferSelect;
 export type AuditEvent = typeof auditEvents.$inferSelect;
 export type Job = typeof jobs.$inferSelect;
+export type RecoveryCode = typeof recoveryCodes.$inferSelect;
+export type TwoFactorChallenge = typeof twoFactorChallenges.$inferSelect;

@@ -37,7 +37,14 @@ export type AuditEventName =
   | "admin.sessions_revoked"
   | "admin.password_reset_forced"
   | "admin.verification_resent"
-  | "admin.audit_exported";
+  | "admin.audit_exported"
+  | "admin.two_factor_removed"
+  | "two_factor.enabled"
+  | "two_factor.disabled"
+  | "two_factor.recovery_codes_replaced"
+  | "two_factor.recovery_code_used"
+  | "two_factor.code_failed"
+  | "two_factor.throttled";
 
 export interface AuditEntry {
   event: AuditEventName;

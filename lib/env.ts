@@ -37,6 +37,12 @@ export const EnvSchema = z.object({
       .optional(),
   ),
   AUTH_SECRET: optionalString.pipe(z.string().min(32, "must be at least 32 characters (openssl rand -base64 32)").optional()),
+  /**
+   * The AUTH_SECRET in force before the current one, while rotating: sealed values (two-factor
+   * keys, job secrets) made under it are still read, and two-factor keys are re-sealed under the
+   * new secret on their next use. Remove it once every account has signed in again.
+   */
+  AUTH_SECRET_PREVIOUS: optionalString.pipe(z.string().min(32, "must be at least 32 characters (the AUTH_SECRET it replaces)").optional()),
   DATA_DIR: z.string().default(".data"),
   DATABASE_URL: optionalString.pipe(
     z

@@ -8,6 +8,7 @@ import { env } from "./env";
 import { deleteFinishedJobs } from "./jobs/queue";
 import { deleteExpiredRateLimits } from "./rate-limit";
 import { deleteStaleTokens } from "./single-use-tokens";
+import { deleteEndedSignInChallenges } from "./two-factor";
 
 /** How long a dead link keeps saying "used" or "expired" before it becomes "not valid". */
 export const DEAD_TOKEN_GRACE_DAYS = 7;
@@ -20,11 +21,12 @@ export interface CleanupReport {
   passwordChangeReportTokens: number;
   auditEvents: number;
   finishedJobs: number;
+  signInChallenges: number;
 }
 
 /**
  * Deletes what no longer serves anyone: ended rate-limit windows, expired sessions, links
- * dead for more than a week, audit events older than AUDIT_RETENTION_DAYS, and jobs finished
+ * dead for more than a week, second sign-in steps ended a day ago, audit events older than AUDIT_RETENTION_DAYS, and jobs finished
  * longer ago than JOBS_RETENTION_DAYS. Safe to run from any instance, any time.
  */
 export async function cleanUpExpiredRecords(db: Database): Promise<CleanupReport> {
@@ -38,5 +40,6 @@ export async function cleanUpExpiredRecords(db: Database): Promise<CleanupReport
     passwordChangeReportTokens: await deleteStaleTokens(db, passwordChangeReportTokens, DEAD_TOKEN_GRACE_DAYS),
     auditEvents: await deleteExpiredAuditEvents(db, env().AUDIT_RETENTION_DAYS),
     finishedJobs: await deleteFinishedJobs(db, env().JOBS_RETENTION_DAYS),
+    signInChallenges: await deleteEndedSignInChallenges(db),
   };
 }

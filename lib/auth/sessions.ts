@@ -79,6 +79,8 @@ export interface SessionGrant {
   credentialsVersion: number;
   userAgent: string | null;
   ip: string | null;
+  /** True when the sign-in also passed a second factor (lib/two-factor.ts). */
+  secondFactor?: boolean;
 }
 
 /**
@@ -107,6 +109,7 @@ export async function createSession(
           credentialsVersion: users.credentialsVersion,
           // A sign-in is a password check (admin actions count from it, lib/admin/access.ts).
           passwordCheckedAt: sql<Date>`now()`.as("password_checked_at"),
+          secondFactorAt: sql<Date | null>`${grant.secondFactor ? sql`now()` : sql`null`}::timestamptz`.as("second_factor_at"),
         })
         .from(users)
         .where(and(eq(users.id, grant.userId), eq(users.credentialsVersion, grant.credentialsVersion))),

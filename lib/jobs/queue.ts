@@ -15,7 +15,8 @@ export type JobKind =
   | "email_verification.request"
   | "password_changed.notify"
   | "password_change.report_reset"
-  | "admin.forced_reset";
+  | "admin.forced_reset"
+  | "two_factor.notify";
 
 export type JobPayload = Record<string, unknown>;
 

@@ -8,6 +8,7 @@ import { log } from "../log";
 import { notifyPasswordChanged } from "../password-changed";
 import { deliverPasswordReset, issueResetLink } from "../password-reset";
 import { completeRegistration } from "../registration";
+import { notifyTwoFactorChange } from "../two-factor-notify";
 import { PermanentJobError, RetryableJobError } from "./errors";
 import { claimJob, finishJob, jobSteps, LeaseLost, retryJobLater, unsealOrGiveUp, type Claim, type JobKind, type JobSteps } from "./queue";
 import { jobWorkerState } from "./state";
@@ -32,6 +33,18 @@ const HANDLERS: Record<JobKind, (db: Database, payload: unknown, steps: JobSteps
   "admin.forced_reset": (db, payload, steps) => {
     const p = z.object({ ...userAddress, ...context }).parse(payload);
     return issueResetLink(db, { id: p.userId, email: p.email }, { ip: p.ip, userAgent: p.userAgent }, steps);
+  },
+  "two_factor.notify": (_db, payload) => {
+    const p = z
+      .object({
+        ...userAddress,
+        change: z.enum(["enabled", "disabled", "removed_by_admin", "recovery_code_used"]),
+        recoveryCodesLeft: z.number().int().nullable(),
+        at: z.coerce.date(),
+        ...context,
+      })
+      .parse(payload);
+    return notifyTwoFactorChange(p);
   },
   "password_change.report_reset": (db, payload, steps) => {
     const p = z.object({ ...userAddress, ...context }).parse(payload);

@@ -2,28 +2,50 @@ import "server-only";
 import { createCipheriv, createDecipheriv, hkdfSync, randomBytes } from "node:crypto";
 import { env } from "../env";
 
-// A job that sends a link keeps the link's token between attempts (one idempotency key, one
-// email), but never in the clear: AES-256-GCM under a key derived from AUTH_SECRET, so a
-// database dump alone reveals nothing. The runner erases the payload when the job ends.
+// Secrets the app must read back later are kept only sealed: AES-256-GCM under a key derived
+// from AUTH_SECRET (HKDF, one key per purpose), so a database dump alone reveals nothing. A job
+// that sends a link keeps the link's token this way between attempts (one idempotency key, one
+// email), and the runner erases the payload when the job ends; two-factor keys live this way.
 const VERSION = "v1";
 
-function key(): Buffer {
-  return Buffer.from(hkdfSync("sha256", env().AUTH_SECRET, "rekey", "rekey:job-secrets:v1", 32));
+/** What a sealed value is for: each purpose has its own key. */
+export type SealPurpose = "job-secrets" | "two-factor";
+
+function key(secret: string, purpose: SealPurpose): Buffer {
+  return Buffer.from(hkdfSync("sha256", secret, "rekey", `rekey:${purpose}:v1`, 32));
 }
 
-/** Encrypts `plain` for storage in a job row: "v1.<iv>.<ciphertext>.<tag>", base64url. */
-export function seal(plain: string): string {
+/** Encrypts `plain` under the current AUTH_SECRET: "v1.<iv>.<ciphertext>.<tag>", base64url. */
+export function seal(plain: string, purpose: SealPurpose = "job-secrets"): string {
   const iv = randomBytes(12);
-  const cipher = createCipheriv("aes-256-gcm", key(), iv);
+  const cipher = createCipheriv("aes-256-gcm", key(env().AUTH_SECRET, purpose), iv);
   const body = Buffer.concat([cipher.update(plain, "utf8"), cipher.final()]);
   return [VERSION, iv, body, cipher.getAuthTag()].map((p) => (typeof p === "string" ? p : p.toString("base64url"))).join(".");
 }
 
-/** Decrypts what `seal` produced; throws when it was altered or sealed under another secret. */
-export function unseal(sealed: string): string {
+function open(sealed: string, secret: string, purpose: SealPurpose): string {
   const [version, iv, body, tag] = sealed.split(".");
   if (version !== VERSION || !iv || body === undefined || !tag) throw new Error("not a sealed value");
-  const decipher = createDecipheriv("aes-256-gcm", key(), Buffer.from(iv, "base64url"));
+  const decipher = createDecipheriv("aes-256-gcm", key(secret, purpose), Buffer.from(iv, "base64url"));
   decipher.setAuthTag(Buffer.from(tag, "base64url"));
   return Buffer.concat([decipher.update(Buffer.from(body, "base64url")), decipher.final()]).toString("utf8");
+}
+
+/**
+ * Decrypts what `seal` produced, under AUTH_SECRET or else AUTH_SECRET_PREVIOUS (`stale`: the
+ * caller should seal it again); throws when it was altered or sealed under another secret.
+ */
+export function unsealWithAge(sealed: string, purpose: SealPurpose = "job-secrets"): { plain: string; stale: boolean } {
+  const config = env();
+  try {
+    return { plain: open(sealed, config.AUTH_SECRET, purpose), stale: false };
+  } catch (error) {
+    if (!config.AUTH_SECRET_PREVIOUS) throw error;
+    return { plain: open(sealed, config.AUTH_SECRET_PREVIOUS, purpose), stale: true };
+  }
+}
+
+/** Decrypts what `seal` produced; throws when it was altered or sealed under another secret. */
+export function unseal(sealed: string, purpose: SealPurpose = "job-secrets"): string {
+  return unsealWithAge(sealed, purpose).plain;
 }

@@ -12,6 +12,19 @@ const optionalName = z
   .optional()
   .transform((v) => (v ? v : undefined));
 
+/** A 6-digit TOTP code; spaces (as apps group the digits) are ignored. */
+export const AuthenticationCodeInput = z
+  .string({ error: "Enter the 6-digit code from your authenticator app." })
+  .transform((v) => v.replace(/\s+/g, ""))
+  .pipe(z.string().regex(/^\d{6}$/, "Enter the 6-digit code from your authenticator app."));
+
+/** One of the account's recovery codes, as printed (case, spaces and dashes are ignored). */
+export const RecoveryCodeInput = z
+  .string({ error: "Enter one of your recovery codes." })
+  .trim()
+  .min(1, "Enter one of your recovery codes.")
+  .max(64, "That is not a recovery code.");
+
 export const LoginSchema = z.object({
   email: EmailSchema,
   password: PasswordInput,

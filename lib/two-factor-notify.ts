@@ -1,0 +1,76 @@
+import "server-only";
+import { createElement } from "react";
+import TwoFactorChangedEmail from "@/emails/two-factor-changed";
+import { formatEmailTime } from "@/emails/layout";
+import { env } from "./env";
+import { sendFailure } from "./jobs/errors";
+import { log } from "./log";
+import { sendEmail } from "./mail";
+import type { TwoFactorChange } from "./two-factor";
+import { describeUserAgent } from "./user-agent";
+
+const NOT_YOU = "If this wasn't you, someone may know your password: reset it now.";
+
+/** The subject, summary and advice of each two-factor notice. */
+export function twoFactorNotice(change: TwoFactorChange, recoveryCodesLeft: number | null): { subject: string; summary: string; advice: string } {
+  switch (change) {
+    case "enabled":
+      return {
+        subject: "Two-factor authentication was turned on",
+        summary: "Two-factor authentication was turned on for your Rekey account.",
+        advice: `From now on, signing in and resetting your password also ask for a code from your authenticator app. Keep your recovery codes somewhere safe. ${NOT_YOU}`,
+      };
+    case "disabled":
+      return {
+        subject: "Two-factor authentication was turned off",
+        summary: "Two-factor authentication was turned off for your Rekey account.",
+        advice: `Signing in now needs only your password. ${NOT_YOU}`,
+      };
+    case "removed_by_admin":
+      return {
+        subject: "Two-factor authentication was turned off",
+        summary: "An administrator turned off two-factor authentication for your Rekey account.",
+        advice:
+          "This is done when someone has lost both their authenticator and their recovery codes. Signing in now needs only your password; you can turn two-factor authentication on again from your account. If you did not ask for this, reset your password now and contact support.",
+      };
+    case "recovery_code_used": {
+      const left = recoveryCodesLeft ?? 0;
+      return {
+        subject: `A recovery code was used (${left} left)`,
+        summary: `One of your Rekey recovery codes was just used. ${left === 1 ? "1 code is" : `${left} codes are`} left.`,
+        advice: `Each recovery code works once. When they run low, generate new ones from your account's two-factor page. ${NOT_YOU}`,
+      };
+    }
+  }
+}
+
+/** Sends a two-factor notice (the "two_factor.notify" job); a failed send is thrown for the runner to retry. */
+export async function notifyTwoFactorChange(input: {
+  userId: string;
+  email: string;
+  change: TwoFactorChange;
+  recoveryCodesLeft: number | null;
+  at: Date;
+  ip: string | null;
+  userAgent: string | null;
+}): Promise<void> {
+  const config = env();
+  const notice = twoFactorNotice(input.change, input.recoveryCodesLeft);
+  const sent = await sendEmail({
+    to: input.email,
+    subject: notice.subject,
+    react: createElement(TwoFactorChangedEmail, {
+      summary: notice.summary,
+      advice: notice.advice,
+      when: formatEmailTime(input.at),
+      ip: input.ip ?? "unknown",
+      browser: describeUserAgent(input.userAgent),
+      twoFactorUrl: `${config.APP_URL}/account/two-factor`,
+      forgotPasswordUrl: `${config.APP_URL}/forgot-password`,
+    }),
+    idempotencyKey: `two-factor/${input.change}/${input.userId}/${input.at.getTime()}`,
+  });
+  if (sent.ok) return;
+  if (!sent.paced) log("error", "two_factor.email_failed", { userId: input.userId, change: input.change, reason: sent.reason });
+  throw sendFailure(sent);
+}
