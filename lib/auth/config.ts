@@ -12,8 +12,8 @@ import { isHttpsOrigin } from "../security-headers";
 import { LoginSchema } from "../validation/forms";
 import { sessionCookieName } from "./cookie-names";
 import { deleteSessionByToken, findSession, issueSignInSession, renewSession, SESSION_RENEW_AFTER_SECONDS, sessionMaxAgeSeconds } from "./sessions";
-import { attemptSignIn } from "./sign-in-throttle";
-import { SignInPasswordResetForced, SignInRateLimited } from "./sign-in-throttle-error";
+import { checkSignInPassword } from "./sign-in";
+import { SignInPasswordResetForced, SignInRateLimited, SignInSecondFactorRequired } from "./sign-in-throttle-error";
 
 declare module "next-auth" {
   interface Session {
@@ -90,8 +90,12 @@ async function buildConfig(): Promise<NextAuthConfig> {
           const parsed = LoginSchema.safeParse(raw);
           if (!parsed.success) return null;
           const { ip, userAgent: ua } = requestContext(request.headers);
-          const result = await attemptSignIn(db, { email: parsed.data.email, password: parsed.data.password, ip, userAgent: ua });
-          if (result.ok) return { ...result.user, requestIp: ip, requestUserAgent: ua };
+          const result = await checkSignInPassword(db, { email: parsed.data.email, password: parsed.data.password, ip, userAgent: ua });
+          // Never a session for an account with a second factor, whatever the step returned.
+          if (result.ok) return result.user.twoFactor ? null : { ...result.user, requestIp: ip, requestUserAgent: ua };
+          // The password was right but the account has a second factor: no user is returned,
+          // so Auth.js never reaches jwt.encode and no session exists (on its own callback URL too).
+          if (result.code === "SECOND_FACTOR_REQUIRED") throw new SignInSecondFactorRequired(result.challenge.token);
           if (result.code === "RATE_LIMITED") throw new SignInRateLimited();
           if (result.code === "PASSWORD_RESET_FORCED") throw new SignInPasswordResetForced();
           return null;

@@ -9,3 +9,12 @@ import { isHttpsOrigin } from "../security-headers";
 export function sessionCookieName(appUrl: string = env().APP_URL): string {
   return `${isHttpsOrigin(appUrl) ? "__Host-" : ""}authjs.session-token`;
 }
+
+/**
+ * The cookie that ties a sign-in's pending second step to the browser whose password was
+ * right (lib/auth/sign-in.ts). The same `__Host-` rule as the session cookie: a sibling
+ * subdomain cannot plant its own pending step in this browser.
+ */
+export function signInChallengeCookieName(appUrl: string = env().APP_URL): string {
+  return `${isHttpsOrigin(appUrl) ? "__Host-" : ""}rekey.sign-in-challenge`;
+}

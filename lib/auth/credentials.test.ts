@@ -19,7 +19,7 @@ describeEachDatabase("verifyCredentials", ({ handle }) => {
     const user = await insertUser(db, { name: "Ada", passwordHash: await hashPassword(PASSWORD) });
     expect(await verifyCredentials(db, user.email, PASSWORD)).toEqual({
       ok: true,
-      user: { id: user.id, email: user.email, name: "Ada", credentialsVersion: 1 },
+      user: { id: user.id, email: user.email, name: "Ada", credentialsVersion: 1, twoFactor: false },
     });
   });
 

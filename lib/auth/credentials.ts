@@ -5,7 +5,7 @@ import { users } from "@/db/schema";
 import { hashPassword, needsRehash, verifyDummyPassword, verifyPassword } from "../passwords";
 
 export type CredentialsResult =
-  | { ok: true; user: { id: string; email: string; name: string | null; credentialsVersion: number } }
+  | { ok: true; user: { id: string; email: string; name: string | null; credentialsVersion: number; twoFactor: boolean } }
   | { ok: false; code: "INVALID_CREDENTIALS" }
   /** The password given was this account's until an administrator forced a reset (see below). */
   | { ok: false; code: "PASSWORD_RESET_FORCED" };
@@ -15,7 +15,8 @@ export type CredentialsResult =
  * timing does not say whether the account exists; an account whose address is not confirmed
  * yet is refused like a wrong password. A hash made with weaker parameters than those now in
  * force is replaced on success. The credentials version is read with the hash: the session
- * this check earns is valid only while it stays current (lib/auth/sessions.ts).
+ * this check earns is valid only while it stays current (lib/auth/sessions.ts). `twoFactor`
+ * says the account needs a second step before any session (lib/auth/sign-in.ts).
  */
 export async function verifyCredentials(db: Database, email: string, password: string): Promise<CredentialsResult> {
   const user = await db.query.users.findFirst({
@@ -29,6 +30,9 @@ export async function verifyCredentials(db: Database, email: string, password: s
       credentialsVersion: true,
       passwordResetForcedAt: true,
       retiredPasswordHash: true,
+      // In the same SELECT as the hash: the second-factor requirement is the one in force
+      // when this password was checked, never one read a moment later.
+      twoFactorEnabledAt: true,
     },
   });
   // After an administrator forced a reset, the owner is told why their password stopped
@@ -57,5 +61,8 @@ export async function verifyCredentials(db: Database, email: string, password: s
       .set({ passwordHash: upgraded })
       .where(and(eq(users.id, user.id), eq(users.passwordHash, user.passwordHash)));
   }
-  return { ok: true, user: { id: user.id, email: user.email, name: user.name, credentialsVersion: user.credentialsVersion } };
+  return {
+    ok: true,
+    user: { id: user.id, email: user.email, name: user.name, credentialsVersion: user.credentialsVersion, twoFactor: user.twoFactorEnabledAt !== null },
+  };
 }

@@ -130,7 +130,7 @@ export async function issueSignInSession(db: Database, grant: SessionGrant): Pro
     await audit(db, { event: "user.sign_in_failed", ...context, details: { reason: "credentials_changed" } });
     return null;
   }
-  await audit(db, { event: "user.signed_in", ...context });
+  await audit(db, { event: "user.signed_in", ...context, ...(grant.secondFactor ? { details: { second_factor: true } } : {}) });
   return { sessionToken: created.sessionToken, expires: created.expires };
 }
 

@@ -28,3 +28,32 @@ export function isSignInRateLimited(error: unknown): boolean {
   // By code, as Auth.js itself tells CredentialsSignin errors apart (the `code` URL parameter).
   return error instanceof CredentialsSignin && error.code === RATE_LIMITED_CODE;
 }
+
+const SECOND_FACTOR_REQUIRED_CODE = "second_factor_required";
+
+/**
+ * Thrown from authorize() when the password was right for an account with a second factor:
+ * no session is stored. signIn() in a server action re-throws this very object, so the login
+ * action takes the pending step's token from it for this browser's cookie. On Auth.js's own
+ * callback URL it ends as a redirect to /login with only the code, and the token is lost.
+ */
+export class SignInSecondFactorRequired extends CredentialsSignin {
+  override code = SECOND_FACTOR_REQUIRED_CODE;
+  // A private field: no logger, inspect() or JSON.stringify() ever prints the raw token.
+  readonly #challengeToken: string;
+
+  constructor(challengeToken: string) {
+    super();
+    this.#challengeToken = challengeToken;
+  }
+
+  /** The raw token of the pending second step (for the cookie only). */
+  challengeToken(): string {
+    return this.#challengeToken;
+  }
+}
+
+/** The pending second step's raw token when `error` says the password step needs a second factor; else null. */
+export function secondFactorChallengeOf(error: unknown): string | null {
+  return error instanceof SignInSecondFactorRequired ? error.challengeToken() : null;
+}

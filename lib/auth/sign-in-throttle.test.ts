@@ -127,7 +127,7 @@ describeEachDatabase("sign-in throttling", ({ handle }) => {
     await failTimes(db, user.email, attackerIp, 10);
     expect(await attempt(db, user.email, PASSWORD, attackerIp)).toMatchObject({ ok: false, code: "RATE_LIMITED" });
 
-    expect(await attempt(db, user.email, PASSWORD, freshIp())).toEqual({ ok: true, user: { id: user.id, email: user.email, name: null, credentialsVersion: 1 } });
+    expect(await attempt(db, user.email, PASSWORD, freshIp())).toEqual({ ok: true, user: { id: user.id, email: user.email, name: null, credentialsVersion: 1, twoFactor: false } });
   });
 
   it("blocks one IP across many addresses once the per-IP limit is spent, and only that IP", async () => {

@@ -32,6 +32,20 @@ export const LoginSchema = z.object({
 });
 export type LoginInput = z.input<typeof LoginSchema>;
 
+/** The second step of a sign-in with the authenticator app's code. */
+export const SignInCodeSchema = z.object({
+  otp: AuthenticationCodeInput,
+  callbackUrl: z.string().max(2048).optional(),
+});
+export type SignInCodeInput = z.input<typeof SignInCodeSchema>;
+
+/** The second step of a sign-in with one of the account's recovery codes. */
+export const SignInRecoveryCodeSchema = z.object({
+  recoveryCode: RecoveryCodeInput,
+  callbackUrl: z.string().max(2048).optional(),
+});
+export type SignInRecoveryCodeInput = z.input<typeof SignInRecoveryCodeSchema>;
+
 export const RegisterSchema = z
   .object({
     name: optionalName,

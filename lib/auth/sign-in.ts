@@ -1,0 +1,75 @@
+import "server-only";
+import type { Database } from "@/db/client";
+import type { RequestContext } from "../client-ip";
+import { env } from "../env";
+import type { Schedule } from "../password-reset";
+import { isHttpsOrigin } from "../security-headers";
+import { passSignInChallenge, SIGN_IN_CHALLENGE_TTL_SECONDS, startSignInChallenge, type CodeRefusal, type SecondFactorInput } from "../two-factor";
+import { signInChallengeCookieName } from "./cookie-names";
+import { issueSignInSession } from "./sessions";
+import { attemptSignIn, type SignInResult } from "./sign-in-throttle";
+
+// A sign-in is one or two steps. The password step (authorize() in lib/auth/config.ts) ends in
+// a session only for an account without a second factor; for one with it, it ends in a pending
+// challenge whose raw token only this browser's cookie holds, and no session exists until
+// completeSignIn() passes it with a code. Both steps store the session through
+// issueSignInSession(), with the credentials version read at the password check, so a reset
+// between the two steps still wins.
+
+export type PasswordStepResult =
+  | SignInResult
+  /** The password was right; the account needs its second factor. No session exists. */
+  | { ok: false; code: "SECOND_FACTOR_REQUIRED"; challenge: { token: string; expiresAt: Date } };
+
+/**
+ * The password step of a sign-in, within the sign-in limits. For an account with two-factor
+ * authentication on it starts the pending second step instead of earning a session.
+ */
+export async function checkSignInPassword(
+  db: Database,
+  input: { email: string; password: string } & RequestContext,
+): Promise<PasswordStepResult> {
+  const result = await attemptSignIn(db, input);
+  if (!result.ok || !result.user.twoFactor) return result;
+  const challenge = await startSignInChallenge(db, {
+    userId: result.user.id,
+    credentialsVersion: result.user.credentialsVersion,
+    ip: input.ip,
+    userAgent: input.userAgent,
+  });
+  return { ok: false, code: "SECOND_FACTOR_REQUIRED", challenge };
+}
+
+export type SecondStepResult =
+  | { ok: true; session: { sessionToken: string; expires: Date }; method: "totp" | "recovery_code" }
+  | CodeRefusal
+  /** No pending step for this token: never started here, expired, already used, or the password changed since. */
+  | { ok: false; code: "CHALLENGE_EXPIRED" };
+
+/**
+ * The second step: passes the challenge with an authenticator or recovery code (counted
+ * against the account's code budget before it is checked) and stores the session, marked as
+ * having passed a second factor.
+ */
+export async function completeSignIn(
+  db: Database,
+  input: { token: string } & SecondFactorInput & RequestContext,
+  schedule: Schedule,
+): Promise<SecondStepResult> {
+  const passed = await passSignInChallenge(db, input, schedule);
+  if (!passed.ok) return passed;
+  // Null when the password changed (reset, change, "This wasn't me") after it was checked:
+  // the pending sign-in belonged to the old credentials and ends like an expired one.
+  const session = await issueSignInSession(db, passed.grant);
+  if (!session) return { ok: false, code: "CHALLENGE_EXPIRED" };
+  return { ok: true, session, method: passed.method };
+}
+
+/** The cookie that carries a pending second step's raw token: this browser only, for as long as the step lasts. */
+export function signInChallengeCookie(token: string) {
+  return {
+    name: signInChallengeCookieName(),
+    value: token,
+    options: { httpOnly: true, sameSite: "lax" as const, path: "/", secure: isHttpsOrigin(env().APP_URL), maxAge: SIGN_IN_CHALLENGE_TTL_SECONDS },
+  };
+}
