@@ -1,14 +1,15 @@
 "use server";
 
 import { AuthError } from "next-auth";
-import { headers } from "next/headers";
+import { cookies, headers } from "next/headers";
 import { redirect } from "next/navigation";
 import { fieldErrorsOf, type FormState } from "@/app/_components/form-state";
 import { noteDatabaseError } from "@/db/availability";
 import { getDb } from "@/db/client";
 import { signIn } from "@/lib/auth/config";
+import { signInChallengeCookie } from "@/lib/auth/sign-in";
 import { signInThrottledMessage } from "@/lib/auth/sign-in-throttle";
-import { isSignInPasswordResetForced, isSignInRateLimited } from "@/lib/auth/sign-in-throttle-error";
+import { isSignInPasswordResetForced, isSignInRateLimited, secondFactorChallengeOf } from "@/lib/auth/sign-in-throttle-error";
 import { clientIp } from "@/lib/client-ip";
 import { safeCallbackPath } from "@/lib/safe-redirect";
 import { LoginSchema } from "@/lib/validation/forms";
@@ -20,10 +21,19 @@ export async function loginAction(_previous: FormState<Field>, formData: FormDat
   const values = { email: typeof raw.email === "string" ? raw.email : "" };
   const parsed = LoginSchema.safeParse(raw);
   if (!parsed.success) return { status: "error", fieldErrors: fieldErrorsOf<Field>(parsed.error), values };
+  const callbackUrl = safeCallbackPath(parsed.data.callbackUrl);
 
   try {
     await signIn("credentials", { email: parsed.data.email, password: parsed.data.password, redirect: false });
   } catch (error) {
+    // The password was right and the account has a second factor: the pending step belongs to
+    // this browser alone (its cookie), and the session waits for the code.
+    const challengeToken = secondFactorChallengeOf(error);
+    if (challengeToken) {
+      const cookie = signInChallengeCookie(challengeToken);
+      (await cookies()).set(cookie.name, cookie.value, cookie.options);
+      redirect(`/login/two-factor?${new URLSearchParams({ callbackUrl })}`);
+    }
     // A database outage is not a wrong password: say so, and that it will pass.
     if (noteDatabaseError(error)) {
       return { status: "error", formError: "We could not sign you in right now. Please try again in a moment.", values };
@@ -43,5 +53,5 @@ export async function loginAction(_previous: FormState<Field>, formData: FormDat
     if (error instanceof AuthError) return { status: "error", formError: "Incorrect email or password.", values };
     throw error;
   }
-  redirect(safeCallbackPath(parsed.data.callbackUrl));
+  redirect(callbackUrl);
 }

@@ -1,0 +1,66 @@
+"use server";
+
+import { cookies, headers } from "next/headers";
+import { redirect } from "next/navigation";
+import { after } from "next/server";
+import { fieldErrorsOf, type FormState } from "@/app/_components/form-state";
+import { getDb } from "@/db/client";
+import { signInChallengeCookieName } from "@/lib/auth/cookie-names";
+import { sessionCookie } from "@/lib/auth/sessions";
+import { completeSignIn, signInChallengeCookie } from "@/lib/auth/sign-in";
+import { requestContext } from "@/lib/client-ip";
+import { describeWait } from "@/lib/rate-limit";
+import { safeCallbackPath } from "@/lib/safe-redirect";
+import { SignInCodeSchema, SignInRecoveryCodeSchema } from "@/lib/validation/forms";
+import { secondStepPath, type SecondStepMethod } from "./paths";
+
+type Field = "otp" | "recoveryCode";
+
+const WRONG_CODE: Record<SecondStepMethod, Partial<Record<Field, string[]>>> = {
+  app: { otp: ["That code is not right. Enter the code your authenticator app shows now."] },
+  recovery: { recoveryCode: ["That recovery code is not right, or it was already used."] },
+};
+
+/** The second step of a sign-in: an authenticator code or a recovery code for this browser's pending step. */
+export async function secondStepAction(_previous: FormState<Field>, formData: FormData): Promise<FormState<Field>> {
+  const method: SecondStepMethod = formData.get("method") === "recovery" ? "recovery" : "app";
+  const raw = { callbackUrl: formData.get("callbackUrl") ?? undefined };
+  const parsed =
+    method === "recovery"
+      ? SignInRecoveryCodeSchema.safeParse({ ...raw, recoveryCode: formData.get("recoveryCode") })
+      : SignInCodeSchema.safeParse({ ...raw, otp: formData.get("otp") });
+  if (!parsed.success) return { status: "error", fieldErrors: fieldErrorsOf<Field>(parsed.error) };
+  const callbackUrl = safeCallbackPath(parsed.data.callbackUrl);
+
+  const jar = await cookies();
+  const token = jar.get(signInChallengeCookieName())?.value;
+  // No pending step in this browser: the page says why and offers "Sign in again".
+  if (!token) redirect(secondStepPath(method, callbackUrl));
+
+  const result = await completeSignIn(
+    await getDb(),
+    {
+      token,
+      ...("otp" in parsed.data ? { otp: parsed.data.otp } : { recoveryCode: parsed.data.recoveryCode }),
+      ...requestContext(await headers()),
+    },
+    (task) => after(task),
+  );
+  if (!result.ok) {
+    switch (result.code) {
+      case "INVALID_CODE":
+        return { status: "error", fieldErrors: WRONG_CODE[method] };
+      case "RATE_LIMITED":
+        return { status: "error", formError: `Too many attempts, try again in ${describeWait(result.retryAfterSeconds)}.` };
+      case "CHALLENGE_EXPIRED":
+        // The cookie stays (it ends with the step): the page can then tell "ended" from "never started here".
+        redirect(secondStepPath(method, callbackUrl));
+    }
+  }
+  // Expired at once; with `__Host-` a cookie is only replaced by one set with the same attributes.
+  const spent = signInChallengeCookie("");
+  jar.set(spent.name, spent.value, { ...spent.options, maxAge: 0 });
+  const cookie = sessionCookie(result.session.sessionToken, result.session.expires);
+  jar.set(cookie.name, cookie.value, cookie.options);
+  redirect(callbackUrl);
+}
