@@ -7,7 +7,7 @@ import { describeEachDatabase } from "@/test-support/databases";
 import { REPORT_LINK, fullLinkIn, installTestOutbox, tokenIn } from "@/test-support/mail-helpers";
 import { CHROME_ON_WINDOWS, CURRENT_PASSWORD, RESET_LINK, collectingSchedule, createUser, uniqueIp } from "@/test-support/reset-helpers";
 import { verifyCredentials } from "./auth/credentials";
-import { findSession } from "./auth/sessions";
+import { createSession, findSession } from "./auth/sessions";
 import { insertSession } from "@/test-support/sessions";
 import { CHANGE_PASSWORD_LIMIT, changePassword, type ChangePasswordResult } from "./change-password";
 import { env } from "./env";
@@ -18,6 +18,7 @@ const outbox = installTestOutbox();
 
 const WRONG_PASSWORD = "Not-The-Password-1";
 const NEW_PASSWORD = "Brand-New-Pass-51";
+const context = () => ({ ip: uniqueIp(), userAgent: CHROME_ON_WINDOWS });
 
 async function eventsOf(db: Database, userId: string, event: string) {
   return db
@@ -147,6 +148,33 @@ describeEachDatabase("change password", ({ handle }) => {
     expect(changed).toHaveLength(1);
     expect(changed[0]).toMatchObject({ ip, userAgent: CHROME_ON_WINDOWS });
     expect((await eventsOf(db(), user.id, "sessions.revoked")).map((a) => a.details)).toEqual([{ count: 2, reason: "password_change" }]);
+  });
+
+  it("asks only the current password, and the fresh session keeps the second factor only when this browser's session had passed it", async () => {
+    const user = await createUser(db());
+    const [version] = await db().select({ v: users.credentialsVersion }).from(users).where(eq(users.id, user.id));
+    const grant = { userId: user.id, credentialsVersion: version!.v, ip: uniqueIp(), userAgent: CHROME_ON_WINDOWS };
+    const withCode = await createSession(db(), { ...grant, secondFactor: true });
+    const passwordOnly = await createSession(db(), grant);
+    if (!withCode || !passwordOnly) throw new Error("no session");
+
+    const secondFactorOf = async (token: string) => {
+      const [row] = await db().select({ at: sessions.secondFactorAt }).from(sessions).where(eq(sessions.sessionToken, hashToken(token)));
+      return row?.at ?? null;
+    };
+    const first = await changePassword(db(), { userId: user.id, currentPassword: CURRENT_PASSWORD, newPassword: NEW_PASSWORD, currentSessionId: withCode.id, ...context() }, () => {});
+    if (!first.ok) throw new Error(first.code);
+    expect(await secondFactorOf(first.session.sessionToken)).toBeInstanceOf(Date);
+
+    // From a password-only session (and from none named), the fresh one is password-only too.
+    const [now] = await db().select({ v: users.credentialsVersion }).from(users).where(eq(users.id, user.id));
+    const plain = await createSession(db(), { ...grant, credentialsVersion: now!.v });
+    const second = await changePassword(db(), { userId: user.id, currentPassword: NEW_PASSWORD, newPassword: "Other-New-Pass-52", currentSessionId: plain!.id, ...context() }, () => {});
+    if (!second.ok) throw new Error(second.code);
+    expect(await secondFactorOf(second.session.sessionToken)).toBeNull();
+    const third = await changePassword(db(), { userId: user.id, currentPassword: "Other-New-Pass-52", newPassword: "Third-New-Pass-53", currentSessionId: "not-a-session-id", ...context() }, () => {});
+    if (!third.ok) throw new Error(third.code);
+    expect(await secondFactorOf(third.session.sessionToken)).toBeNull();
   });
 
   it("emails a 'password was changed' notice with a one-time 'This wasn't me' link, only once the scheduled work runs", async () => {

@@ -3,7 +3,7 @@ import { and, eq, sql } from "drizzle-orm";
 import type { Database } from "@/db/client";
 import { passwordResetTokens, users } from "@/db/schema";
 import { audit } from "./audit";
-import { createSession, deleteUserSessions, nextCredentialsVersion } from "./auth/sessions";
+import { createSession, deleteUserSessions, nextCredentialsVersion, sessionPassedSecondFactor } from "./auth/sessions";
 import { enqueueJob } from "./jobs/queue";
 import type { RequestContext, Schedule } from "./password-reset";
 import { hashPassword, passwordPolicyErrors, verifyPassword } from "./passwords";
@@ -24,11 +24,13 @@ export type ChangePasswordResult =
 /**
  * A signed-in user replaces their password. On success, in one transaction: the new hash,
  * every session of the user ended, every outstanding reset link spent, the audit event, and a
- * fresh session for this browser (returned: the caller sets its cookie).
+ * fresh session for this browser (returned: the caller sets its cookie). Only the current
+ * password is asked: when the session making the change (`currentSessionId`) passed a second
+ * factor, the fresh one keeps that mark.
  */
 export async function changePassword(
   db: Database,
-  input: { userId: string; currentPassword: string; newPassword: string } & RequestContext,
+  input: { userId: string; currentPassword: string; newPassword: string; currentSessionId?: string } & RequestContext,
   schedule: Schedule,
 ): Promise<ChangePasswordResult> {
   const budget = await peekRateLimit(db, CHANGE_PASSWORD_LIMIT, input.userId);
@@ -58,12 +60,14 @@ export async function changePassword(
       .where(and(eq(users.id, user.id), eq(users.passwordHash, oldHash)))
       .returning({ passwordChangedAt: users.passwordChangedAt, credentialsVersion: users.credentialsVersion });
     if (!updated) return null;
+    // Read before the sessions go: this browser's sign-in already passed the second factor.
+    const secondFactor = input.currentSessionId ? await sessionPassedSecondFactor(tx, user.id, input.currentSessionId) : false;
     const revoked = await deleteUserSessions(tx, user.id);
     await spendUserTokens(tx, passwordResetTokens, user.id);
     await audit(tx, { event: "password.changed", userId: user.id, ip: input.ip, userAgent: input.userAgent });
     await audit(tx, { event: "sessions.revoked", userId: user.id, ip: input.ip, userAgent: input.userAgent, details: { count: revoked, reason: "password_change" } });
     // This browser stays signed in, on the new credentials.
-    const session = await createSession(tx, { userId: user.id, credentialsVersion: updated.credentialsVersion, ip: input.ip, userAgent: input.userAgent });
+    const session = await createSession(tx, { userId: user.id, credentialsVersion: updated.credentialsVersion, ip: input.ip, userAgent: input.userAgent, secondFactor });
     if (!session) throw new Error("the new credentials changed inside their own transaction");
     // In the transaction: the "your password was changed" warning commits with the change.
     const changedAt = (updated.passwordChangedAt ?? new Date()).toISOString();

@@ -225,6 +225,8 @@ export interface UserSession {
   expires: Date;
   userAgent: string | null;
   ip: string | null;
+  /** When its sign-in passed a second factor; null for a password-only sign-in. */
+  secondFactorAt: Date | null;
 }
 
 /** A user's live sessions, most recently active first. */
@@ -237,6 +239,7 @@ export async function listUserSessions(db: Database, userId: string): Promise<Us
       expires: sessions.expires,
       userAgent: sessions.userAgent,
       ip: sessions.ip,
+      secondFactorAt: sessions.secondFactorAt,
     })
     .from(sessions)
     .innerJoin(users, eq(users.id, sessions.userId))
@@ -259,6 +262,16 @@ export async function revokeUserSession(db: Database | Transaction, userId: stri
     .where(and(eq(sessions.id, sessionId), eq(sessions.userId, userId)))
     .returning({ id: sessions.id });
   return deleted.length > 0;
+}
+
+/** True when the user's session `sessionId` was made by a sign-in that passed a second factor. */
+export async function sessionPassedSecondFactor(db: Database | Transaction, userId: string, sessionId: string): Promise<boolean> {
+  if (!SESSION_ID.test(sessionId)) return false;
+  const [row] = await db
+    .select({ at: sessions.secondFactorAt })
+    .from(sessions)
+    .where(and(eq(sessions.id, sessionId), eq(sessions.userId, userId)));
+  return Boolean(row?.at);
 }
 
 /** Who asked for a session to end, for the audit log. */

@@ -30,6 +30,7 @@ export async function changePasswordAction(_previous: FormState<Field>, formData
       userId: session.user.id,
       currentPassword: parsed.data.currentPassword,
       newPassword: parsed.data.password,
+      currentSessionId: session.sessionId,
       ...requestContext(requestHeaders),
     },
     (task) => after(task),

@@ -1,10 +1,10 @@
 import type { Metadata } from "next";
 import { notFound } from "next/navigation";
 import { FormAlert } from "@/app/_components/fields";
+import { SessionsTable } from "@/app/_components/sessions-table";
 import { getDb } from "@/db/client";
 import { hasRecentPasswordCheck, PASSWORD_CHECK_MAX_AGE_MINUTES, requireAdmin } from "@/lib/admin/access";
 import { describeAccount } from "@/lib/admin/users";
-import { describeUserAgent } from "@/lib/user-agent";
 import styles from "../../admin.module.css";
 import { formatUtc } from "../../format";
 import { PasswordCheckForm } from "../../password-check-form";
@@ -97,31 +97,7 @@ export default async function AdminAccountPage({
       {account.sessions.length === 0 ? (
         <p>No active sessions.</p>
       ) : (
-        <div className={styles.scroll} role="region" aria-labelledby="sessions-caption" tabIndex={0}>
-          <table>
-            <caption id="sessions-caption" className={styles.caption}>
-              Active sessions, most recently active first. Times are in UTC.
-            </caption>
-            <thead>
-              <tr>
-                <th scope="col">Browser and system</th>
-                <th scope="col">IP address</th>
-                <th scope="col">Signed in</th>
-                <th scope="col">Last active</th>
-              </tr>
-            </thead>
-            <tbody>
-              {account.sessions.map((s) => (
-                <tr key={s.id}>
-                  <th scope="row">{describeUserAgent(s.userAgent)}</th>
-                  <td>{s.ip ?? "Unknown"}</td>
-                  <td>{formatUtc(s.createdAt)}</td>
-                  <td>{formatUtc(s.lastSeenAt)}</td>
-                </tr>
-              ))}
-            </tbody>
-          </table>
-        </div>
+        <SessionsTable sessions={account.sessions} />
       )}
 
       <h2>Recent events</h2>

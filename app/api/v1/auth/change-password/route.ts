@@ -25,6 +25,7 @@ export const { GET, HEAD, POST, PUT, DELETE, PATCH, OPTIONS } = routeHandlers({
         userId: session.user.id,
         currentPassword: body.data.current_password,
         newPassword: body.data.new_password,
+        currentSessionId: session.sessionId,
         ...requestContext(request.headers),
       },
       (task) => after(task),
