@@ -52,6 +52,11 @@ export function postWithForgedHost(options: { path: string; ip: string; contentT
  */
 export async function actionFormFields(path: string): Promise<Record<string, string>> {
   const html = (await rawRequest({ method: "GET", path, headers: { host: `localhost:${E2E.appPort}` } })).body;
+  return actionFieldsIn(html, path);
+}
+
+/** The server-action fields ($ACTION_ID_…) of the form in a page's HTML (e.g. one fetched with a browser's cookies). */
+export function actionFieldsIn(html: string, path = "the page"): Record<string, string> {
   const fields: Record<string, string> = {};
   for (const match of html.matchAll(/<input[^>]*type="hidden"[^>]*>/g)) {
     const name = match[0].match(/name="([^"]*)"/)?.[1];
