@@ -2,6 +2,7 @@ import { afterEach, describe, expect, it } from "vitest";
 import { overrideEnvForTests } from "../env";
 import { sessionCookieName } from "./cookie-names";
 import { sessionCookie } from "./sessions";
+import { signInChallengeCookie } from "./sign-in";
 
 afterEach(() => {
   overrideEnvForTests({});
@@ -39,5 +40,21 @@ describe("sessionCookieName", () => {
     expect(sessionCookieName()).toBe(sessionCookie("t", new Date()).name);
     overrideEnvForTests({ APP_URL: "http://localhost:3000" });
     expect(sessionCookieName()).toBe(sessionCookie("t", new Date()).name);
+  });
+});
+
+describe("signInChallengeCookie", () => {
+  it("holds the pending second step for 5 minutes, HttpOnly and SameSite=Lax, not Secure on plain http", () => {
+    overrideEnvForTests({ APP_URL: "http://localhost:3000" });
+    const cookie = signInChallengeCookie("token");
+    expect(cookie.name).toBe("rekey.sign-in-challenge");
+    expect(cookie.options).toEqual({ httpOnly: true, sameSite: "lax", path: "/", secure: false, maxAge: 300 });
+  });
+
+  it("is Secure, for path / and without a Domain, with the __Host- prefix, whenever APP_URL is https", () => {
+    overrideEnvForTests({ APP_URL: "https://rekey.example.com" });
+    const cookie = signInChallengeCookie("token");
+    expect(cookie.name).toBe("__Host-rekey.sign-in-challenge");
+    expect(cookie.options).toEqual({ httpOnly: true, sameSite: "lax", path: "/", secure: true, maxAge: 300 });
   });
 });
