@@ -5,6 +5,7 @@ import { expect, signIn, test, type TestUser } from "./support/fixtures";
 import { actionFieldsIn } from "./support/forms";
 import { E2E } from "./support/settings";
 import { enableTwoFactor } from "./support/two-factor";
+import { enterCode, enterRecoveryCode, passwordStep, signInWithSecondFactor } from "./support/two-factor-sign-in";
 
 const WRONG_CODE = "That code is not right. Enter the code your authenticator app shows now.";
 const WRONG_RECOVERY_CODE = "That recovery code is not right, or it was already used.";
@@ -24,28 +25,6 @@ async function enrolledUser(page: Page, createUser: () => Promise<TestUser>) {
 async function otherBrowser(browser: Browser, options: { javaScriptEnabled?: boolean } = {}): Promise<{ context: BrowserContext; page: Page }> {
   const context = await browser.newContext({ ...options, extraHTTPHeaders: { "x-forwarded-for": otherIp() } });
   return { context, page: await context.newPage() };
-}
-
-/** The first step: a right password, which must lead to the second step, not into the account. */
-async function passwordStep(page: Page, user: TestUser, start = "/login"): Promise<void> {
-  await page.goto(start);
-  await page.getByLabel("Email").fill(user.email);
-  await page.getByLabel("Password", { exact: true }).fill(user.password);
-  await page.getByRole("button", { name: "Sign in" }).click();
-  await expect(page).toHaveURL(/\/login\/two-factor\?/);
-  await expect(page.getByRole("heading", { name: "Two-factor authentication", level: 1 })).toBeVisible();
-}
-
-async function enterCode(page: Page, code: string): Promise<void> {
-  await page.getByLabel("Authentication code").fill(code);
-  await page.getByRole("button", { name: "Verify" }).click();
-}
-
-async function enterRecoveryCode(page: Page, code: string): Promise<void> {
-  await page.getByRole("link", { name: "Use a recovery code" }).click();
-  await expect(page).toHaveURL(/method=recovery/);
-  await page.getByLabel("Recovery code").fill(code);
-  await page.getByRole("button", { name: "Verify" }).click();
 }
 
 /** The session cookies a request context holds. */
@@ -113,9 +92,7 @@ test.describe("signing in with a second factor", () => {
     const { user, authenticator } = await enrolledUser(page, createUser);
     const code = await authenticator.code();
     const first = await otherBrowser(browser);
-    await passwordStep(first.page, user);
-    await enterCode(first.page, code);
-    await expect(first.page).toHaveURL(/\/account$/);
+    await signInWithSecondFactor(first.page, user, { code });
 
     const replay = await otherBrowser(browser);
     await passwordStep(replay.page, user);
