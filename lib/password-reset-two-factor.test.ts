@@ -13,7 +13,7 @@ import { changePassword } from "./change-password";
 import { reportPasswordChange } from "./password-change-report";
 import { inspectResetToken, issueResetLink, resetPassword } from "./password-reset";
 import { hashToken } from "./tokens";
-import { SECOND_FACTOR_LIMIT, totpCode, twoFactorState } from "./two-factor";
+import { SECOND_FACTOR_LIMIT, removeTwoFactorByAdmin, totpCode, twoFactorState } from "./two-factor";
 
 const outbox = installTestOutbox();
 const NEW_PASSWORD = "Brand-New-Pass-71";
@@ -216,6 +216,16 @@ describeEachDatabase("password reset with a second factor", ({ handle, driver })
     expect(await resetPassword(db(), { token, password: NEW_PASSWORD, ...context() }, schedule)).toEqual({ ok: false, code: "SECOND_FACTOR_REQUIRED" });
     expect(await resetPassword(db(), { token, password: NEW_PASSWORD, recoveryCode: codes[0]!, ...context() }, schedule)).toEqual({ ok: true });
     expect(await twoFactorState(db(), user.id)).toMatchObject({ enabled: true, recoveryCodesLeft: 9 });
+  });
+
+  it("lets the same link work with the password alone once an admin removed two-factor for an owner who lost both", async () => {
+    const admin = await createUser(db());
+    const { user, token } = await enrolledUserWithLink();
+    const { schedule } = collectingSchedule();
+    expect(await resetPassword(db(), { token, password: NEW_PASSWORD, ...context() }, schedule)).toEqual({ ok: false, code: "SECOND_FACTOR_REQUIRED" });
+    expect(await removeTwoFactorByAdmin(db(), { userId: user.id, adminId: admin.id, ...context() }, schedule)).toEqual({ ok: true });
+    expect(await inspectResetToken(db(), token)).toMatchObject({ status: "valid", secondFactorRequired: false });
+    expect(await resetPassword(db(), { token, password: NEW_PASSWORD, ...context() }, schedule)).toEqual({ ok: true });
   });
 
   // PGlite runs one query at a time: a race can only show on PostgreSQL.
