@@ -10,7 +10,12 @@ export type FormState<Field extends string = string> =
       /** Non-secret values to put back in the form when JavaScript is off. */
       values?: Partial<Record<Field, string>>;
     }
-  | { status: "success"; message: string };
+  | {
+      status: "success";
+      message: string;
+      /** Two-factor recovery codes: shown once, in the answer that made them, and stored only hashed. */
+      recoveryCodes?: string[];
+    };
 
 /** Field errors from a failed zod parse, one list of messages per field. */
 export function fieldErrorsOf<Field extends string>(error: z.ZodError): Partial<Record<Field, string[]>> {

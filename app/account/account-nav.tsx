@@ -5,6 +5,7 @@ const LINKS = [
   { href: "/account", label: "Account" },
   { href: "/account/password", label: "Password" },
   { href: "/account/sessions", label: "Sessions" },
+  { href: "/account/two-factor", label: "Two-factor" },
 ] as const;
 
 /** The account area's pages; `current` is marked for assistive technology too. */

@@ -102,3 +102,9 @@ export type AdminPasswordCheckInput = z.input<typeof AdminPasswordCheckSchema>;
 /** /admin/users: one account, found by its exact address. */
 export const AdminFindUserSchema = z.object({ email: EmailSchema });
 export type AdminFindUserInput = z.input<typeof AdminFindUserSchema>;
+
+export const EnableTwoFactorSchema = z.object({ code: AuthenticationCodeInput });
+export type EnableTwoFactorInput = z.input<typeof EnableTwoFactorSchema>;
+
+export const DisableTwoFactorSchema = z.object({ password: PasswordInput, code: AuthenticationCodeInput });
+export type DisableTwoFactorInput = z.input<typeof DisableTwoFactorSchema>;
