@@ -5,7 +5,7 @@ import { Field, FormError, NewPasswordFields, SubmitButton } from "@/app/_compon
 import { useActionForm } from "@/app/_components/use-action-form";
 import type { ResetPasswordInput } from "@/lib/validation/forms";
 import { resetPasswordAction } from "./actions";
-import { LOST_SECOND_FACTOR_HELP } from "./second-factor-copy";
+import { LOST_SECOND_FACTOR_HELP, LOST_SECOND_FACTOR_QUESTION } from "./second-factor-copy";
 
 /** Which second factor the form asks for: none, the authenticator's code, or a recovery code. */
 export type SecondFactorMethod = "totp" | "recovery" | null;
@@ -69,7 +69,7 @@ export function ResetPasswordForm({ token, secondFactor }: { token: string; seco
       </SubmitButton>
       {secondFactor ? (
         <details className="hint">
-          <summary>Lost your authenticator and your recovery codes?</summary>
+          <summary>{LOST_SECOND_FACTOR_QUESTION}</summary>
           <p>{LOST_SECOND_FACTOR_HELP}</p>
         </details>
       ) : null}

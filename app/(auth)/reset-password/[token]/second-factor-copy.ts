@@ -10,6 +10,7 @@ export function tooManyCodesMessage(retryAfterSeconds: number): string {
   return `Too many wrong codes for this account. Try again in ${minutes} minute${minutes === 1 ? "" : "s"}.`;
 }
 
-/** For someone who has neither the authenticator nor a recovery code. */
+/** For someone who has neither the authenticator nor a recovery code (under that question). */
+export const LOST_SECOND_FACTOR_QUESTION = "Lost your authenticator and your recovery codes?";
 export const LOST_SECOND_FACTOR_HELP =
-  "Lost your authenticator and your recovery codes? A reset link alone cannot turn two-factor authentication off: that would let anyone who reads your email take over your account. Contact support: once an administrator has checked that it is you, they can remove two-factor authentication, and this link (or a new one) will then work with your new password alone.";
+  "Contact support. A reset link alone cannot turn two-factor authentication off: that would let anyone who reads your email take over your account. Once an administrator has checked that it is really you, they can remove two-factor authentication, and this link (or a new one) will then work with your new password alone.";
