@@ -138,6 +138,8 @@ test.describe("admin area", () => {
     await userPage.getByLabel("New password", { exact: true }).fill(NEW_PASSWORD);
     await userPage.getByLabel("Confirm new password").fill(NEW_PASSWORD);
     await userPage.getByRole("button", { name: "Set new password" }).click();
+    // Wait for the reset to land: navigating away at once can cancel its post before it is sent.
+    await expect(userPage).toHaveURL(/\/login\?notice=password-reset$/);
     await signIn(userPage, { email: user.email, password: NEW_PASSWORD });
 
     const [row] = await db`select password_reset_forced_at, retired_password_hash from users where id = ${user.id}`;
