@@ -3,6 +3,7 @@ import { expect, signIn, STRONG_PASSWORD, test, type TestUser } from "./support/
 import { multipart, rawRequest } from "./support/forms";
 import { expectNoSeriousViolations } from "./support/axe";
 import { E2E } from "./support/settings";
+import { enableTwoFactor } from "./support/two-factor";
 
 const NEW_PASSWORD = "Another-Horse-42";
 
@@ -137,12 +138,56 @@ test.describe("admin area", () => {
     await userPage.getByLabel("New password", { exact: true }).fill(NEW_PASSWORD);
     await userPage.getByLabel("Confirm new password").fill(NEW_PASSWORD);
     await userPage.getByRole("button", { name: "Set new password" }).click();
+    // Wait for the reset to land: navigating away at once can cancel its post before it is sent.
+    await expect(userPage).toHaveURL(/\/login\?notice=password-reset$/);
     await signIn(userPage, { email: user.email, password: NEW_PASSWORD });
 
     const [row] = await db`select password_reset_forced_at, retired_password_hash from users where id = ${user.id}`;
     expect(row).toEqual({ password_reset_forced_at: null, retired_password_hash: null });
     const audited = await db`select details->>'admin_id' as admin_id from audit_events where event = 'admin.password_reset_forced' and user_id = ${user.id}`;
     expect(audited).toEqual([{ admin_id: admin.id }]);
+  });
+
+  test("Remove two-factor: shown only while it is on, audited with the admin's id, the owner is emailed, and a reset link then needs no code", async ({
+    page,
+    browser,
+    createUser,
+    mailbox,
+    db,
+  }) => {
+    const admin = await createUser({ email: E2E.adminEmail });
+    const user = await createUser();
+    const userPage = await signedInElsewhere(browser, user);
+    await signIn(page, admin);
+    await openAccount(page, user);
+    await expect(page.getByTestId("two-factor")).toHaveText("Off");
+    await expect(page.getByRole("button", { name: "Remove two-factor" })).toHaveCount(0);
+
+    await enableTwoFactor(userPage);
+    await page.reload();
+    await expect(page.getByTestId("two-factor")).toHaveText(/^On since .+, 10 of 10 recovery codes left$/);
+    await page.getByRole("button", { name: "Remove two-factor" }).click();
+    await expect(page.getByText(/Two-factor authentication is off for this account/)).toBeVisible();
+    await expect(page.getByTestId("two-factor")).toHaveText("Off");
+    await expect(page.getByRole("button", { name: "Remove two-factor" })).toHaveCount(0);
+
+    const audited = await db`select details->>'admin_id' as admin_id from audit_events where event = 'admin.two_factor_removed' and user_id = ${user.id}`;
+    expect(audited).toEqual([{ admin_id: admin.id }]);
+    const [codes] = await db`select count(*)::int as n from recovery_codes where user_id = ${user.id}`;
+    expect(codes?.n).toBe(0);
+    const notice = await mailbox.waitFor(user.email, /Two-factor authentication was turned off/);
+    expect(notice.text).toContain("An administrator turned off two-factor authentication");
+
+    // The owner, who lost the authenticator, now resets with the emailed link alone.
+    await userPage.goto("/forgot-password");
+    await userPage.getByLabel("Email").fill(user.email);
+    await userPage.getByRole("button", { name: "Send reset link" }).click();
+    await userPage.goto(await mailbox.resetLink(user.email));
+    await expect(userPage.getByLabel("Authentication code")).toHaveCount(0);
+    await userPage.getByLabel("New password", { exact: true }).fill(NEW_PASSWORD);
+    await userPage.getByLabel("Confirm new password").fill(NEW_PASSWORD);
+    await userPage.getByRole("button", { name: "Set new password" }).click();
+    await expect(userPage).toHaveURL(/\/login\?notice=password-reset$/);
   });
 
   test("Sign out everywhere: the user's browsers are signed out and the password keeps working", async ({ page, browser, createUser }) => {

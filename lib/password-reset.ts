@@ -19,6 +19,15 @@ import { hashNewPassword, passwordPolicyErrors } from "./passwords";
 import { consumeRateLimit, type RateLimit } from "./rate-limit";
 import { consumeToken, lookUpToken, spendUserTokens, type TokenProblem } from "./single-use-tokens";
 import { emailFingerprint, generateToken } from "./tokens";
+import {
+  checkSecondFactor,
+  countSecondFactorAttempt,
+  hasTwoFactor,
+  recordRecoveryCodeUse,
+  settleAttempt,
+  type CodeRefusal,
+  type SecondFactorInput,
+} from "./two-factor";
 import { maskEmail, normalizeEmail } from "./validation/fields";
 
 /** Runs work after the response has gone out (`after()` in Next; the tests pass their own). */
@@ -139,14 +148,17 @@ async function issueResetLinkUntraced(db: Database, user: { id: string; email: s
 export type { TokenProblem };
 
 export type InspectResult =
-  | { status: "valid"; maskedEmail: string; expiresAt: Date }
+  | { status: "valid"; maskedEmail: string; expiresAt: Date; secondFactorRequired: boolean }
   | { status: TokenProblem };
 
-/** What a reset link is, without consuming it: GET and HEAD (and mail scanners) land here. */
+/**
+ * What a reset link is, without consuming it: GET and HEAD (and mail scanners) land here.
+ * `secondFactorRequired`: the reset will also ask for an authentication or recovery code.
+ */
 async function inspectResetTokenUntraced(db: Database, token: string): Promise<InspectResult> {
   const found = await findToken(db, token);
   if (found.status !== "valid") return { status: found.status };
-  return { status: "valid", maskedEmail: maskEmail(found.email), expiresAt: found.expiresAt };
+  return { status: "valid", maskedEmail: maskEmail(found.email), expiresAt: found.expiresAt, secondFactorRequired: await hasTwoFactor(db, found.userId) };
 }
 
 type FoundToken =
@@ -164,7 +176,20 @@ async function findToken(db: Database, token: string): Promise<FoundToken> {
 export type ResetPasswordResult =
   | { ok: true }
   | { ok: false; code: "TOKEN_INVALID" | "TOKEN_EXPIRED" | "TOKEN_USED" }
-  | { ok: false; code: "PASSWORD_REJECTED"; passwordErrors: string[] };
+  | { ok: false; code: "PASSWORD_REJECTED"; passwordErrors: string[] }
+  /** The account has two-factor authentication on and no code came with the password. */
+  | { ok: false; code: "SECOND_FACTOR_REQUIRED" }
+  /** A wrong or already used code (INVALID_CODE), or past the account's code budget (RATE_LIMITED). */
+  | CodeRefusal;
+
+/** Thrown inside the reset's transaction to roll back the token it consumed, carrying the answer. */
+class RollBack extends Error {
+  constructor(readonly result: ResetPasswordResult) {
+    super("reset rolled back");
+  }
+}
+
+const hasSecondFactorInput = (input: SecondFactorInput): boolean => Boolean(input.otp?.trim() || input.recoveryCode?.trim());
 
 /** The result code for each way a reset link can fail to work. */
 export const TOKEN_PROBLEM_CODES = { invalid: "TOKEN_INVALID", expired: "TOKEN_EXPIRED", used: "TOKEN_USED" } as const;
@@ -183,10 +208,15 @@ export async function auditTokenProblem(db: Database, problem: TokenProblem, con
  * Sets a new password with a reset token. A rejected password leaves the token valid. The
  * token is consumed by a conditional update inside the transaction, so of two concurrent
  * submissions exactly one wins; the winner's transaction also ends every session of the user.
+ *
+ * For an account with two-factor authentication on, the mailbox alone is not enough: an
+ * authentication code (`otp`) or a recovery code must come with the password. The token is
+ * consumed only when both are accepted; a missing code changes nothing and counts nothing, a
+ * wrong one rolls the consumption back and stays counted against the account's code budget.
  */
 async function resetPasswordUntraced(
   db: Database,
-  input: { token: string; password: string } & RequestContext,
+  input: { token: string; password: string } & SecondFactorInput & RequestContext,
   schedule: Schedule,
 ): Promise<ResetPasswordResult> {
   const found = await findToken(db, input.token);
@@ -194,25 +224,73 @@ async function resetPasswordUntraced(
     await auditTokenProblem(db, found.status, { ...input, userId: found.userId });
     return { ok: false, code: TOKEN_PROBLEM_CODES[found.status] };
   }
+  // Asked before anything is hashed or counted; asked again under the user's lock in the
+  // transaction, so a second factor turned on meanwhile is still required.
+  const secondFactor = await hasTwoFactor(db, found.userId);
+  if (secondFactor && !hasSecondFactorInput(input)) return { ok: false, code: "SECOND_FACTOR_REQUIRED" };
 
   // The policy, the "different from your current password" check and the new hash side by side:
-  // one argon2 run's wait, not two. A rejected password only wasted its hash.
+  // one argon2 run's wait, not two. A rejected password only wasted its hash (and, with two
+  // factors, spent no code: the code is checked only once the password is accepted).
   // Hashed before the transaction so that row locks are held for milliseconds, not an argon2 run.
   const [passwordErrors, hashed] = await Promise.all([passwordPolicyErrors(input.password), hashNewPassword(found.passwordHash, input.password)]);
   if (hashed.sameAsCurrent) passwordErrors.push("Choose a password different from your current one.");
   if (passwordErrors.length > 0) return { ok: false, code: "PASSWORD_REJECTED", passwordErrors };
-  const passwordHash = hashed.hash;
 
-  const outcome = await db.transaction(async (tx) => {
+  // Counted before the code is checked and outside the transaction (PGlite has one connection):
+  // parallel guesses cannot pass the budget, and the count outlives a wrong code's rollback.
+  if (secondFactor) {
+    const budget = await countSecondFactorAttempt(db, found.userId, input);
+    if (!budget.ok) return budget;
+  }
+  let outcome: ResetPasswordResult | null;
+  try {
+    outcome = await consumeAndChange(db, { ...input, userId: found.userId, passwordHash: hashed.hash }, schedule);
+  } catch (error) {
+    if (!(error instanceof RollBack)) throw error;
+    outcome = error.result;
+  }
+  // A right code (or one never checked because the token was gone) gives its attempt back.
+  if (secondFactor) await settleAttempt(db, found.userId, outcome ?? { ok: false }, input);
+  if (outcome) return outcome;
+
+  // Lost a race (or expired a moment ago): say which, from the row as it is now.
+  const now = await findToken(db, input.token);
+  const problem: TokenProblem = now.status === "valid" ? "used" : now.status;
+  await auditTokenProblem(db, problem, { ...input, userId: found.userId });
+  return { ok: false, code: TOKEN_PROBLEM_CODES[problem] };
+}
+
+/**
+ * The reset's one transaction: consume the token, check the second factor, set the password,
+ * end the sessions. Null when the token was no longer there to consume; throws RollBack when
+ * the second factor refused (the token's consumption is undone with it).
+ */
+async function consumeAndChange(
+  db: Database,
+  input: { token: string; userId: string; passwordHash: string } & SecondFactorInput & RequestContext,
+  schedule: Schedule,
+): Promise<{ ok: true } | null> {
+  return db.transaction(async (tx) => {
     // The user row first, as every credential change does (see lockUser): no deadlocks.
-    if (!(await lockUser(tx, found.userId))) return null;
+    if (!(await lockUser(tx, input.userId))) return null;
     const consumed = await consumeToken(tx, passwordResetTokens, input.token);
     if (!consumed) return null;
+
+    // Checked (and spent) in the transaction that consumes the token: a wrong code rolls the
+    // token back, so the link still works; a right one is spent only together with the change.
+    let recoveryCodesLeft: number | undefined;
+    if (await hasTwoFactor(tx, consumed.userId)) {
+      if (!hasSecondFactorInput(input)) throw new RollBack({ ok: false, code: "SECOND_FACTOR_REQUIRED" });
+      const checked = await checkSecondFactor(tx, consumed.userId, input);
+      if (!checked.ok) throw new RollBack({ ok: false, code: checked.code === "NOT_ENABLED" ? "SECOND_FACTOR_REQUIRED" : "INVALID_CODE" });
+      if (checked.method === "recovery_code") recoveryCodesLeft = checked.recoveryCodesLeft ?? 0;
+    }
 
     const [user] = await tx
       .update(users)
       .set({
-        passwordHash,
+        passwordHash: input.passwordHash,
         passwordChangedAt: sql`now()`,
         credentialsVersion: nextCredentialsVersion(),
         // A forced reset is over once a new password is chosen; the old hash is of no more use.
@@ -233,18 +311,11 @@ async function resetPasswordUntraced(
     // In the transaction: the "your password was changed" warning commits with the change.
     const changedAt = (user.passwordChangedAt ?? new Date()).toISOString();
     await enqueueJob(db, "password_changed.notify", { userId: user.id, email: user.email, changedAt, ip: input.ip, userAgent: input.userAgent }, schedule, tx);
-    return user;
+    if (recoveryCodesLeft !== undefined) {
+      await recordRecoveryCodeUse(db, tx, schedule, { userId: user.id, recoveryCodesLeft, ip: input.ip, userAgent: input.userAgent });
+    }
+    return { ok: true } as const;
   });
-
-  if (!outcome) {
-    // Lost a race (or expired a moment ago): say which, from the row as it is now.
-    const now = await findToken(db, input.token);
-    const problem: TokenProblem = now.status === "valid" ? "used" : now.status;
-    await auditTokenProblem(db, problem, { ...input, userId: found.userId });
-    return { ok: false, code: TOKEN_PROBLEM_CODES[problem] };
-  }
-
-  return { ok: true };
 }
 
 // Each step of the reset flow is a span when tracing is on (instrumentation.ts).

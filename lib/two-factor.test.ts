@@ -1,10 +1,10 @@
 import { and, eq } from "drizzle-orm";
 import { describe, expect, it } from "vitest";
-import type { Database } from "@/db/client";
 import { auditEvents, jobs, recoveryCodes, users } from "@/db/schema";
 import { describeEachDatabase } from "@/test-support/databases";
 import { installTestOutbox } from "@/test-support/mail-helpers";
 import { CHROME_ON_WINDOWS, collectingSchedule, createUser, uniqueIp } from "@/test-support/reset-helpers";
+import { enrol } from "@/test-support/two-factor";
 import { overrideEnvForTests } from "./env";
 import { seal } from "./jobs/seal";
 import {
@@ -77,16 +77,6 @@ describe("recovery codes", () => {
     expect(normalizeRecoveryCode("short")).toBeNull();
   });
 });
-
-/** Enrols `userId` and returns the key (from the setup key text, as a person would type it) and the recovery codes. */
-async function enrol(db: Database, user: { id: string; email: string }) {
-  const offer = await offerEnrolment(db, user);
-  if (!offer.ok) throw new Error(offer.code);
-  const key = offer.setupKey.replace(/\s+/g, "");
-  const confirmed = await confirmEnrolment(db, { userId: user.id, code: totpCode(key, Date.now() - 30_000), ip: uniqueIp(), userAgent: CHROME_ON_WINDOWS }, () => {});
-  if (!confirmed.ok) throw new Error(confirmed.code);
-  return { key, codes: confirmed.recoveryCodes };
-}
 
 const context = () => ({ ip: uniqueIp(), userAgent: CHROME_ON_WINDOWS });
 
@@ -206,6 +196,10 @@ describeEachDatabase("two-factor authentication", ({ handle, driver }) => {
     const last = await startSignInChallenge(db(), { userId: user.id, credentialsVersion: 1, ...context() });
     expect(await passSignInChallenge(db(), { token: last.token, otp: "000000", ...context() }, () => {})).toMatchObject({ code: "INVALID_CODE" });
     expect(await passSignInChallenge(db(), { token: last.token, otp: totpCode(key, Date.now() + 30_000), ...context() }, () => {})).toMatchObject({ code: "RATE_LIMITED" });
+    expect(await passSignInChallenge(db(), { token: last.token, otp: totpCode(key, Date.now() + 30_000), ...context() }, () => {})).toMatchObject({ code: "RATE_LIMITED" });
+    // The first refusal of the window is audited once, not every one after it.
+    const throttled = await db().select().from(auditEvents).where(and(eq(auditEvents.userId, user.id), eq(auditEvents.event, "two_factor.throttled")));
+    expect(throttled).toHaveLength(1);
   });
 
   // PGlite runs one query at a time: a race can only show on PostgreSQL.

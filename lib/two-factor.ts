@@ -5,7 +5,7 @@ import * as OTPAuth from "otpauth";
 import QRCode from "qrcode";
 import type { Database, Transaction } from "@/db/client";
 import { recoveryCodes, twoFactorChallenges, users } from "@/db/schema";
-import { audit } from "./audit";
+import { audit, auditThrottled } from "./audit";
 import type { SessionGrant } from "./auth/sessions";
 import type { RequestContext } from "./client-ip";
 import { enqueueJob } from "./jobs/queue";
@@ -359,9 +359,8 @@ export async function countSecondFactorAttempt(
 ): Promise<{ ok: true } | { ok: false; code: "RATE_LIMITED"; retryAfterSeconds: number }> {
   const counted = await consumeRateLimit(db, SECOND_FACTOR_LIMIT, userId);
   if (counted.allowed) return { ok: true };
-  if (counted.refusedInWindow === 0) {
-    await audit(db, { event: "two_factor.throttled", userId, ip: context.ip, userAgent: context.userAgent });
-  }
+  // Once per window (the first refusal), as every other limit is audited.
+  await auditThrottled(db, { event: "two_factor.throttled", userId, ip: context.ip, userAgent: context.userAgent }, counted.refusedInWindow);
   return { ok: false, code: "RATE_LIMITED", retryAfterSeconds: counted.retryAfterSeconds };
 }
 

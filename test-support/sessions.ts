@@ -7,7 +7,7 @@ import { createSession } from "@/lib/auth/sessions";
 /** A session for the user's current credentials, as a sign-in just now would store it. */
 export async function insertSession(
   db: Database,
-  input: { userId: string; userAgent: string | null; ip: string | null },
+  input: { userId: string; userAgent: string | null; ip: string | null; secondFactor?: boolean },
 ): Promise<{ sessionToken: string; id: string; expires: Date }> {
   const [user] = await db.select({ credentialsVersion: users.credentialsVersion }).from(users).where(eq(users.id, input.userId));
   if (!user) throw new Error(`no user ${input.userId}`);

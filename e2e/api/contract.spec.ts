@@ -18,7 +18,7 @@ const health = { method: "get", path: PATHS.health } as const;
 const DOCUMENTED = {
   [PATHS.forgot]: { method: "post", required: ["email"], statuses: [202, 400, 405, 413, 415, 422, 429, 500, 503] },
   [PATHS.verify]: { method: "post", required: ["token"], statuses: [200, 400, 405, 413, 415, 422, 500, 503] },
-  [PATHS.reset]: { method: "post", required: ["token", "new_password"], statuses: [200, 400, 405, 413, 415, 422, 500, 503] },
+  [PATHS.reset]: { method: "post", required: ["token", "new_password"], statuses: [200, 400, 405, 413, 415, 422, 429, 500, 503] },
   [PATHS.change]: { method: "post", required: ["current_password", "new_password"], statuses: [200, 400, 401, 403, 405, 409, 413, 415, 422, 429, 500, 503] },
   [PATHS.health]: { method: "get", required: null, statuses: [200, 405, 500, 503] },
   [PATHS.openapi]: { method: "get", required: null, statuses: [200, 405, 500] },

@@ -96,6 +96,7 @@ test("the API section's curl walkthrough runs as written, and the new password s
     // What the comments in the block say the reader will see.
     expect(run.output).toContain('{"status":"ok","database":"ok"}');
     expect(run.output).toContain('"valid":true');
+    expect(run.output).toContain('"second_factor_required":false');
     expect(run.output).toContain('{"valid":false,"reason":"used"}');
 
     const signedIn = await browser.newContext({ baseURL: server.url });

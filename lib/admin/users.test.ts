@@ -10,7 +10,9 @@ import { verifyCredentials } from "../auth/credentials";
 import { createSession, findSession } from "../auth/sessions";
 import { parseEnv } from "../env";
 import { resetPassword } from "../password-reset";
-import { findAccountByEmail, forcePasswordReset, signOutEverywhere } from "./users";
+import { enrol } from "@/test-support/two-factor";
+import { checkSecondFactor, removeTwoFactorByAdmin } from "../two-factor";
+import { describeAccount, findAccountByEmail, forcePasswordReset, signOutEverywhere } from "./users";
 
 const outbox = installTestOutbox();
 const NEW_PASSWORD = "Brand-New-Horse-31";
@@ -61,6 +63,18 @@ describeEachDatabase("admin actions on an account", ({ handle }) => {
     expect(await verifyCredentials(db(), user.email, user.password)).toEqual({ ok: false, code: "INVALID_CREDENTIALS" });
     const [row] = await db().select({ forced: users.passwordResetForcedAt, retired: users.retiredPasswordHash }).from(users).where(eq(users.id, user.id));
     expect(row).toEqual({ forced: null, retired: null });
+  });
+
+  it("shows whether two-factor authentication is on and how many recovery codes are left, and off once an admin removed it", async () => {
+    const admin = await createUser(db());
+    const user = await createUser(db());
+    expect((await describeAccount(db(), user.id))?.twoFactor).toEqual({ enabled: false, enabledAt: null, recoveryCodesLeft: 0 });
+    const { codes } = await enrol(db(), user);
+    await checkSecondFactor(db(), user.id, { recoveryCode: codes[0]! });
+    expect((await describeAccount(db(), user.id))?.twoFactor).toMatchObject({ enabled: true, enabledAt: expect.any(Date), recoveryCodesLeft: 9 });
+
+    expect(await removeTwoFactorByAdmin(db(), { userId: user.id, adminId: admin.id, ...CONTEXT }, () => {})).toEqual({ ok: true });
+    expect((await describeAccount(db(), user.id))?.twoFactor).toEqual({ enabled: false, enabledAt: null, recoveryCodesLeft: 0 });
   });
 
   it("sign out everywhere ends every session but leaves the password working", async () => {

@@ -8,6 +8,7 @@ import type { RequestContext } from "../client-ip";
 import { enqueueJob } from "../jobs/queue";
 import type { Schedule } from "../password-reset";
 import { spendUserTokens } from "../single-use-tokens";
+import { twoFactorState, type TwoFactorState } from "../two-factor";
 import { lockUser } from "../user-lock";
 import { normalizeEmail } from "../validation/fields";
 
@@ -27,6 +28,8 @@ export interface AccountOverview {
   passwordChangedAt: Date | null;
   passwordResetForcedAt: Date | null;
   hasPassword: boolean;
+  /** Two-factor authentication: on or off, and how many recovery codes are unused. */
+  twoFactor: TwoFactorState;
   sessions: UserSession[];
   events: AuditEvent[];
 }
@@ -75,6 +78,7 @@ export async function describeAccount(db: Database, userId: string): Promise<Acc
     passwordChangedAt: user.passwordChangedAt,
     passwordResetForcedAt: user.passwordResetForcedAt,
     hasPassword: user.passwordHash !== null,
+    twoFactor: await twoFactorState(db, user.id),
     sessions: await listUserSessions(db, user.id),
     events,
   };

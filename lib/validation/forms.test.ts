@@ -136,6 +136,19 @@ describe("the other password forms", () => {
     expect(fieldErrors(result)).toEqual({ confirmPassword: ["The passwords do not match."] });
   });
 
+  it("ResetPasswordSchema asks for the code the form shows: six digits for the authenticator, a recovery code otherwise", () => {
+    const base = { token: "t", password: GOOD, confirmPassword: GOOD };
+    expect(fieldErrors(ResetPasswordSchema.safeParse({ ...base, secondFactor: "totp", otp: "12345" }))).toEqual({
+      otp: ["Enter the 6-digit code from your authenticator app."],
+    });
+    expect(fieldErrors(ResetPasswordSchema.safeParse({ ...base, secondFactor: "recovery", recoveryCode: " " }))).toEqual({
+      recoveryCode: ["Enter one of your recovery codes."],
+    });
+    expect(ResetPasswordSchema.safeParse({ ...base, secondFactor: "totp", otp: "123 456" }).success).toBe(true);
+    // Without a second factor on the form, no code is asked for.
+    expect(ResetPasswordSchema.safeParse(base).success).toBe(true);
+  });
+
   it("ChangePasswordSchema applies the policy to the new password only", () => {
     const result = ChangePasswordSchema.safeParse({ currentPassword: "old", password: "CorrectHorse7", confirmPassword: "CorrectHorse7" });
     expect(fieldErrors(result)).toEqual({ password: ["Add a special character, like ! ? # or %."] });

@@ -62,15 +62,29 @@ export type RegisterInput = z.input<typeof RegisterSchema>;
 export const ForgotPasswordSchema = z.object({ email: EmailSchema });
 export type ForgotPasswordInput = z.input<typeof ForgotPasswordSchema>;
 
+/**
+ * Reset: the new password twice and, for an account with two-factor authentication, the code
+ * of the kind the form shows (`secondFactor`: "totp" for "Authentication code", "recovery" for
+ * "Recovery code"). Whether a code is needed at all is the server's decision, not this field's.
+ */
 export const ResetPasswordSchema = z
   .object({
     token: z.string().min(1).max(256),
     password: NewPasswordSchema,
     confirmPassword: z.string().min(1, "Confirm your new password."),
+    secondFactor: z.enum(["totp", "recovery"]).optional(),
+    otp: z.string().max(64).optional(),
+    recoveryCode: z.string().max(64).optional(),
   })
   .refine((v) => v.password === v.confirmPassword, {
     path: ["confirmPassword"],
     message: "The passwords do not match.",
+  })
+  .superRefine((v, ctx) => {
+    const [field, schema] = v.secondFactor === "totp" ? (["otp", AuthenticationCodeInput] as const) : (["recoveryCode", RecoveryCodeInput] as const);
+    if (!v.secondFactor) return;
+    const checked = schema.safeParse(v[field] ?? "");
+    if (!checked.success) ctx.addIssue({ code: "custom", path: [field], message: checked.error.issues[0]?.message ?? "Enter a code." });
   });
 export type ResetPasswordInput = z.input<typeof ResetPasswordSchema>;
 

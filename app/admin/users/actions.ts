@@ -8,6 +8,7 @@ import { getDb } from "@/db/client";
 import { requireAdmin, requireRecentPasswordCheck } from "@/lib/admin/access";
 import { findAccountByEmail, forcePasswordReset, resendVerificationForUser, signOutEverywhere } from "@/lib/admin/users";
 import { requestContext } from "@/lib/client-ip";
+import { removeTwoFactorByAdmin } from "@/lib/two-factor";
 import { AdminFindUserSchema } from "@/lib/validation/forms";
 
 type Field = "email";
@@ -56,4 +57,11 @@ export async function resendVerificationAction(formData: FormData): Promise<void
   const { db, page, userId, request } = await prepare(formData);
   const result = await resendVerificationForUser(db, userId, request, (task) => after(task));
   redirect(`${page}?notice=${result.ok ? "verification-sent" : result.code === "ALREADY_CONFIRMED" ? "already-confirmed" : "not-found"}`);
+}
+
+/** "Remove two-factor": for an owner who lost both the authenticator and the recovery codes. */
+export async function removeTwoFactorAction(formData: FormData): Promise<void> {
+  const { db, page, userId, request } = await prepare(formData);
+  const result = await removeTwoFactorByAdmin(db, { userId, ...request }, (task) => after(task));
+  redirect(`${page}?notice=${result.ok ? "two-factor-removed" : "two-factor-off"}`);
 }

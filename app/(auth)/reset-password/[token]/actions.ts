@@ -1,5 +1,6 @@
 "use server";
 
+import { refresh } from "next/cache";
 import { after } from "next/server";
 import { headers } from "next/headers";
 import { redirect } from "next/navigation";
@@ -8,25 +9,48 @@ import { getDb } from "@/db/client";
 import { requestContext } from "@/lib/client-ip";
 import { resetPassword } from "@/lib/password-reset";
 import { ResetPasswordSchema } from "@/lib/validation/forms";
+import { SECOND_FACTOR_COPY, tooManyCodesMessage } from "./second-factor-copy";
 import { TOKEN_PROBLEM_COPY } from "./token-problems";
 
-type Field = "password" | "confirmPassword";
+type Field = "password" | "confirmPassword" | "otp" | "recoveryCode";
+
+/** A form field's text, or undefined when the form did not send it (FormData gives null). */
+const text = (formData: FormData, name: string): FormDataEntryValue | undefined => formData.get(name) ?? undefined;
 
 export async function resetPasswordAction(_previous: FormState<Field>, formData: FormData): Promise<FormState<Field>> {
-  const raw = { token: formData.get("token"), password: formData.get("password"), confirmPassword: formData.get("confirmPassword") };
+  const raw = {
+    token: formData.get("token"),
+    password: formData.get("password"),
+    confirmPassword: formData.get("confirmPassword"),
+    secondFactor: text(formData, "secondFactor"),
+    otp: text(formData, "otp"),
+    recoveryCode: text(formData, "recoveryCode"),
+  };
   const parsed = ResetPasswordSchema.safeParse(raw);
   if (!parsed.success) return { status: "error", fieldErrors: fieldErrorsOf<Field>(parsed.error) };
 
+  const { token, password, secondFactor } = parsed.data;
+  // Only the code of the kind the form showed: a stale value of the other field is ignored.
+  const code = secondFactor === "totp" ? { otp: parsed.data.otp } : secondFactor === "recovery" ? { recoveryCode: parsed.data.recoveryCode } : {};
   const requestHeaders = await headers();
-  const result = await resetPassword(
-    await getDb(),
-    { token: parsed.data.token, password: parsed.data.password, ...requestContext(requestHeaders) },
-    (task) => after(task),
-  );
+  const result = await resetPassword(await getDb(), { token, password, ...code, ...requestContext(requestHeaders) }, (task) => after(task));
   if (!result.ok) {
-    if (result.code === "PASSWORD_REJECTED") return { status: "error", fieldErrors: { password: result.passwordErrors } };
-    const problem = TOKEN_PROBLEM_COPY[result.code];
-    return { status: "error", formError: `${problem.title}. ${problem.body}` };
+    switch (result.code) {
+      case "PASSWORD_REJECTED":
+        return { status: "error", fieldErrors: { password: result.passwordErrors } };
+      case "INVALID_CODE":
+        return { status: "error", fieldErrors: { [secondFactor === "recovery" ? "recoveryCode" : "otp"]: [SECOND_FACTOR_COPY.INVALID_CODE] } };
+      case "SECOND_FACTOR_REQUIRED":
+        // Two-factor was turned on after the page was drawn: draw it again, with the code field.
+        refresh();
+        return { status: "error", formError: SECOND_FACTOR_COPY.SECOND_FACTOR_REQUIRED };
+      case "RATE_LIMITED":
+        return { status: "error", formError: `${tooManyCodesMessage(result.retryAfterSeconds)} Your link still works until it expires.` };
+      default: {
+        const problem = TOKEN_PROBLEM_COPY[result.code];
+        return { status: "error", formError: `${problem.title}. ${problem.body}` };
+      }
+    }
   }
   // No automatic sign-in: the user proves the new password works, on a fresh session.
   redirect("/login?notice=password-reset");

@@ -16,8 +16,14 @@ export const metadata: Metadata = {
 
 // Opening the link never consumes the token: mail scanners fetch links (GET and HEAD, several
 // times) before the person does. Only the form's POST spends it.
-export default async function ResetPasswordPage({ params }: { params: Promise<{ token: string }> }) {
-  const { token } = await params;
+export default async function ResetPasswordPage({
+  params,
+  searchParams,
+}: {
+  params: Promise<{ token: string }>;
+  searchParams: Promise<{ method?: string | string[] }>;
+}) {
+  const [{ token }, { method }] = await Promise.all([params, searchParams]);
   const db = await getDb();
   const result = await inspectResetToken(db, token);
 
@@ -41,7 +47,10 @@ export default async function ResetPasswordPage({ params }: { params: Promise<{ 
         For the account <strong data-testid="masked-email">{result.maskedEmail}</strong>. Every device signed in to this account will be
         signed out.
       </p>
-      <ResetPasswordForm token={token} />
+      {result.secondFactorRequired ? (
+        <p>This account uses two-factor authentication: a reset link alone is not enough, so enter a code too.</p>
+      ) : null}
+      <ResetPasswordForm token={token} secondFactor={result.secondFactorRequired ? (method === "recovery" ? "recovery" : "totp") : null} />
     </div>
   );
 }

@@ -1,16 +1,20 @@
 "use client";
 
 import Link from "next/link";
-import { FormError, NewPasswordFields, SubmitButton } from "@/app/_components/fields";
+import { Field, FormError, NewPasswordFields, SubmitButton } from "@/app/_components/fields";
 import { useActionForm } from "@/app/_components/use-action-form";
 import type { ResetPasswordInput } from "@/lib/validation/forms";
 import { resetPasswordAction } from "./actions";
+import { LOST_SECOND_FACTOR_HELP, LOST_SECOND_FACTOR_QUESTION } from "./second-factor-copy";
 
-export function ResetPasswordForm({ token }: { token: string }) {
+/** Which second factor the form asks for: none, the authenticator's code, or a recovery code. */
+export type SecondFactorMethod = "totp" | "recovery" | null;
+
+export function ResetPasswordForm({ token, secondFactor }: { token: string; secondFactor: SecondFactorMethod }) {
   const { form, state, formAction, formRef, alertRef, onSubmit, busy, errorsFor } = useActionForm<ResetPasswordInput>({
     schema: () => import("@/lib/validation/forms").then((m) => m.ResetPasswordSchema),
     action: resetPasswordAction,
-    defaultValues: { token, password: "", confirmPassword: "" },
+    defaultValues: { token, password: "", confirmPassword: "", secondFactor: secondFactor ?? undefined, otp: "", recoveryCode: "" },
   });
   return (
     <form ref={formRef} action={formAction} onSubmit={onSubmit} noValidate aria-label="Choose a new password">
@@ -20,6 +24,41 @@ export function ResetPasswordForm({ token }: { token: string }) {
         </p>
       </FormError>
       <input type="hidden" {...form.register("token")} value={token} />
+      {secondFactor ? <input type="hidden" {...form.register("secondFactor")} value={secondFactor} /> : null}
+      {secondFactor === "totp" ? (
+        <Field
+          label="Authentication code"
+          {...form.register("otp")}
+          errors={errorsFor("otp")}
+          inputMode="numeric"
+          autoComplete="one-time-code"
+          spellCheck={false}
+          required
+          hint="The 6-digit code your authenticator app shows for this account."
+        />
+      ) : null}
+      {secondFactor === "totp" ? (
+        <p className="hint">
+          <Link href={`/reset-password/${token}?method=recovery`}>Use a recovery code</Link>
+        </p>
+      ) : null}
+      {secondFactor === "recovery" ? (
+        <Field
+          label="Recovery code"
+          {...form.register("recoveryCode")}
+          errors={errorsFor("recoveryCode")}
+          autoComplete="off"
+          autoCapitalize="characters"
+          spellCheck={false}
+          required
+          hint="One of the codes you saved when you turned on two-factor authentication; each works once."
+        />
+      ) : null}
+      {secondFactor === "recovery" ? (
+        <p className="hint">
+          <Link href={`/reset-password/${token}`}>Use your authenticator app instead</Link>
+        </p>
+      ) : null}
       <NewPasswordFields
         labels={{ password: "New password", confirm: "Confirm new password" }}
         password={{ ...form.register("password"), errors: errorsFor("password"), value: form.watch("password") ?? "" }}
@@ -28,6 +67,12 @@ export function ResetPasswordForm({ token }: { token: string }) {
       <SubmitButton busy={busy} busyLabel="Saving…">
         Set new password
       </SubmitButton>
+      {secondFactor ? (
+        <details className="hint">
+          <summary>{LOST_SECOND_FACTOR_QUESTION}</summary>
+          <p>{LOST_SECOND_FACTOR_HELP}</p>
+        </details>
+      ) : null}
     </form>
   );
 }

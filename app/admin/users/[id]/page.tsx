@@ -5,10 +5,11 @@ import { SessionsTable } from "@/app/_components/sessions-table";
 import { getDb } from "@/db/client";
 import { hasRecentPasswordCheck, PASSWORD_CHECK_MAX_AGE_MINUTES, requireAdmin } from "@/lib/admin/access";
 import { describeAccount } from "@/lib/admin/users";
+import { RECOVERY_CODE_COUNT } from "@/lib/two-factor";
 import styles from "../../admin.module.css";
 import { formatUtc } from "../../format";
 import { PasswordCheckForm } from "../../password-check-form";
-import { forcePasswordResetAction, resendVerificationAction, signOutEverywhereAction } from "../actions";
+import { forcePasswordResetAction, removeTwoFactorAction, resendVerificationAction, signOutEverywhereAction } from "../actions";
 
 export const metadata: Metadata = { title: "Account" };
 
@@ -16,6 +17,11 @@ const NOTICES: Record<string, { tone: "success" | "error"; text: string }> = {
   "signed-out": { tone: "success", text: "Every session of this account has ended." },
   "reset-forced": { tone: "success", text: "The password no longer works, every session has ended, and a reset link is on its way to the address." },
   "verification-sent": { tone: "success", text: "A new confirmation link is on its way (unless the address already had several this hour)." },
+  "two-factor-removed": {
+    tone: "success",
+    text: "Two-factor authentication is off for this account, its recovery codes are deleted, and the owner has been emailed. A password reset now needs the emailed link only.",
+  },
+  "two-factor-off": { tone: "error", text: "This account does not have two-factor authentication on." },
   "already-confirmed": { tone: "error", text: "This address is already confirmed." },
   "not-found": { tone: "error", text: "That account no longer exists." },
   "password-needed": { tone: "error", text: `Enter your password again first: admin actions need it within the last ${PASSWORD_CHECK_MAX_AGE_MINUTES} minutes.` },
@@ -58,6 +64,12 @@ export default async function AdminAccountPage({
         <dd>{formatUtc(account.passwordChangedAt)}</dd>
         <dt>Password</dt>
         <dd>{account.hasPassword ? "Set" : account.passwordResetForcedAt ? `Reset forced ${formatUtc(account.passwordResetForcedAt)}` : "None (locked until reset)"}</dd>
+        <dt>Two-factor authentication</dt>
+        <dd data-testid="two-factor">
+          {account.twoFactor.enabled
+            ? `On since ${formatUtc(account.twoFactor.enabledAt)}, ${account.twoFactor.recoveryCodesLeft} of ${RECOVERY_CODE_COUNT} recovery codes left`
+            : "Off"}
+        </dd>
         <dt>Active sessions</dt>
         <dd data-testid="active-sessions">{account.sessions.length}</dd>
       </dl>
@@ -77,6 +89,14 @@ export default async function AdminAccountPage({
               Force password reset
             </button>
           </form>
+          {account.twoFactor.enabled ? (
+            <form action={removeTwoFactorAction}>
+              <input type="hidden" name="userId" value={account.id} />
+              <button type="submit" className="danger">
+                Remove two-factor
+              </button>
+            </form>
+          ) : null}
           {account.confirmed ? null : (
             <form action={resendVerificationAction}>
               <input type="hidden" name="userId" value={account.id} />
@@ -86,7 +106,14 @@ export default async function AdminAccountPage({
             </form>
           )}
         </div>
-      ) : (
+      ) : null}
+      {checked && account.twoFactor.enabled ? (
+        <p className="hint">
+          Remove two-factor only for an owner who lost both the authenticator and the recovery codes, after checking it is them by a way other than
+          this email address: whoever reads the mailbox can ask for a reset link, and the second factor is what stops them.
+        </p>
+      ) : null}
+      {checked ? null : (
         <>
           <p>Enter your password to act on this account (asked again after {PASSWORD_CHECK_MAX_AGE_MINUTES} minutes).</p>
           <PasswordCheckForm returnTo={page} />

@@ -4,7 +4,7 @@
 // what the handlers accept.
 import { z } from "zod";
 import { EmailSchema } from "@/lib/validation/fields";
-import { ChangePasswordSchema, ResetPasswordSchema } from "@/lib/validation/forms";
+import { AuthenticationCodeInput, ChangePasswordSchema, RecoveryCodeInput, ResetPasswordSchema } from "@/lib/validation/forms";
 import { COMMON_PASSWORD_LABEL, NewPasswordSchema, PASSWORD_RULES } from "@/lib/validation/password-policy";
 
 export const MAX_BODY_BYTES = 16 * 1024;
@@ -21,6 +21,8 @@ export const ERROR_CODES = [
   "invalid_token",
   "expired_token",
   "used_token",
+  "second_factor_required",
+  "invalid_second_factor",
   "unauthenticated",
   "cross_site_request",
   "invalid_current_password",
@@ -42,7 +44,17 @@ export const ForgotPasswordRequest = z.object({
   email: EmailSchema.meta({ description: "The account's email address (trimmed, case-insensitive)." }),
 });
 export const VerifyResetTokenRequest = z.object({ token: Token });
-export const ResetPasswordRequest = z.object({ token: Token, new_password: NewPassword });
+export const ResetPasswordRequest = z.object({
+  token: Token,
+  new_password: NewPassword,
+  otp: AuthenticationCodeInput.optional().meta({
+    description:
+      "For an account with two-factor authentication: the 6-digit code from the authenticator app (spaces ignored). Send this or recovery_code; ignored for an account without two-factor authentication.",
+  }),
+  recovery_code: RecoveryCodeInput.optional().meta({
+    description: "For an account with two-factor authentication: one unused recovery code (case, spaces and dashes ignored). Used when otp is absent; works once.",
+  }),
+});
 export const ChangePasswordRequest = z.object({
   current_password: ChangePasswordSchema.shape.currentPassword.meta({ description: "The password the account has now." }),
   new_password: NewPassword,
@@ -55,6 +67,9 @@ export const ValidResetToken = z.object({
   valid: z.literal(true),
   expires_at: z.iso.datetime().meta({ description: "When the link stops working (ISO 8601, UTC)." }),
   email: z.string().meta({ description: "The account's address, masked: j***@example.com." }),
+  second_factor_required: z.boolean().meta({
+    description: "True when the account has two-factor authentication: reset-password will then need otp or recovery_code with the new password.",
+  }),
 });
 export const InvalidResetToken = z.object({
   valid: z.literal(false),
@@ -166,17 +181,26 @@ export const OPERATIONS = [
     operationId: "resetPassword",
     summary: "Set a new password with a reset token",
     description:
-      "Consumes the token (once: of two concurrent calls exactly one succeeds), sets the password, ends every session of the account and spends its other reset links. The link proves the address, so an account whose address was not confirmed yet is confirmed, with this password replacing the one chosen at registration. A rejected password leaves the token valid.",
+      "Consumes the token (once: of two concurrent calls exactly one succeeds), sets the password, ends every session of the account and spends its other reset links. The link proves the address, so an account whose address was not confirmed yet is confirmed, with this password replacing the one chosen at registration. A rejected password leaves the token valid. For an account with two-factor authentication (verify-reset-token says second_factor_required) the token alone is not enough: send otp or recovery_code too. Without one the answer is 400 second_factor_required and nothing changes; a wrong code answers 400 invalid_second_factor and leaves the token valid. Codes are limited per account (5 wrong codes per 15 minutes, shared with sign-in), then 429. The token is consumed only when both the code and the new password are accepted.",
     tag: "Password reset",
     request: ResetPasswordRequest,
     responses: {
       200: { description: "The password is changed; sign in with it.", body: MessageResponse },
       ...bodyErrors,
       400: {
-        description: "Malformed JSON, a field missing or of the wrong type, or a token that does not work (invalid_token, expired_token, used_token).",
-        errors: ["invalid_json", "validation_error", "invalid_token", "expired_token", "used_token"],
+        description:
+          "Malformed JSON, a field missing or of the wrong type, a token that does not work (invalid_token, expired_token, used_token), no otp or recovery_code for an account with two-factor authentication (second_factor_required), or a wrong or already used code (invalid_second_factor). The token stays valid after the last two.",
+        errors: ["invalid_json", "validation_error", "invalid_token", "expired_token", "used_token", "second_factor_required", "invalid_second_factor"],
       },
-      422: { description: "The new password breaks the policy (validation_error, messages in fields.new_password).", errors: ["validation_error"] },
+      422: {
+        description: "The new password breaks the policy (validation_error, messages in fields.new_password), or otp is not 6 digits (fields.otp).",
+        errors: ["validation_error"],
+      },
+      429: {
+        description: "Too many wrong second-factor codes for this account; Retry-After says when to try again. The token stays valid.",
+        errors: ["rate_limited"],
+        headers: ["Retry-After"],
+      },
       ...always,
       ...databaseDown,
     },

@@ -1,26 +1,39 @@
 import { after } from "next/server";
+import { SECOND_FACTOR_COPY, tooManyCodesMessage } from "@/app/(auth)/reset-password/[token]/second-factor-copy";
 import { TOKEN_PROBLEM_COPY } from "@/app/(auth)/reset-password/[token]/token-problems";
 import { getDb } from "@/db/client";
 import { requestContext } from "@/lib/client-ip";
 import { resetPassword } from "@/lib/password-reset";
 import { MessageResponse, ResetPasswordRequest } from "../../_lib/contract";
-import { apiError, parseJsonBody, passwordRejected, respond, routeHandlers } from "../../_lib/http";
+import { apiError, parseJsonBody, passwordRejected, rateLimited, respond, routeHandlers } from "../../_lib/http";
 
 const TOKEN_ERRORS = { TOKEN_INVALID: "invalid_token", TOKEN_EXPIRED: "expired_token", TOKEN_USED: "used_token" } as const;
+const SECOND_FACTOR_ERRORS = { SECOND_FACTOR_REQUIRED: "second_factor_required", INVALID_CODE: "invalid_second_factor" } as const;
 
 export const { GET, HEAD, POST, PUT, DELETE, PATCH, OPTIONS } = routeHandlers({
   async POST(request) {
     const body = await parseJsonBody(request, ResetPasswordRequest);
     if (!body.ok) return body.response;
+    const { token, new_password, otp, recovery_code } = body.data;
     const result = await resetPassword(
       await getDb(),
-      { token: body.data.token, password: body.data.new_password, ...requestContext(request.headers) },
+      { token, password: new_password, otp, recoveryCode: recovery_code, ...requestContext(request.headers) },
       (task) => after(task),
     );
     if (!result.ok) {
-      if (result.code === "PASSWORD_REJECTED") return passwordRejected(result.passwordErrors);
-      const copy = TOKEN_PROBLEM_COPY[result.code];
-      return apiError(400, TOKEN_ERRORS[result.code], `${copy.title}. ${copy.body}`);
+      switch (result.code) {
+        case "PASSWORD_REJECTED":
+          return passwordRejected(result.passwordErrors);
+        case "RATE_LIMITED":
+          return rateLimited(result.retryAfterSeconds, `${tooManyCodesMessage(result.retryAfterSeconds)} The link still works until it expires.`);
+        case "SECOND_FACTOR_REQUIRED":
+        case "INVALID_CODE":
+          return apiError(400, SECOND_FACTOR_ERRORS[result.code], SECOND_FACTOR_COPY[result.code]);
+        default: {
+          const copy = TOKEN_PROBLEM_COPY[result.code];
+          return apiError(400, TOKEN_ERRORS[result.code], `${copy.title}. ${copy.body}`);
+        }
+      }
     }
     return respond(200, MessageResponse, { message: "Your password has been changed. Every session has been signed out; sign in with your new password." });
   },

@@ -15,6 +15,11 @@ export const { GET, HEAD, POST, PUT, DELETE, PATCH, OPTIONS } = routeHandlers({
       await auditTokenProblem(db, result.status, requestContext(request.headers));
       return respond(200, VerifyResetTokenResponse, { valid: false, reason: result.status });
     }
-    return respond(200, VerifyResetTokenResponse, { valid: true, expires_at: result.expiresAt.toISOString(), email: result.maskedEmail });
+    return respond(200, VerifyResetTokenResponse, {
+      valid: true,
+      expires_at: result.expiresAt.toISOString(),
+      email: result.maskedEmail,
+      second_factor_required: result.secondFactorRequired,
+    });
   },
 });

@@ -1,0 +1,16 @@
+// Turning two-factor authentication on for a test user, as a person would: the key is read
+// from the "Setup key" text and the first code typed from it.
+import type { Database } from "@/db/client";
+import { confirmEnrolment, offerEnrolment, totpCode } from "@/lib/two-factor";
+import { CHROME_ON_WINDOWS, uniqueIp } from "./reset-helpers";
+
+/** Enrols `user` and returns the TOTP key and the ten recovery codes. */
+export async function enrol(db: Database, user: { id: string; email: string }): Promise<{ key: string; codes: string[] }> {
+  const offer = await offerEnrolment(db, user);
+  if (!offer.ok) throw new Error(offer.code);
+  const key = offer.setupKey.replace(/\s+/g, "");
+  // The previous step's code: the tests' own codes (the current step and later) stay unspent.
+  const confirmed = await confirmEnrolment(db, { userId: user.id, code: totpCode(key, Date.now() - 30_000), ip: uniqueIp(), userAgent: CHROME_ON_WINDOWS }, () => {});
+  if (!confirmed.ok) throw new Error(confirmed.code);
+  return { key, codes: confirmed.recoveryCodes };
+}
