@@ -202,6 +202,7 @@ test.describe("signing in with a second factor", () => {
     await stranger.page.goto("/login/two-factor");
     await expect(stranger.page.getByTestId("second-step-ended")).toHaveText("There is no sign-in waiting for a code in this browser. Sign in again.");
     await expect(stranger.page.getByLabel("Authentication code")).toHaveCount(0);
+    await expectNoSeriousViolations(stranger.page);
     await stranger.context.close();
 
     // Five minutes later (the database's clock decides): the right code no longer signs in.
