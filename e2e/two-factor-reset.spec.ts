@@ -62,7 +62,7 @@ test.describe("password reset with a second factor", () => {
     await expect(code).toBeVisible();
     // Someone who lost both is told what to do.
     await resetPage.getByText("Lost your authenticator and your recovery codes?").click();
-    await expect(resetPage.getByText(/^Contact support\. A reset link alone cannot turn two-factor authentication off/)).toBeVisible();
+    await expect(resetPage.getByText(/^Contact support\. Neither your password nor a reset link alone can turn two-factor authentication off/)).toBeVisible();
 
     await fillNewPassword(resetPage);
     await resetPage.getByRole("button", { name: "Set new password" }).click();

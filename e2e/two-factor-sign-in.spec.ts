@@ -9,7 +9,7 @@ import { enterCode, enterRecoveryCode, passwordStep, signInWithSecondFactor } fr
 
 const WRONG_CODE = "That code is not right. Enter the code your authenticator app shows now.";
 const WRONG_RECOVERY_CODE = "That recovery code is not right, or it was already used.";
-const TOO_MANY = /^Too many attempts, try again in 1[45] minutes\.$/;
+const TOO_MANY = /^Too many wrong codes for this account\. Try again in 1[45] minutes\.$/;
 
 /** Another client address from the benchmarking range, as the app's proxy would report it. */
 const otherIp = (): string => `198.18.${randomInt(0, 256)}.${randomInt(1, 255)}`;
@@ -54,6 +54,9 @@ test.describe("signing in with a second factor", () => {
     await expect(page).toHaveURL(/\/login\?callbackUrl=%2Faccount$/);
 
     await page.goto("/login/two-factor?callbackUrl=%2Faccount%2Fsessions");
+    // Someone who lost both the app and the codes is told what to do.
+    await page.getByText("Lost your authenticator and your recovery codes?").click();
+    await expect(page.getByText(/^Contact support\. Neither your password nor a reset link alone can turn two-factor authentication off/)).toBeVisible();
     await enterCode(page, "000000");
     await expect(page.getByText(WRONG_CODE)).toBeVisible();
     await enterCode(page, await authenticator.code());
@@ -126,7 +129,7 @@ test.describe("signing in with a second factor", () => {
       });
     const answers = await Promise.all(Array.from({ length: 15 }, (_, i) => post(String(100000 + i * 7919)).then((r) => r.text())));
     const checked = answers.filter((body) => body.includes(WRONG_CODE)).length;
-    const limited = answers.filter((body) => /Too many attempts, try again in 1[45] minutes\./.test(body)).length;
+    const limited = answers.filter((body) => /Too many wrong codes for this account\. Try again in 1[45] minutes\./.test(body)).length;
     expect({ checked, limited }).toEqual({ checked: 5, limited: 10 });
     const [failed] = await db`select count(*)::int as n from audit_events where user_id = ${user.id} and event = 'two_factor.code_failed'`;
     expect(failed!.n).toBe(5);

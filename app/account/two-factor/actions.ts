@@ -4,16 +4,15 @@ import { headers } from "next/headers";
 import { redirect } from "next/navigation";
 import { after } from "next/server";
 import { fieldErrorsOf, type FormState } from "@/app/_components/form-state";
+import { tooManyCodesMessage } from "@/app/_components/second-factor-copy";
 import { getDb } from "@/db/client";
 import { requireSession } from "@/lib/auth/current";
 import { requestContext } from "@/lib/client-ip";
-import { describeWait } from "@/lib/rate-limit";
 import { confirmEnrolment, disableTwoFactor, replaceRecoveryCodes } from "@/lib/two-factor";
 import { DisableTwoFactorSchema, EnableTwoFactorSchema } from "@/lib/validation/forms";
 
 const PAGE = "/account/two-factor";
 const WRONG_CODE = "That code is not right. Enter the code your app shows now (check that your device's clock is correct).";
-const tooManyCodes = (seconds: number) => `Too many wrong codes. Try again in ${describeWait(seconds)}.`;
 
 /** Confirms the offered key with a code from the app; the answer carries the recovery codes, once. */
 export async function enableTwoFactorAction(_previous: FormState<"code">, formData: FormData): Promise<FormState<"code">> {
@@ -32,7 +31,7 @@ export async function enableTwoFactorAction(_previous: FormState<"code">, formDa
     case "INVALID_CODE":
       return { status: "error", fieldErrors: { code: [WRONG_CODE] } };
     case "RATE_LIMITED":
-      return { status: "error", formError: tooManyCodes(result.retryAfterSeconds) };
+      return { status: "error", formError: tooManyCodesMessage(result.retryAfterSeconds) };
     case "ENROLMENT_EXPIRED":
       return { status: "error", formError: "This setup key has expired. Reload the page for a new one, and add that to your app instead." };
     case "ALREADY_ENABLED":
@@ -67,7 +66,7 @@ export async function disableTwoFactorAction(_previous: FormState<DisableField>,
       case "INVALID_CODE":
         return { status: "error", fieldErrors: { code: [WRONG_CODE] } };
       case "RATE_LIMITED":
-        return { status: "error", formError: tooManyCodes(result.retryAfterSeconds) };
+        return { status: "error", formError: tooManyCodesMessage(result.retryAfterSeconds) };
       case "NOT_ENABLED":
         redirect(PAGE);
     }

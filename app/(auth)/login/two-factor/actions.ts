@@ -4,12 +4,12 @@ import { cookies, headers } from "next/headers";
 import { redirect } from "next/navigation";
 import { after } from "next/server";
 import { fieldErrorsOf, type FormState } from "@/app/_components/form-state";
+import { tooManyCodesMessage } from "@/app/_components/second-factor-copy";
 import { getDb } from "@/db/client";
 import { signInChallengeCookieName } from "@/lib/auth/cookie-names";
 import { sessionCookie } from "@/lib/auth/sessions";
 import { completeSignIn, signInChallengeCookie } from "@/lib/auth/sign-in";
 import { requestContext } from "@/lib/client-ip";
-import { describeWait } from "@/lib/rate-limit";
 import { safeCallbackPath } from "@/lib/safe-redirect";
 import { SignInCodeSchema, SignInRecoveryCodeSchema } from "@/lib/validation/forms";
 import { secondStepPath, type SecondStepMethod } from "./paths";
@@ -51,7 +51,7 @@ export async function secondStepAction(_previous: FormState<Field>, formData: Fo
       case "INVALID_CODE":
         return { status: "error", fieldErrors: WRONG_CODE[method] };
       case "RATE_LIMITED":
-        return { status: "error", formError: `Too many attempts, try again in ${describeWait(result.retryAfterSeconds)}.` };
+        return { status: "error", formError: tooManyCodesMessage(result.retryAfterSeconds) };
       case "CHALLENGE_EXPIRED":
         // The cookie stays (it ends with the step): the page can then tell "ended" from "never started here".
         redirect(secondStepPath(method, callbackUrl));

@@ -2,6 +2,7 @@
 
 import Link from "next/link";
 import { Field, FormError, SubmitButton } from "@/app/_components/fields";
+import { LostSecondFactorHelp } from "@/app/_components/lost-second-factor";
 import { useActionForm } from "@/app/_components/use-action-form";
 import type { SignInCodeInput, SignInRecoveryCodeInput } from "@/lib/validation/forms";
 import { secondStepAction } from "./actions";
@@ -55,6 +56,7 @@ export function SecondStepForm({ method, callbackUrl }: { method: SecondStepMeth
         )}
         <Link href={`/login?${new URLSearchParams({ callbackUrl })}`}>Sign in again</Link>
       </p>
+      <LostSecondFactorHelp />
     </form>
   );
 }

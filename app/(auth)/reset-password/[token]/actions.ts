@@ -9,7 +9,7 @@ import { getDb } from "@/db/client";
 import { requestContext } from "@/lib/client-ip";
 import { resetPassword } from "@/lib/password-reset";
 import { ResetPasswordSchema } from "@/lib/validation/forms";
-import { SECOND_FACTOR_COPY, tooManyCodesMessage } from "./second-factor-copy";
+import { SECOND_FACTOR_COPY, tooManyCodesMessage } from "@/app/_components/second-factor-copy";
 import { TOKEN_PROBLEM_COPY } from "./token-problems";
 
 type Field = "password" | "confirmPassword" | "otp" | "recoveryCode";

@@ -2,10 +2,10 @@
 
 import Link from "next/link";
 import { Field, FormError, NewPasswordFields, SubmitButton } from "@/app/_components/fields";
+import { LostSecondFactorHelp } from "@/app/_components/lost-second-factor";
 import { useActionForm } from "@/app/_components/use-action-form";
 import type { ResetPasswordInput } from "@/lib/validation/forms";
 import { resetPasswordAction } from "./actions";
-import { LOST_SECOND_FACTOR_HELP, LOST_SECOND_FACTOR_QUESTION } from "./second-factor-copy";
 
 /** Which second factor the form asks for: none, the authenticator's code, or a recovery code. */
 export type SecondFactorMethod = "totp" | "recovery" | null;
@@ -67,12 +67,7 @@ export function ResetPasswordForm({ token, secondFactor }: { token: string; seco
       <SubmitButton busy={busy} busyLabel="Saving…">
         Set new password
       </SubmitButton>
-      {secondFactor ? (
-        <details className="hint">
-          <summary>{LOST_SECOND_FACTOR_QUESTION}</summary>
-          <p>{LOST_SECOND_FACTOR_HELP}</p>
-        </details>
-      ) : null}
+      {secondFactor ? <LostSecondFactorHelp /> : null}
     </form>
   );
 }

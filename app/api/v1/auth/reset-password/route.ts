@@ -1,5 +1,5 @@
 import { after } from "next/server";
-import { SECOND_FACTOR_COPY, tooManyCodesMessage } from "@/app/(auth)/reset-password/[token]/second-factor-copy";
+import { SECOND_FACTOR_COPY, tooManyCodesMessage } from "@/app/_components/second-factor-copy";
 import { TOKEN_PROBLEM_COPY } from "@/app/(auth)/reset-password/[token]/token-problems";
 import { getDb } from "@/db/client";
 import { requestContext } from "@/lib/client-ip";
