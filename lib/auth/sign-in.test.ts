@@ -4,25 +4,15 @@ import type { Database } from "@/db/client";
 import { auditEvents, sessions, twoFactorChallenges } from "@/db/schema";
 import { describeEachDatabase } from "@/test-support/databases";
 import { CHROME_ON_WINDOWS, createUser, uniqueIp } from "@/test-support/reset-helpers";
+import { enrol } from "@/test-support/two-factor";
 import { changePassword } from "../change-password";
 import { hashToken } from "../tokens";
-import { confirmEnrolment, offerEnrolment, SIGN_IN_CHALLENGE_TTL_SECONDS, totpCode } from "../two-factor";
+import { SIGN_IN_CHALLENGE_TTL_SECONDS, totpCode } from "../two-factor";
 import { findSession } from "./sessions";
 import { checkSignInPassword, completeSignIn } from "./sign-in";
 
 const context = () => ({ ip: uniqueIp(), userAgent: CHROME_ON_WINDOWS });
 const noSchedule = () => {};
-
-/** Turns two-factor authentication on for `user`; returns the key and the recovery codes. */
-async function enrol(db: Database, user: { id: string; email: string }) {
-  const offer = await offerEnrolment(db, user);
-  if (!offer.ok) throw new Error(offer.code);
-  const key = offer.setupKey.replace(/\s+/g, "");
-  // A step in the past, so that the current code is still free for the test.
-  const confirmed = await confirmEnrolment(db, { userId: user.id, code: totpCode(key, Date.now() - 30_000), ...context() }, noSchedule);
-  if (!confirmed.ok) throw new Error(confirmed.code);
-  return { key, codes: confirmed.recoveryCodes };
-}
 
 async function sessionsOf(db: Database, userId: string) {
   return db.select({ id: sessions.id, secondFactorAt: sessions.secondFactorAt }).from(sessions).where(eq(sessions.userId, userId));
