@@ -37,6 +37,7 @@ describeEachDatabase("GET /api/cron/cleanup", () => {
       "passwordResetTokens",
       "rateLimitBuckets",
       "sessions",
+      "signInChallenges",
     ]);
   });
 });
