@@ -119,6 +119,40 @@ test.describe("password reset with a second factor", () => {
     await context.close();
   });
 
+  test("a second factor turned on after the reset page was opened is still asked for, and the page then shows the field", async ({
+    page,
+    browser,
+    createUser,
+    mailbox,
+    db,
+  }) => {
+    const user = await createUser();
+    const { link, token } = await linkFor(page, mailbox, user);
+    const context = await browser.newContext();
+    const resetPage = await context.newPage();
+    await resetPage.goto(link);
+    await expect(resetPage.getByLabel("New password", { exact: true })).toBeVisible();
+    await expect(resetPage.getByLabel("Authentication code")).toHaveCount(0);
+
+    // Meanwhile, the owner turns two-factor on.
+    await signIn(page, user);
+    const { authenticator } = await enableTwoFactor(page);
+
+    await fillNewPassword(resetPage);
+    await resetPage.getByRole("button", { name: "Set new password" }).click();
+    await expect(resetPage.getByTestId("form-error")).toContainText("This account uses two-factor authentication.");
+    expect(await accountState(db, user, token)).toEqual({ newPassword: false, oldPassword: true, sessions: 1, linkUsed: false });
+
+    const code = resetPage.getByLabel("Authentication code");
+    await expect(code).toBeVisible();
+    await code.fill(await authenticator.code());
+    await fillNewPassword(resetPage);
+    await resetPage.getByRole("button", { name: "Set new password" }).click();
+    await expect(resetPage).toHaveURL(/\/login\?notice=password-reset$/);
+    expect(await accountState(db, user, token)).toEqual({ newPassword: true, oldPassword: false, sessions: 0, linkUsed: true });
+    await context.close();
+  });
+
   test("the API answers 400 second_factor_required without a code, 400 invalid_second_factor for a wrong one, and 200 with a right one", async ({
     page,
     createUser,

@@ -245,7 +245,7 @@ async function resetPasswordUntraced(
   }
   let outcome: ResetPasswordResult | null;
   try {
-    outcome = await consumeAndChange(db, { ...input, userId: found.userId, passwordHash: hashed.hash }, schedule);
+    outcome = await consumeAndChange(db, { ...input, userId: found.userId, passwordHash: hashed.hash, codeCounted: secondFactor }, schedule);
   } catch (error) {
     if (!(error instanceof RollBack)) throw error;
     outcome = error.result;
@@ -268,7 +268,7 @@ async function resetPasswordUntraced(
  */
 async function consumeAndChange(
   db: Database,
-  input: { token: string; userId: string; passwordHash: string } & SecondFactorInput & RequestContext,
+  input: { token: string; userId: string; passwordHash: string; codeCounted: boolean } & SecondFactorInput & RequestContext,
   schedule: Schedule,
 ): Promise<{ ok: true } | null> {
   return db.transaction(async (tx) => {
@@ -281,7 +281,8 @@ async function consumeAndChange(
     // token back, so the link still works; a right one is spent only together with the change.
     let recoveryCodesLeft: number | undefined;
     if (await hasTwoFactor(tx, consumed.userId)) {
-      if (!hasSecondFactorInput(input)) throw new RollBack({ ok: false, code: "SECOND_FACTOR_REQUIRED" });
+      // Turned on since the check above: no code came, or it was not counted. Ask again.
+      if (!input.codeCounted || !hasSecondFactorInput(input)) throw new RollBack({ ok: false, code: "SECOND_FACTOR_REQUIRED" });
       const checked = await checkSecondFactor(tx, consumed.userId, input);
       if (!checked.ok) throw new RollBack({ ok: false, code: checked.code === "NOT_ENABLED" ? "SECOND_FACTOR_REQUIRED" : "INVALID_CODE" });
       if (checked.method === "recovery_code") recoveryCodesLeft = checked.recoveryCodesLeft ?? 0;
