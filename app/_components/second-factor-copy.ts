@@ -10,8 +10,3 @@ export const SECOND_FACTOR_COPY = {
 export function tooManyCodesMessage(retryAfterSeconds: number): string {
   return `Too many wrong codes for this account. Try again in ${describeWait(retryAfterSeconds)}.`;
 }
-
-/** For someone who has neither the authenticator nor a recovery code (under that question). */
-export const LOST_SECOND_FACTOR_QUESTION = "Lost your authenticator and your recovery codes?";
-export const LOST_SECOND_FACTOR_HELP =
-  "Contact support. Neither your password nor a reset link alone can turn two-factor authentication off: that would let anyone who learns your password or reads your email take over your account. Once an administrator has checked that it is really you, they can remove two-factor authentication; you then sign in, or reset your password, without a code, and can turn it on again.";
