@@ -7,6 +7,7 @@ import { migrate as migratePglite } from "drizzle-orm/pglite/migrator";
 import { drizzle as drizzlePostgres } from "drizzle-orm/postgres-js";
 import { migrate as migratePostgres } from "drizzle-orm/postgres-js/migrator";
 import type { PgDatabase, PgQueryResultHKT } from "drizzle-orm/pg-core";
+import type { SQL } from "drizzle-orm";
 import postgres from "postgres";
 import { env } from "../lib/env";
 import * as schema from "./schema";
@@ -112,4 +113,14 @@ export async function getDb(): Promise<Database> {
 /** Uses `handle` as the process-wide database (tests open their own). */
 export function useDatabaseForTests(handle: DatabaseHandle): void {
   globalForDb.__rekeyDb = Promise.resolve(handle);
+}
+
+/**
+ * Runs one raw statement and returns its rows under either driver (postgres.js answers an
+ * array, PGlite `{ rows }`). For statements drizzle's builders cannot express, such as
+ * data-modifying CTEs that fold several writes into one round trip.
+ */
+export async function queryRows<T>(db: Database | Transaction, query: SQL): Promise<T[]> {
+  const result: unknown = await db.execute(query);
+  return (Array.isArray(result) ? result : (result as { rows: T[] }).rows) as T[];
 }

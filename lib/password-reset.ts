@@ -1,23 +1,24 @@
 import "server-only";
 import { eq, sql } from "drizzle-orm";
 import { createElement } from "react";
-import type { Database } from "@/db/client";
+import { queryRows, type Database } from "@/db/client";
 import { passwordResetTokens, users } from "@/db/schema";
 import ResetPasswordEmail, { resetPasswordSubject } from "@/emails/reset-password";
 import { formatEmailTime } from "@/emails/layout";
-import { audit, auditThrottled } from "./audit";
+import { audit, auditInsertSql, auditThrottled, noteAudited, noteRefusalContinuing } from "./audit";
 import { traced } from "./tracing";
 import { clientKey, type RequestContext } from "./client-ip";
 import { deleteUserSessions, nextCredentialsVersion } from "./auth/sessions";
 import { env } from "./env";
 import { sendFailure } from "./jobs/errors";
-import { enqueueJob, RUN_ONCE, type JobSteps } from "./jobs/queue";
+import { enqueueJob, enqueueJobWithinLimit, LeaseLost, RUN_ONCE, type JobSteps } from "./jobs/queue";
+import { seal } from "./jobs/seal";
 import { log } from "./log";
 import { sendEmail } from "./mail";
 import { lockUser } from "./user-lock";
 import { hashNewPassword, passwordPolicyErrors } from "./passwords";
-import { consumeRateLimit, type RateLimit } from "./rate-limit";
-import { consumeToken, lookUpToken, spendUserTokens, type TokenProblem } from "./single-use-tokens";
+import { countHitSql, type RateLimit } from "./rate-limit";
+import { consumeToken, lookUpToken, spendUserTokens, spendUserTokensSql, type TokenProblem } from "./single-use-tokens";
 import { emailFingerprint, generateToken } from "./tokens";
 import { maskEmail, normalizeEmail } from "./validation/fields";
 
@@ -44,15 +45,24 @@ async function requestPasswordResetUntraced(
   input: { email: string } & RequestContext,
   schedule: Schedule,
 ): Promise<RequestPasswordResetResult> {
-  const limited = await consumeRateLimit(db, ipLimit(), clientKey(input.ip));
+  // The IP's hit and the job row in one statement: the same one write for every address; the
+  // job decides what the address is.
+  const limited = await enqueueJobWithinLimit(
+    db,
+    "password_reset.request",
+    { email: input.email, ip: input.ip, userAgent: input.userAgent },
+    schedule,
+    ipLimit(),
+    clientKey(input.ip),
+  );
   if (!limited.allowed) {
     await auditThrottled(db, { event: "password_reset.throttled", ip: input.ip, userAgent: input.userAgent, details: { limit: "ip" } }, limited.refusedInWindow);
     return { ok: false, code: "RATE_LIMITED", retryAfterSeconds: limited.retryAfterSeconds };
   }
-  // The same one-row write for every address; the job decides what the address is.
-  await enqueueJob(db, "password_reset.request", { email: input.email, ip: input.ip, userAgent: input.userAgent }, schedule);
   return { ok: true, expiresInMinutes: env().RESET_TOKEN_TTL_MINUTES };
 }
+
+type Decision = { userId: string | null; throttled: boolean };
 
 /**
  * The deferred half of a request (the "password_reset.request" job). Throws when the work
@@ -60,22 +70,50 @@ async function requestPasswordResetUntraced(
  */
 async function deliverPasswordResetUntraced(db: Database, input: { email: string } & RequestContext, steps: JobSteps = RUN_ONCE): Promise<void> {
   const email = normalizeEmail(input.email);
-  const context = { email, ip: input.ip, userAgent: input.userAgent };
-  const decided = await steps.once("decide", async () => {
-    // Counted for every address, existing or not, and invisible to the requester.
-    const perEmail = await consumeRateLimit(db, emailLimit(), emailFingerprint(email));
-    if (!perEmail.allowed) {
-      await auditThrottled(db, { event: "password_reset.throttled", ...context, details: { limit: "email" } }, perEmail.refusedInWindow);
-      return { userId: null, throttled: true };
-    }
-    const user = await db.query.users.findFirst({ where: eq(users.email, email), columns: { id: true } });
-    await audit(db, { event: "password_reset.requested", ...context, userId: user?.id ?? null, details: { account_exists: Boolean(user) } });
-    return { userId: user?.id ?? null, throttled: false };
-  });
-  if (decided.throttled) return;
+  const decided = steps.completed<Decision>("decide") ?? (await decide(db, { email, ip: input.ip, userAgent: input.userAgent }, steps));
   // No stand-in work for an unknown address: an email costs microseconds (lib/mail/templates.ts),
   // too little to tell the paths apart, and the answer went out before either ran.
-  if (decided.userId) await issueResetLink(db, { id: decided.userId, email }, input, steps);
+  if (!decided.throttled && decided.userId) await issueResetLink(db, { id: decided.userId, email }, input, steps);
+}
+
+/**
+ * The per-email limit (counted for every address, existing or not, and invisible to the
+ * requester), the look-up and its audit row, all in ONE statement that also records the
+ * decision in the job, or ends the job when nothing is left to do (a throttled or unknown
+ * address): a retry never counts or audits twice, and an unknown address costs one round trip.
+ */
+async function decide(db: Database, context: { email: string } & RequestContext, steps: JobSteps): Promise<Decision> {
+  const limit = emailLimit();
+  const step = steps.statement("decide");
+  const record = step.record(
+    sql`(select jsonb_build_object('userId', user_id, 'throttled', throttled) from decision)`,
+    sql`(select throttled or user_id is null from decision)`,
+  );
+  const requested = { event: "password_reset.requested", ...context } as const;
+  const throttled = { event: "password_reset.throttled", ...context, details: { limit: "email" } } as const;
+  const [row] = await queryRows<{ throttled: boolean; refused: number; user_id: string | null }>(
+    db,
+    sql`with held as (${step.held}),
+      hit as (${countHitSql(limit, emailFingerprint(context.email), sql`from held`)}),
+      decision as (
+        select hit.count > ${limit.max} as throttled, hit.count - ${limit.max} as refused,
+          (select ${users.id} from ${users} where ${users.email} = ${context.email}) as user_id
+        from hit),
+      requested as (${auditInsertSql(
+        { ...requested, userId: sql`decision.user_id`, details: sql`jsonb_build_object('account_exists', decision.user_id is not null)` },
+        sql`from decision where not decision.throttled`,
+      )}),
+      throttled as (${auditInsertSql(throttled, sql`from decision where decision.throttled and decision.refused = 1`)})
+      ${record ? sql`, recorded as (${record})` : sql``}
+      select throttled, refused, user_id from decision`,
+  );
+  if (!row) throw new LeaseLost("decide");
+  const decision: Decision = { userId: row.user_id, throttled: row.throttled };
+  if (!decision.throttled) noteAudited({ ...requested, userId: decision.userId, details: { account_exists: Boolean(decision.userId) } });
+  else if (Number(row.refused) === 1) noteAudited(throttled);
+  else noteRefusalContinuing(throttled, Number(row.refused));
+  step.recorded(decision, decision.throttled || !decision.userId);
+  return decision;
 }
 
 function resetEmail(token: string, requestedAt: Date, requestIp: string | null) {
@@ -90,6 +128,40 @@ function resetEmail(token: string, requestedAt: Date, requestIp: string | null) 
   });
 }
 
+type ResetLink = { token: string; tokenId: string; requestedAt: string };
+
+/**
+ * A new reset token for `user` (spending older ones when so configured) and the job's record of
+ * it, sealed, in one statement: a retry finds the same token, so it sends the same email under
+ * the same idempotency key.
+ */
+async function createResetLink(db: Database, userId: string, context: RequestContext, steps: JobSteps): Promise<ResetLink> {
+  const config = env();
+  const { token, hash } = generateToken();
+  const requestedAt = new Date();
+  const expiresAt = new Date(requestedAt.getTime() + config.RESET_TOKEN_TTL_MINUTES * 60_000);
+  const step = steps.statement("reset-link", ["token"]);
+  const sealedToken = seal(token);
+  const stored = sql`(select jsonb_build_object('token', ${sealedToken}::text, 'tokenId', id, 'requestedAt', ${requestedAt.toISOString()}::text) from inserted)`;
+  const record = step.record(stored, sql`false`);
+  const t = passwordResetTokens;
+  const [row] = await queryRows<{ id: string }>(
+    db,
+    sql`with held as (${step.held}),
+      spent as (${spendUserTokensSql(t, userId, sql`${config.RESET_INVALIDATE_PREVIOUS_TOKENS}::boolean and exists (select 1 from held)`)}),
+      inserted as (
+        insert into ${t} (user_id, token_hash, created_at, expires_at, request_ip, request_user_agent)
+        select ${userId}, ${hash}, ${requestedAt.toISOString()}::timestamptz, ${expiresAt.toISOString()}::timestamptz, ${context.ip}, ${context.userAgent}
+        from held returning id)
+      ${record ? sql`, recorded as (${record})` : sql``}
+      select id from inserted`,
+  );
+  if (!row) throw new LeaseLost("reset-link");
+  const link = { token, tokenId: row.id, requestedAt: requestedAt.toISOString() };
+  step.recorded({ ...link, token: sealedToken }, false);
+  return link;
+}
+
 /**
  * Creates a reset token for `user` and emails the link (built from APP_URL only, never from
  * Host or X-Forwarded-Host). The token is made once per job and kept sealed between attempts,
@@ -97,26 +169,7 @@ function resetEmail(token: string, requestedAt: Date, requestIp: string | null) 
  * attempt, then throws it (lib/jobs/errors.ts) for the runner to retry or abandon.
  */
 async function issueResetLinkUntraced(db: Database, user: { id: string; email: string }, context: RequestContext, steps: JobSteps = RUN_ONCE): Promise<void> {
-  const config = env();
-  const link = await steps.once(
-    "reset-link",
-    async () => {
-      const { token, hash } = generateToken();
-      const requestedAt = new Date();
-      const expiresAt = new Date(requestedAt.getTime() + config.RESET_TOKEN_TTL_MINUTES * 60_000);
-      const row = await db.transaction(async (tx) => {
-        if (config.RESET_INVALIDATE_PREVIOUS_TOKENS) await spendUserTokens(tx, passwordResetTokens, user.id);
-        const [inserted] = await tx
-          .insert(passwordResetTokens)
-          .values({ userId: user.id, tokenHash: hash, createdAt: requestedAt, expiresAt, requestIp: context.ip, requestUserAgent: context.userAgent })
-          .returning({ id: passwordResetTokens.id });
-        return inserted;
-      });
-      if (!row) throw new Error("token insert returned no row");
-      return { token, tokenId: row.id, requestedAt: requestedAt.toISOString() };
-    },
-    ["token"],
-  );
+  const link = steps.completed<ResetLink>("reset-link") ?? (await createResetLink(db, user.id, context, steps));
 
   const sent = await sendEmail({
     to: user.email,
@@ -126,7 +179,13 @@ async function issueResetLinkUntraced(db: Database, user: { id: string; email: s
   });
   const entry = { email: user.email, ip: context.ip, userAgent: context.userAgent, userId: user.id };
   if (sent.ok) {
-    await audit(db, { event: "password_reset.email_sent", ...entry, details: { token_id: link.tokenId } });
+    // The audit row and the end of the job in one statement.
+    const sentEntry = { event: "password_reset.email_sent", ...entry, details: { token_id: link.tokenId } } as const;
+    const end = steps.statement("end");
+    const record = end.record(sql`null`, sql`true`);
+    await db.execute(sql`with held as (${end.held}) ${record ? sql`, ended as (${record})` : sql``} ${auditInsertSql(sentEntry, sql`from held`)}`);
+    noteAudited(sentEntry);
+    end.recorded({}, true);
     return;
   }
   if (!sent.paced) {

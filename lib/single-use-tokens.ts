@@ -1,5 +1,5 @@
 import "server-only";
-import { and, eq, gt, isNull, sql } from "drizzle-orm";
+import { and, eq, gt, isNull, sql, type SQL } from "drizzle-orm";
 import type { Database, Transaction } from "@/db/client";
 import { emailVerificationTokens, passwordChangeReportTokens, passwordResetTokens } from "@/db/schema";
 import { hashToken, isWellFormedToken } from "./tokens";
@@ -50,11 +50,13 @@ export async function consumeToken(
 
 /** Spends every unused token of a user in `table` (e.g. after a password change). */
 export async function spendUserTokens(tx: Database | Transaction, table: SingleUseTokenTable, userId: string): Promise<void> {
+  await tx.execute(spendUserTokensSql(table, userId));
+}
+
+/** spendUserTokens as SQL (a statement or a CTE body); `when` (boolean SQL) makes it conditional. */
+export function spendUserTokensSql(table: SingleUseTokenTable, userId: string, when: SQL = sql`true`): SQL {
   const t = as(table);
-  await tx
-    .update(t)
-    .set({ usedAt: sql`now()` })
-    .where(and(eq(t.userId, userId), isNull(t.usedAt)));
+  return sql`update ${t} set used_at = now() where ${t.userId} = ${userId} and ${t.usedAt} is null and ${when}`;
 }
 
 /**
