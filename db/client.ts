@@ -57,6 +57,11 @@ export async function openDatabase(options: { url?: string; dataDir?: string | n
       max: 10,
       connect_timeout: timeouts.connectSeconds,
       onnotice: () => {},
+      // Evidence for db/availability.ts: a closed connection (the server shut down, the network
+      // dropped) means its last "the database answers" may no longer hold.
+      onclose: () => {
+        globalForDb.__rekeyDbConnectionClosedAt = Date.now();
+      },
       // Sent with every new connection, so they hold after the server restarts too.
       connection: {
         application_name: "rekey",
@@ -81,7 +86,12 @@ export async function openDatabase(options: { url?: string; dataDir?: string | n
 
 // One handle per process, kept on globalThis so that hot reload (and Next's separate module
 // graphs for proxy and pages) reuse it: two PGlite instances on one folder lose writes.
-const globalForDb = globalThis as unknown as { __rekeyDb?: Promise<DatabaseHandle> };
+const globalForDb = globalThis as unknown as { __rekeyDb?: Promise<DatabaseHandle>; __rekeyDbConnectionClosedAt?: number };
+
+/** When a PostgreSQL connection of this process last closed (0: never). */
+export function lastConnectionClosedAt(): number {
+  return globalForDb.__rekeyDbConnectionClosedAt ?? 0;
+}
 
 /** The process-wide database, opened (and migrated) on first use, never at build time. */
 export function getDatabase(): Promise<DatabaseHandle> {
