@@ -7,8 +7,13 @@ import { env } from "../env";
 // database dump alone reveals nothing. The runner erases the payload when the job ends.
 const VERSION = "v1";
 
+// Derived once per secret, not once per seal (tests switch AUTH_SECRET between calls).
+let derived: { secret: string; key: Buffer } | undefined;
+
 function key(): Buffer {
-  return Buffer.from(hkdfSync("sha256", env().AUTH_SECRET, "rekey", "rekey:job-secrets:v1", 32));
+  const secret = env().AUTH_SECRET;
+  if (derived?.secret !== secret) derived = { secret, key: Buffer.from(hkdfSync("sha256", secret, "rekey", "rekey:job-secrets:v1", 32)) };
+  return derived.key;
 }
 
 /** Encrypts `plain` for storage in a job row: "v1.<iv>.<ciphertext>.<tag>", base64url. */
