@@ -1,24 +1,24 @@
 import "server-only";
-import { eq, sql } from "drizzle-orm";
+import { sql } from "drizzle-orm";
 import { createElement } from "react";
-import { queryRows, type Database } from "@/db/client";
+import { queryRows, type Database, type Transaction } from "@/db/client";
 import { passwordResetTokens, users } from "@/db/schema";
 import ResetPasswordEmail, { resetPasswordSubject } from "@/emails/reset-password";
 import { formatEmailTime } from "@/emails/layout";
 import { audit, auditInsertSql, auditThrottled, noteAudited, noteRefusalContinuing } from "./audit";
 import { traced } from "./tracing";
 import { clientKey, type RequestContext } from "./client-ip";
-import { deleteUserSessions, nextCredentialsVersion } from "./auth/sessions";
+import { deleteUserSessionsSql, nextCredentialsVersion } from "./auth/sessions";
 import { env } from "./env";
 import { sendFailure } from "./jobs/errors";
-import { enqueueJob, enqueueJobWithinLimit, LeaseLost, RUN_ONCE, type JobSteps } from "./jobs/queue";
+import { enqueueJobWithinLimit, jobInsertSql, LeaseLost, RUN_ONCE, scheduleJob, type JobSteps } from "./jobs/queue";
 import { seal } from "./jobs/seal";
 import { log } from "./log";
 import { sendEmail } from "./mail";
-import { lockUser } from "./user-lock";
+import { lockUserSql } from "./user-lock";
 import { hashNewPassword, passwordPolicyErrors } from "./passwords";
 import { countHitSql, type RateLimit } from "./rate-limit";
-import { consumeToken, lookUpToken, spendUserTokens, spendUserTokensSql, type TokenProblem } from "./single-use-tokens";
+import { consumeToken, lookUpTokenAndUser, spendUserTokensSql, type TokenProblem } from "./single-use-tokens";
 import { emailFingerprint, generateToken } from "./tokens";
 import { maskEmail, normalizeEmail } from "./validation/fields";
 
@@ -213,11 +213,10 @@ type FoundToken =
   | { status: TokenProblem; userId?: string };
 
 async function findToken(db: Database, token: string): Promise<FoundToken> {
-  const found = await lookUpToken(db, passwordResetTokens, token);
-  if (found.status !== "valid") return found;
-  const user = await db.query.users.findFirst({ where: eq(users.id, found.userId), columns: { email: true, passwordHash: true } });
+  const { lookup, user } = await lookUpTokenAndUser(db, passwordResetTokens, token);
+  if (lookup.status !== "valid") return lookup;
   if (!user) return { status: "invalid" };
-  return { status: "valid", userId: found.userId, email: user.email, passwordHash: user.passwordHash, expiresAt: found.expiresAt };
+  return { status: "valid", userId: lookup.userId, email: user.email, passwordHash: user.passwordHash, expiresAt: lookup.expiresAt };
 }
 
 export type ResetPasswordResult =
@@ -236,6 +235,45 @@ const PROBLEM_EVENTS = {
 /** Records a link that did not work (page view or submission), then returns its problem. */
 export async function auditTokenProblem(db: Database, problem: TokenProblem, context: RequestContext & { userId?: string }): Promise<void> {
   await audit(db, { event: PROBLEM_EVENTS[problem], userId: context.userId ?? null, ip: context.ip, userAgent: context.userAgent });
+}
+
+/**
+ * Everything a consumed token sets off, in one statement: the new hash (a forced reset ends,
+ * the address counts as confirmed), every other link of the user spent, every session ended,
+ * both audit rows, and the "your password was changed" job, which commits with the change.
+ */
+async function setResetPassword(
+  db: Database,
+  tx: Transaction,
+  consumed: { id: string; userId: string },
+  passwordHash: string,
+  input: RequestContext,
+  schedule: Schedule,
+): Promise<{ id: string }> {
+  const t = passwordResetTokens;
+  const context = { userId: sql`changed.id`, ip: input.ip, userAgent: input.userAgent };
+  const completed = { event: "password_reset.completed", ...context, details: { token_id: consumed.id } } as const;
+  const revoked = { event: "sessions.revoked", ...context, details: sql`jsonb_build_object('count', (select count(*) from revoked), 'reason', 'password_reset')` } as const;
+  const notice = sql`jsonb_build_object('userId', changed.id, 'email', changed.email, 'changedAt', changed.password_changed_at, 'ip', ${input.ip}::text, 'userAgent', ${input.userAgent}::text)`;
+  const [row] = await queryRows<{ id: string; revoked: number; job_id: string }>(
+    tx,
+    sql`with changed as (
+        update ${users} set password_hash = ${passwordHash}, password_changed_at = now(), credentials_version = ${nextCredentialsVersion()},
+          password_reset_forced_at = null, retired_password_hash = null, email_verified_at = coalesce(${users.emailVerified}, now())
+        where ${users.id} = ${consumed.userId} returning id, email, password_changed_at),
+      spent as (${spendUserTokensSql(t, consumed.userId)}),
+      revoked as (${deleteUserSessionsSql(consumed.userId)}),
+      completed as (${auditInsertSql(completed, sql`from changed`)}),
+      revoked_audit as (${auditInsertSql(revoked, sql`from changed`)}),
+      queued as (${jobInsertSql("password_changed.notify", notice, sql`from changed`)})
+      select changed.id, (select count(*) from revoked)::int as revoked, (select id from queued) as job_id from changed`,
+  );
+  if (!row) throw new Error("reset token points at a missing user");
+  const entry = { ip: input.ip, userAgent: input.userAgent, userId: row.id };
+  noteAudited({ ...entry, event: "password_reset.completed", details: { token_id: consumed.id } });
+  noteAudited({ ...entry, event: "sessions.revoked", details: { count: row.revoked, reason: "password_reset" } });
+  scheduleJob(db, row.job_id, schedule);
+  return { id: row.id };
 }
 
 /**
@@ -263,36 +301,11 @@ async function resetPasswordUntraced(
   const passwordHash = hashed.hash;
 
   const outcome = await db.transaction(async (tx) => {
-    // The user row first, as every credential change does (see lockUser): no deadlocks.
-    if (!(await lockUser(tx, found.userId))) return null;
-    const consumed = await consumeToken(tx, passwordResetTokens, input.token);
+    // The user row first, as every credential change does (see lockUser), then the token: one
+    // statement, the lock taken by its init plan before the token row is touched. No deadlocks.
+    const consumed = await consumeToken(tx, passwordResetTokens, input.token, lockUserSql(found.userId));
     if (!consumed) return null;
-
-    const [user] = await tx
-      .update(users)
-      .set({
-        passwordHash,
-        passwordChangedAt: sql`now()`,
-        credentialsVersion: nextCredentialsVersion(),
-        // A forced reset is over once a new password is chosen; the old hash is of no more use.
-        passwordResetForcedAt: null,
-        retiredPasswordHash: null,
-        // Following the emailed link proved the address is theirs.
-        emailVerified: sql`coalesce(${users.emailVerified}, now())`,
-      })
-      .where(eq(users.id, consumed.userId))
-      .returning({ id: users.id, email: users.email, passwordChangedAt: users.passwordChangedAt });
-    if (!user) throw new Error("reset token points at a missing user");
-
-    // Every other outstanding link of the user dies with this one.
-    await spendUserTokens(tx, passwordResetTokens, user.id);
-    const revoked = await deleteUserSessions(tx, user.id);
-    await audit(tx, { event: "password_reset.completed", userId: user.id, ip: input.ip, userAgent: input.userAgent, details: { token_id: consumed.id } });
-    await audit(tx, { event: "sessions.revoked", userId: user.id, ip: input.ip, userAgent: input.userAgent, details: { count: revoked, reason: "password_reset" } });
-    // In the transaction: the "your password was changed" warning commits with the change.
-    const changedAt = (user.passwordChangedAt ?? new Date()).toISOString();
-    await enqueueJob(db, "password_changed.notify", { userId: user.id, email: user.email, changedAt, ip: input.ip, userAgent: input.userAgent }, schedule, tx);
-    return user;
+    return setResetPassword(db, tx, consumed, passwordHash, input, schedule);
   });
 
   if (!outcome) {

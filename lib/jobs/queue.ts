@@ -1,6 +1,6 @@
 import "server-only";
 import { randomUUID } from "node:crypto";
-import { and, eq, inArray, lt, lte, or, sql, type SQL } from "drizzle-orm";
+import { and, eq, inArray, is, lt, lte, or, SQL, sql } from "drizzle-orm";
 import { queryRows, type Database, type Transaction } from "@/db/client";
 import { jobs, type Job } from "@/db/schema";
 import { env } from "../env";
@@ -20,13 +20,18 @@ export type JobKind =
 
 export type JobPayload = Record<string, unknown>;
 
-/** The INSERT of one pending job returning its id; `from` makes it conditional (no row there, no job). */
-function jobInsertSql(kind: JobKind, payload: JobPayload, from: SQL = sql``): SQL {
-  return sql`insert into ${jobs} (kind, payload) select ${kind}, ${JSON.stringify(payload)}::jsonb ${from} returning id`;
+/**
+ * The INSERT of one pending job returning its id (a statement or a CTE body); the payload may be
+ * jsonb SQL built in the statement. `from` makes it conditional: no row there, no job.
+ * Pair it with scheduleJob once the statement has committed.
+ */
+export function jobInsertSql(kind: JobKind, payload: JobPayload | SQL, from: SQL = sql``): SQL {
+  const value = is(payload, SQL) ? payload : sql`${JSON.stringify(payload)}::jsonb`;
+  return sql`insert into ${jobs} (kind, payload) select ${kind}, ${value} ${from} returning id`;
 }
 
 /** Asks `schedule` (after() in Next) to run job `id` once the answer has gone out. */
-function scheduleJob(db: Database, id: string, schedule: Schedule): void {
+export function scheduleJob(db: Database, id: string, schedule: Schedule): void {
   schedule(async () => {
     // Imported late: the runner imports every handler, and the handlers import this module.
     const { runJob } = await import("./runner");
