@@ -3,6 +3,7 @@ import { RETRY_AFTER_SECONDS, isDatabaseAvailable } from "@/db/availability";
 import { getDb } from "@/db/client";
 import { auth } from "@/lib/auth/config";
 import { sessionCookieName } from "@/lib/auth/cookie-names";
+import { argon2QueueFull } from "@/lib/argon2-slots";
 import { renewSessionCookie } from "@/lib/auth/sessions";
 import { env } from "@/lib/env";
 import { log } from "@/lib/log";
@@ -25,19 +26,27 @@ const isApi = (request: NextRequest) => request.nextUrl.pathname.startsWith("/ap
 const UNAVAILABLE_HEADERS = { "Retry-After": String(RETRY_AFTER_SECONDS), "Cache-Control": "no-store" };
 
 /** The 503 answer: the API's error shape for /api/*, the "temporarily unavailable" page otherwise. */
-function unavailable(request: NextRequest, requestHeaders: Headers, security: Record<string, string>): NextResponse {
+function unavailable(request: NextRequest, requestHeaders: Headers, security: Record<string, string>, retryAfterSeconds = RETRY_AFTER_SECONDS): NextResponse {
+  const headers = { ...UNAVAILABLE_HEADERS, "Retry-After": String(retryAfterSeconds) };
   if (isApi(request)) {
     return NextResponse.json(
       { error: { code: "service_unavailable", message: "The service is temporarily unavailable. Try again in a moment." } },
-      { status: 503, headers: UNAVAILABLE_HEADERS },
+      { status: 503, headers },
     );
   }
   return NextResponse.rewrite(new URL(UNAVAILABLE_PAGE, request.url), {
     status: 503,
-    headers: { ...UNAVAILABLE_HEADERS, ...security },
+    headers: { ...headers, ...security },
     request: { headers: requestHeaders },
   });
 }
+
+/** A password check: the sign-in form's post and Auth.js's credentials callback. */
+const isSignIn = (request: NextRequest) =>
+  request.method === "POST" && ["/login", "/api/auth/callback/credentials"].includes(request.nextUrl.pathname);
+
+// Turned away while the argon2 queue is full: a second, as long as a few queued runs take.
+const BUSY_RETRY_AFTER_SECONDS = 1;
 
 // Signed-in-only areas. Pages check again (requireSession), so a route missing here is still safe.
 const PROTECTED = ["/account"];
@@ -96,6 +105,9 @@ export async function proxy(request: NextRequest): Promise<NextResponse> {
 
   // Checked before anything renders: a page that fails mid-render can only answer 500.
   if (pathname === UNAVAILABLE_PAGE) return unavailable(request, requestHeaders, security);
+  // Under a flood of sign-ins, the excess is refused here for the price of a header check,
+  // instead of each one rendering after waiting its turn for argon2 (ARGON2_MAX_QUEUE).
+  if (isSignIn(request) && argon2QueueFull()) return unavailable(request, requestHeaders, security, BUSY_RETRY_AFTER_SECONDS);
   if (!answersWithoutProxyCheck(request) && !(await isDatabaseAvailable())) return unavailable(request, requestHeaders, security);
 
   // Before auth() below, so that the expiry it sees is already the renewed one.
