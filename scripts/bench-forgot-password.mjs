@@ -89,7 +89,9 @@ function request(agent, method, path, { json, form, headers = {} } = {}) {
       (res) => {
         const chunks = [];
         res.on("data", (c) => chunks.push(c));
-        res.on("end", () => resolve({ status: res.statusCode, body: Buffer.concat(chunks).toString(), ms: performance.now() - started, endedAt: performance.now() }));
+        res.on("end", () =>
+          resolve({ status: res.statusCode, headers: res.headers, body: Buffer.concat(chunks).toString(), ms: performance.now() - started, endedAt: performance.now() }),
+        );
       },
     );
     req.on("error", reject);
@@ -225,10 +227,12 @@ try {
   // Known addresses: one per request, so the per-address limit (3 an hour) never answers for them.
   const knownCount = 60_000;
   await sql`insert into users (id, email, password_hash, email_verified_at)
-    select gen_random_uuid()::text, 'known-' || i || '@bench.example', ${passwordHash}, now() from generate_series(1, ${knownCount}::int) i`;
+    select gen_random_uuid()::text, 'known-' || lpad(i::text, 6, '0') || '@bench.example', ${passwordHash}, now() from generate_series(1, ${knownCount}::int) i`;
   let knownNext = 0;
-  const knownEmail = () => `known-${(knownNext++ % knownCount) + 1}@bench.example`;
-  const unknownEmail = () => `nobody-${randomUUID()}@bench.example`;
+  // Known and unknown addresses of one length, so that parity compares accounts, not string
+  // lengths (a longer body costs a little more to read and validate).
+  const knownEmail = () => `known-${String((knownNext++ % knownCount) + 1).padStart(6, "0")}@bench.example`;
+  const unknownEmail = () => `nobody${randomBytes(3).toString("hex")}@bench.example`;
   const forgot = (agent, email) => request(agent, "POST", "/api/v1/auth/forgot-password", { json: { email } });
   const health = (agent) => request(agent, "GET", "/api/v1/health");
 
@@ -324,6 +328,7 @@ try {
   const healthQuiet = [];
   const healthFlood = [];
   let signIns = 0;
+  let signInsShed = 0;
   for (let r = 0; r < rounds; r++) {
     healthQuiet.push(quantile(await probeHealth(performance.now() + cellSeconds * 1000), 0.99));
     const stopAt = performance.now() + cellSeconds * 1000;
@@ -332,6 +337,11 @@ try {
       const res = await request(a, "POST", "/login", {
         form: { ...actionFields, email: knownEmail(), password: "wrong-password-for-bench" },
       });
+      // Turned away while the argon2 queue is full (ARGON2_MAX_QUEUE): a 503 with Retry-After.
+      if (res.status === 503 && res.headers["retry-after"]) {
+        signInsShed++;
+        return { ...res, status: 200 };
+      }
       if (res.status >= 400) throw new Error(`sign-in answered ${res.status}`);
       // Proof that the action ran (argon2 and all), not only the page rendered again.
       if (!res.body.includes("Incorrect email or password")) throw new Error("a sign-in of the flood was not checked");
@@ -403,7 +413,7 @@ try {
     ],
     [
       "health p99 under sign-in flood",
-      `${median(healthFlood).toFixed(1)} ms (${spread(healthFlood)}); quiet ${median(healthQuiet).toFixed(1)} ms; ${signIns} sign-ins`,
+      `${median(healthFlood).toFixed(1)} ms (${spread(healthFlood)}); quiet ${median(healthQuiet).toFixed(1)} ms; ${signIns - signInsShed} sign-ins checked, ${signInsShed} turned away (503)`,
       "< 100 ms",
       met(median(healthFlood) < 100),
     ],
