@@ -26,17 +26,16 @@ const isApi = (request: NextRequest) => request.nextUrl.pathname.startsWith("/ap
 const UNAVAILABLE_HEADERS = { "Retry-After": String(RETRY_AFTER_SECONDS), "Cache-Control": "no-store" };
 
 /** The 503 answer: the API's error shape for /api/*, the "temporarily unavailable" page otherwise. */
-function unavailable(request: NextRequest, requestHeaders: Headers, security: Record<string, string>, retryAfterSeconds = RETRY_AFTER_SECONDS): NextResponse {
-  const headers = { ...UNAVAILABLE_HEADERS, "Retry-After": String(retryAfterSeconds) };
+function unavailable(request: NextRequest, requestHeaders: Headers, security: Record<string, string>): NextResponse {
   if (isApi(request)) {
     return NextResponse.json(
       { error: { code: "service_unavailable", message: "The service is temporarily unavailable. Try again in a moment." } },
-      { status: 503, headers },
+      { status: 503, headers: UNAVAILABLE_HEADERS },
     );
   }
   return NextResponse.rewrite(new URL(UNAVAILABLE_PAGE, request.url), {
     status: 503,
-    headers: { ...headers, ...security },
+    headers: { ...UNAVAILABLE_HEADERS, ...security },
     request: { headers: requestHeaders },
   });
 }
@@ -47,6 +46,22 @@ const isSignIn = (request: NextRequest) =>
 
 // Turned away while the argon2 queue is full: a second, as long as a few queued runs take.
 const BUSY_RETRY_AFTER_SECONDS = 1;
+const BUSY_HEADERS = { "Retry-After": String(BUSY_RETRY_AFTER_SECONDS), "Cache-Control": "no-store" };
+
+// A page of its own, not a rewrite to /service-unavailable: Next would take the rewritten form
+// post for a server action of that page and answer 409.
+const BUSY_PAGE = `<!DOCTYPE html><html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1"><title>Busy - Rekey</title></head><body><main><h1>Too many sign-ins right now</h1><p>Please try again in a moment.</p><p><a href="/login">Back to sign in</a></p></main></body></html>`;
+
+/** The answer to a sign-in turned away: 503 with Retry-After, in the API's shape or as a small page. */
+function busy(request: NextRequest, security: Record<string, string>): NextResponse {
+  if (isApi(request)) {
+    return NextResponse.json(
+      { error: { code: "service_unavailable", message: "Too many sign-ins right now. Try again in a moment." } },
+      { status: 503, headers: BUSY_HEADERS },
+    );
+  }
+  return new NextResponse(BUSY_PAGE, { status: 503, headers: { ...BUSY_HEADERS, ...security, "Content-Type": "text/html; charset=utf-8" } });
+}
 
 // Signed-in-only areas. Pages check again (requireSession), so a route missing here is still safe.
 const PROTECTED = ["/account"];
@@ -107,7 +122,7 @@ export async function proxy(request: NextRequest): Promise<NextResponse> {
   if (pathname === UNAVAILABLE_PAGE) return unavailable(request, requestHeaders, security);
   // Under a flood of sign-ins, the excess is refused here for the price of a header check,
   // instead of each one rendering after waiting its turn for argon2 (ARGON2_MAX_QUEUE).
-  if (isSignIn(request) && argon2QueueFull()) return unavailable(request, requestHeaders, security, BUSY_RETRY_AFTER_SECONDS);
+  if (isSignIn(request) && argon2QueueFull()) return busy(request, security);
   if (!answersWithoutProxyCheck(request) && !(await isDatabaseAvailable())) return unavailable(request, requestHeaders, security);
 
   // Before auth() below, so that the expiry it sees is already the renewed one.

@@ -45,22 +45,44 @@ async function signIn(email: string): Promise<Response> {
   });
 }
 
+/** One sign-in through the form without JavaScript: a multipart post of the page's own fields. */
+async function signInWithForm(email: string, formFields: Record<string, string>): Promise<Response> {
+  const body = new FormData();
+  for (const [name, value] of Object.entries({ ...formFields, email, password: "Wrong-Password-1" })) body.append(name, value);
+  return fetch(`${server.url}/login`, { method: "POST", redirect: "manual", headers: { origin: server.url }, body });
+}
+
+/** The hidden fields React renders into the sign-in form (the server action's id and state). */
+async function loginFormFields(): Promise<Record<string, string>> {
+  const html = await (await fetch(`${server.url}/login`)).text();
+  const fields: Record<string, string> = {};
+  for (const [input] of html.matchAll(/<input[^>]*type="hidden"[^>]*>/g)) {
+    const name = input.match(/name="([^"]*)"/)?.[1];
+    const value = (input.match(/value="([^"]*)"/)?.[1] ?? "").replace(/&quot;/g, '"').replace(/&amp;/g, "&");
+    if (name) fields[name] = value;
+  }
+  return fields;
+}
+
 test("a sign-in that would have to wait for argon2 beyond ARGON2_MAX_QUEUE gets 503 with Retry-After at once, health still answers, and sign-in works again once the queue drains", async () => {
   test.setTimeout(120_000);
-  // An unknown address holds the only argon2 slot (the dummy hash is made, then verified:
-  // two slow runs); sign-ins keep arriving meanwhile, not waiting for each other, so some find
-  // the slot taken and the queue (of size 0) full.
+  // An unknown address takes the only argon2 slot (the dummy hash is made, then verified: two
+  // slow runs); sign-ins keep arriving meanwhile, not waiting for each other, so some find the
+  // slot taken and the queue (of size 0) full.
+  const formFields = await loginFormFields();
   const holder = signIn(uniqueEmail("holder"));
   const flood: Promise<Response>[] = [];
+  const formFlood: Promise<Response>[] = [];
   const health: Promise<Response>[] = [];
   for (let i = 0; i < 40; i++) {
     flood.push(signIn(uniqueEmail("flood")));
+    formFlood.push(signInWithForm(uniqueEmail("form"), formFields));
     if (i % 10 === 0) health.push(fetch(`${server.url}/api/v1/health`));
     await new Promise((r) => setTimeout(r, 50));
   }
-  const answers = await Promise.all(flood);
+  // The holder too may find the slot taken (a form post can overtake it): it counts as any other.
+  const answers = await Promise.all([holder, ...flood]);
 
-  expect((await holder).status).toBe(302);
   const turnedAway = answers.filter((r) => r.status === 503);
   expect(turnedAway.length).toBeGreaterThan(0);
   for (const response of turnedAway) {
@@ -70,6 +92,20 @@ test("a sign-in that would have to wait for argon2 beyond ARGON2_MAX_QUEUE gets 
   // Whatever got in was answered as a sign-in (a wrong password's redirect), never an error.
   for (const response of answers.filter((r) => r.status !== 503)) expect(response.status).toBe(302);
   for (const response of await Promise.all(health)) expect(response.status).toBe(200);
+
+  // The form without JavaScript: turned away with a page that says so, or answered as a sign-in.
+  const formAnswers = await Promise.all(formFlood);
+  expect(formAnswers.some((r) => r.status === 503)).toBe(true);
+  for (const response of formAnswers) {
+    const text = await response.text();
+    if (response.status === 503) {
+      expect(response.headers.get("retry-after")).toBe("1");
+      expect(text).toContain("Too many sign-ins right now");
+    } else {
+      expect(response.status).toBe(200);
+      expect(text).toContain("Incorrect email or password.");
+    }
+  }
 
   // The queue drained: the next sign-in is checked, not turned away.
   const after = await signIn(uniqueEmail("after"));
