@@ -280,9 +280,14 @@ try {
   await Promise.all([health(left), health(right)]);
   let knownFirst = 0;
   for (let i = 0; i < concurrentPairs; i++) {
-    // Alternate which connection carries the known address, so a connection's own bias cancels.
-    const [ka, ua] = i % 2 === 0 ? [left, right] : [right, left];
-    const [k, u] = await Promise.all([forgot(ka, knownEmail()), forgot(ua, unknownEmail())]);
+    // Alternate which connection carries the known address, and which of the two is written
+    // first (every pair, so the four combinations come equally often): the first written is
+    // read first and, on a short path, answered first, whatever the account.
+    const [ka, ua] = (i >> 1) % 2 === 0 ? [left, right] : [right, left];
+    const [k, u] =
+      i % 2 === 0
+        ? await Promise.all([forgot(ka, knownEmail()), forgot(ua, unknownEmail())])
+        : await Promise.all([forgot(ua, unknownEmail()), forgot(ka, knownEmail())]).then(([unknown, known]) => [known, unknown]);
     if (k.endedAt < u.endedAt) knownFirst++;
     await new Promise((r) => setTimeout(r, 5));
   }
