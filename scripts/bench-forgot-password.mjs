@@ -279,6 +279,7 @@ try {
   const [left, right] = [newAgent(), newAgent()];
   await Promise.all([health(left), health(right)]);
   let knownFirst = 0;
+  let writtenFirstAnsweredFirst = 0;
   for (let i = 0; i < concurrentPairs; i++) {
     // Alternate which connection carries the known address, and which of the two is written
     // first (every pair, so the four combinations come equally often): the first written is
@@ -289,10 +290,11 @@ try {
         ? await Promise.all([forgot(ka, knownEmail()), forgot(ua, unknownEmail())])
         : await Promise.all([forgot(ua, unknownEmail()), forgot(ka, knownEmail())]).then(([unknown, known]) => [known, unknown]);
     if (k.endedAt < u.endedAt) knownFirst++;
+    if ((i % 2 === 0) === k.endedAt < u.endedAt) writtenFirstAnsweredFirst++;
     await new Promise((r) => setTimeout(r, 5));
   }
   const coinP = binomialP(knownFirst, concurrentPairs);
-  console.error(`bench: concurrent pairs, known first ${knownFirst}/${concurrentPairs}`);
+  console.error(`bench: concurrent pairs, known first ${knownFirst}/${concurrentPairs}, the one written first answered first ${writtenFirstAnsweredFirst}/${concurrentPairs}`);
 
   // 4. Reset p50 against one argon2 hash (the same parameters, measured in this process).
   const hashMs = [];
