@@ -3,6 +3,7 @@ import { RETRY_AFTER_SECONDS, isDatabaseAvailable } from "@/db/availability";
 import { getDb } from "@/db/client";
 import { auth } from "@/lib/auth/config";
 import { sessionCookieName } from "@/lib/auth/cookie-names";
+import { argon2QueueFull } from "@/lib/argon2-slots";
 import { renewSessionCookie } from "@/lib/auth/sessions";
 import { env } from "@/lib/env";
 import { log } from "@/lib/log";
@@ -37,6 +38,29 @@ function unavailable(request: NextRequest, requestHeaders: Headers, security: Re
     headers: { ...UNAVAILABLE_HEADERS, ...security },
     request: { headers: requestHeaders },
   });
+}
+
+/** A password check: the sign-in form's post and Auth.js's credentials callback. */
+const isSignIn = (request: NextRequest) =>
+  request.method === "POST" && ["/login", "/api/auth/callback/credentials"].includes(request.nextUrl.pathname);
+
+// Turned away while the argon2 queue is full: a second, as long as a few queued runs take.
+const BUSY_RETRY_AFTER_SECONDS = 1;
+const BUSY_HEADERS = { "Retry-After": String(BUSY_RETRY_AFTER_SECONDS), "Cache-Control": "no-store" };
+
+// A page of its own, not a rewrite to /service-unavailable: Next would take the rewritten form
+// post for a server action of that page and answer 409.
+const BUSY_PAGE = `<!DOCTYPE html><html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1"><title>Busy - Rekey</title></head><body><main><h1>Too many sign-ins right now</h1><p>Please try again in a moment.</p><p><a href="/login">Back to sign in</a></p></main></body></html>`;
+
+/** The answer to a sign-in turned away: 503 with Retry-After, in the API's shape or as a small page. */
+function busy(request: NextRequest, security: Record<string, string>): NextResponse {
+  if (isApi(request)) {
+    return NextResponse.json(
+      { error: { code: "service_unavailable", message: "Too many sign-ins right now. Try again in a moment." } },
+      { status: 503, headers: BUSY_HEADERS },
+    );
+  }
+  return new NextResponse(BUSY_PAGE, { status: 503, headers: { ...BUSY_HEADERS, ...security, "Content-Type": "text/html; charset=utf-8" } });
 }
 
 // Signed-in-only areas. Pages check again (requireSession), so a route missing here is still safe.
@@ -96,6 +120,9 @@ export async function proxy(request: NextRequest): Promise<NextResponse> {
 
   // Checked before anything renders: a page that fails mid-render can only answer 500.
   if (pathname === UNAVAILABLE_PAGE) return unavailable(request, requestHeaders, security);
+  // Under a flood of sign-ins, the excess is refused here for the price of a header check,
+  // instead of each one rendering after waiting its turn for argon2 (ARGON2_MAX_QUEUE).
+  if (isSignIn(request) && argon2QueueFull()) return busy(request, security);
   if (!answersWithoutProxyCheck(request) && !(await isDatabaseAvailable())) return unavailable(request, requestHeaders, security);
 
   // Before auth() below, so that the expiry it sees is already the renewed one.

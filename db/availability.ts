@@ -3,11 +3,16 @@
 // (a page that throws mid-render can only give a 500, or a 200 once streaming began).
 // Imported by proxy.ts, route handlers and server actions; no "server-only" so tests import it.
 import { sql } from "drizzle-orm";
-import { getDb } from "./client";
+import { getDb, lastConnectionClosedAt } from "./client";
 
 /** Seconds a client is told to wait (Retry-After) while the database is unavailable. */
 export const RETRY_AFTER_SECONDS = 5;
 
+// While the database is up, a successful probe is trusted this long, unless a connection of
+// the pool closed since (PostgreSQL shutting down or crashing closes every connection at once,
+// so an outage still gets its 503 from the first request): under load, one probe a second
+// per instance instead of one per burst of requests.
+const UP_TRUST_MS = 1_000;
 // While the database is down, one probe per second per instance; every other request in
 // between is answered from the last result, so an outage costs no connection attempts per request.
 const DOWN_RECHECK_MS = 1_000;
@@ -89,13 +94,16 @@ async function probe(): Promise<boolean> {
 }
 
 /**
- * Whether the database answers now. Concurrent callers share one `select 1`; while it is known
- * to be down, the answer is reused for a second before the next probe, so recovery is noticed
- * within about a second and needs no restart.
+ * Whether the database answers now. Concurrent callers share one `select 1`, and a success
+ * stands for UP_TRUST_MS while no connection closes; while it is known to be down, the answer
+ * is reused for a second before the next probe, so recovery is noticed within about a second
+ * and needs no restart.
  */
 export async function isDatabaseAvailable(): Promise<boolean> {
   const current = state();
   if (current.probe) return current.probe;
+  const trusted = !current.down && current.checkedAt > 0 && Date.now() - current.checkedAt < UP_TRUST_MS;
+  if (trusted && lastConnectionClosedAt() < current.checkedAt) return true;
   if (current.down && Date.now() - current.checkedAt < DOWN_RECHECK_MS) return false;
   const running = probe().then((up) => {
     current.down = !up;
@@ -105,4 +113,9 @@ export async function isDatabaseAvailable(): Promise<boolean> {
   });
   current.probe = running;
   return running;
+}
+
+/** Forgets what this process saw (tests start from "never probed"). */
+export function resetAvailabilityForTests(): void {
+  globalForAvailability.__rekeyDbAvailability = { down: false, checkedAt: 0 };
 }

@@ -7,6 +7,7 @@ import { migrate as migratePglite } from "drizzle-orm/pglite/migrator";
 import { drizzle as drizzlePostgres } from "drizzle-orm/postgres-js";
 import { migrate as migratePostgres } from "drizzle-orm/postgres-js/migrator";
 import type { PgDatabase, PgQueryResultHKT } from "drizzle-orm/pg-core";
+import type { SQL } from "drizzle-orm";
 import postgres from "postgres";
 import { env } from "../lib/env";
 import * as schema from "./schema";
@@ -56,6 +57,11 @@ export async function openDatabase(options: { url?: string; dataDir?: string | n
       max: 10,
       connect_timeout: timeouts.connectSeconds,
       onnotice: () => {},
+      // Evidence for db/availability.ts: a closed connection (the server shut down, the network
+      // dropped) means its last "the database answers" may no longer hold.
+      onclose: () => {
+        globalForDb.__rekeyDbConnectionClosedAt = Date.now();
+      },
       // Sent with every new connection, so they hold after the server restarts too.
       connection: {
         application_name: "rekey",
@@ -80,7 +86,12 @@ export async function openDatabase(options: { url?: string; dataDir?: string | n
 
 // One handle per process, kept on globalThis so that hot reload (and Next's separate module
 // graphs for proxy and pages) reuse it: two PGlite instances on one folder lose writes.
-const globalForDb = globalThis as unknown as { __rekeyDb?: Promise<DatabaseHandle> };
+const globalForDb = globalThis as unknown as { __rekeyDb?: Promise<DatabaseHandle>; __rekeyDbConnectionClosedAt?: number };
+
+/** When a PostgreSQL connection of this process last closed (0: never). */
+export function lastConnectionClosedAt(): number {
+  return globalForDb.__rekeyDbConnectionClosedAt ?? 0;
+}
 
 /** The process-wide database, opened (and migrated) on first use, never at build time. */
 export function getDatabase(): Promise<DatabaseHandle> {
@@ -112,4 +123,14 @@ export async function getDb(): Promise<Database> {
 /** Uses `handle` as the process-wide database (tests open their own). */
 export function useDatabaseForTests(handle: DatabaseHandle): void {
   globalForDb.__rekeyDb = Promise.resolve(handle);
+}
+
+/**
+ * Runs one raw statement and returns its rows under either driver (postgres.js answers an
+ * array, PGlite `{ rows }`). For statements drizzle's builders cannot express, such as
+ * data-modifying CTEs that fold several writes into one round trip.
+ */
+export async function queryRows<T>(db: Database | Transaction, query: SQL): Promise<T[]> {
+  const result: unknown = await db.execute(query);
+  return (Array.isArray(result) ? result : (result as { rows: T[] }).rows) as T[];
 }

@@ -41,7 +41,10 @@ export function EmailLayout({ preview, children }: { preview: string; children: 
   );
 }
 
+// Built once: toLocaleString builds a new formatter on every call (~0.3 ms each).
+const EMAIL_TIME = new Intl.DateTimeFormat("en-GB", { dateStyle: "medium", timeStyle: "short", timeZone: "UTC" });
+
 /** "21 Nov 2026, 14:05 UTC": unambiguous in every reader's locale. */
 export function formatEmailTime(date: Date): string {
-  return `${date.toLocaleString("en-GB", { dateStyle: "medium", timeStyle: "short", timeZone: "UTC" })} UTC`;
+  return `${EMAIL_TIME.format(date)} UTC`;
 }

@@ -1,5 +1,5 @@
 import "server-only";
-import { lt, sql } from "drizzle-orm";
+import { is, lt, SQL, sql } from "drizzle-orm";
 import type { Database, Transaction } from "@/db/client";
 import { auditEvents } from "@/db/schema";
 import { log } from "./log";
@@ -56,18 +56,30 @@ export interface AuditEntry {
   details?: Record<string, string | number | boolean | null>;
 }
 
-/** Records a security event (no token, password or hash: callers pass ids and counts). */
-export async function audit(db: Database | Transaction, entry: AuditEntry): Promise<void> {
-  await db.insert(auditEvents).values({
-    event: entry.event,
-    userId: entry.userId ?? null,
-    emailHmac: entry.email ? emailFingerprint(entry.email) : null,
-    ip: entry.ip ?? null,
-    userAgent: entry.userAgent ?? null,
-    details: entry.details ?? {},
-  });
+/**
+ * The INSERT of one audit row, as SQL (a CTE body or a statement of its own). `from` makes it
+ * conditional, e.g. sql`from held`: no row there, no event. Call noteAudited once it ran.
+ */
+export function auditInsertSql(entry: AuditRow, from: SQL = sql``): SQL {
+  const details = is(entry.details, SQL) ? entry.details : sql`${JSON.stringify(entry.details ?? {})}::jsonb`;
+  return sql`insert into ${auditEvents} (event, user_id, email_hmac, ip, user_agent, details)
+    select ${entry.event}, ${entry.userId ?? null}, ${entry.email ? emailFingerprint(entry.email) : null}, ${entry.ip ?? null},
+      ${entry.userAgent ?? null}, ${details} ${from}`;
+}
+
+/** An entry for auditInsertSql whose user and details may be computed in the statement itself. */
+export type AuditRow = Omit<AuditEntry, "userId" | "details"> & { userId?: string | null | SQL; details?: AuditEntry["details"] | SQL };
+
+/** What follows every recorded event in this process: its metric and its log line. */
+export function noteAudited(entry: AuditEntry): void {
   countEvent(entry.event);
   log("info", entry.event, { userId: entry.userId ?? undefined, ...entry.details });
+}
+
+/** Records a security event (no token, password or hash: callers pass ids and counts). */
+export async function audit(db: Database | Transaction, entry: AuditEntry): Promise<void> {
+  await db.execute(auditInsertSql(entry));
+  noteAudited(entry);
 }
 
 /**
@@ -81,6 +93,11 @@ export async function auditThrottled(db: Database | Transaction, entry: AuditEnt
     await audit(db, entry);
     return;
   }
+  noteRefusalContinuing(entry, refusedInWindow);
+}
+
+/** The log line of auditThrottled for a refusal past the first: at the 2nd, 4th, 8th… of a window. */
+export function noteRefusalContinuing(entry: AuditEntry, refusedInWindow: number): void {
   if (refusedInWindow > 1 && (refusedInWindow & (refusedInWindow - 1)) === 0) {
     log("warn", `${entry.event}.continuing`, { userId: entry.userId ?? undefined, ...entry.details, refused_in_window: refusedInWindow });
   }

@@ -1,23 +1,24 @@
 import "server-only";
-import { eq, sql } from "drizzle-orm";
+import { sql } from "drizzle-orm";
 import { createElement } from "react";
-import type { Database } from "@/db/client";
+import { queryRows, type Database, type Transaction } from "@/db/client";
 import { passwordResetTokens, users } from "@/db/schema";
 import ResetPasswordEmail, { resetPasswordSubject } from "@/emails/reset-password";
 import { formatEmailTime } from "@/emails/layout";
-import { audit, auditThrottled } from "./audit";
+import { audit, auditInsertSql, auditThrottled, noteAudited, noteRefusalContinuing } from "./audit";
 import { traced } from "./tracing";
 import { clientKey, type RequestContext } from "./client-ip";
-import { deleteUserSessions, nextCredentialsVersion } from "./auth/sessions";
+import { deleteUserSessionsSql, nextCredentialsVersion } from "./auth/sessions";
 import { env } from "./env";
 import { sendFailure } from "./jobs/errors";
-import { enqueueJob, RUN_ONCE, type JobSteps } from "./jobs/queue";
+import { enqueueJobWithinLimit, jobInsertSql, LeaseLost, RUN_ONCE, scheduleJob, type JobSteps } from "./jobs/queue";
+import { seal } from "./jobs/seal";
 import { log } from "./log";
 import { sendEmail } from "./mail";
-import { lockUser } from "./user-lock";
+import { lockUserSql } from "./user-lock";
 import { hashNewPassword, passwordPolicyErrors } from "./passwords";
-import { consumeRateLimit, type RateLimit } from "./rate-limit";
-import { consumeToken, lookUpToken, spendUserTokens, type TokenProblem } from "./single-use-tokens";
+import { countHitSql, type RateLimit } from "./rate-limit";
+import { consumeToken, lookUpTokenAndUser, spendUserTokensSql, type TokenProblem } from "./single-use-tokens";
 import { emailFingerprint, generateToken } from "./tokens";
 import {
   checkSecondFactor,
@@ -53,15 +54,24 @@ async function requestPasswordResetUntraced(
   input: { email: string } & RequestContext,
   schedule: Schedule,
 ): Promise<RequestPasswordResetResult> {
-  const limited = await consumeRateLimit(db, ipLimit(), clientKey(input.ip));
+  // The IP's hit and the job row in one statement: the same one write for every address; the
+  // job decides what the address is.
+  const limited = await enqueueJobWithinLimit(
+    db,
+    "password_reset.request",
+    { email: input.email, ip: input.ip, userAgent: input.userAgent },
+    schedule,
+    ipLimit(),
+    clientKey(input.ip),
+  );
   if (!limited.allowed) {
     await auditThrottled(db, { event: "password_reset.throttled", ip: input.ip, userAgent: input.userAgent, details: { limit: "ip" } }, limited.refusedInWindow);
     return { ok: false, code: "RATE_LIMITED", retryAfterSeconds: limited.retryAfterSeconds };
   }
-  // The same one-row write for every address; the job decides what the address is.
-  await enqueueJob(db, "password_reset.request", { email: input.email, ip: input.ip, userAgent: input.userAgent }, schedule);
   return { ok: true, expiresInMinutes: env().RESET_TOKEN_TTL_MINUTES };
 }
+
+type Decision = { userId: string | null; throttled: boolean };
 
 /**
  * The deferred half of a request (the "password_reset.request" job). Throws when the work
@@ -69,22 +79,50 @@ async function requestPasswordResetUntraced(
  */
 async function deliverPasswordResetUntraced(db: Database, input: { email: string } & RequestContext, steps: JobSteps = RUN_ONCE): Promise<void> {
   const email = normalizeEmail(input.email);
-  const context = { email, ip: input.ip, userAgent: input.userAgent };
-  const decided = await steps.once("decide", async () => {
-    // Counted for every address, existing or not, and invisible to the requester.
-    const perEmail = await consumeRateLimit(db, emailLimit(), emailFingerprint(email));
-    if (!perEmail.allowed) {
-      await auditThrottled(db, { event: "password_reset.throttled", ...context, details: { limit: "email" } }, perEmail.refusedInWindow);
-      return { userId: null, throttled: true };
-    }
-    const user = await db.query.users.findFirst({ where: eq(users.email, email), columns: { id: true } });
-    await audit(db, { event: "password_reset.requested", ...context, userId: user?.id ?? null, details: { account_exists: Boolean(user) } });
-    return { userId: user?.id ?? null, throttled: false };
-  });
-  if (decided.throttled) return;
+  const decided = steps.completed<Decision>("decide") ?? (await decide(db, { email, ip: input.ip, userAgent: input.userAgent }, steps));
   // No stand-in work for an unknown address: an email costs microseconds (lib/mail/templates.ts),
   // too little to tell the paths apart, and the answer went out before either ran.
-  if (decided.userId) await issueResetLink(db, { id: decided.userId, email }, input, steps);
+  if (!decided.throttled && decided.userId) await issueResetLink(db, { id: decided.userId, email }, input, steps);
+}
+
+/**
+ * The per-email limit (counted for every address, existing or not, and invisible to the
+ * requester), the look-up and its audit row, all in ONE statement that also records the
+ * decision in the job, or ends the job when nothing is left to do (a throttled or unknown
+ * address): a retry never counts or audits twice, and an unknown address costs one round trip.
+ */
+async function decide(db: Database, context: { email: string } & RequestContext, steps: JobSteps): Promise<Decision> {
+  const limit = emailLimit();
+  const step = steps.statement("decide");
+  const record = step.record(
+    sql`(select jsonb_build_object('userId', user_id, 'throttled', throttled) from decision)`,
+    sql`(select throttled or user_id is null from decision)`,
+  );
+  const requested = { event: "password_reset.requested", ...context } as const;
+  const throttled = { event: "password_reset.throttled", ...context, details: { limit: "email" } } as const;
+  const [row] = await queryRows<{ throttled: boolean; refused: number; user_id: string | null }>(
+    db,
+    sql`with held as (${step.held}),
+      hit as (${countHitSql(limit, emailFingerprint(context.email), sql`from held`)}),
+      decision as (
+        select hit.count > ${limit.max} as throttled, hit.count - ${limit.max} as refused,
+          (select ${users.id} from ${users} where ${users.email} = ${context.email}) as user_id
+        from hit),
+      requested as (${auditInsertSql(
+        { ...requested, userId: sql`decision.user_id`, details: sql`jsonb_build_object('account_exists', decision.user_id is not null)` },
+        sql`from decision where not decision.throttled`,
+      )}),
+      throttled as (${auditInsertSql(throttled, sql`from decision where decision.throttled and decision.refused = 1`)})
+      ${record ? sql`, recorded as (${record})` : sql``}
+      select throttled, refused, user_id from decision`,
+  );
+  if (!row) throw new LeaseLost("decide");
+  const decision: Decision = { userId: row.user_id, throttled: row.throttled };
+  if (!decision.throttled) noteAudited({ ...requested, userId: decision.userId, details: { account_exists: Boolean(decision.userId) } });
+  else if (Number(row.refused) === 1) noteAudited(throttled);
+  else noteRefusalContinuing(throttled, Number(row.refused));
+  step.recorded(decision, decision.throttled || !decision.userId);
+  return decision;
 }
 
 function resetEmail(token: string, requestedAt: Date, requestIp: string | null) {
@@ -99,6 +137,40 @@ function resetEmail(token: string, requestedAt: Date, requestIp: string | null) 
   });
 }
 
+type ResetLink = { token: string; tokenId: string; requestedAt: string };
+
+/**
+ * A new reset token for `user` (spending older ones when so configured) and the job's record of
+ * it, sealed, in one statement: a retry finds the same token, so it sends the same email under
+ * the same idempotency key.
+ */
+async function createResetLink(db: Database, userId: string, context: RequestContext, steps: JobSteps): Promise<ResetLink> {
+  const config = env();
+  const { token, hash } = generateToken();
+  const requestedAt = new Date();
+  const expiresAt = new Date(requestedAt.getTime() + config.RESET_TOKEN_TTL_MINUTES * 60_000);
+  const step = steps.statement("reset-link", ["token"]);
+  const sealedToken = seal(token);
+  const stored = sql`(select jsonb_build_object('token', ${sealedToken}::text, 'tokenId', id, 'requestedAt', ${requestedAt.toISOString()}::text) from inserted)`;
+  const record = step.record(stored, sql`false`);
+  const t = passwordResetTokens;
+  const [row] = await queryRows<{ id: string }>(
+    db,
+    sql`with held as (${step.held}),
+      spent as (${spendUserTokensSql(t, userId, sql`${config.RESET_INVALIDATE_PREVIOUS_TOKENS}::boolean and exists (select 1 from held)`)}),
+      inserted as (
+        insert into ${t} (user_id, token_hash, created_at, expires_at, request_ip, request_user_agent)
+        select ${userId}, ${hash}, ${requestedAt.toISOString()}::timestamptz, ${expiresAt.toISOString()}::timestamptz, ${context.ip}, ${context.userAgent}
+        from held returning id)
+      ${record ? sql`, recorded as (${record})` : sql``}
+      select id from inserted`,
+  );
+  if (!row) throw new LeaseLost("reset-link");
+  const link = { token, tokenId: row.id, requestedAt: requestedAt.toISOString() };
+  step.recorded({ ...link, token: sealedToken }, false);
+  return link;
+}
+
 /**
  * Creates a reset token for `user` and emails the link (built from APP_URL only, never from
  * Host or X-Forwarded-Host). The token is made once per job and kept sealed between attempts,
@@ -106,26 +178,7 @@ function resetEmail(token: string, requestedAt: Date, requestIp: string | null) 
  * attempt, then throws it (lib/jobs/errors.ts) for the runner to retry or abandon.
  */
 async function issueResetLinkUntraced(db: Database, user: { id: string; email: string }, context: RequestContext, steps: JobSteps = RUN_ONCE): Promise<void> {
-  const config = env();
-  const link = await steps.once(
-    "reset-link",
-    async () => {
-      const { token, hash } = generateToken();
-      const requestedAt = new Date();
-      const expiresAt = new Date(requestedAt.getTime() + config.RESET_TOKEN_TTL_MINUTES * 60_000);
-      const row = await db.transaction(async (tx) => {
-        if (config.RESET_INVALIDATE_PREVIOUS_TOKENS) await spendUserTokens(tx, passwordResetTokens, user.id);
-        const [inserted] = await tx
-          .insert(passwordResetTokens)
-          .values({ userId: user.id, tokenHash: hash, createdAt: requestedAt, expiresAt, requestIp: context.ip, requestUserAgent: context.userAgent })
-          .returning({ id: passwordResetTokens.id });
-        return inserted;
-      });
-      if (!row) throw new Error("token insert returned no row");
-      return { token, tokenId: row.id, requestedAt: requestedAt.toISOString() };
-    },
-    ["token"],
-  );
+  const link = steps.completed<ResetLink>("reset-link") ?? (await createResetLink(db, user.id, context, steps));
 
   const sent = await sendEmail({
     to: user.email,
@@ -135,7 +188,13 @@ async function issueResetLinkUntraced(db: Database, user: { id: string; email: s
   });
   const entry = { email: user.email, ip: context.ip, userAgent: context.userAgent, userId: user.id };
   if (sent.ok) {
-    await audit(db, { event: "password_reset.email_sent", ...entry, details: { token_id: link.tokenId } });
+    // The audit row and the end of the job in one statement.
+    const sentEntry = { event: "password_reset.email_sent", ...entry, details: { token_id: link.tokenId } } as const;
+    const end = steps.statement("end");
+    const record = end.record(sql`null`, sql`true`);
+    await db.execute(sql`with held as (${end.held}) ${record ? sql`, ended as (${record})` : sql``} ${auditInsertSql(sentEntry, sql`from held`)}`);
+    noteAudited(sentEntry);
+    end.recorded({}, true);
     return;
   }
   if (!sent.paced) {
@@ -158,19 +217,18 @@ export type InspectResult =
 async function inspectResetTokenUntraced(db: Database, token: string): Promise<InspectResult> {
   const found = await findToken(db, token);
   if (found.status !== "valid") return { status: found.status };
-  return { status: "valid", maskedEmail: maskEmail(found.email), expiresAt: found.expiresAt, secondFactorRequired: await hasTwoFactor(db, found.userId) };
+  return { status: "valid", maskedEmail: maskEmail(found.email), expiresAt: found.expiresAt, secondFactorRequired: found.twoFactor };
 }
 
 type FoundToken =
-  | { status: "valid"; userId: string; email: string; passwordHash: string | null; expiresAt: Date }
+  | { status: "valid"; userId: string; email: string; passwordHash: string | null; twoFactor: boolean; expiresAt: Date }
   | { status: TokenProblem; userId?: string };
 
 async function findToken(db: Database, token: string): Promise<FoundToken> {
-  const found = await lookUpToken(db, passwordResetTokens, token);
-  if (found.status !== "valid") return found;
-  const user = await db.query.users.findFirst({ where: eq(users.id, found.userId), columns: { email: true, passwordHash: true } });
+  const { lookup, user } = await lookUpTokenAndUser(db, passwordResetTokens, token);
+  if (lookup.status !== "valid") return lookup;
   if (!user) return { status: "invalid" };
-  return { status: "valid", userId: found.userId, email: user.email, passwordHash: user.passwordHash, expiresAt: found.expiresAt };
+  return { status: "valid", userId: lookup.userId, email: user.email, passwordHash: user.passwordHash, twoFactor: user.twoFactor, expiresAt: lookup.expiresAt };
 }
 
 export type ResetPasswordResult =
@@ -205,6 +263,45 @@ export async function auditTokenProblem(db: Database, problem: TokenProblem, con
 }
 
 /**
+ * Everything a consumed token sets off, in one statement: the new hash (a forced reset ends,
+ * the address counts as confirmed), every other link of the user spent, every session ended,
+ * both audit rows, and the "your password was changed" job, which commits with the change.
+ */
+async function setResetPassword(
+  db: Database,
+  tx: Transaction,
+  consumed: { id: string; userId: string },
+  passwordHash: string,
+  input: RequestContext,
+  schedule: Schedule,
+): Promise<{ id: string }> {
+  const t = passwordResetTokens;
+  const context = { userId: sql`changed.id`, ip: input.ip, userAgent: input.userAgent };
+  const completed = { event: "password_reset.completed", ...context, details: { token_id: consumed.id } } as const;
+  const revoked = { event: "sessions.revoked", ...context, details: sql`jsonb_build_object('count', (select count(*) from revoked), 'reason', 'password_reset')` } as const;
+  const notice = sql`jsonb_build_object('userId', changed.id, 'email', changed.email, 'changedAt', changed.password_changed_at, 'ip', ${input.ip}::text, 'userAgent', ${input.userAgent}::text)`;
+  const [row] = await queryRows<{ id: string; revoked: number; job_id: string }>(
+    tx,
+    sql`with changed as (
+        update ${users} set password_hash = ${passwordHash}, password_changed_at = now(), credentials_version = ${nextCredentialsVersion()},
+          password_reset_forced_at = null, retired_password_hash = null, email_verified_at = coalesce(${users.emailVerified}, now())
+        where ${users.id} = ${consumed.userId} returning id, email, password_changed_at),
+      spent as (${spendUserTokensSql(t, consumed.userId)}),
+      revoked as (${deleteUserSessionsSql(consumed.userId)}),
+      completed as (${auditInsertSql(completed, sql`from changed`)}),
+      revoked_audit as (${auditInsertSql(revoked, sql`from changed`)}),
+      queued as (${jobInsertSql("password_changed.notify", notice, sql`from changed`)})
+      select changed.id, (select count(*) from revoked)::int as revoked, (select id from queued) as job_id from changed`,
+  );
+  if (!row) throw new Error("reset token points at a missing user");
+  const entry = { ip: input.ip, userAgent: input.userAgent, userId: row.id };
+  noteAudited({ ...entry, event: "password_reset.completed", details: { token_id: consumed.id } });
+  noteAudited({ ...entry, event: "sessions.revoked", details: { count: row.revoked, reason: "password_reset" } });
+  scheduleJob(db, row.job_id, schedule);
+  return { id: row.id };
+}
+
+/**
  * Sets a new password with a reset token. A rejected password leaves the token valid. The
  * token is consumed by a conditional update inside the transaction, so of two concurrent
  * submissions exactly one wins; the winner's transaction also ends every session of the user.
@@ -226,7 +323,7 @@ async function resetPasswordUntraced(
   }
   // Asked before anything is hashed or counted; asked again under the user's lock in the
   // transaction, so a second factor turned on meanwhile is still required.
-  const secondFactor = await hasTwoFactor(db, found.userId);
+  const secondFactor = found.twoFactor;
   if (secondFactor && !hasSecondFactorInput(input)) return { ok: false, code: "SECOND_FACTOR_REQUIRED" };
 
   // The policy, the "different from your current password" check and the new hash side by side:
@@ -272,9 +369,9 @@ async function consumeAndChange(
   schedule: Schedule,
 ): Promise<{ ok: true } | null> {
   return db.transaction(async (tx) => {
-    // The user row first, as every credential change does (see lockUser): no deadlocks.
-    if (!(await lockUser(tx, input.userId))) return null;
-    const consumed = await consumeToken(tx, passwordResetTokens, input.token);
+    // The user row first, as every credential change does (see lockUser), then the token: one
+    // statement, the lock taken by its init plan before the token row is touched. No deadlocks.
+    const consumed = await consumeToken(tx, passwordResetTokens, input.token, lockUserSql(input.userId));
     if (!consumed) return null;
 
     // Checked (and spent) in the transaction that consumes the token: a wrong code rolls the
@@ -288,32 +385,9 @@ async function consumeAndChange(
       if (checked.method === "recovery_code") recoveryCodesLeft = checked.recoveryCodesLeft ?? 0;
     }
 
-    const [user] = await tx
-      .update(users)
-      .set({
-        passwordHash: input.passwordHash,
-        passwordChangedAt: sql`now()`,
-        credentialsVersion: nextCredentialsVersion(),
-        // A forced reset is over once a new password is chosen; the old hash is of no more use.
-        passwordResetForcedAt: null,
-        retiredPasswordHash: null,
-        // Following the emailed link proved the address is theirs.
-        emailVerified: sql`coalesce(${users.emailVerified}, now())`,
-      })
-      .where(eq(users.id, consumed.userId))
-      .returning({ id: users.id, email: users.email, passwordChangedAt: users.passwordChangedAt });
-    if (!user) throw new Error("reset token points at a missing user");
-
-    // Every other outstanding link of the user dies with this one.
-    await spendUserTokens(tx, passwordResetTokens, user.id);
-    const revoked = await deleteUserSessions(tx, user.id);
-    await audit(tx, { event: "password_reset.completed", userId: user.id, ip: input.ip, userAgent: input.userAgent, details: { token_id: consumed.id } });
-    await audit(tx, { event: "sessions.revoked", userId: user.id, ip: input.ip, userAgent: input.userAgent, details: { count: revoked, reason: "password_reset" } });
-    // In the transaction: the "your password was changed" warning commits with the change.
-    const changedAt = (user.passwordChangedAt ?? new Date()).toISOString();
-    await enqueueJob(db, "password_changed.notify", { userId: user.id, email: user.email, changedAt, ip: input.ip, userAgent: input.userAgent }, schedule, tx);
+    await setResetPassword(db, tx, consumed, input.passwordHash, input, schedule);
     if (recoveryCodesLeft !== undefined) {
-      await recordRecoveryCodeUse(db, tx, schedule, { userId: user.id, recoveryCodesLeft, ip: input.ip, userAgent: input.userAgent });
+      await recordRecoveryCodeUse(db, tx, schedule, { userId: consumed.userId, recoveryCodesLeft, ip: input.ip, userAgent: input.userAgent });
     }
     return { ok: true } as const;
   });

@@ -2,6 +2,7 @@ import os from "node:os";
 import { hash, parseOptions } from "@node-rs/argon2";
 import { afterEach, describe, expect, it } from "vitest";
 import { overrideEnvForTests } from "./env";
+import { argon2QueueFull } from "./argon2-slots";
 import { argon2Load, hashNewPassword, hashPassword, needsRehash, passwordHashParameters, passwordPolicyErrors, verifyPassword, withArgon2Slot } from "./passwords";
 import { isCommonPassword } from "./validation/common-passwords";
 import { COMMON_PASSWORD_MESSAGE } from "./validation/password-policy";
@@ -118,6 +119,29 @@ describe("argon2 concurrency bound", () => {
     const hashes = await Promise.all(runs);
     expect(new Set(hashes).size).toBe(5);
     expect(argon2Load()).toEqual({ running: 0, waiting: 0 });
+  });
+
+  it("says the queue is full once ARGON2_MAX_QUEUE runs wait, and no longer once they have run", async () => {
+    overrideEnvForTests({ ARGON2_MAX_CONCURRENT: "1", ARGON2_MAX_QUEUE: "2" });
+    expect(argon2QueueFull()).toBe(false);
+    const stored = await hash(STRONG);
+    const first = [verifyPassword(stored, STRONG), verifyPassword(stored, STRONG)];
+    expect(argon2Load()).toEqual({ running: 1, waiting: 1 });
+    expect(argon2QueueFull()).toBe(false);
+    const third = verifyPassword(stored, STRONG);
+    expect(argon2Load()).toEqual({ running: 1, waiting: 2 });
+    expect(argon2QueueFull()).toBe(true);
+    expect(await Promise.all([...first, third])).toEqual([true, true, true]);
+    expect(argon2QueueFull()).toBe(false);
+  });
+
+  it("with ARGON2_MAX_QUEUE=0, turns sign-ins away exactly when one would have to wait", async () => {
+    overrideEnvForTests({ ARGON2_MAX_CONCURRENT: "1", ARGON2_MAX_QUEUE: "0" });
+    expect(argon2QueueFull()).toBe(false);
+    const running = verifyPassword(await hash(STRONG), STRONG);
+    expect(argon2QueueFull()).toBe(true);
+    expect(await running).toBe(true);
+    expect(argon2QueueFull()).toBe(false);
   });
 
   it("frees the slot when the work throws, so the queue keeps moving", async () => {

@@ -1,5 +1,6 @@
 import "server-only";
 import { hash, parseOptions, verify } from "@node-rs/argon2";
+import { withArgon2Slot } from "./argon2-slots";
 import { env } from "./env";
 import { isCommonPassword } from "./validation/common-passwords";
 import { COMMON_PASSWORD_MESSAGE, NewPasswordSchema } from "./validation/password-policy";
@@ -17,29 +18,7 @@ export function passwordHashParameters(): { memoryCost: number; timeCost: number
   };
 }
 
-// Each argon2 run holds a core for ~10 ms. Unbounded, a flood of sign-ins takes every core
-// and a health check waits behind all of them; bounded, the excess waits in this queue instead.
-let running = 0;
-const waiting: (() => void)[] = [];
-
-/** Runs `work` once fewer than ARGON2_MAX_CONCURRENT argon2 slots are taken. */
-export async function withArgon2Slot<T>(work: () => Promise<T>): Promise<T> {
-  if (running >= env().ARGON2_MAX_CONCURRENT) await new Promise<void>((resolve) => waiting.push(resolve));
-  else running++;
-  try {
-    return await work();
-  } finally {
-    // The slot passes straight to the next waiter, so `running` never drops below the queue.
-    const next = waiting.shift();
-    if (next) next();
-    else running--;
-  }
-}
-
-/** How many argon2 slots are taken and how many runs wait (tests). */
-export function argon2Load(): { running: number; waiting: number } {
-  return { running, waiting: waiting.length };
-}
+export { argon2Load, withArgon2Slot } from "./argon2-slots";
 
 const rawHash = (password: string) => hash(password, { ...passwordHashParameters(), algorithm: ARGON2ID });
 

@@ -1,6 +1,6 @@
 import "server-only";
-import { eq, lt, sql } from "drizzle-orm";
-import type { Database } from "@/db/client";
+import { eq, lt, sql, type SQL } from "drizzle-orm";
+import { queryRows, type Database } from "@/db/client";
 import { rateLimitBuckets } from "@/db/schema";
 
 export interface RateLimit {
@@ -16,36 +16,38 @@ export type RateLimitResult =
   | { allowed: false; retryAfterSeconds: number; refusedInWindow: number };
 
 /**
- * Counts one hit against `limit` for `subject` and says whether it is within the limit.
- * One atomic upsert, so the count holds across every app instance sharing the database.
+ * The atomic upsert that counts one hit against `limit` for `subject`, as SQL returning
+ * ("count", retry_after_seconds). `from` (e.g. sql`from held`) makes it conditional: no row
+ * there, no hit counted. Usable alone or as one CTE of a bigger statement.
  * Fixed window starting at the first hit.
  */
-export async function consumeRateLimit(db: Database, limit: RateLimit, subject: string): Promise<RateLimitResult> {
-  const key = `${limit.name}:${subject}`;
+export function countHitSql(limit: RateLimit, subject: string, from: SQL = sql``): SQL {
   const window = sql`make_interval(secs => ${limit.windowSeconds})`;
-  const [row] = await db
-    .insert(rateLimitBuckets)
-    .values({
-      key,
-      count: 1,
-      windowStartedAt: sql`now()`,
-      windowEndsAt: sql`now() + ${window}`,
-    })
-    .onConflictDoUpdate({
-      target: rateLimitBuckets.key,
-      set: {
-        count: sql`case when ${rateLimitBuckets.windowEndsAt} <= now() then 1 else ${rateLimitBuckets.count} + 1 end`,
-        windowStartedAt: sql`case when ${rateLimitBuckets.windowEndsAt} <= now() then now() else ${rateLimitBuckets.windowStartedAt} end`,
-        windowEndsAt: sql`case when ${rateLimitBuckets.windowEndsAt} <= now() then now() + ${window} else ${rateLimitBuckets.windowEndsAt} end`,
-      },
-    })
-    .returning({
-      count: rateLimitBuckets.count,
-      retryAfterSeconds: sql<number>`greatest(1, ceil(extract(epoch from (${rateLimitBuckets.windowEndsAt} - now()))))::int`,
-    });
+  const ended = sql`b.window_ends_at <= now()`;
+  return sql`insert into ${rateLimitBuckets} as b (key, count, window_started_at, window_ends_at)
+    select ${`${limit.name}:${subject}`}, 1, now(), now() + ${window} ${from}
+    on conflict (key) do update set
+      count = case when ${ended} then 1 else b.count + 1 end,
+      window_started_at = case when ${ended} then now() else b.window_started_at end,
+      window_ends_at = case when ${ended} then now() + ${window} else b.window_ends_at end
+    returning b.count as "count", greatest(1, ceil(extract(epoch from (b.window_ends_at - now()))))::int as retry_after_seconds`;
+}
+
+/** A counted hit's row (from countHitSql) as the limit's answer. */
+export function hitOutcome(limit: RateLimit, row: { count: number | string; retry_after_seconds: number | string }): RateLimitResult {
+  const count = Number(row.count);
+  if (count > limit.max) return { allowed: false, retryAfterSeconds: Number(row.retry_after_seconds), refusedInWindow: count - limit.max };
+  return { allowed: true, remaining: limit.max - count };
+}
+
+/**
+ * Counts one hit against `limit` for `subject` and says whether it is within the limit.
+ * One atomic upsert, so the count holds across every app instance sharing the database.
+ */
+export async function consumeRateLimit(db: Database, limit: RateLimit, subject: string): Promise<RateLimitResult> {
+  const [row] = await queryRows<{ count: number; retry_after_seconds: number }>(db, countHitSql(limit, subject));
   if (!row) throw new Error("rate limit upsert returned no row");
-  if (row.count > limit.max) return { allowed: false, retryAfterSeconds: Number(row.retryAfterSeconds), refusedInWindow: row.count - limit.max };
-  return { allowed: true, remaining: limit.max - row.count };
+  return hitOutcome(limit, row);
 }
 
 /** Whether `subject` is over `limit` now, without counting a hit. */

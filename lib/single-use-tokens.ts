@@ -1,7 +1,7 @@
 import "server-only";
-import { and, eq, gt, isNull, sql } from "drizzle-orm";
+import { and, eq, gt, isNull, sql, type SQL } from "drizzle-orm";
 import type { Database, Transaction } from "@/db/client";
-import { emailVerificationTokens, passwordChangeReportTokens, passwordResetTokens } from "@/db/schema";
+import { emailVerificationTokens, passwordChangeReportTokens, passwordResetTokens, users } from "@/db/schema";
 import { hashToken, isWellFormedToken } from "./tokens";
 
 /** The tables of emailed single-use links; they share these columns by design. */
@@ -16,17 +16,40 @@ export type TokenLookup = { status: "valid"; id: string; userId: string; expires
 
 /** What a link's token is, without consuming it. Malformed tokens cost no query. */
 export async function lookUpToken(db: Database | Transaction, table: SingleUseTokenTable, token: string): Promise<TokenLookup> {
-  if (!isWellFormedToken(token)) return { status: "invalid" };
+  return (await lookUpTokenAndUser(db, table, token)).lookup;
+}
+
+/**
+ * lookUpToken with the token's user (address, password hash, whether two-factor is on) read in
+ * the same query; the user is null when the token is not valid.
+ */
+export async function lookUpTokenAndUser(
+  db: Database | Transaction,
+  table: SingleUseTokenTable,
+  token: string,
+): Promise<{ lookup: TokenLookup; user: { email: string; passwordHash: string | null; twoFactor: boolean } | null }> {
+  if (!isWellFormedToken(token)) return { lookup: { status: "invalid" }, user: null };
   const t = as(table);
   const [row] = await db
-    .select({ id: t.id, userId: t.userId, expiresAt: t.expiresAt, usedAt: t.usedAt, expired: sql<boolean>`${t.expiresAt} <= now()` })
+    .select({
+      id: t.id,
+      userId: t.userId,
+      expiresAt: t.expiresAt,
+      usedAt: t.usedAt,
+      expired: sql<boolean>`${t.expiresAt} <= now()`,
+      email: users.email,
+      passwordHash: users.passwordHash,
+      twoFactor: sql<boolean>`${users.twoFactorEnabledAt} is not null`,
+    })
     .from(t)
+    .leftJoin(users, eq(users.id, t.userId))
     .where(eq(t.tokenHash, hashToken(token)));
-  if (!row) return { status: "invalid" };
+  if (!row) return { lookup: { status: "invalid" }, user: null };
   // "Used" wins over "expired": it is what the person needs to know.
-  if (row.usedAt) return { status: "used", userId: row.userId };
-  if (row.expired) return { status: "expired", userId: row.userId };
-  return { status: "valid", id: row.id, userId: row.userId, expiresAt: row.expiresAt };
+  if (row.usedAt) return { lookup: { status: "used", userId: row.userId }, user: null };
+  if (row.expired) return { lookup: { status: "expired", userId: row.userId }, user: null };
+  const user = row.email === null ? null : { email: row.email, passwordHash: row.passwordHash, twoFactor: Boolean(row.twoFactor) };
+  return { lookup: { status: "valid", id: row.id, userId: row.userId, expiresAt: row.expiresAt }, user };
 }
 
 /**
@@ -37,24 +60,28 @@ export async function consumeToken(
   tx: Database | Transaction,
   table: SingleUseTokenTable,
   token: string,
+  owner?: SQL,
 ): Promise<{ id: string; userId: string } | null> {
   if (!isWellFormedToken(token)) return null;
   const t = as(table);
   const [row] = await tx
     .update(t)
     .set({ usedAt: sql`now()` })
-    .where(and(eq(t.tokenHash, hashToken(token)), isNull(t.usedAt), gt(t.expiresAt, sql`now()`)))
+    // `owner` (lockUserSql): the token counts only while it belongs to that user, locked first.
+    .where(and(eq(t.tokenHash, hashToken(token)), isNull(t.usedAt), gt(t.expiresAt, sql`now()`), owner ? eq(t.userId, owner) : undefined))
     .returning({ id: t.id, userId: t.userId });
   return row ?? null;
 }
 
 /** Spends every unused token of a user in `table` (e.g. after a password change). */
 export async function spendUserTokens(tx: Database | Transaction, table: SingleUseTokenTable, userId: string): Promise<void> {
+  await tx.execute(spendUserTokensSql(table, userId));
+}
+
+/** spendUserTokens as SQL (a statement or a CTE body); `when` (boolean SQL) makes it conditional. */
+export function spendUserTokensSql(table: SingleUseTokenTable, userId: string, when: SQL = sql`true`): SQL {
   const t = as(table);
-  await tx
-    .update(t)
-    .set({ usedAt: sql`now()` })
-    .where(and(eq(t.userId, userId), isNull(t.usedAt)));
+  return sql`update ${t} set used_at = now() where ${t.userId} = ${userId} and ${t.usedAt} is null and ${when}`;
 }
 
 /**

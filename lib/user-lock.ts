@@ -1,5 +1,5 @@
 import "server-only";
-import { eq } from "drizzle-orm";
+import { eq, sql, type SQL } from "drizzle-orm";
 import type { Transaction } from "@/db/client";
 import { users } from "@/db/schema";
 
@@ -16,4 +16,13 @@ import { users } from "@/db/schema";
 export async function lockUser(tx: Transaction, userId: string): Promise<boolean> {
   const rows = await tx.select({ id: users.id }).from(users).where(eq(users.id, userId)).for("no key update");
   return rows.length > 0;
+}
+
+/**
+ * lockUser as a scalar subquery (the user's id, or null) for the WHERE of a statement that then
+ * changes a row of the user: evaluated as an init plan before that row is locked, it keeps the
+ * one lock order (user row first) inside a single statement.
+ */
+export function lockUserSql(userId: string): SQL {
+  return sql`(select ${users.id} from ${users} where ${users.id} = ${userId} for no key update)`;
 }

@@ -217,6 +217,11 @@ export async function deleteUserSessions(
   return deleted.length;
 }
 
+/** Deleting every session of a user as SQL returning their ids (a CTE body). */
+export function deleteUserSessionsSql(userId: string): SQL {
+  return sql`delete from ${sessions} where ${sessions.userId} = ${userId} returning id`;
+}
+
 /** One of a user's sessions as the sessions page shows it: never the token or its hash. */
 export interface UserSession {
   id: string;

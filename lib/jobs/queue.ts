@@ -1,10 +1,11 @@
 import "server-only";
 import { randomUUID } from "node:crypto";
-import { and, eq, inArray, lt, lte, or, sql } from "drizzle-orm";
-import type { Database, Transaction } from "@/db/client";
+import { and, eq, inArray, is, lt, lte, or, SQL, sql } from "drizzle-orm";
+import { queryRows, type Database, type Transaction } from "@/db/client";
 import { jobs, type Job } from "@/db/schema";
 import { env } from "../env";
 import type { Schedule } from "../password-reset";
+import { countHitSql, hitOutcome, type RateLimit, type RateLimitResult } from "../rate-limit";
 import { PermanentJobError } from "./errors";
 import { seal, unseal } from "./seal";
 
@@ -21,6 +22,25 @@ export type JobKind =
 export type JobPayload = Record<string, unknown>;
 
 /**
+ * The INSERT of one pending job returning its id (a statement or a CTE body); the payload may be
+ * jsonb SQL built in the statement. `from` makes it conditional: no row there, no job.
+ * Pair it with scheduleJob once the statement has committed.
+ */
+export function jobInsertSql(kind: JobKind, payload: JobPayload | SQL, from: SQL = sql``): SQL {
+  const value = is(payload, SQL) ? payload : sql`${JSON.stringify(payload)}::jsonb`;
+  return sql`insert into ${jobs} (kind, payload) select ${kind}, ${value} ${from} returning id`;
+}
+
+/** Asks `schedule` (after() in Next) to run job `id` once the answer has gone out. */
+export function scheduleJob(db: Database, id: string, schedule: Schedule): void {
+  schedule(async () => {
+    // Imported late: the runner imports every handler, and the handlers import this module.
+    const { runJob } = await import("./runner");
+    await runJob(db, id);
+  });
+}
+
+/**
  * Persists deferred work, then asks `schedule` (after() in Next) to run it once the answer has
  * gone out. If this instance dies first, the poller or the drain cron of any instance runs it.
  * Pass `within` to write the job in the transaction whose change it follows, so that the
@@ -33,14 +53,37 @@ export async function enqueueJob(
   schedule: Schedule,
   within?: Transaction,
 ): Promise<string> {
-  const [row] = await (within ?? db).insert(jobs).values({ kind, payload }).returning({ id: jobs.id });
+  const [row] = await queryRows<{ id: string }>(within ?? db, jobInsertSql(kind, payload));
   if (!row) throw new Error("job insert returned no row");
-  schedule(async () => {
-    // Imported late: the runner imports every handler, and the handlers import this module.
-    const { runJob } = await import("./runner");
-    await runJob(db, row.id);
-  });
+  scheduleJob(db, row.id, schedule);
   return row.id;
+}
+
+/**
+ * Counts one hit against `limit` for `subject` and, only if it is within the limit, persists
+ * the job and schedules it as enqueueJob does: one statement, one round trip.
+ */
+export async function enqueueJobWithinLimit(
+  db: Database,
+  kind: JobKind,
+  payload: JobPayload,
+  schedule: Schedule,
+  limit: RateLimit,
+  subject: string,
+): Promise<RateLimitResult> {
+  const [row] = await queryRows<{ count: number; retry_after_seconds: number; job_id: string | null }>(
+    db,
+    sql`with hit as (${countHitSql(limit, subject)}),
+      queued as (${jobInsertSql(kind, payload, sql`from hit where hit.count <= ${limit.max}`)})
+      select hit.count, hit.retry_after_seconds, (select id from queued) as job_id from hit`,
+  );
+  if (!row) throw new Error("rate limit upsert returned no row");
+  const outcome = hitOutcome(limit, row);
+  if (outcome.allowed) {
+    if (!row.job_id) throw new Error("job insert returned no row");
+    scheduleJob(db, row.job_id, schedule);
+  }
+  return outcome;
 }
 
 export interface Claim {
@@ -136,7 +179,7 @@ export function unsealOrGiveUp(sealed: string): string {
   }
 }
 
-type StepValues = Record<string, string | number | boolean | null>;
+export type StepValues = Record<string, string | number | boolean | null>;
 
 /**
  * Remembers the result of each step of a job across its attempts, so a retry re-sends the same
@@ -145,32 +188,95 @@ type StepValues = Record<string, string | number | boolean | null>;
  */
 export interface JobSteps {
   once<T extends StepValues>(name: string, step: () => Promise<T>, secret?: (keyof T & string)[]): Promise<T>;
+  /** The values of step `name` if an earlier attempt completed it (sealed fields opened). */
+  completed<T extends StepValues>(name: string): T | undefined;
+  /**
+   * A step that is one SQL statement and records itself in that same statement: the step and
+   * its record commit together (a retry never repeats half of it) and cost one round trip.
+   */
+  statement(name: string, secret?: string[]): StatementStep;
+  /** True once a statement step ended the job itself: the runner has nothing left to finish. */
+  readonly ended: boolean;
 }
 
+/** The SQL a statement step (JobSteps.statement) weaves into its statement. */
+export interface StatementStep {
+  /** A SELECT with one row while this claim still holds the job (always one without a job): guard every write with it. */
+  held: SQL;
+  /**
+   * An UPDATE (a CTE body) that saves `values` (jsonb, secret fields already sealed) as the step,
+   * or ends the job as done instead when `end` (boolean) is true; null when no job backs the steps.
+   */
+  record(values: SQL, end: SQL): SQL | null;
+  /** What the statement recorded (as stored), so later steps of this attempt build on it. */
+  recorded(values: StepValues, ended: boolean): void;
+}
+
+const DIRECT_STATEMENT: StatementStep = { held: sql`select 1`, record: () => null, recorded: () => {} };
+
 /** Steps for work run directly (tests, scripts): nothing to remember. */
-export const RUN_ONCE: JobSteps = { once: (_name, step) => step() };
+export const RUN_ONCE: JobSteps = {
+  once: (_name, step) => step(),
+  completed: () => undefined,
+  statement: () => DIRECT_STATEMENT,
+  ended: false,
+};
 
 type StoredSteps = Record<string, { values: StepValues; sealed: string[] }>;
 
 /** The steps of a claimed job, persisted in its payload under "steps". */
 export function jobSteps(db: Database, claim: Claim): JobSteps {
+  let ended = false;
+  const stored = (): StoredSteps => (claim.job.payload?.steps ?? {}) as StoredSteps;
+  const withStep = (name: string, values: StepValues, sealed: string[]): JobPayload => ({
+    ...claim.job.payload,
+    steps: { ...stored(), [name]: { values, sealed } },
+  });
+  const completed = <T extends StepValues>(name: string): T | undefined => {
+    const done = stored()[name];
+    if (!done) return undefined;
+    const values = { ...done.values };
+    for (const field of done.sealed) values[field] = unsealOrGiveUp(String(values[field]));
+    return values as T;
+  };
   return {
+    get ended() {
+      return ended;
+    },
+    completed,
     async once<T extends StepValues>(name: string, step: () => Promise<T>, secret: (keyof T & string)[] = []): Promise<T> {
-      const payload = claim.job.payload ?? {};
-      const stored = (payload.steps ?? {}) as StoredSteps;
-      const done = stored[name];
-      if (done) {
-        const values = { ...done.values };
-        for (const field of done.sealed) values[field] = unsealOrGiveUp(String(values[field]));
-        return values as T;
-      }
+      const done = completed<T>(name);
+      if (done) return done;
       const values = await step();
       const kept: StepValues = { ...values };
       for (const field of secret) kept[field] = seal(String(values[field]));
-      const next = { ...payload, steps: { ...stored, [name]: { values: kept, sealed: secret } } };
+      const next = withStep(name, kept, secret);
       await saveJobPayload(db, claim, next);
       claim.job.payload = next;
       return values;
+    },
+    statement(name: string, secret: string[] = []): StatementStep {
+      const { id } = claim.job;
+      return {
+        held: sql`select 1 from ${jobs} where id = ${id} and claim_id = ${claim.claimId}`,
+        record: (values, end) => sql`update ${jobs} set
+            status = case when x.ended then 'done' else ${jobs.status} end,
+            payload = case when x.ended then null
+              else jsonb_set(coalesce(${jobs.payload}, '{}'::jsonb), '{steps}', coalesce(${jobs.payload} -> 'steps', '{}'::jsonb)
+                || jsonb_build_object(${name}::text, jsonb_build_object('values', x.v, 'sealed', ${JSON.stringify(secret)}::jsonb))) end,
+            finished_at = case when x.ended then now() else ${jobs.finishedAt} end,
+            claim_id = case when x.ended then null else ${jobs.claimId} end,
+            locked_until = case when x.ended then null else ${jobs.lockedUntil} end,
+            last_error = case when x.ended then null else ${jobs.lastError} end
+          from (select coalesce(${end}, false) as ended, ${values} as v) x
+          where ${jobs.id} = ${id} and ${jobs.claimId} = ${claim.claimId}`,
+        recorded(values, hasEnded) {
+          if (hasEnded) {
+            ended = true;
+            claim.job.payload = null;
+          } else claim.job.payload = withStep(name, values, secret);
+        },
+      };
     },
   };
 }

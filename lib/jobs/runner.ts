@@ -80,8 +80,10 @@ async function execute(db: Database, claim: Claim): Promise<void> {
   // A job whose instance died on every try is not tried for ever.
   if (job.attempts > config.JOBS_MAX_ATTEMPTS) return abandon(db, claim, job.lastError ?? "lease_expired");
   try {
-    await HANDLERS[job.kind as JobKind](db, job.payload ?? {}, jobSteps(db, claim));
-    await finishJob(db, claim, "done");
+    const steps = jobSteps(db, claim);
+    await HANDLERS[job.kind as JobKind](db, job.payload ?? {}, steps);
+    // A handler whose last statement ended the job (JobSteps.statement) saves this round trip.
+    if (!steps.ended) await finishJob(db, claim, "done");
   } catch (error) {
     if (error instanceof LeaseLost) {
       log("warn", "job.lease_lost", { jobId: job.id, kind: job.kind });

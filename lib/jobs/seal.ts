@@ -11,8 +11,18 @@ const VERSION = "v1";
 /** What a sealed value is for: each purpose has its own key. */
 export type SealPurpose = "job-secrets" | "two-factor";
 
+// Derived once per secret and purpose, not once per seal (tests switch AUTH_SECRET between calls).
+const derived = new Map<string, Buffer>();
+
 function key(secret: string, purpose: SealPurpose): Buffer {
-  return Buffer.from(hkdfSync("sha256", secret, "rekey", `rekey:${purpose}:v1`, 32));
+  const id = `${purpose}:${secret}`;
+  let found = derived.get(id);
+  if (!found) {
+    if (derived.size > 16) derived.clear();
+    found = Buffer.from(hkdfSync("sha256", secret, "rekey", `rekey:${purpose}:v1`, 32));
+    derived.set(id, found);
+  }
+  return found;
 }
 
 /** Encrypts `plain` under the current AUTH_SECRET: "v1.<iv>.<ciphertext>.<tag>", base64url. */
