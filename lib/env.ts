@@ -76,8 +76,9 @@ export const EnvSchema = z.object({
   // One core is left to answer everything else (health checks, pages) during a sign-in flood.
   ARGON2_MAX_CONCURRENT: intFrom(1, 256, Math.max(1, os.availableParallelism() - 1)),
   // Sign-ins waiting for a slot beyond this are turned away at once (503, Retry-After) before
-  // any rendering, so a flood spends the event loop on cheap refusals, not on queued renders.
-  ARGON2_MAX_QUEUE: intFrom(0, 10_000, 8),
+  // any rendering. Generous by default: turned-away clients that retry at once cost the event
+  // loop more than waiting ones (README, Benchmarks), so it only bounds a real flood.
+  ARGON2_MAX_QUEUE: intFrom(0, 10_000, 64),
   /** Idle lifetime: a session unused this long ends. */
   SESSION_MAX_AGE_DAYS: intFrom(1, 365, 30),
   /** Absolute lifetime: a session this old ends however active it is. */
