@@ -156,8 +156,11 @@ describeEachDatabase("sessions raced against credential changes", ({ handle, dri
             }
           };
           const loops = Array.from({ length: 6 }, loop);
-          // Let the loops fill the pipeline, so that sign-ins are in flight when it commits.
-          await new Promise((r) => setTimeout(r, 120));
+          // Let the loops fill the pipeline, so that sign-ins are in flight when it commits:
+          // wait for a few stored sessions rather than a fixed time, which a slow or loaded
+          // machine may spend without storing any.
+          const waitUntil = Date.now() + 20_000;
+          while (tokens.length < 3 && Date.now() < waitUntil) await new Promise((r) => setTimeout(r, 5));
           await commit();
           await new Promise((r) => setTimeout(r, 60));
           running = false;
