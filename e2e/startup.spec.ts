@@ -2,16 +2,18 @@ import { spawn } from "node:child_process";
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
+import { freePort } from "./api/support/own-server";
 import { expect, test } from "./support/fixtures";
 
 /**
  * Runs `next start` on the built app with `env` and returns what it printed and its exit code;
  * stops it as soon as its output matches `readyWhen`.
  */
-function startWith(env: Record<string, string | undefined>, readyWhen?: RegExp): Promise<{ code: number | null; output: string }> {
+async function startWith(env: Record<string, string | undefined>, readyWhen?: RegExp): Promise<{ code: number | null; output: string }> {
+  // A port of its own per call, from the system: these tests run in parallel, and a random
+  // number could be one the system had just handed out to a connection (EADDRINUSE).
+  const port = String(await freePort());
   return new Promise((resolve) => {
-    // A port of its own per call: these tests run in parallel.
-    const port = String(20_000 + Math.floor(Math.random() * 20_000));
     const child = spawn("node_modules/.bin/next", ["start", "-p", port], {
       env: { PATH: process.env.PATH, NODE_ENV: "production", NEXT_TELEMETRY_DISABLED: "1", ...env } as NodeJS.ProcessEnv,
     });
