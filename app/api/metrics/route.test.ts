@@ -1,11 +1,11 @@
 import { createElement } from "react";
-import { afterEach, beforeEach, expect, it, vi } from "vitest";
+import { expect, it } from "vitest";
 import { jobs } from "@/db/schema";
 import { audit } from "@/lib/audit";
 import { overrideEnvForTests } from "@/lib/env";
 import { sendEmail } from "@/lib/mail";
 import { describeEachDatabase } from "@/test-support/databases";
-import { freshOutboxDir } from "@/test-support/reset-helpers";
+import { installTestOutbox } from "@/test-support/mail-helpers";
 import { GET } from "./route";
 
 const TOKEN = "metrics-token-for-tests-0123456789";
@@ -17,16 +17,8 @@ function sample(text: string, series: string): number {
   return line ? Number(line.slice(series.length + 1)) : 0;
 }
 
-let outbox: { dir: string; remove: () => Promise<void> };
-beforeEach(async () => {
-  outbox = await freshOutboxDir();
-  vi.spyOn(console, "log").mockImplementation(() => {});
-});
-afterEach(async () => {
-  vi.restoreAllMocks();
-  overrideEnvForTests({});
-  await outbox.remove();
-});
+// Each test mails to an outbox directory of its own, and its environment is restored after it.
+const outbox = installTestOutbox();
 
 describeEachDatabase("GET /api/metrics", ({ handle }) => {
   it("does not exist while METRICS_TOKEN is unset, and refuses a missing or wrong token", async () => {
@@ -38,7 +30,7 @@ describeEachDatabase("GET /api/metrics", ({ handle }) => {
   });
 
   it("counts audited events, times email sends and reads the queue depth from the jobs table", async () => {
-    overrideEnvForTests({ METRICS_TOKEN: TOKEN, RESEND_API_KEY: undefined, MAIL_TRANSPORT: "outbox", MAIL_OUTBOX_DIR: outbox.dir });
+    outbox.configure({ METRICS_TOKEN: TOKEN, MAIL_TRANSPORT: "outbox" });
     const { db } = handle();
     await db.delete(jobs);
     const before = await (await call(`Bearer ${TOKEN}`)).text();

@@ -1,26 +1,19 @@
 import { eq, inArray } from "drizzle-orm";
-import { afterEach, beforeEach, expect, it, vi } from "vitest";
+import { expect, it } from "vitest";
 import { jobs } from "@/db/schema";
 import { overrideEnvForTests } from "@/lib/env";
 import { enqueueJob } from "@/lib/jobs/queue";
 import { describeEachDatabase } from "@/test-support/databases";
-import { freshOutboxDir, uniqueEmail } from "@/test-support/reset-helpers";
+import { installTestOutbox } from "@/test-support/mail-helpers";
+import { uniqueEmail } from "@/test-support/reset-helpers";
 import { GET } from "./route";
 
 const SECRET = "cron-secret-for-tests-0123456789";
 const call = (authorization?: string) =>
   GET(new Request("http://rekey.test/api/cron/drain", { headers: authorization ? { authorization } : {} }));
 
-let outbox: { dir: string; remove: () => Promise<void> };
-beforeEach(async () => {
-  outbox = await freshOutboxDir();
-  vi.spyOn(console, "log").mockImplementation(() => {});
-});
-afterEach(async () => {
-  vi.restoreAllMocks();
-  overrideEnvForTests({});
-  await outbox.remove();
-});
+// Each test mails to an outbox directory of its own, and its environment is restored after it.
+const outbox = installTestOutbox();
 
 describeEachDatabase("GET /api/cron/drain", ({ handle }) => {
   it("does not exist while CRON_SECRET is unset, and refuses a wrong secret", async () => {
@@ -32,7 +25,7 @@ describeEachDatabase("GET /api/cron/drain", ({ handle }) => {
   });
 
   it("runs the jobs left behind (after() never ran them) and says how many", async () => {
-    overrideEnvForTests({ CRON_SECRET: SECRET, RESEND_API_KEY: undefined, MAIL_OUTBOX_DIR: outbox.dir });
+    outbox.configure({ CRON_SECRET: SECRET });
     const db = handle().db;
     const dropped = () => {}; // the instance died before its after() work ran
     const ids = await Promise.all([1, 2, 3].map(() => enqueueJob(db, "password_reset.request", { email: uniqueEmail(), ip: null, userAgent: null }, dropped)));
