@@ -11,7 +11,7 @@ import { forcePasswordReset } from "./admin/users";
 import { verifyCredentials } from "./auth/credentials";
 import { changePassword } from "./change-password";
 import { reportPasswordChange } from "./password-change-report";
-import { inspectResetToken, issueResetLink, resetPassword } from "./password-reset";
+import { consumeAndChangeAtOnce, inspectResetToken, issueResetLink, resetPassword } from "./password-reset";
 import { hashToken } from "./tokens";
 import { SECOND_FACTOR_LIMIT, removeTwoFactorByAdmin, totpCode, twoFactorState } from "./two-factor";
 
@@ -71,6 +71,27 @@ describeEachDatabase("password reset with a second factor", ({ handle, driver })
     expect(await db().select({ id: sessions.id }).from(sessions).where(eq(sessions.userId, user.id))).toEqual([{ id: session.id }]);
     expect(await attemptsCounted(user.id)).toBe(0);
     // The link then works with a code.
+    expect(await resetPassword(db(), { token, password: NEW_PASSWORD, otp: totpCode(key), ...context() }, schedule)).toEqual({ ok: true });
+  });
+
+  it("stops a reset whose account turned two-factor on after its link was looked up: nothing changes, and the link then asks for a code", async () => {
+    // The reset of an account without a second factor is one statement (consumeAndChangeAtOnce),
+    // run after the look-up and the argon2 runs: two-factor turned on in between must still count.
+    const user = await createUser(db());
+    const token = await resetLinkFor(user);
+    const session = await insertSession(db(), { userId: user.id, userAgent: null, ip: "192.0.2.21" });
+    const { key } = await enrol(db(), user);
+    const { schedule, pending } = collectingSchedule();
+
+    const result = await consumeAndChangeAtOnce(db(), { token, userId: user.id, passwordHash: "not-a-real-hash", ...context() }, schedule);
+    expect(result).toEqual({ ok: false, code: "SECOND_FACTOR_REQUIRED" });
+
+    expect(pending).toHaveLength(0);
+    expect(await inspectResetToken(db(), token)).toMatchObject({ status: "valid", secondFactorRequired: true });
+    expect((await verifyCredentials(db(), user.email, CURRENT_PASSWORD)).ok).toBe(true);
+    expect(await db().select({ id: sessions.id }).from(sessions).where(eq(sessions.userId, user.id))).toEqual([{ id: session.id }]);
+    expect(await eventsOf(user.id, "password_reset.completed")).toHaveLength(0);
+    expect(await resetPassword(db(), { token, password: NEW_PASSWORD, ...context() }, schedule)).toEqual({ ok: false, code: "SECOND_FACTOR_REQUIRED" });
     expect(await resetPassword(db(), { token, password: NEW_PASSWORD, otp: totpCode(key), ...context() }, schedule)).toEqual({ ok: true });
   });
 

@@ -1,5 +1,5 @@
 import "server-only";
-import { sql } from "drizzle-orm";
+import { sql, type SQL } from "drizzle-orm";
 import { createElement } from "react";
 import { queryRows, type Database, type Transaction } from "@/db/client";
 import { passwordResetTokens, users } from "@/db/schema";
@@ -18,8 +18,8 @@ import { sendEmail } from "./mail";
 import { lockUserSql } from "./user-lock";
 import { hashNewPassword, passwordPolicyErrors } from "./passwords";
 import { countHitSql, type RateLimit } from "./rate-limit";
-import { consumeToken, lookUpTokenAndUser, spendUserTokensSql, type TokenProblem } from "./single-use-tokens";
-import { emailFingerprint, generateToken } from "./tokens";
+import { consumeToken, consumeTokenSql, lookUpTokenAndUser, spendUserTokensSql, type TokenProblem } from "./single-use-tokens";
+import { emailFingerprint, generateToken, isWellFormedToken } from "./tokens";
 import {
   checkSecondFactor,
   countSecondFactorAttempt,
@@ -263,10 +263,48 @@ export async function auditTokenProblem(db: Database, problem: TokenProblem, con
 }
 
 /**
- * Everything a consumed token sets off, in one statement: the new hash (a forced reset ends,
- * the address counts as confirmed), every other link of the user spent, every session ended,
- * both audit rows, and the "your password was changed" job, which commits with the change.
+ * Everything a consumed token sets off, as CTEs following a `consumed` CTE (the token's id, or
+ * no row when nothing was consumed, and then nothing happens): the new hash (a forced reset
+ * ends, the address counts as confirmed), every other link of the user spent, every session
+ * ended, both audit rows, and the "your password was changed" job, which commits with the
+ * change. The statement's select reads `changed`, `revoked` and `queued`.
  */
+function resetChangesSql(userId: string, passwordHash: string, input: RequestContext): SQL {
+  const t = passwordResetTokens;
+  const tokenId = sql`(select id from consumed)`;
+  const wasConsumed = sql`exists (select 1 from consumed)`;
+  const context = { userId: sql`changed.id`, ip: input.ip, userAgent: input.userAgent };
+  const completed = { event: "password_reset.completed", ...context, details: sql`jsonb_build_object('token_id', ${tokenId})` } as const;
+  const revoked = { event: "sessions.revoked", ...context, details: sql`jsonb_build_object('count', (select count(*) from revoked), 'reason', 'password_reset')` } as const;
+  const notice = sql`jsonb_build_object('userId', changed.id, 'email', changed.email, 'changedAt', changed.password_changed_at, 'ip', ${input.ip}::text, 'userAgent', ${input.userAgent}::text)`;
+  return sql`changed as (
+        update ${users} set password_hash = ${passwordHash}, password_changed_at = now(), credentials_version = ${nextCredentialsVersion()},
+          password_reset_forced_at = null, retired_password_hash = null, email_verified_at = coalesce(${users.emailVerified}, now())
+        where ${users.id} = ${userId} and ${wasConsumed} returning id, email, password_changed_at),
+      spent as (${spendUserTokensSql(t, userId, sql`${wasConsumed} and ${t.id} <> ${tokenId}`)}),
+      revoked as (${deleteUserSessionsSql(userId, wasConsumed)}),
+      completed as (${auditInsertSql(completed, sql`from changed`)}),
+      revoked_audit as (${auditInsertSql(revoked, sql`from changed`)}),
+      queued as (${jobInsertSql("password_changed.notify", notice, sql`from changed`)})`;
+}
+
+type ChangeRow = { token_id: string | null; user_id: string | null; revoked: number; job_id: string | null };
+const changeColumns = sql`(select id from consumed) as token_id, (select id from changed) as user_id, (select count(*) from revoked)::int as revoked, (select id from queued) as job_id`;
+
+/**
+ * What follows a reset's statement in this process, when it changed the password: its metrics,
+ * log lines and the notice job. Answers whether it did.
+ */
+function noteResetChanged(db: Database, row: ChangeRow | undefined, input: RequestContext, schedule: Schedule): boolean {
+  if (!row?.token_id || !row.user_id || !row.job_id) return false;
+  const entry = { ip: input.ip, userAgent: input.userAgent, userId: row.user_id };
+  noteAudited({ ...entry, event: "password_reset.completed", details: { token_id: row.token_id } });
+  noteAudited({ ...entry, event: "sessions.revoked", details: { count: row.revoked, reason: "password_reset" } });
+  scheduleJob(db, row.job_id, schedule);
+  return true;
+}
+
+/** The reset's changes for a token consumed earlier in transaction `tx`. */
 async function setResetPassword(
   db: Database,
   tx: Transaction,
@@ -274,31 +312,40 @@ async function setResetPassword(
   passwordHash: string,
   input: RequestContext,
   schedule: Schedule,
-): Promise<{ id: string }> {
+): Promise<void> {
   const t = passwordResetTokens;
-  const context = { userId: sql`changed.id`, ip: input.ip, userAgent: input.userAgent };
-  const completed = { event: "password_reset.completed", ...context, details: { token_id: consumed.id } } as const;
-  const revoked = { event: "sessions.revoked", ...context, details: sql`jsonb_build_object('count', (select count(*) from revoked), 'reason', 'password_reset')` } as const;
-  const notice = sql`jsonb_build_object('userId', changed.id, 'email', changed.email, 'changedAt', changed.password_changed_at, 'ip', ${input.ip}::text, 'userAgent', ${input.userAgent}::text)`;
-  const [row] = await queryRows<{ id: string; revoked: number; job_id: string }>(
+  const [row] = await queryRows<ChangeRow>(
     tx,
-    sql`with changed as (
-        update ${users} set password_hash = ${passwordHash}, password_changed_at = now(), credentials_version = ${nextCredentialsVersion()},
-          password_reset_forced_at = null, retired_password_hash = null, email_verified_at = coalesce(${users.emailVerified}, now())
-        where ${users.id} = ${consumed.userId} returning id, email, password_changed_at),
-      spent as (${spendUserTokensSql(t, consumed.userId)}),
-      revoked as (${deleteUserSessionsSql(consumed.userId)}),
-      completed as (${auditInsertSql(completed, sql`from changed`)}),
-      revoked_audit as (${auditInsertSql(revoked, sql`from changed`)}),
-      queued as (${jobInsertSql("password_changed.notify", notice, sql`from changed`)})
-      select changed.id, (select count(*) from revoked)::int as revoked, (select id from queued) as job_id from changed`,
+    sql`with consumed as (select ${t.id} as id from ${t} where ${t.id} = ${consumed.id}),
+      ${resetChangesSql(consumed.userId, passwordHash, input)}
+      select ${changeColumns}`,
   );
-  if (!row) throw new Error("reset token points at a missing user");
-  const entry = { ip: input.ip, userAgent: input.userAgent, userId: row.id };
-  noteAudited({ ...entry, event: "password_reset.completed", details: { token_id: consumed.id } });
-  noteAudited({ ...entry, event: "sessions.revoked", details: { count: row.revoked, reason: "password_reset" } });
-  scheduleJob(db, row.job_id, schedule);
-  return { id: row.id };
+  if (!noteResetChanged(db, row, input, schedule)) throw new Error("reset token points at a missing user");
+}
+
+/**
+ * The whole reset of an account without a second factor in ONE statement, atomic without a
+ * transaction: the user row locked first (the lock order every credential change keeps), the
+ * token consumed only while that account still has no second factor, then every change.
+ * Null when the token was no longer there to consume; SECOND_FACTOR_REQUIRED when a second
+ * factor was turned on since the link was looked up (nothing changes then).
+ */
+export async function consumeAndChangeAtOnce(
+  db: Database,
+  input: { token: string; userId: string; passwordHash: string } & RequestContext,
+  schedule: Schedule,
+): Promise<{ ok: true } | { ok: false; code: "SECOND_FACTOR_REQUIRED" } | null> {
+  if (!isWellFormedToken(input.token)) return null;
+  const [row] = await queryRows<ChangeRow & { two_factor: boolean | null }>(
+    db,
+    sql`with owner as (select ${users.id} as id, ${users.twoFactorEnabledAt} is not null as two_factor from ${users} where ${users.id} = ${input.userId} for no key update),
+      consumed as (${consumeTokenSql(passwordResetTokens, input.token, sql`(select id from owner where not two_factor)`)}),
+      ${resetChangesSql(input.userId, input.passwordHash, input)}
+      select ${changeColumns}, (select two_factor from owner) as two_factor`,
+  );
+  if (noteResetChanged(db, row, input, schedule)) return { ok: true };
+  if (row?.two_factor) return { ok: false, code: "SECOND_FACTOR_REQUIRED" };
+  return null;
 }
 
 /**
@@ -341,11 +388,15 @@ async function resetPasswordUntraced(
     if (!budget.ok) return budget;
   }
   let outcome: ResetPasswordResult | null;
-  try {
-    outcome = await consumeAndChange(db, { ...input, userId: found.userId, passwordHash: hashed.hash, codeCounted: secondFactor }, schedule);
-  } catch (error) {
-    if (!(error instanceof RollBack)) throw error;
-    outcome = error.result;
+  if (!secondFactor) {
+    outcome = await consumeAndChangeAtOnce(db, { ...input, userId: found.userId, passwordHash: hashed.hash }, schedule);
+  } else {
+    try {
+      outcome = await consumeAndChange(db, { ...input, userId: found.userId, passwordHash: hashed.hash }, schedule);
+    } catch (error) {
+      if (!(error instanceof RollBack)) throw error;
+      outcome = error.result;
+    }
   }
   // A right code (or one never checked because the token was gone) gives its attempt back.
   if (secondFactor) await settleAttempt(db, found.userId, outcome ?? { ok: false }, input);
@@ -359,13 +410,14 @@ async function resetPasswordUntraced(
 }
 
 /**
- * The reset's one transaction: consume the token, check the second factor, set the password,
- * end the sessions. Null when the token was no longer there to consume; throws RollBack when
- * the second factor refused (the token's consumption is undone with it).
+ * The reset's one transaction for an account with a second factor: consume the token, check
+ * the code, set the password, end the sessions. Null when the token was no longer there to
+ * consume; throws RollBack when the second factor refused (the token's consumption is undone
+ * with it).
  */
 async function consumeAndChange(
   db: Database,
-  input: { token: string; userId: string; passwordHash: string; codeCounted: boolean } & SecondFactorInput & RequestContext,
+  input: { token: string; userId: string; passwordHash: string } & SecondFactorInput & RequestContext,
   schedule: Schedule,
 ): Promise<{ ok: true } | null> {
   return db.transaction(async (tx) => {
@@ -376,10 +428,9 @@ async function consumeAndChange(
 
     // Checked (and spent) in the transaction that consumes the token: a wrong code rolls the
     // token back, so the link still works; a right one is spent only together with the change.
+    // (An account whose second factor was turned off meanwhile is checked against none.)
     let recoveryCodesLeft: number | undefined;
     if (await hasTwoFactor(tx, consumed.userId)) {
-      // Turned on since the check above: no code came, or it was not counted. Ask again.
-      if (!input.codeCounted || !hasSecondFactorInput(input)) throw new RollBack({ ok: false, code: "SECOND_FACTOR_REQUIRED" });
       const checked = await checkSecondFactor(tx, consumed.userId, input);
       if (!checked.ok) throw new RollBack({ ok: false, code: checked.code === "NOT_ENABLED" ? "SECOND_FACTOR_REQUIRED" : "INVALID_CODE" });
       if (checked.method === "recovery_code") recoveryCodesLeft = checked.recoveryCodesLeft ?? 0;

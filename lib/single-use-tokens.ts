@@ -1,6 +1,6 @@
 import "server-only";
-import { and, eq, gt, isNull, sql, type SQL } from "drizzle-orm";
-import type { Database, Transaction } from "@/db/client";
+import { eq, sql, type SQL } from "drizzle-orm";
+import { queryRows, type Database, type Transaction } from "@/db/client";
 import { emailVerificationTokens, passwordChangeReportTokens, passwordResetTokens, users } from "@/db/schema";
 import { hashToken, isWellFormedToken } from "./tokens";
 
@@ -63,14 +63,20 @@ export async function consumeToken(
   owner?: SQL,
 ): Promise<{ id: string; userId: string } | null> {
   if (!isWellFormedToken(token)) return null;
+  const [row] = await queryRows<{ id: string; user_id: string }>(tx, consumeTokenSql(table, token, owner));
+  return row ? { id: row.id, userId: row.user_id } : null;
+}
+
+/**
+ * consumeToken as SQL (a statement or a CTE body) returning `id, user_id`; call it only for a
+ * well-formed token. `owner` (lockUserSql): the token counts only while it belongs to that
+ * user, locked first.
+ */
+export function consumeTokenSql(table: SingleUseTokenTable, token: string, owner?: SQL): SQL {
   const t = as(table);
-  const [row] = await tx
-    .update(t)
-    .set({ usedAt: sql`now()` })
-    // `owner` (lockUserSql): the token counts only while it belongs to that user, locked first.
-    .where(and(eq(t.tokenHash, hashToken(token)), isNull(t.usedAt), gt(t.expiresAt, sql`now()`), owner ? eq(t.userId, owner) : undefined))
-    .returning({ id: t.id, userId: t.userId });
-  return row ?? null;
+  return sql`update ${t} set used_at = now()
+    where ${t.tokenHash} = ${hashToken(token)} and ${t.usedAt} is null and ${t.expiresAt} > now() ${owner ? sql`and ${t.userId} = ${owner}` : sql``}
+    returning ${t.id}, ${t.userId}`;
 }
 
 /** Spends every unused token of a user in `table` (e.g. after a password change). */

@@ -217,9 +217,9 @@ export async function deleteUserSessions(
   return deleted.length;
 }
 
-/** Deleting every session of a user as SQL returning their ids (a CTE body). */
-export function deleteUserSessionsSql(userId: string): SQL {
-  return sql`delete from ${sessions} where ${sessions.userId} = ${userId} returning id`;
+/** Deleting every session of a user as SQL returning their ids (a CTE body); `when` (boolean SQL) makes it conditional. */
+export function deleteUserSessionsSql(userId: string, when: SQL = sql`true`): SQL {
+  return sql`delete from ${sessions} where ${sessions.userId} = ${userId} and ${when} returning id`;
 }
 
 /** One of a user's sessions as the sessions page shows it: never the token or its hash. */
