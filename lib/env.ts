@@ -56,6 +56,8 @@ export const EnvSchema = z.object({
   DATABASE_STATEMENT_TIMEOUT_MS: intFrom(100, 600_000, 5_000),
   /** PostgreSQL gives up waiting for a row lock after this many milliseconds (lock_timeout). */
   DATABASE_LOCK_TIMEOUT_MS: intFrom(100, 600_000, 2_000),
+  /** true: every statement with parameters is prepared once per connection (db/client.ts). */
+  DATABASE_PREPARED_STATEMENTS: booleanFlag(true),
   RESEND_API_KEY: optionalString,
   /** Resend's API origin; tests point it at a local stand-in. */
   RESEND_BASE_URL: optionalString.pipe(z.url({ protocol: /^https?$/ }).optional()),
