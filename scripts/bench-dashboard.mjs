@@ -12,8 +12,10 @@ const rows = Number(process.env.BENCH_AUDIT_ROWS ?? 1_000_000);
 const requests = Number(process.env.BENCH_DASHBOARD_REQUESTS ?? 20);
 const base = `http://localhost:${port}`;
 const runId = `benchdash${randomBytes(3).toString("hex")}`;
-const adminEmail = "bench-admin@rekey.test";
-const env = { ...process.env, E2E_PORT: String(port), E2E_RUN_ID: runId, NEXT_TELEMETRY_DISABLED: "1", ADMIN_EMAILS: adminEmail };
+// The run's one admin address, as e2e/support/server.mjs sets ADMIN_EMAILS (it overrides any
+// ADMIN_EMAILS given to it: with another address here, /admin answered 404).
+const adminEmail = `admin-${runId}@rekey.test`;
+const env = { ...process.env, E2E_PORT: String(port), E2E_RUN_ID: runId, NEXT_TELEMETRY_DISABLED: "1" };
 const adminUrl = process.env.TEST_DATABASE_URL || "postgres://postgres@127.0.0.1:5432/postgres";
 
 const { stop, waitForServer } = startBenchServer(port, env, { serverOutput: "ignore" });

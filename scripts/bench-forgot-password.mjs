@@ -395,11 +395,11 @@ try {
     await sql`insert into password_reset_tokens (user_id, token_hash, expires_at)
       values (${owner.id}, ${createHash("sha256").update(token).digest("hex")}, now() + interval '1 hour')`;
     const ms = [];
-    for (let i = 0; i < 60; i++) {
+    for (let i = 0; i < 220; i++) {
       const valid = i % 2 === 0;
       const r = await request(agent, "POST", "/api/v1/auth/verify-reset-token", { json: { token: valid ? token : randomBytes(32).toString("base64url") } });
       if (r.status !== 200) throw new Error(`verify answered ${r.status}`);
-      if (i >= 10) ms.push(r.ms);
+      if (i >= 20) ms.push(r.ms);
     }
     return median(ms);
   };
@@ -408,7 +408,11 @@ try {
     if (n >= upTo) return;
     await sql`insert into password_reset_tokens (user_id, token_hash, expires_at)
       select ${owner.id}, md5(${runId} || i::text) || md5(i::text || ${runId}), now() + interval '1 hour' from generate_series(${n + 1}::int, ${upTo}::int) i`;
-    await sql`analyze password_reset_tokens`;
+    // The same state for both sizes before timing: statistics and visibility map fresh, and the
+    // insert's WAL flushed, so that neither autovacuum nor a checkpoint runs beside the timing
+    // of the large table only (it did: 4.5 ms at 10k against 7.8 ms at 1M in one run).
+    await sql`vacuum analyze password_reset_tokens`;
+    await sql`checkpoint`;
   };
   await fill(10_000);
   const token10k = await verifyToken();
