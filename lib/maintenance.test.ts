@@ -2,7 +2,7 @@ import { randomBytes } from "node:crypto";
 import { eq, sql } from "drizzle-orm";
 import { beforeEach, expect, it } from "vitest";
 import type { Database } from "@/db/client";
-import { auditEvents, passwordResetTokens, rateLimitBuckets, sessions } from "@/db/schema";
+import { auditDailyCounts, auditEvents, passwordResetTokens, rateLimitBuckets, sessions } from "@/db/schema";
 import { describeEachDatabase } from "@/test-support/databases";
 import { insertUser } from "@/test-support/users";
 import { audit } from "./audit";
@@ -84,6 +84,27 @@ describeEachDatabase("cleanUpExpiredRecords", ({ handle }) => {
       expect(left).toHaveLength(2);
       for (const row of left) expect(Date.now() - row.createdAt.getTime()).toBeLessThan(30 * 24 * 60 * 60 * 1000);
       expect((await cleanUpExpiredRecords(db)).auditEvents).toBe(0);
+    } finally {
+      overrideEnvForTests({});
+    }
+  });
+
+  it("deletes the dashboard's daily roll-ups of days past AUDIT_RETENTION_DAYS with their events, and keeps the rest", async () => {
+    const { db } = handle();
+    overrideEnvForTests({ AUDIT_RETENTION_DAYS: "30" });
+    try {
+      const daysAgo = (n: number) => new Date(Date.now() - n * 86_400_000).toISOString().slice(0, 10);
+      const rows = [400, 32, 31, 29, 2].map((n) => ({ day: daysAgo(n), event: "user.signed_in", count: n }));
+      await db.insert(auditDailyCounts).values(rows).onConflictDoNothing();
+
+      const report = await cleanUpExpiredRecords(db);
+
+      expect(report.auditDailyCounts).toBeGreaterThanOrEqual(3);
+      const left = await db.select({ day: auditDailyCounts.day }).from(auditDailyCounts).where(eq(auditDailyCounts.event, "user.signed_in"));
+      // (The cleanup also rolls up the days other tests left events on: only these days are ours.)
+      const ours = new Set(rows.map((r) => r.day));
+      expect(left.map((r) => r.day).filter((day) => ours.has(day)).sort()).toEqual([daysAgo(29), daysAgo(2)].sort());
+      expect((await cleanUpExpiredRecords(db)).auditDailyCounts).toBe(0);
     } finally {
       overrideEnvForTests({});
     }

@@ -1,7 +1,7 @@
 import "server-only";
 import type { Database } from "@/db/client";
 import { emailVerificationTokens, passwordChangeReportTokens, passwordResetTokens } from "@/db/schema";
-import { rollUpAuditDays } from "./admin/stats";
+import { deleteExpiredAuditDays, rollUpAuditDays } from "./admin/stats";
 import { deleteExpiredAuditEvents } from "./audit";
 import { deleteExpiredSessions } from "./auth/sessions";
 import { env } from "./env";
@@ -20,14 +20,17 @@ export interface CleanupReport {
   emailVerificationTokens: number;
   passwordChangeReportTokens: number;
   auditEvents: number;
+  /** Dashboard roll-ups of days past AUDIT_RETENTION_DAYS. */
+  auditDailyCounts: number;
   finishedJobs: number;
   signInChallenges: number;
 }
 
 /**
  * Deletes what no longer serves anyone: ended rate-limit windows, expired sessions, links
- * dead for more than a week, second sign-in steps ended a day ago, audit events older than AUDIT_RETENTION_DAYS, and jobs finished
- * longer ago than JOBS_RETENTION_DAYS. Safe to run from any instance, any time.
+ * dead for more than a week, second sign-in steps ended a day ago, audit events older than
+ * AUDIT_RETENTION_DAYS with their days' dashboard roll-ups, and jobs finished longer ago than
+ * JOBS_RETENTION_DAYS. Safe to run from any instance, any time.
  */
 export async function cleanUpExpiredRecords(db: Database): Promise<CleanupReport> {
   // Not a deletion, but hourly upkeep too: the dashboard then reads finished days from roll-ups.
@@ -39,6 +42,7 @@ export async function cleanUpExpiredRecords(db: Database): Promise<CleanupReport
     emailVerificationTokens: await deleteStaleTokens(db, emailVerificationTokens, DEAD_TOKEN_GRACE_DAYS),
     passwordChangeReportTokens: await deleteStaleTokens(db, passwordChangeReportTokens, DEAD_TOKEN_GRACE_DAYS),
     auditEvents: await deleteExpiredAuditEvents(db, env().AUDIT_RETENTION_DAYS),
+    auditDailyCounts: await deleteExpiredAuditDays(db, env().AUDIT_RETENTION_DAYS),
     finishedJobs: await deleteFinishedJobs(db, env().JOBS_RETENTION_DAYS),
     signInChallenges: await deleteEndedSignInChallenges(db),
   };

@@ -89,6 +89,18 @@ export async function rollUpAuditDays(db: Database, now: Date = new Date()): Pro
 }
 
 /**
+ * Deletes the roll-ups of days whose every audit event is past `retentionDays` (the cleanup
+ * deletes those events themselves): a count kept longer than its rows would outlive the
+ * retention the operator chose. Answers how many rows went.
+ */
+export async function deleteExpiredAuditDays(db: Database, retentionDays: number, now: Date = new Date()): Promise<number> {
+  // A day goes once its end is older than the cut-off, as its last events then are.
+  const firstKept = dayOf(startOfUtcDay(now.getTime() - retentionDays * DAY_MS));
+  const deleted = rowsOf<{ day: string }>(await db.execute(sql`delete from audit_daily_counts where day < ${firstKept}::date returning day`));
+  return deleted.length;
+}
+
+/**
  * The dashboard's figures for the last `period`, from the database so every instance shows
  * the same. Closed UTC days come from audit_daily_counts (each counted once, on first need);
  * only the period's two partial days are counted from audit_events, by a range scan of

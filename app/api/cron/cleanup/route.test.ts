@@ -30,6 +30,7 @@ describeEachDatabase("GET /api/cron/cleanup", () => {
     expect(response.status).toBe(200);
     const body = (await response.json()) as { deleted: Record<string, number> };
     expect(Object.keys(body.deleted).sort()).toEqual([
+      "auditDailyCounts",
       "auditEvents",
       "emailVerificationTokens",
       "finishedJobs",
