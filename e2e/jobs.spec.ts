@@ -180,16 +180,19 @@ test.describe("deferred work survives what after() alone did not", () => {
       // leaves when its instance's timer fires, which on a loaded machine can be a few hundred
       // ms late, so a late send followed by punctual ones bunches up by that much. Hence: the
       // whole burst takes at least 199/rate seconds and any rate+1 consecutive sends span nearly
-      // a second, both to within the same 300 ms of timer lateness: a late FIRST send shortens
-      // the span just as a late send bunches a window (CI saw the first one 176 ms late).
-      // Without pacing, all 200 arrive within a second or two.
+      // a second, both to within the same 500 ms of timer lateness: a late FIRST send shortens
+      // the span just as a late send bunches a window (CI saw the first one 176 ms late, and
+      // once 21 sends in 588 ms: one about 410 ms late while both instances were still
+      // answering the burst). Without pacing, all 200 arrive within a second or two, and any
+      // 21 of them within a few hundred ms at most.
       const times = (await standIn.attempts(prefix, { prefix: true })).map((a) => Date.parse(a.receivedAt)).sort((a, b) => a - b);
       expect(times).toHaveLength(200);
       const span = times.at(-1)! - times[0]!;
       const tightest = Math.min(...times.slice(rate).map((t, i) => t - times[i]!));
       test.info().annotations.push({ type: "pacing", description: `200 sends in ${span} ms; tightest ${rate + 1} consecutive sends: ${tightest} ms` });
-      expect(span).toBeGreaterThanOrEqual((199 / rate) * 1_000 - 300);
-      expect(tightest).toBeGreaterThanOrEqual(1_000 - 300);
+      const lateness = 500;
+      expect(span).toBeGreaterThanOrEqual((199 / rate) * 1_000 - lateness);
+      expect(tightest).toBeGreaterThanOrEqual(1_000 - lateness);
       const jobs = await database.sql`select status, count(*)::int as n from jobs group by status`;
       expect(jobs).toEqual([{ status: "done", n: 200 }]);
     } finally {
