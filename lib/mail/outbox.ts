@@ -1,6 +1,6 @@
 import "server-only";
 import { randomUUID } from "node:crypto";
-import { mkdir, readFile, readdir, writeFile } from "node:fs/promises";
+import { mkdir, readFile, readdir, rename, writeFile } from "node:fs/promises";
 import path from "node:path";
 
 export interface OutboxMessage {
@@ -21,7 +21,11 @@ export async function writeToOutbox(dir: string, message: Omit<OutboxMessage, "i
   const full: OutboxMessage = { id, ...message, createdAt };
   // Time first so a directory listing sorts oldest to newest.
   const file = path.join(dir, `${createdAt.replace(/[:.]/g, "-")}-${id}.json`);
-  await writeFile(file, JSON.stringify(full, null, 2), { mode: 0o600 });
+  // Written under another name, then renamed: a reader listing *.json never meets a message
+  // half written (the API walkthrough's e2e test once read one, "Unexpected end of JSON input").
+  const partial = `${file}.partial`;
+  await writeFile(partial, JSON.stringify(full, null, 2), { mode: 0o600 });
+  await rename(partial, file);
   return full;
 }
 
