@@ -58,17 +58,24 @@ export interface AuditEntry {
 
 /**
  * The INSERT of one audit row, as SQL (a CTE body or a statement of its own). `from` makes it
- * conditional, e.g. sql`from held`: no row there, no event. Call noteAudited once it ran.
+ * conditional, e.g. sql`from held`: no row there, no event; with SQL values taken from the rows
+ * of `from`, one event per row. Call noteAudited once it ran.
  */
 export function auditInsertSql(entry: AuditRow, from: SQL = sql``): SQL {
   const details = is(entry.details, SQL) ? entry.details : sql`${JSON.stringify(entry.details ?? {})}::jsonb`;
+  const emailHmac = is(entry.email, SQL) ? entry.email : entry.email ? emailFingerprint(entry.email) : null;
   return sql`insert into ${auditEvents} (event, user_id, email_hmac, ip, user_agent, details)
-    select ${entry.event}, ${entry.userId ?? null}, ${entry.email ? emailFingerprint(entry.email) : null}, ${entry.ip ?? null},
+    select ${entry.event}, ${entry.userId ?? null}, ${emailHmac}, ${entry.ip ?? null},
       ${entry.userAgent ?? null}, ${details} ${from}`;
 }
 
-/** An entry for auditInsertSql whose user and details may be computed in the statement itself. */
-export type AuditRow = Omit<AuditEntry, "userId" | "details"> & { userId?: string | null | SQL; details?: AuditEntry["details"] | SQL };
+/**
+ * An entry for auditInsertSql whose fields may be computed in the statement itself; `email` as
+ * SQL is the address's fingerprint (tokens.ts emailFingerprint), never the address.
+ */
+export type AuditRow = { event: AuditEventName } & {
+  [K in "userId" | "email" | "ip" | "userAgent"]?: string | null | SQL;
+} & { details?: AuditEntry["details"] | SQL };
 
 /** What follows every recorded event in this process: its metric and its log line. */
 export function noteAudited(entry: AuditEntry): void {

@@ -1,8 +1,9 @@
 import "server-only";
 import { sql, type SQL } from "drizzle-orm";
 import { createElement } from "react";
+import { z } from "zod";
 import { queryRows, type Database, type Transaction } from "@/db/client";
-import { passwordResetTokens, users } from "@/db/schema";
+import { jobs, passwordResetTokens, users } from "@/db/schema";
 import ResetPasswordEmail, { resetPasswordSubject } from "@/emails/reset-password";
 import { formatEmailTime } from "@/emails/layout";
 import { audit, auditInsertSql, auditThrottled, noteAudited, noteRefusalContinuing } from "./audit";
@@ -11,13 +12,13 @@ import { clientKey, type RequestContext } from "./client-ip";
 import { deleteUserSessionsSql, nextCredentialsVersion } from "./auth/sessions";
 import { env } from "./env";
 import { sendFailure } from "./jobs/errors";
-import { enqueueJobWithinLimit, jobInsertSql, LeaseLost, RUN_ONCE, scheduleJob, type JobSteps } from "./jobs/queue";
+import { enqueueJobWithinLimit, jobInsertSql, LeaseLost, recordStep, RUN_ONCE, scheduleJob, stepRecordSql, type Claim, type JobSteps } from "./jobs/queue";
 import { seal } from "./jobs/seal";
 import { log } from "./log";
 import { sendEmail } from "./mail";
 import { lockUserSql } from "./user-lock";
 import { hashNewPassword, passwordPolicyErrors } from "./passwords";
-import { countHitSql, type RateLimit } from "./rate-limit";
+import { countHitsSql, type RateLimit } from "./rate-limit";
 import { consumeToken, consumeTokenSql, lookUpTokenAndUser, spendUserTokensSql, type TokenProblem } from "./single-use-tokens";
 import { emailFingerprint, generateToken, isWellFormedToken } from "./tokens";
 import {
@@ -73,56 +74,107 @@ async function requestPasswordResetUntraced(
 
 type Decision = { userId: string | null; throttled: boolean };
 
+const ResetRequestPayload = z.object({ email: z.string(), ip: z.string().nullable(), userAgent: z.string().nullable() });
+
 /**
  * The deferred half of a request (the "password_reset.request" job). Throws when the work
  * should be tried again; the limit, look-up and audit are done once per job, not per attempt.
  */
-async function deliverPasswordResetUntraced(db: Database, input: { email: string } & RequestContext, steps: JobSteps = RUN_ONCE): Promise<void> {
+async function deliverPasswordResetUntraced(db: Database, payload: unknown, steps: JobSteps = RUN_ONCE): Promise<void> {
+  const input = ResetRequestPayload.parse(payload);
   const email = normalizeEmail(input.email);
-  const decided = steps.completed<Decision>("decide") ?? (await decide(db, { email, ip: input.ip, userAgent: input.userAgent }, steps));
+  const decided =
+    steps.completed<Decision>("decide") ?? (await decideRequests(db, [{ claim: steps.claim, email, ip: input.ip, userAgent: input.userAgent }]))[0];
+  if (!decided) throw new LeaseLost("decide");
   // No stand-in work for an unknown address: an email costs microseconds (lib/mail/templates.ts),
   // too little to tell the paths apart, and the answer went out before either ran.
   if (!decided.throttled && decided.userId) await issueResetLink(db, { id: decided.userId, email }, input, steps);
 }
 
 /**
- * The per-email limit (counted for every address, existing or not, and invisible to the
- * requester), the look-up and its audit row, all in ONE statement that also records the
- * decision in the job, or ends the job when nothing is left to do (a throttled or unknown
- * address): a retry never counts or audits twice, and an unknown address costs one round trip.
+ * The first step of many "password_reset.request" jobs claimed together, in one statement
+ * (decideRequests); each job then runs on (its decision recorded) or has ended. A job whose
+ * payload does not parse is left to its own run, which abandons it.
  */
-async function decide(db: Database, context: { email: string } & RequestContext, steps: JobSteps): Promise<Decision> {
+async function decidePasswordResetJobsUntraced(db: Database, claims: Claim[]): Promise<void> {
+  const requests: DecideRequest[] = [];
+  for (const claim of claims) {
+    const payload = ResetRequestPayload.safeParse(claim.job.payload);
+    if (!payload.success || (claim.job.payload?.steps as Record<string, unknown> | undefined)?.decide) continue;
+    requests.push({ claim, email: normalizeEmail(payload.data.email), ip: payload.data.ip, userAgent: payload.data.userAgent });
+  }
+  if (requests.length > 0) await decideRequests(db, requests);
+}
+
+type DecideRequest = { claim: Claim | null; email: string } & RequestContext;
+
+/**
+ * For each request: the per-email limit (counted for every address, existing or not, and
+ * invisible to the requester), the look-up and its audit row, all in ONE statement for the lot
+ * that also records each decision in its job, or ends the job when nothing is left to do (a
+ * throttled or unknown address): a retry never counts or audits twice, and a batch of unknown
+ * addresses costs one round trip. Answers each request's decision; none for a job whose claim
+ * was lost.
+ */
+async function decideRequests(db: Database, requests: DecideRequest[]): Promise<(Decision | undefined)[]> {
   const limit = emailLimit();
-  const step = steps.statement("decide");
-  const record = step.record(
-    sql`(select jsonb_build_object('userId', user_id, 'throttled', throttled) from decision)`,
-    sql`(select throttled or user_id is null from decision)`,
-  );
-  const requested = { event: "password_reset.requested", ...context } as const;
-  const throttled = { event: "password_reset.throttled", ...context, details: { limit: "email" } } as const;
-  const [row] = await queryRows<{ throttled: boolean; refused: number; user_id: string | null }>(
+  const input = requests.map((r, n) => ({
+    n,
+    job_id: r.claim?.job.id ?? null,
+    claim_id: r.claim?.claimId ?? null,
+    email: r.email,
+    fp: emailFingerprint(r.email),
+    ip: r.ip,
+    user_agent: r.userAgent,
+  }));
+  const context = { email: sql`decision.fp`, ip: sql`decision.ip`, userAgent: sql`decision.user_agent` };
+  // Each request's own count is the bucket's count before the batch plus its place among the
+  // batch's requests for the address. Buckets are upserted in key order, so that two batches
+  // sharing addresses lock them in the same order and never deadlock.
+  const rows = await queryRows<{ n: number; throttled: boolean; refused: number; user_id: string | null }>(
     db,
-    sql`with held as (${step.held}),
-      hit as (${countHitSql(limit, emailFingerprint(context.email), sql`from held`)}),
+    sql`with input as (
+        select * from jsonb_to_recordset(${JSON.stringify(input)}::jsonb)
+          as t(n int, job_id uuid, claim_id uuid, email text, fp text, ip text, user_agent text)),
+      held as (
+        select input.* from input
+        where input.job_id is null or exists (select 1 from ${jobs} where ${jobs.id} = input.job_id and ${jobs.claimId} = input.claim_id)),
+      hit as (${countHitsSql(limit, sql`select fp, count(*)::int from held group by fp order by fp`)}),
+      counted as (
+        select held.*, hit.count - count(*) over (partition by held.fp) + row_number() over (partition by held.fp order by held.n) as count
+        from held join hit on hit.key = ${`${limit.name}:`} || held.fp),
       decision as (
-        select hit.count > ${limit.max} as throttled, hit.count - ${limit.max} as refused,
-          (select ${users.id} from ${users} where ${users.email} = ${context.email}) as user_id
-        from hit),
+        select counted.*, counted.count > ${limit.max} as throttled, counted.count - ${limit.max} as refused,
+          (select ${users.id} from ${users} where ${users.email} = counted.email) as user_id
+        from counted),
       requested as (${auditInsertSql(
-        { ...requested, userId: sql`decision.user_id`, details: sql`jsonb_build_object('account_exists', decision.user_id is not null)` },
+        { event: "password_reset.requested", ...context, userId: sql`decision.user_id`, details: sql`jsonb_build_object('account_exists', decision.user_id is not null)` },
         sql`from decision where not decision.throttled`,
       )}),
-      throttled as (${auditInsertSql(throttled, sql`from decision where decision.throttled and decision.refused = 1`)})
-      ${record ? sql`, recorded as (${record})` : sql``}
-      select throttled, refused, user_id from decision`,
+      throttled as (${auditInsertSql(
+        { event: "password_reset.throttled", ...context, details: { limit: "email" } },
+        sql`from decision where decision.throttled and decision.refused = 1`,
+      )}),
+      recorded as (${stepRecordSql(
+        "decide",
+        [],
+        sql`select job_id, claim_id, throttled or user_id is null, jsonb_build_object('userId', user_id, 'throttled', throttled) from decision where job_id is not null`,
+      )})
+      select n, throttled, refused::int, user_id from decision`,
   );
-  if (!row) throw new LeaseLost("decide");
-  const decision: Decision = { userId: row.user_id, throttled: row.throttled };
-  if (!decision.throttled) noteAudited({ ...requested, userId: decision.userId, details: { account_exists: Boolean(decision.userId) } });
-  else if (Number(row.refused) === 1) noteAudited(throttled);
-  else noteRefusalContinuing(throttled, Number(row.refused));
-  step.recorded(decision, decision.throttled || !decision.userId);
-  return decision;
+  const decisions: (Decision | undefined)[] = requests.map(() => undefined);
+  for (const row of rows) {
+    const request = requests[row.n];
+    if (!request) continue;
+    const decision: Decision = { userId: row.user_id, throttled: row.throttled };
+    decisions[row.n] = decision;
+    const context = { email: request.email, ip: request.ip, userAgent: request.userAgent };
+    if (!decision.throttled) noteAudited({ event: "password_reset.requested", ...context, userId: decision.userId, details: { account_exists: Boolean(decision.userId) } });
+    else if (row.refused === 1) noteAudited({ event: "password_reset.throttled", ...context, details: { limit: "email" } });
+    else noteRefusalContinuing({ event: "password_reset.throttled", ...context, details: { limit: "email" } }, row.refused);
+    if (request.claim) recordStep(request.claim, "decide", decision, [], decision.throttled || !decision.userId);
+  }
+  return decisions;
 }
 
 function resetEmail(token: string, requestedAt: Date, requestIp: string | null) {
@@ -447,6 +499,7 @@ async function consumeAndChange(
 // Each step of the reset flow is a span when tracing is on (instrumentation.ts).
 export const requestPasswordReset = traced("password_reset.request", requestPasswordResetUntraced);
 export const deliverPasswordReset = traced("password_reset.deliver", deliverPasswordResetUntraced);
+export const decidePasswordResetJobs = traced("password_reset.decide_jobs", decidePasswordResetJobsUntraced);
 export const issueResetLink = traced("password_reset.issue_link", issueResetLinkUntraced);
 export const inspectResetToken = traced("password_reset.inspect_token", inspectResetTokenUntraced);
 export const resetPassword = traced("password_reset.complete", resetPasswordUntraced);

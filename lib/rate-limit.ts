@@ -22,15 +22,24 @@ export type RateLimitResult =
  * Fixed window starting at the first hit.
  */
 export function countHitSql(limit: RateLimit, subject: string, from: SQL = sql``): SQL {
+  return countHitsSql(limit, sql`select ${subject}::text, 1 ${from}`);
+}
+
+/**
+ * countHitSql for many subjects in one upsert: `hits` is a SELECT of (subject, hits) rows, one
+ * per distinct subject. Each returned row also has the bucket's `key` (the limit's name, ":",
+ * the subject) and its count after all of the subject's hits.
+ */
+export function countHitsSql(limit: RateLimit, hits: SQL): SQL {
   const window = sql`make_interval(secs => ${limit.windowSeconds})`;
   const ended = sql`b.window_ends_at <= now()`;
   return sql`insert into ${rateLimitBuckets} as b (key, count, window_started_at, window_ends_at)
-    select ${`${limit.name}:${subject}`}, 1, now(), now() + ${window} ${from}
+    select ${`${limit.name}:`} || h.subject, h.hits, now(), now() + ${window} from (${hits}) as h(subject, hits)
     on conflict (key) do update set
-      count = case when ${ended} then 1 else b.count + 1 end,
+      count = case when ${ended} then excluded.count else b.count + excluded.count end,
       window_started_at = case when ${ended} then now() else b.window_started_at end,
       window_ends_at = case when ${ended} then now() + ${window} else b.window_ends_at end
-    returning b.count as "count", greatest(1, ceil(extract(epoch from (b.window_ends_at - now()))))::int as retry_after_seconds`;
+    returning b.key, b.count as "count", greatest(1, ceil(extract(epoch from (b.window_ends_at - now()))))::int as retry_after_seconds`;
 }
 
 /** A counted hit's row (from countHitSql) as the limit's answer. */

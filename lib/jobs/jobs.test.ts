@@ -3,6 +3,7 @@ import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } 
 import type { Database } from "@/db/client";
 import { auditEvents, jobs, passwordResetTokens, sendPace } from "@/db/schema";
 import { describeEachDatabase } from "@/test-support/databases";
+import { recordingQueries } from "@/test-support/query-counter";
 import { startResendStandIn, type ResendStandIn } from "@/test-support/resend-stand-in";
 import { collectingSchedule, createUser, dumpAllTables, uniqueEmail, uniqueIp, RESET_LINK } from "@/test-support/reset-helpers";
 import { overrideEnvForTests } from "../env";
@@ -10,9 +11,9 @@ import { reserveSendSlot } from "../mail/pace";
 import { cleanUpExpiredRecords } from "../maintenance";
 import { requestPasswordReset } from "../password-reset";
 import { requestRegistration } from "../registration";
-import { hashToken } from "../tokens";
+import { emailFingerprint, hashToken } from "../tokens";
 import { claimJob, enqueueJob, finishJob, LeaseLost, saveJobPayload } from "./queue";
-import { backoffMs, drainJobs, retryDelayMs, runJob } from "./runner";
+import { backoffMs, drainJobs, retryDelayMs, runAcceptedJob, runJob } from "./runner";
 import { seal, unseal } from "./seal";
 
 let standIn: ResendStandIn;
@@ -287,6 +288,72 @@ describeEachDatabase("durable deferred work", ({ handle, driver }) => {
     // 1.5 s away is past the 1.2 s allowed: refused, and the slot stays free for later.
     expect(fourth).toMatchObject({ ok: false });
     expect(!fourth.ok && fourth.retryAfterMs).toBeGreaterThan(1_300);
+  });
+
+  /** Queues a reset request for each address without running it; answers the job ids in order. */
+  async function queueRequests(emails: string[]): Promise<string[]> {
+    const keep = collectingSchedule().schedule;
+    const ids: string[] = [];
+    for (const email of emails) ids.push(await enqueueJob(db(), "password_reset.request", { email, ip: uniqueIp(), userAgent: null }, keep));
+    return ids;
+  }
+
+  const isClaim = (query: string) => /^update "jobs" set "status"/.test(query) && query.includes("for update skip locked");
+  const isDecision = (query: string) => query.includes("jsonb_to_recordset");
+
+  /** The reset-request audit rows of `email`: requested (with whether the account exists) and throttled. */
+  async function requestAudits(email: string) {
+    const rows = await db()
+      .select({ event: auditEvents.event, details: auditEvents.details })
+      .from(auditEvents)
+      .where(sql`${auditEvents.emailHmac} = ${emailFingerprint(email)} and ${auditEvents.event} in ('password_reset.requested', 'password_reset.throttled')`);
+    return {
+      requested: rows.filter((r) => r.event === "password_reset.requested").map((r) => r.details),
+      throttled: rows.filter((r) => r.event === "password_reset.throttled").length,
+    };
+  }
+
+  it("claims jobs accepted together in one statement and decides their reset requests in one more, counting each address's limit request by request", async () => {
+    const [twice, once] = [await createUser(db()), await createUser(db())];
+    const unknown = [uniqueEmail(), uniqueEmail()];
+    // Four requests for one address in one batch: the hourly limit of 3 lets three through.
+    const ids = await queueRequests([twice.email, unknown[0]!, twice.email, once.email, twice.email, unknown[1]!, twice.email]);
+    const { db: recording, queries } = recordingQueries(handle());
+
+    await Promise.all(ids.map((id) => runAcceptedJob(recording, id)));
+
+    expect(queries.filter(isClaim)).toHaveLength(1);
+    expect(queries.filter(isDecision)).toHaveLength(1);
+    const rows = await db().select().from(jobs).where(sql`${jobs.id} in ${ids}`);
+    expect(rows.map((r) => [r.status, r.attempts, r.payload])).toEqual(ids.map(() => ["done", 1, null]));
+    expect([sentTo(twice.email).length, sentTo(once.email).length, ...unknown.map((e) => sentTo(e).length)]).toEqual([3, 1, 0, 0]);
+    expect(await requestAudits(twice.email)).toEqual({ requested: Array(3).fill({ account_exists: true }), throttled: 1 });
+    expect(await requestAudits(unknown[0]!)).toEqual({ requested: [{ account_exists: false }], throttled: 0 });
+  });
+
+  it("claims the jobs accepted while a claim is under way together, in the next claim", async () => {
+    const ids = await queueRequests(Array.from({ length: 8 }, () => uniqueEmail()));
+    const { db: recording, queries } = recordingQueries(handle());
+
+    const first = runAcceptedJob(recording, ids[0]!);
+    await vi.waitFor(() => expect(queries.filter(isClaim)).toHaveLength(1), { interval: 1 });
+    await Promise.all([first, ...ids.slice(1).map((id) => runAcceptedJob(recording, id))]);
+
+    expect(queries.filter(isClaim)).toHaveLength(2);
+    expect(queries.filter(isDecision)).toHaveLength(2);
+    const rows = await db().select().from(jobs).where(sql`${jobs.id} in ${ids}`);
+    expect(rows.map((r) => r.status)).toEqual(ids.map(() => "done"));
+  });
+
+  it("keeps an address's hourly limit when instances decide batches of its requests at the same time", async () => {
+    const user = await createUser(db());
+    await queueRequests(Array.from({ length: 12 }, () => user.email));
+
+    // Four instances, three lanes each, each lane claiming up to 10 jobs at once.
+    await Promise.all(Array.from({ length: 4 }, () => drainJobs(db(), { concurrency: 3 })));
+
+    expect(sentTo(user.email)).toHaveLength(3);
+    expect(await requestAudits(user.email)).toEqual({ requested: Array(3).fill({ account_exists: true }), throttled: 1 });
   });
 
   it("runs every queued job exactly once when several instances drain one queue at the same time", async () => {

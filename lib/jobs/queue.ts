@@ -35,8 +35,8 @@ export function jobInsertSql(kind: JobKind, payload: JobPayload | SQL, from: SQL
 export function scheduleJob(db: Database, id: string, schedule: Schedule): void {
   schedule(async () => {
     // Imported late: the runner imports every handler, and the handlers import this module.
-    const { runJob } = await import("./runner");
-    await runJob(db, id);
+    const { runAcceptedJob } = await import("./runner");
+    await runAcceptedJob(db, id);
   });
 }
 
@@ -90,26 +90,31 @@ export interface Claim {
   job: Job;
   /** Proves the claim in every later write; a job taken over after its lease is no longer ours. */
   claimId: string;
+  /** Set once a step ended the job itself (JobSteps.statement, or a batch step for many claims). */
+  ended?: boolean;
 }
 
 /**
- * Claims one due job (or the job `id`, if it is due): pending and due, or running with an
- * expired lease (its instance died). SKIP LOCKED lets many instances claim side by side.
+ * Claims up to `limit` due jobs (of `ids`, when given) in one statement: pending and due, or
+ * running with an expired lease (its instance died). SKIP LOCKED lets many instances claim
+ * side by side. One claim id proves the lot.
  */
-export async function claimJob(db: Database, id?: string): Promise<Claim | null> {
+export async function claimJobs(db: Database, { ids, limit }: { ids?: string[]; limit: number }): Promise<Claim[]> {
   const claimId = randomUUID();
   const due = or(
     and(eq(jobs.status, "pending"), lte(jobs.runAt, sql`now()`)),
     and(eq(jobs.status, "running"), lt(jobs.lockedUntil, sql`now()`)),
   );
+  // Ids are uuids this instance inserted; one array parameter keeps the statement's text (and
+  // so its prepared plan) the same for any number of them.
   const candidate = db
     .select({ id: jobs.id })
     .from(jobs)
-    .where(id ? and(eq(jobs.id, id), due) : due)
+    .where(ids ? and(sql`${jobs.id} = any(${`{${ids.join(",")}}`}::uuid[])`, due) : due)
     .orderBy(jobs.runAt)
-    .limit(1)
+    .limit(limit)
     .for("update", { skipLocked: true });
-  const [job] = await db
+  const claimed = await db
     .update(jobs)
     .set({
       status: "running",
@@ -119,7 +124,13 @@ export async function claimJob(db: Database, id?: string): Promise<Claim | null>
     })
     .where(inArray(jobs.id, candidate))
     .returning();
-  return job ? { job, claimId } : null;
+  return claimed.map((job) => ({ job, claimId }));
+}
+
+/** Claims one due job (or the job `id`, if it is due), as claimJobs does. */
+export async function claimJob(db: Database, id?: string): Promise<Claim | null> {
+  const [claim] = await claimJobs(db, { ids: id ? [id] : undefined, limit: 1 });
+  return claim ?? null;
 }
 
 /** Thrown when a job's lease ran out and another instance took it over. */
@@ -197,6 +208,8 @@ export interface JobSteps {
   statement(name: string, secret?: string[]): StatementStep;
   /** True once a statement step ended the job itself: the runner has nothing left to finish. */
   readonly ended: boolean;
+  /** The claim these steps are of; null for work run directly. */
+  readonly claim: Claim | null;
 }
 
 /** The SQL a statement step (JobSteps.statement) weaves into its statement. */
@@ -220,18 +233,43 @@ export const RUN_ONCE: JobSteps = {
   completed: () => undefined,
   statement: () => DIRECT_STATEMENT,
   ended: false,
+  claim: null,
 };
 
 type StoredSteps = Record<string, { values: StepValues; sealed: string[] }>;
 
+/**
+ * An UPDATE (a CTE body) that records step `name` of every job in `rows`, a SELECT of
+ * (job_id, claim_id, ended, v): it saves `v` (jsonb, `secret` fields already sealed) as the
+ * step, or ends the job as done when `ended`. Only a job still held under `claim_id` changes.
+ */
+export function stepRecordSql(name: string, secret: string[], rows: SQL): SQL {
+  return sql`update ${jobs} set
+      status = case when x.ended then 'done' else ${jobs.status} end,
+      payload = case when x.ended then null
+        else jsonb_set(coalesce(${jobs.payload}, '{}'::jsonb), '{steps}', coalesce(${jobs.payload} -> 'steps', '{}'::jsonb)
+          || jsonb_build_object(${name}::text, jsonb_build_object('values', x.v, 'sealed', ${JSON.stringify(secret)}::jsonb))) end,
+      finished_at = case when x.ended then now() else ${jobs.finishedAt} end,
+      claim_id = case when x.ended then null else ${jobs.claimId} end,
+      locked_until = case when x.ended then null else ${jobs.lockedUntil} end,
+      last_error = case when x.ended then null else ${jobs.lastError} end
+    from (${rows}) x(job_id, claim_id, ended, v)
+    where ${jobs.id} = x.job_id and ${jobs.claimId} = x.claim_id`;
+}
+
+/** Keeps `claim` in step with what stepRecordSql stored for it: step `name` saved, or the job ended. */
+export function recordStep(claim: Claim, name: string, values: StepValues, secret: string[], ended: boolean): void {
+  if (ended) {
+    claim.ended = true;
+    claim.job.payload = null;
+  } else {
+    claim.job.payload = { ...claim.job.payload, steps: { ...(claim.job.payload?.steps as StoredSteps | undefined), [name]: { values, sealed: secret } } };
+  }
+}
+
 /** The steps of a claimed job, persisted in its payload under "steps". */
 export function jobSteps(db: Database, claim: Claim): JobSteps {
-  let ended = false;
   const stored = (): StoredSteps => (claim.job.payload?.steps ?? {}) as StoredSteps;
-  const withStep = (name: string, values: StepValues, sealed: string[]): JobPayload => ({
-    ...claim.job.payload,
-    steps: { ...stored(), [name]: { values, sealed } },
-  });
   const completed = <T extends StepValues>(name: string): T | undefined => {
     const done = stored()[name];
     if (!done) return undefined;
@@ -241,8 +279,9 @@ export function jobSteps(db: Database, claim: Claim): JobSteps {
   };
   return {
     get ended() {
-      return ended;
+      return claim.ended === true;
     },
+    claim,
     completed,
     async once<T extends StepValues>(name: string, step: () => Promise<T>, secret: (keyof T & string)[] = []): Promise<T> {
       const done = completed<T>(name);
@@ -250,7 +289,7 @@ export function jobSteps(db: Database, claim: Claim): JobSteps {
       const values = await step();
       const kept: StepValues = { ...values };
       for (const field of secret) kept[field] = seal(String(values[field]));
-      const next = withStep(name, kept, secret);
+      const next: JobPayload = { ...claim.job.payload, steps: { ...stored(), [name]: { values: kept, sealed: secret } } };
       await saveJobPayload(db, claim, next);
       claim.job.payload = next;
       return values;
@@ -259,23 +298,9 @@ export function jobSteps(db: Database, claim: Claim): JobSteps {
       const { id } = claim.job;
       return {
         held: sql`select 1 from ${jobs} where id = ${id} and claim_id = ${claim.claimId}`,
-        record: (values, end) => sql`update ${jobs} set
-            status = case when x.ended then 'done' else ${jobs.status} end,
-            payload = case when x.ended then null
-              else jsonb_set(coalesce(${jobs.payload}, '{}'::jsonb), '{steps}', coalesce(${jobs.payload} -> 'steps', '{}'::jsonb)
-                || jsonb_build_object(${name}::text, jsonb_build_object('values', x.v, 'sealed', ${JSON.stringify(secret)}::jsonb))) end,
-            finished_at = case when x.ended then now() else ${jobs.finishedAt} end,
-            claim_id = case when x.ended then null else ${jobs.claimId} end,
-            locked_until = case when x.ended then null else ${jobs.lockedUntil} end,
-            last_error = case when x.ended then null else ${jobs.lastError} end
-          from (select coalesce(${end}, false) as ended, ${values} as v) x
-          where ${jobs.id} = ${id} and ${jobs.claimId} = ${claim.claimId}`,
-        recorded(values, hasEnded) {
-          if (hasEnded) {
-            ended = true;
-            claim.job.payload = null;
-          } else claim.job.payload = withStep(name, values, secret);
-        },
+        record: (values, end) =>
+          stepRecordSql(name, secret, sql`select ${id}::uuid, ${claim.claimId}::uuid, coalesce(${end}, false), ${values}`),
+        recorded: (values, hasEnded) => recordStep(claim, name, values, secret, hasEnded),
       };
     },
   };

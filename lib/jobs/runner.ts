@@ -6,20 +6,19 @@ import { deliverVerificationEmail } from "../email-verification";
 import { env } from "../env";
 import { log } from "../log";
 import { notifyPasswordChanged } from "../password-changed";
-import { deliverPasswordReset, issueResetLink } from "../password-reset";
+import { decidePasswordResetJobs, deliverPasswordReset, issueResetLink } from "../password-reset";
 import { completeRegistration } from "../registration";
 import { notifyTwoFactorChange } from "../two-factor-notify";
 import { PermanentJobError, RetryableJobError } from "./errors";
-import { claimJob, finishJob, jobSteps, LeaseLost, retryJobLater, unsealOrGiveUp, type Claim, type JobKind, type JobSteps } from "./queue";
-import { jobWorkerState } from "./state";
+import { claimJobs, finishJob, jobSteps, LeaseLost, retryJobLater, unsealOrGiveUp, type Claim, type JobKind, type JobSteps } from "./queue";
+import { jobWorkerState, type AcceptedJobs } from "./state";
 
 const context = { ip: z.string().nullable(), userAgent: z.string().nullable() };
 const userAddress = { userId: z.string(), email: z.string() };
 
 // Payloads come back from the database: parsed like any other input.
 const HANDLERS: Record<JobKind, (db: Database, payload: unknown, steps: JobSteps) => Promise<void>> = {
-  "password_reset.request": (db, payload, steps) =>
-    deliverPasswordReset(db, z.object({ email: z.string(), ...context }).parse(payload), steps),
+  "password_reset.request": (db, payload, steps) => deliverPasswordReset(db, payload, steps),
   "registration.complete": (db, payload, steps) => {
     const p = z.object({ email: z.string(), sealedPassword: z.string(), name: z.string().optional(), ...context }).parse(payload);
     return completeRegistration(db, { email: p.email, password: unsealOrGiveUp(p.sealedPassword), name: p.name, ip: p.ip, userAgent: p.userAgent }, steps);
@@ -76,6 +75,8 @@ async function abandon(db: Database, claim: Claim, reason: string): Promise<void
 
 async function execute(db: Database, claim: Claim): Promise<void> {
   const { job } = claim;
+  // Its batch first step ended it (an unknown address): nothing is left to do.
+  if (claim.ended) return;
   const config = env();
   // A job whose instance died on every try is not tried for ever.
   if (job.attempts > config.JOBS_MAX_ATTEMPTS) return abandon(db, claim, job.lastError ?? "lease_expired");
@@ -111,36 +112,123 @@ function hold<T>(promise: Promise<T>): Promise<T> {
 }
 
 /**
- * Claims and runs one job: `id` when given (right after the answer), else the next due one.
- * Never throws; answers whether a job was run. After SIGTERM nothing new is claimed.
+ * Jobs whose kind has a first step that one statement can do for many jobs, claimed together:
+ * the step runs for the lot before each job runs on its own (and skips a step already done).
  */
-export async function runJob(db: Database, id?: string): Promise<boolean> {
-  if (jobWorkerState().stopping) return false;
-  try {
-    const claim = await claimJob(db, id);
-    if (!claim) return false;
-    await hold(
+const BATCH_FIRST_STEPS: Partial<Record<JobKind, (db: Database, claims: Claim[]) => Promise<void>>> = {
+  "password_reset.request": decidePasswordResetJobs,
+};
+
+/**
+ * Runs claimed jobs: each kind's batch first step for all of them at once, then every job's own
+ * work side by side, held (SIGTERM waits for it). Never throws. Resolves once the batch steps
+ * are done, with each job's run: the caller may go on claiming while slow jobs (an email) run.
+ */
+async function runClaims(db: Database, claims: Claim[]): Promise<Promise<void>[]> {
+  const maxAttempts = env().JOBS_MAX_ATTEMPTS;
+  const byKind = new Map<JobKind, Claim[]>();
+  for (const claim of claims) {
+    if (claim.job.attempts > maxAttempts) continue;
+    const kind = claim.job.kind as JobKind;
+    byKind.set(kind, [...(byKind.get(kind) ?? []), claim]);
+  }
+  await hold(
+    Promise.all(
+      [...byKind].map(async ([kind, ofKind]) => {
+        const step = BATCH_FIRST_STEPS[kind];
+        // Failed for the lot: nothing was recorded, and each job does the step on its own.
+        if (step) await step(db, ofKind).catch((error: unknown) => log("warn", "job.batch_step_failed", { kind, jobs: ofKind.length }, error));
+      }),
+    ),
+  );
+  return claims.map((claim) =>
+    hold(
       execute(db, claim).catch((error: unknown) => {
         // The database failed while recording the outcome: the lease runs out and another try follows.
         log("error", "job.outcome_not_recorded", { jobId: claim.job.id, kind: claim.job.kind }, error);
       }),
-    );
-    return true;
+    ),
+  );
+}
+
+/** Claims up to `limit` due jobs (of `ids`, when given) and runs them. Never throws; answers the jobs' runs. */
+async function claimAndRun(db: Database, options: { ids?: string[]; limit: number }): Promise<Promise<void>[]> {
+  if (jobWorkerState().stopping) return [];
+  try {
+    return await runClaims(db, await claimJobs(db, options));
   } catch (error) {
     log("error", "job.claim_failed", {}, error);
-    return false;
+    return [];
   }
 }
 
-/** Runs due jobs, `concurrency` at a time, until none is due, `deadline` passes or SIGTERM. Answers how many ran. */
+/**
+ * Claims and runs one job: `id` when given, else the next due one. Never throws; answers
+ * whether a job was run. After SIGTERM nothing new is claimed.
+ */
+export async function runJob(db: Database, id?: string): Promise<boolean> {
+  const runs = await claimAndRun(db, { ids: id ? [id] : undefined, limit: 1 });
+  await Promise.all(runs);
+  return runs.length > 0;
+}
+
+/** The most jobs one claim takes. */
+const BATCH_SIZE = 100;
+/** How long an accepted job waits for others to join its claim: an email this much later is no later. */
+const BATCH_WINDOW_MS = 10;
+
+/**
+ * Runs job `id`, which this instance has just accepted, once the answer has gone out. Jobs
+ * accepted within BATCH_WINDOW_MS of each other, or while a claim is under way, are claimed
+ * together, and their batch first steps run for the lot: under a flood, a few statements serve
+ * many jobs instead of a few each. Resolves once the job has run (after() keeps the
+ * instance alive until then); a job not claimed (SIGTERM, the database down) is left to the
+ * poller or the drain cron.
+ */
+export function runAcceptedJob(db: Database, id: string): Promise<void> {
+  const { pumps } = jobWorkerState();
+  let accepted = pumps.get(db);
+  if (!accepted) pumps.set(db, (accepted = { waiting: new Map(), pumping: false }));
+  const jobs = accepted;
+  return new Promise((resolve) => {
+    jobs.waiting.set(id, resolve);
+    if (!jobs.pumping) void pumpAcceptedJobs(db, jobs);
+  });
+}
+
+async function pumpAcceptedJobs(db: Database, accepted: AcceptedJobs): Promise<void> {
+  accepted.pumping = true;
+  try {
+    while (accepted.waiting.size > 0) {
+      if (accepted.waiting.size < BATCH_SIZE) await new Promise((resolve) => setTimeout(resolve, BATCH_WINDOW_MS));
+      const batch = [...accepted.waiting].slice(0, BATCH_SIZE);
+      for (const [id] of batch) accepted.waiting.delete(id);
+      const runs = await claimAndRun(db, { ids: batch.map(([id]) => id), limit: batch.length });
+      // Every waiter is released once the batch's runs have settled, not one by one: a job that
+      // was not claimed has nothing to wait for, and after() only needs the instance to stay up.
+      void Promise.all(runs).then(() => {
+        for (const [, done] of batch) done();
+      });
+    }
+  } finally {
+    accepted.pumping = false;
+  }
+}
+
+/** Runs due jobs, `concurrency` batches at a time, until none is due, `deadline` passes or SIGTERM. Answers how many ran. */
 export async function drainJobs(db: Database, options: { concurrency?: number; deadline?: number } = {}): Promise<number> {
   let ran = 0;
   const lane = async () => {
     while (!jobWorkerState().stopping && (options.deadline === undefined || Date.now() < options.deadline)) {
-      if (!(await runJob(db))) return;
-      ran += 1;
+      const runs = await claimAndRun(db, { limit: DRAIN_BATCH_SIZE });
+      if (runs.length === 0) return;
+      await Promise.all(runs);
+      ran += runs.length;
     }
   };
   await Promise.all(Array.from({ length: options.concurrency ?? 4 }, lane));
   return ran;
 }
+
+/** How many due jobs a lane of drainJobs claims at once. */
+const DRAIN_BATCH_SIZE = 10;
