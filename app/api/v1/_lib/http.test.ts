@@ -1,4 +1,5 @@
-import { describe, expect, it } from "vitest";
+import { afterEach, describe, expect, it } from "vitest";
+import { noteDatabaseError, resetAvailabilityForTests } from "@/db/availability";
 import { z } from "zod";
 import { MAX_BODY_BYTES } from "./contract";
 import { parseJsonBody, refuseCrossSite, routeHandlers } from "./http";
@@ -75,7 +76,7 @@ describe("parseJsonBody", () => {
 
 describe("routeHandlers", () => {
   it("answers other methods 405 with Allow, and OPTIONS 204 with the same Allow", async () => {
-    const handlers = routeHandlers({ POST: async () => new Response(null, { status: 204 }) });
+    const handlers = routeHandlers({ POST: async () => new Response(null, { status: 204 }) }, { checksDatabase: false });
     const response = await handlers.DELETE(new Request("http://rekey.test/x", { method: "DELETE" }));
     expect(response.status).toBe(405);
     expect(response.headers.get("allow")).toBe("POST, OPTIONS");
@@ -84,11 +85,14 @@ describe("routeHandlers", () => {
   });
 
   it("turns an unexpected error into a 500 that says nothing of it", async () => {
-    const handlers = routeHandlers({
-      GET: async () => {
-        throw new Error("connection string postgres://secret@db");
+    const handlers = routeHandlers(
+      {
+        GET: async () => {
+          throw new Error("connection string postgres://secret@db");
+        },
       },
-    });
+      { checksDatabase: false },
+    );
     const response = await handlers.GET(new Request("http://rekey.test/x"));
     expect(response.status).toBe(500);
     const text = await response.text();
@@ -96,19 +100,43 @@ describe("routeHandlers", () => {
     expect(text).not.toContain("secret");
   });
 
+  // As drizzle wraps postgres.js's refused connection.
+  const refused = () => new Error("Failed query: select secret", { cause: Object.assign(new Error("connect ECONNREFUSED 127.0.0.1:5432"), { code: "ECONNREFUSED" }) });
+
+  afterEach(() => resetAvailabilityForTests());
+
   it("answers 503 service_unavailable with Retry-After when a handler meets a database outage", async () => {
-    const handlers = routeHandlers({
-      async GET() {
-        // As drizzle wraps postgres.js's refused connection.
-        throw new Error("Failed query: select secret", { cause: Object.assign(new Error("connect ECONNREFUSED 127.0.0.1:5432"), { code: "ECONNREFUSED" }) });
+    const handlers = routeHandlers(
+      {
+        async GET() {
+          throw refused();
+        },
       },
-    });
+      { checksDatabase: false },
+    );
     const response = await handlers.GET(new Request("http://rekey.test/x"));
     expect(response.status).toBe(503);
     expect(response.headers.get("retry-after")).toBe("5");
     const text = await response.text();
     expect(JSON.parse(text)).toEqual({ error: { code: "service_unavailable", message: expect.any(String) } });
     expect(text).not.toContain("secret");
+  });
+
+  it("answers 503 at once, without running the handler, while the database is known to be down; a route that opts out runs", async () => {
+    // The outage another request met a moment ago.
+    expect(noteDatabaseError(refused())).toBe(true);
+    let ran = 0;
+    const handler = async () => {
+      ran++;
+      return new Response(null, { status: 204 });
+    };
+    const checked = await routeHandlers({ POST: handler }).POST(new Request("http://rekey.test/x", { method: "POST" }));
+    expect(checked.status).toBe(503);
+    expect(checked.headers.get("retry-after")).toBe("5");
+    expect(((await checked.json()) as { error: { code: string } }).error.code).toBe("service_unavailable");
+    expect(ran).toBe(0);
+    expect((await routeHandlers({ POST: handler }, { checksDatabase: false }).POST(new Request("http://rekey.test/x", { method: "POST" }))).status).toBe(204);
+    expect(ran).toBe(1);
   });
 });
 

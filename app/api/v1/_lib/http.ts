@@ -3,7 +3,7 @@
 import "server-only";
 import { unstable_rethrow } from "next/navigation";
 import type { z } from "zod";
-import { RETRY_AFTER_SECONDS, noteDatabaseError } from "@/db/availability";
+import { RETRY_AFTER_SECONDS, isDatabaseAvailable, noteDatabaseError } from "@/db/availability";
 import { env } from "@/lib/env";
 import { log } from "@/lib/log";
 import { MAX_BODY_BYTES, type ErrorCode } from "./contract";
@@ -159,9 +159,12 @@ export function serviceUnavailable(): Response {
 
 // Any error a handler did not expect becomes a 500 in the error shape: no message or stack
 // reaches the client; a database outage becomes a 503. Next's own control-flow errors pass.
-function guarded(handler: Handler): Handler {
+// While the database is known to be down (db/availability.ts, as proxy.ts asks for pages),
+// `checksDatabase` answers 503 before the handler runs.
+function guarded(handler: Handler, checksDatabase: boolean): Handler {
   return async (request) => {
     try {
+      if (checksDatabase && !(await isDatabaseAvailable())) return serviceUnavailable();
       return await handler(request);
     } catch (error) {
       unstable_rethrow(error);
@@ -178,9 +181,11 @@ function guarded(handler: Handler): Handler {
 
 /**
  * Handlers for every method Next routes: the given ones (GET also answers HEAD), OPTIONS with
- * the Allow list, and 405 in the error shape for the rest.
+ * the Allow list, and 405 in the error shape for the rest. The given ones answer 503 at once
+ * while the database is known to be down, unless `checksDatabase` is false (a route that
+ * needs no database, or reports on it itself).
  */
-export function routeHandlers(implemented: { GET?: Handler; POST?: Handler }): Record<Method, Handler> {
+export function routeHandlers(implemented: { GET?: Handler; POST?: Handler }, { checksDatabase = true } = {}): Record<Method, Handler> {
   const own: Partial<Record<Method, Handler>> = { ...implemented };
   if (own.GET) own.HEAD = own.GET;
   const allow = [...METHODS.filter((m) => own[m]), "OPTIONS"].join(", ");
@@ -188,7 +193,7 @@ export function routeHandlers(implemented: { GET?: Handler; POST?: Handler }): R
     apiError(405, "method_not_allowed", `${request.method} is not allowed here. Allowed: ${allow}.`, { headers: { Allow: allow } });
   const options: Handler = async () => new Response(null, { status: 204, headers: { Allow: allow } });
   return Object.fromEntries(
-    METHODS.map((method) => [method, method === "OPTIONS" ? options : own[method] ? guarded(own[method]) : notAllowed]),
+    METHODS.map((method) => [method, method === "OPTIONS" ? options : own[method] ? guarded(own[method], checksDatabase) : notAllowed]),
   ) as Record<Method, Handler>;
 }
 
