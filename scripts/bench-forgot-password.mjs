@@ -200,8 +200,11 @@ async function waitForServer() {
   throw new Error("server did not start");
 }
 
-/** `clients` concurrent loops of `send(agent, i)` for `seconds`; answers per second and CPU per answer. */
-async function throughput(send, seconds = cellSeconds) {
+/**
+ * `clients` concurrent loops of `send(agent, i)` for `seconds`; answers per second and CPU per
+ * answer, and how many jobs `unfinished()` (when given) still counts once the cell is over.
+ */
+async function throughput(send, seconds = cellSeconds, unfinished = async () => 0) {
   const agents = Array.from({ length: clients }, newAgent);
   const cpuBefore = cpuMs();
   const started = performance.now();
@@ -224,10 +227,11 @@ async function throughput(send, seconds = cellSeconds) {
   // its CPU is counted for the requests that caused it.
   await new Promise((r) => setTimeout(r, 300));
   const cpuAfter = cpuMs();
+  const left = await unfinished();
   for (const a of agents) a.destroy();
   if (failed > 0) throw new Error(`${failed} requests failed in a throughput cell`);
   const per = (key) => (cpuAfter[key] - cpuBefore[key]) / done;
-  return { rps: done / elapsed, cpuMs: per("server"), mainThreadMs: per("mainThread"), postgresMs: per("postgres"), latencies };
+  return { rps: done / elapsed, cpuMs: per("server"), mainThreadMs: per("mainThread"), postgresMs: per("postgres"), latencies, left };
 }
 
 function systemLine() {
@@ -261,6 +265,9 @@ try {
 
   // 1. Throughput: health, unknown and known, interleaved in a rotating order each round.
   const cells = { health: [], unknown: [], known: [] };
+  // A rate counts only if the deferred work kept up with it: the jobs still unfinished 300 ms
+  // after each cell are counted and printed.
+  const unfinishedJobs = async () => (await sql`select count(*)::int as n from jobs where status in ('pending', 'running')`)[0].n;
   const kinds = {
     health: (a) => health(a),
     unknown: (a) => forgot(a, unknownEmail()),
@@ -271,7 +278,7 @@ try {
     const order = ["health", "unknown", "known"];
     for (let k = 0; k < r % 3; k++) order.push(order.shift());
     const round = {};
-    for (const kind of order) round[kind] = await throughput(kinds[kind]);
+    for (const kind of order) round[kind] = await throughput(kinds[kind], cellSeconds, unfinishedJobs);
     for (const kind of Object.keys(cells)) cells[kind].push(round[kind]);
     ratios.unknown.push(round.unknown.rps / round.health.rps);
     ratios.known.push(round.known.rps / round.health.rps);
@@ -430,18 +437,19 @@ try {
     `${cpuPer(kind).toFixed(2)} ms CPU each (main thread ${cpuPer(kind, "mainThreadMs").toFixed(2)}, PostgreSQL ${cpuPer(kind, "postgresMs").toFixed(2)})`;
   const rps = (kind) => median(cells[kind].map((c) => c.rps));
   const rpsSpread = (kind) => spread(cells[kind].map((c) => c.rps));
+  const unfinishedLine = (kind) => `jobs unfinished 0.3 s after a cell: at most ${Math.max(...cells[kind].map((c) => c.left))}`;
   const met = (ok) => (ok ? "met" : "NOT MET");
   const rows = [
     ["GET /api/v1/health", `${rps("health").toFixed(0)} req/s (${rpsSpread("health")}), ${cpuLine("health")}`, "reference", ""],
     [
       "forgot-password, unknown",
-      `${median(ratios.unknown).toFixed(2)}x health (${spread(ratios.unknown)}); ${rps("unknown").toFixed(0)} req/s, ${cpuLine("unknown")}`,
+      `${median(ratios.unknown).toFixed(2)}x health (${spread(ratios.unknown)}); ${rps("unknown").toFixed(0)} req/s, ${cpuLine("unknown")}; ${unfinishedLine("unknown")}`,
       ">= 0.8x",
       met(median(ratios.unknown) >= 0.8),
     ],
     [
       "forgot-password, known",
-      `${median(ratios.known).toFixed(2)}x health (${spread(ratios.known)}); ${rps("known").toFixed(0)} req/s, ${cpuLine("known")}`,
+      `${median(ratios.known).toFixed(2)}x health (${spread(ratios.known)}); ${rps("known").toFixed(0)} req/s, ${cpuLine("known")}; ${unfinishedLine("known")}`,
       ">= 0.8x",
       met(median(ratios.known) >= 0.8),
     ],
