@@ -148,10 +148,11 @@ async function route(request: NextRequest, next: () => NextResponse): Promise<Ne
 }
 
 export const config = {
-  // Every page (each needs its own CSP nonce) and API route (each may need the database);
-  // not the build's static files or icons.
-  // Not the JSON API (/api/v1): nothing here applies to it but the availability check, which
-  // its route wrapper makes itself (app/api/v1/_lib/http.ts). A pass through the proxy cost a
-  // forgot-password answer about 0.6 ms of the event loop's time, more than its own work.
+  // Every page (each needs its own CSP nonce) and Auth.js's routes (a sign-in may be turned
+  // away, and they need the database); not the build's static files or icons. Not the JSON API
+  // (/api/v1) either: nothing here applies to it but the availability check, which its route
+  // wrapper makes itself (app/api/v1/_lib/http.ts). A pass through the proxy cost a
+  // forgot-password answer about 0.6 ms of the event loop's time, more than half again what
+  // the answer itself costs (1.0 ms).
   matcher: ["/((?!_next/static/|_next/image|favicon.ico|icon.svg|api/v1/).*)"],
 };
