@@ -127,12 +127,6 @@ export async function claimJobs(db: Database, { ids, limit }: { ids?: string[]; 
   return claimed.map((job) => ({ job, claimId }));
 }
 
-/** Claims one due job (or the job `id`, if it is due), as claimJobs does. */
-export async function claimJob(db: Database, id?: string): Promise<Claim | null> {
-  const [claim] = await claimJobs(db, { ids: id ? [id] : undefined, limit: 1 });
-  return claim ?? null;
-}
-
 /** Thrown when a job's lease ran out and another instance took it over. */
 export class LeaseLost extends Error {
   override name = "LeaseLost";

@@ -130,7 +130,9 @@ async function runClaims(db: Database, claims: Claim[]): Promise<Promise<void>[]
   for (const claim of claims) {
     if (claim.job.attempts > maxAttempts) continue;
     const kind = claim.job.kind as JobKind;
-    byKind.set(kind, [...(byKind.get(kind) ?? []), claim]);
+    const ofKind = byKind.get(kind);
+    if (ofKind) ofKind.push(claim);
+    else byKind.set(kind, [claim]);
   }
   await hold(
     Promise.all(
