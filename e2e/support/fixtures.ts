@@ -159,4 +159,8 @@ export async function signIn(page: Page, user: { email: string; password: string
   await page.getByLabel("Password", { exact: true }).fill(user.password);
   await page.getByRole("button", { name: "Sign in" }).click();
   await expect(page).toHaveURL(/\/account$/);
+  // The URL changes before the account page has rendered: wait for it, so that nothing the
+  // test does next (back-dating the session, say) races that render reading the session. A
+  // trace of a failed run showed the render renew a session back-dated a moment before.
+  await expect(page.getByTestId("account-email")).toBeVisible();
 }
