@@ -111,8 +111,13 @@ describe("sendEmail through Resend", () => {
     const results = await Promise.all(["g1", "g2", "g3", "g4", "g5"].map((n) => sendEmail(resetEmail(`${n}@example.com`))));
     expect(results.every((r) => r.ok)).toBe(true);
     const times = standIn.requests.map((r) => r.receivedAt).sort((a, b) => a - b);
-    // Five sends at 10 a second: four gaps of at least 100 ms (a few ms of clock slack).
-    expect(times.at(-1)! - times[0]!).toBeGreaterThanOrEqual(4 * 100 - 15);
+    // Five sends at 10 a second: four gaps of 100 ms between their slots. Unpaced, the five
+    // arrive within a few ms of each other. The slots themselves are checked without a transport in
+    // lib/jobs/jobs.test.ts ("shares one send rate across callers"); here the stand-in sees
+    // them through the transport, and the first send (no timer) can leave late: this PGlite
+    // runs in the test's own thread, so the other four reservations run before its request
+    // goes out. A CI run saw 379 ms. Allow 50 ms of that, far above the unpaced few.
+    expect(times.at(-1)! - times[0]!).toBeGreaterThanOrEqual(4 * 100 - 50);
   });
 
   it("reads Retry-After as seconds or as an HTTP date", () => {
