@@ -12,7 +12,7 @@ import { clientKey, type RequestContext } from "./client-ip";
 import { deleteUserSessionsSql, nextCredentialsVersion } from "./auth/sessions";
 import { env } from "./env";
 import { sendFailure } from "./jobs/errors";
-import { enqueueJobWithinLimit, jobInsertSql, LeaseLost, recordStep, RUN_ONCE, scheduleJob, stepRecordSql, type Claim, type JobSteps } from "./jobs/queue";
+import { enqueueJobWithinLimit, jobInsertSql, LeaseLost, recordStep, RUN_ONCE, scheduleJob, stepJsonSql, stepsRecordSql, type Claim, type JobSteps } from "./jobs/queue";
 import { seal } from "./jobs/seal";
 import { log } from "./log";
 import { sendEmail } from "./mail";
@@ -73,6 +73,8 @@ async function requestPasswordResetUntraced(
 }
 
 type Decision = { userId: string | null; throttled: boolean };
+/** A decision as decideRequests answers it: with the reset link it made for a known address. */
+type DecisionWithLink = Decision & { link?: ResetLink };
 
 const ResetRequestPayload = z.object({ email: z.string(), ip: z.string().nullable(), userAgent: z.string().nullable() });
 
@@ -83,12 +85,12 @@ const ResetRequestPayload = z.object({ email: z.string(), ip: z.string().nullabl
 async function deliverPasswordResetUntraced(db: Database, payload: unknown, steps: JobSteps = RUN_ONCE): Promise<void> {
   const input = ResetRequestPayload.parse(payload);
   const email = normalizeEmail(input.email);
-  const decided =
+  const decided: DecisionWithLink | undefined =
     steps.completed<Decision>("decide") ?? (await decideRequests(db, [{ claim: steps.claim, email, ip: input.ip, userAgent: input.userAgent }]))[0];
   if (!decided) throw new LeaseLost("decide");
   // No stand-in work for an unknown address: an email costs microseconds (lib/mail/templates.ts),
   // too little to tell the paths apart, and the answer went out before either ran.
-  if (!decided.throttled && decided.userId) await issueResetLink(db, { id: decided.userId, email }, input, steps);
+  if (!decided.throttled && decided.userId) await issueResetLink(db, { id: decided.userId, email }, input, steps, decided.link);
 }
 
 /**
@@ -110,14 +112,22 @@ type DecideRequest = { claim: Claim | null; email: string } & RequestContext;
 
 /**
  * For each request: the per-email limit (counted for every address, existing or not, and
- * invisible to the requester), the look-up and its audit row, all in ONE statement for the lot
- * that also records each decision in its job, or ends the job when nothing is left to do (a
- * throttled or unknown address): a retry never counts or audits twice, and a batch of unknown
- * addresses costs one round trip. Answers each request's decision; none for a job whose claim
- * was lost.
+ * invisible to the requester), the look-up and its audit row and, for a known address within
+ * its limit, the reset token, all in ONE statement for the lot that also records each decision
+ * (and its token, sealed) in its job, or ends the job when nothing is left to do (a throttled
+ * or unknown address): a retry never counts, audits or makes a token twice, and a batch costs
+ * one round trip whatever its addresses. Answers each request's decision; none for a job whose
+ * claim was lost.
  */
-async function decideRequests(db: Database, requests: DecideRequest[]): Promise<(Decision | undefined)[]> {
+async function decideRequests(db: Database, requests: DecideRequest[]): Promise<(DecisionWithLink | undefined)[]> {
+  const config = env();
   const limit = emailLimit();
+  const requestedAt = new Date();
+  const expiresAt = new Date(requestedAt.getTime() + config.RESET_TOKEN_TTL_MINUTES * 60_000);
+  // A token for every request: which addresses are known is decided inside the statement, and
+  // a token costs microseconds. Only a known address's is stored, and only sealed.
+  const tokens = requests.map(() => generateToken());
+  const sealedTokens = tokens.map(({ token }) => seal(token));
   const input = requests.map((r, n) => ({
     n,
     job_id: r.claim?.job.id ?? null,
@@ -126,16 +136,19 @@ async function decideRequests(db: Database, requests: DecideRequest[]): Promise<
     fp: emailFingerprint(r.email),
     ip: r.ip,
     user_agent: r.userAgent,
+    token_hash: tokens[n]!.hash,
+    sealed_token: sealedTokens[n],
   }));
   const context = { email: sql`decision.fp`, ip: sql`decision.ip`, userAgent: sql`decision.user_agent` };
+  const t = passwordResetTokens;
   // Each request's own count is the bucket's count before the batch plus its place among the
   // batch's requests for the address. Buckets are upserted in key order, so that two batches
   // sharing addresses lock them in the same order and never deadlock.
-  const rows = await queryRows<{ n: number; throttled: boolean; refused: number; user_id: string | null }>(
+  const rows = await queryRows<{ n: number; throttled: boolean; refused: number; user_id: string | null; token_id: string | null }>(
     db,
     sql`with input as (
         select * from jsonb_to_recordset(${JSON.stringify(input)}::jsonb)
-          as t(n int, job_id uuid, claim_id uuid, email text, fp text, ip text, user_agent text)),
+          as t(n int, job_id uuid, claim_id uuid, email text, fp text, ip text, user_agent text, token_hash text, sealed_token text)),
       held as (
         select input.* from input
         where input.job_id is null or exists (select 1 from ${jobs} where ${jobs.id} = input.job_id and ${jobs.claimId} = input.claim_id)),
@@ -147,6 +160,20 @@ async function decideRequests(db: Database, requests: DecideRequest[]): Promise<
         select counted.*, counted.count > ${limit.max} as throttled, counted.count - ${limit.max} as refused,
           (select ${users.id} from ${users} where ${users.email} = counted.email) as user_id
         from counted),
+      linked as (
+        select decision.*, row_number() over (partition by decision.user_id order by decision.n desc) > 1 as superseded
+        from decision where not decision.throttled and decision.user_id is not null),
+      spent as (
+        update ${t} set used_at = now()
+        where ${config.RESET_INVALIDATE_PREVIOUS_TOKENS}::boolean and ${t.usedAt} is null and ${t.userId} in (select user_id from linked)),
+      -- When only the newest link may work, a user's earlier requests in this batch get theirs spent at once.
+      inserted as (
+        insert into ${t} (user_id, token_hash, created_at, expires_at, request_ip, request_user_agent, used_at)
+        select user_id, token_hash, ${requestedAt.toISOString()}::timestamptz, ${expiresAt.toISOString()}::timestamptz, ip, user_agent,
+          case when ${config.RESET_INVALIDATE_PREVIOUS_TOKENS}::boolean and superseded then now() end
+        from linked returning id, token_hash),
+      outcome as (
+        select decision.*, inserted.id as token_id from decision left join inserted on inserted.token_hash = decision.token_hash),
       requested as (${auditInsertSql(
         { event: "password_reset.requested", ...context, userId: sql`decision.user_id`, details: sql`jsonb_build_object('account_exists', decision.user_id is not null)` },
         sql`from decision where not decision.throttled`,
@@ -155,24 +182,28 @@ async function decideRequests(db: Database, requests: DecideRequest[]): Promise<
         { event: "password_reset.throttled", ...context, details: { limit: "email" } },
         sql`from decision where decision.throttled and decision.refused = 1`,
       )}),
-      recorded as (${stepRecordSql(
-        "decide",
-        [],
-        sql`select job_id, claim_id, throttled or user_id is null, jsonb_build_object('userId', user_id, 'throttled', throttled) from decision where job_id is not null`,
+      recorded as (${stepsRecordSql(
+        sql`select job_id, claim_id, token_id is null, ${stepJsonSql("decide", [], sql`jsonb_build_object('userId', user_id, 'throttled', throttled)`)}
+          || case when token_id is null then '{}'::jsonb
+            else ${stepJsonSql("reset-link", ["token"], sql`jsonb_build_object('token', sealed_token, 'tokenId', token_id, 'requestedAt', ${requestedAt.toISOString()}::text)`)} end
+          from outcome where job_id is not null`,
       )})
-      select n, throttled, refused::int, user_id from decision`,
+      select n, throttled, refused::int, user_id, token_id from outcome`,
   );
-  const decisions: (Decision | undefined)[] = requests.map(() => undefined);
+  const decisions: (DecisionWithLink | undefined)[] = requests.map(() => undefined);
   for (const row of rows) {
     const request = requests[row.n];
     if (!request) continue;
     const decision: Decision = { userId: row.user_id, throttled: row.throttled };
-    decisions[row.n] = decision;
+    const link = row.token_id ? { token: tokens[row.n]!.token, tokenId: row.token_id, requestedAt: requestedAt.toISOString() } : undefined;
+    decisions[row.n] = { ...decision, link };
     const context = { email: request.email, ip: request.ip, userAgent: request.userAgent };
     if (!decision.throttled) noteAudited({ event: "password_reset.requested", ...context, userId: decision.userId, details: { account_exists: Boolean(decision.userId) } });
     else if (row.refused === 1) noteAudited({ event: "password_reset.throttled", ...context, details: { limit: "email" } });
     else noteRefusalContinuing({ event: "password_reset.throttled", ...context, details: { limit: "email" } }, row.refused);
-    if (request.claim) recordStep(request.claim, "decide", decision, [], decision.throttled || !decision.userId);
+    if (!request.claim) continue;
+    recordStep(request.claim, "decide", decision, [], !link);
+    if (link) recordStep(request.claim, "reset-link", { ...link, token: sealedTokens[row.n]! }, ["token"], false);
   }
   return decisions;
 }
@@ -229,8 +260,14 @@ async function createResetLink(db: Database, userId: string, context: RequestCon
  * so every retry sends the same email under the same idempotency key. Records each failed
  * attempt, then throws it (lib/jobs/errors.ts) for the runner to retry or abandon.
  */
-async function issueResetLinkUntraced(db: Database, user: { id: string; email: string }, context: RequestContext, steps: JobSteps = RUN_ONCE): Promise<void> {
-  const link = steps.completed<ResetLink>("reset-link") ?? (await createResetLink(db, user.id, context, steps));
+async function issueResetLinkUntraced(
+  db: Database,
+  user: { id: string; email: string },
+  context: RequestContext,
+  steps: JobSteps = RUN_ONCE,
+  made?: ResetLink,
+): Promise<void> {
+  const link = steps.completed<ResetLink>("reset-link") ?? made ?? (await createResetLink(db, user.id, context, steps));
 
   const sent = await sendEmail({
     to: user.email,

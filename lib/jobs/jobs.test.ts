@@ -53,6 +53,8 @@ async function queueReset(db: Database, email: string): Promise<string> {
   return row.id;
 }
 
+/** The hash of the token in an emailed reset link, as the database keeps it. */
+const linkHash = (request: { body: { text?: unknown } } | undefined) => hashToken(String(request?.body.text).match(RESET_LINK)?.[1] ?? "no link");
 const sentTo = (email: string) => standIn.requests.filter((r) => r.body.to === email || (Array.isArray(r.body.to) && r.body.to.includes(email)));
 
 describe("sealing job secrets", () => {
@@ -324,11 +326,41 @@ describeEachDatabase("durable deferred work", ({ handle, driver }) => {
 
     expect(queries.filter(isClaim)).toHaveLength(1);
     expect(queries.filter(isDecision)).toHaveLength(1);
+    // The known addresses' tokens are made by that same statement, not one statement each.
+    expect(queries.filter((q) => q.includes('insert into "password_reset_tokens"'))).toEqual(queries.filter(isDecision));
     const rows = await db().select().from(jobs).where(sql`${jobs.id} in ${ids}`);
     expect(rows.map((r) => [r.status, r.attempts, r.payload])).toEqual(ids.map(() => ["done", 1, null]));
     expect([sentTo(twice.email).length, sentTo(once.email).length, ...unknown.map((e) => sentTo(e).length)]).toEqual([3, 1, 0, 0]);
+    // Every emailed link is a stored, unused token of its own account, under the token's own idempotency key.
+    for (const user of [twice, once]) {
+      const stored = await db().select().from(passwordResetTokens).where(eq(passwordResetTokens.userId, user.id));
+      const sent = sentTo(user.email).map((r) => linkHash(r));
+      expect(sent.sort()).toEqual(stored.map((t) => t.tokenHash).sort());
+      expect(stored.every((t) => t.usedAt === null)).toBe(true);
+      expect(sentTo(user.email).map((r) => r.headers["idempotency-key"]).sort()).toEqual(stored.map((t) => `password-reset/${t.id}`).sort());
+    }
     expect(await requestAudits(twice.email)).toEqual({ requested: Array(3).fill({ account_exists: true }), throttled: 1 });
     expect(await requestAudits(unknown[0]!)).toEqual({ requested: [{ account_exists: false }], throttled: 0 });
+  });
+
+  it("leaves only the newest link of a batch working when RESET_INVALIDATE_PREVIOUS_TOKENS is on", async () => {
+    overrideEnvForTests({ RESEND_API_KEY: "re_test_key", RESEND_BASE_URL: standIn.url, MAIL_SENDS_PER_SECOND: "1000", RESET_INVALIDATE_PREVIOUS_TOKENS: "true" });
+    const user = await createUser(db());
+    const [older] = await queueRequests([user.email]);
+    await runAcceptedJob(db(), older!);
+    const ids = await queueRequests([user.email, user.email]);
+
+    await Promise.all(ids.map((id) => runAcceptedJob(db(), id)));
+
+    expect(sentTo(user.email)).toHaveLength(3);
+    const stored = await db().select().from(passwordResetTokens).where(eq(passwordResetTokens.userId, user.id));
+    expect(stored).toHaveLength(3);
+    const working = stored.filter((t) => t.usedAt === null);
+    expect(working).toHaveLength(1);
+    // The one that works was made by the batch and emailed.
+    const [first] = sentTo(user.email);
+    expect(working[0]!.tokenHash).not.toBe(linkHash(first));
+    expect(sentTo(user.email).map((r) => linkHash(r))).toContain(working[0]!.tokenHash);
   });
 
   it("claims the jobs accepted while a claim is under way together, in the next claim", async () => {

@@ -233,22 +233,37 @@ export const RUN_ONCE: JobSteps = {
 type StoredSteps = Record<string, { values: StepValues; sealed: string[] }>;
 
 /**
+ * An UPDATE (a CTE body) that records steps of every job in `rows`, a SELECT of
+ * (job_id, claim_id, ended, steps): it merges `steps` (a jsonb object of step name to
+ * stepJsonSql) into the job's record, or ends the job as done when `ended`. Only a job still
+ * held under `claim_id` changes. One UPDATE per statement: a statement that does two steps of
+ * a job records both here, as a row is updated once per statement.
+ */
+export function stepsRecordSql(rows: SQL): SQL {
+  return sql`update ${jobs} set
+      status = case when x.ended then 'done' else ${jobs.status} end,
+      payload = case when x.ended then null
+        else jsonb_set(coalesce(${jobs.payload}, '{}'::jsonb), '{steps}', coalesce(${jobs.payload} -> 'steps', '{}'::jsonb) || x.steps) end,
+      finished_at = case when x.ended then now() else ${jobs.finishedAt} end,
+      claim_id = case when x.ended then null else ${jobs.claimId} end,
+      locked_until = case when x.ended then null else ${jobs.lockedUntil} end,
+      last_error = case when x.ended then null else ${jobs.lastError} end
+    from (${rows}) x(job_id, claim_id, ended, steps)
+    where ${jobs.id} = x.job_id and ${jobs.claimId} = x.claim_id`;
+}
+
+/** Step `name` with `values` (jsonb, `secret` fields already sealed) as stepsRecordSql takes it. */
+export function stepJsonSql(name: string, secret: string[], values: SQL): SQL {
+  return sql`jsonb_build_object(${name}::text, jsonb_build_object('values', ${values}, 'sealed', ${JSON.stringify(secret)}::jsonb))`;
+}
+
+/**
  * An UPDATE (a CTE body) that records step `name` of every job in `rows`, a SELECT of
  * (job_id, claim_id, ended, v): it saves `v` (jsonb, `secret` fields already sealed) as the
  * step, or ends the job as done when `ended`. Only a job still held under `claim_id` changes.
  */
 export function stepRecordSql(name: string, secret: string[], rows: SQL): SQL {
-  return sql`update ${jobs} set
-      status = case when x.ended then 'done' else ${jobs.status} end,
-      payload = case when x.ended then null
-        else jsonb_set(coalesce(${jobs.payload}, '{}'::jsonb), '{steps}', coalesce(${jobs.payload} -> 'steps', '{}'::jsonb)
-          || jsonb_build_object(${name}::text, jsonb_build_object('values', x.v, 'sealed', ${JSON.stringify(secret)}::jsonb))) end,
-      finished_at = case when x.ended then now() else ${jobs.finishedAt} end,
-      claim_id = case when x.ended then null else ${jobs.claimId} end,
-      locked_until = case when x.ended then null else ${jobs.lockedUntil} end,
-      last_error = case when x.ended then null else ${jobs.lastError} end
-    from (${rows}) x(job_id, claim_id, ended, v)
-    where ${jobs.id} = x.job_id and ${jobs.claimId} = x.claim_id`;
+  return stepsRecordSql(sql`select r.job_id, r.claim_id, r.ended, ${stepJsonSql(name, secret, sql`r.v`)} from (${rows}) r(job_id, claim_id, ended, v)`);
 }
 
 /** Keeps `claim` in step with what stepRecordSql stored for it: step `name` saved, or the job ended. */
