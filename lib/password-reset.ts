@@ -7,6 +7,7 @@ import { jobs, passwordResetTokens, users } from "@/db/schema";
 import ResetPasswordEmail, { resetPasswordSubject } from "@/emails/reset-password";
 import { formatEmailTime } from "@/emails/layout";
 import { audit, auditInsertSql, auditThrottled, noteAudited, noteRefusalContinuing } from "./audit";
+import { batchedPerDatabase } from "./batch";
 import { traced } from "./tracing";
 import { clientKey, type RequestContext } from "./client-ip";
 import { deleteUserSessionsSql, nextCredentialsVersion } from "./auth/sessions";
@@ -277,13 +278,14 @@ async function issueResetLinkUntraced(
   });
   const entry = { email: user.email, ip: context.ip, userAgent: context.userAgent, userId: user.id };
   if (sent.ok) {
-    // The audit row and the end of the job in one statement.
     const sentEntry = { event: "password_reset.email_sent", ...entry, details: { token_id: link.tokenId } } as const;
-    const end = steps.statement("end");
-    const record = end.record(sql`null`, sql`true`);
-    await db.execute(sql`with held as (${end.held}) ${record ? sql`, ended as (${record})` : sql``} ${auditInsertSql(sentEntry, sql`from held`)}`);
-    noteAudited(sentEntry);
-    end.recorded({}, true);
+    if (!steps.claim) await audit(db, sentEntry);
+    else {
+      // The audit row and the end of the job in one statement, shared with the jobs whose emails went out beside it.
+      if (!(await endSentJob(db, { claim: steps.claim, ...entry, tokenId: link.tokenId }))) throw new LeaseLost("end");
+      recordStep(steps.claim, "end", {}, [], true);
+      noteAudited(sentEntry);
+    }
     return;
   }
   if (!sent.paced) {
@@ -292,6 +294,51 @@ async function issueResetLinkUntraced(
   }
   throw sendFailure(sent);
 }
+
+type SentJob = { claim: Claim; userId: string; tokenId: string } & { email: string } & RequestContext;
+
+/**
+ * Ends reset-link jobs whose emails went out: each one's "email_sent" audit row and the end of
+ * the job (its payload erased), in one statement for the jobs that got there in the same turn
+ * (the jobs of one batch send side by side). Answers, per job, whether it was still held; a job
+ * taken over by another instance is left to it.
+ */
+const endSentJob = batchedPerDatabase(async (db: Database, sent: readonly SentJob[]): Promise<boolean[]> => {
+  const input = sent.map((job, n) => ({
+    n,
+    job_id: job.claim.job.id,
+    claim_id: job.claim.claimId,
+    user_id: job.userId,
+    fp: emailFingerprint(job.email),
+    ip: job.ip,
+    user_agent: job.userAgent,
+    token_id: job.tokenId,
+  }));
+  const rows = await queryRows<{ n: number }>(
+    db,
+    sql`with input as (
+        select * from jsonb_to_recordset(${JSON.stringify(input)}::jsonb)
+          as t(n int, job_id uuid, claim_id uuid, user_id text, fp text, ip text, user_agent text, token_id text)),
+      held as (
+        select input.* from input
+        where exists (select 1 from ${jobs} where ${jobs.id} = input.job_id and ${jobs.claimId} = input.claim_id)),
+      ended as (${stepsRecordSql(sql`select job_id, claim_id, true, '{}'::jsonb from held`)}),
+      audited as (${auditInsertSql(
+        {
+          event: "password_reset.email_sent",
+          userId: sql`held.user_id`,
+          email: sql`held.fp`,
+          ip: sql`held.ip`,
+          userAgent: sql`held.user_agent`,
+          details: sql`jsonb_build_object('token_id', held.token_id)`,
+        },
+        sql`from held`,
+      )})
+      select n from held`,
+  );
+  const held = new Set(rows.map((row) => row.n));
+  return sent.map((_, n) => held.has(n));
+});
 
 export type { TokenProblem };
 

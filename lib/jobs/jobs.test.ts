@@ -1,13 +1,13 @@
 import { eq, sql } from "drizzle-orm";
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } from "vitest";
-import type { Database } from "@/db/client";
+import { useDatabaseForTests, type Database } from "@/db/client";
 import { auditEvents, jobs, passwordResetTokens, sendPace } from "@/db/schema";
 import { describeEachDatabase } from "@/test-support/databases";
 import { recordingQueries } from "@/test-support/query-counter";
 import { startResendStandIn, type ResendStandIn } from "@/test-support/resend-stand-in";
 import { collectingSchedule, createUser, dumpAllTables, uniqueEmail, uniqueIp, RESET_LINK } from "@/test-support/reset-helpers";
 import { overrideEnvForTests } from "../env";
-import { reserveSendSlot } from "../mail/pace";
+import { reserveSendSlot, reserveSendSlotWithOthers } from "../mail/pace";
 import { cleanUpExpiredRecords } from "../maintenance";
 import { requestPasswordReset } from "../password-reset";
 import { requestRegistration } from "../registration";
@@ -292,6 +292,25 @@ describeEachDatabase("durable deferred work", ({ handle, driver }) => {
     expect(!fourth.ok && fourth.retryAfterMs).toBeGreaterThan(1_300);
   });
 
+  it("takes the slots of sends that start together in one statement, and each alone when they do not all fit", async () => {
+    const name = `test-together-${driver}-${Date.now()}`;
+    const { db: recording, queries } = recordingQueries(handle());
+    const reserve = () => reserveSendSlotWithOthers(recording, { name, perSecond: 2, maxWaitMs: 1_200 });
+
+    const three = await Promise.all([reserve(), reserve(), reserve()]);
+    expect(queries).toHaveLength(1);
+    const waits = three.map((slot) => (slot.ok ? slot.waitMs : NaN));
+    expect(waits[0]).toBe(0);
+    expect(waits[1]! - waits[0]!).toBeCloseTo(500);
+    expect(waits[2]! - waits[1]!).toBeCloseTo(500);
+
+    // Four at once from a free rate: the fourth slot would be 1.5 s away, past the 1.2 s
+    // allowed, so they are not taken together. Taken one by one, the first three fit.
+    await db().update(sendPace).set({ nextSlotAt: sql`now()` }).where(eq(sendPace.name, name));
+    const four = await Promise.all([reserve(), reserve(), reserve(), reserve()]);
+    expect(four.map((slot) => slot.ok)).toEqual([true, true, true, false]);
+  });
+
   /** Queues a reset request for each address without running it; answers the job ids in order. */
   async function queueRequests(emails: string[]): Promise<string[]> {
     const keep = collectingSchedule().schedule;
@@ -301,7 +320,8 @@ describeEachDatabase("durable deferred work", ({ handle, driver }) => {
   }
 
   const isClaim = (query: string) => /^update "jobs" set "status"/.test(query) && query.includes("for update skip locked");
-  const isDecision = (query: string) => query.includes("jsonb_to_recordset");
+  const isDecision = (query: string) => query.includes("jsonb_to_recordset") && query.includes("partition by held.fp");
+  const isSlot = (query: string) => query.includes('insert into "send_pace"');
 
   /** The reset-request audit rows of `email`: requested (with whether the account exists) and throttled. */
   async function requestAudits(email: string) {
@@ -321,13 +341,17 @@ describeEachDatabase("durable deferred work", ({ handle, driver }) => {
     // Four requests for one address in one batch: the hourly limit of 3 lets three through.
     const ids = await queueRequests([twice.email, unknown[0]!, twice.email, once.email, twice.email, unknown[1]!, twice.email]);
     const { db: recording, queries } = recordingQueries(handle());
+    // The mailer reaches the database through getDb(): record its statements too.
+    useDatabaseForTests({ ...handle(), db: recording });
 
-    await Promise.all(ids.map((id) => runAcceptedJob(recording, id)));
+    await Promise.all(ids.map((id) => runAcceptedJob(recording, id))).finally(() => useDatabaseForTests(handle()));
 
     expect(queries.filter(isClaim)).toHaveLength(1);
     expect(queries.filter(isDecision)).toHaveLength(1);
     // The known addresses' tokens are made by that same statement, not one statement each.
     expect(queries.filter((q) => q.includes('insert into "password_reset_tokens"'))).toEqual(queries.filter(isDecision));
+    // Their four emails start side by side: one statement takes their four send slots.
+    expect(queries.filter(isSlot)).toHaveLength(1);
     const rows = await db().select().from(jobs).where(sql`${jobs.id} in ${ids}`);
     expect(rows.map((r) => [r.status, r.attempts, r.payload])).toEqual(ids.map(() => ["done", 1, null]));
     expect([sentTo(twice.email).length, sentTo(once.email).length, ...unknown.map((e) => sentTo(e).length)]).toEqual([3, 1, 0, 0]);
@@ -338,6 +362,9 @@ describeEachDatabase("durable deferred work", ({ handle, driver }) => {
       expect(sent.sort()).toEqual(stored.map((t) => t.tokenHash).sort());
       expect(stored.every((t) => t.usedAt === null)).toBe(true);
       expect(sentTo(user.email).map((r) => r.headers["idempotency-key"]).sort()).toEqual(stored.map((t) => `password-reset/${t.id}`).sort());
+      // Each email's "sent" audit row, written with its job's end, names its token.
+      const sentRows = await db().select().from(auditEvents).where(sql`${auditEvents.event} = 'password_reset.email_sent' and ${auditEvents.userId} = ${user.id}`);
+      expect(sentRows.map((r) => r.details?.token_id).sort()).toEqual(stored.map((t) => t.id).sort());
     }
     expect(await requestAudits(twice.email)).toEqual({ requested: Array(3).fill({ account_exists: true }), throttled: 1 });
     expect(await requestAudits(unknown[0]!)).toEqual({ requested: [{ account_exists: false }], throttled: 0 });

@@ -7,7 +7,7 @@ import { log } from "../log";
 import { observeEmailSend } from "../metrics";
 import { traced } from "../tracing";
 import { writeToOutbox } from "./outbox";
-import { reserveSendSlot } from "./pace";
+import { reserveSendSlotWithOthers } from "./pace";
 import { renderTemplate } from "./templates";
 
 export interface Email {
@@ -73,7 +73,7 @@ async function sendEmailUntimed(email: Email): Promise<SendResult> {
     // The provider's rate is shared by every instance: wait for a slot of our own. A slot
     // further off than a claimed job's lease can cover is not taken: the job queues instead.
     const maxWaitMs = config.JOBS_LEASE_SECONDS * 1000 - config.MAIL_TIMEOUT_MS - 5_000;
-    const slot = await reserveSendSlot(await getDb(), "mail", config.MAIL_SENDS_PER_SECOND, maxWaitMs);
+    const slot = await reserveSendSlotWithOthers(await getDb(), { name: "mail", perSecond: config.MAIL_SENDS_PER_SECOND, maxWaitMs });
     if (!slot.ok) return { ok: false, reason: "paced", transient: true, retryAfterMs: slot.retryAfterMs, paced: true };
     if (slot.waitMs > 0) await new Promise((resolve) => setTimeout(resolve, slot.waitMs));
 

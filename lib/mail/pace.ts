@@ -2,6 +2,7 @@ import "server-only";
 import { sql } from "drizzle-orm";
 import type { Database } from "@/db/client";
 import { sendPace } from "@/db/schema";
+import { batchedPerDatabase } from "../batch";
 
 export type SlotResult = { ok: true; waitMs: number } | { ok: false; retryAfterMs: number };
 
@@ -10,24 +11,63 @@ function rowsOf<T>(result: unknown): T[] {
 }
 
 /**
- * Takes the next free send slot of `name`, shared by every instance: one row whose next-slot
- * time is advanced atomically by 1/rate. Answers how long to wait for the slot. A slot further
- * away than `maxWaitMs` is not taken (so no slot is wasted): the caller queues the work instead.
+ * Takes `count` consecutive send slots of `name`, shared by every instance: one row whose
+ * next-slot time is advanced atomically by count/rate. All or none: none when the last of them
+ * is further away than `maxWaitMs` (so no slot is wasted). Answers how long to wait for each.
+ */
+async function takeSlots(db: Database, name: string, perSecond: number, maxWaitMs: number, count: number): Promise<number[] | null> {
+  const stepMs = 1000 / perSecond;
+  const span = sql`(${stepMs * count}::double precision * interval '1 millisecond')`;
+  const last = sql`(${stepMs * (count - 1)}::double precision * interval '1 millisecond')`;
+  const maxWait = sql`(${maxWaitMs}::double precision * interval '1 millisecond')`;
+  const [row] = rowsOf<{ wait_ms: number | string }>(
+    await db.execute(sql`
+      insert into ${sendPace} (name, next_slot_at) select ${name}, now() + ${span} where ${last} <= ${maxWait}
+      on conflict (name) do update
+        set next_slot_at = greatest(${sendPace.nextSlotAt}, now()) + ${span}
+        where greatest(${sendPace.nextSlotAt}, now()) + ${last} <= now() + ${maxWait}
+      returning extract(epoch from (next_slot_at - ${span} - now())) * 1000 as wait_ms`),
+  );
+  if (!row) return null;
+  const first = Number(row.wait_ms);
+  return Array.from({ length: count }, (_, n) => Math.max(0, first + n * stepMs));
+}
+
+/**
+ * Takes the next free send slot of `name`, shared by every instance (see takeSlots). Answers how
+ * long to wait for it; a slot further away than `maxWaitMs` is not taken: the caller queues the
+ * work instead.
  */
 export async function reserveSendSlot(db: Database, name: string, perSecond: number, maxWaitMs: number): Promise<SlotResult> {
-  const step = sql`(${1000 / perSecond}::double precision * interval '1 millisecond')`;
-  const reserved = rowsOf<{ wait_ms: number | string }>(
-    await db.execute(sql`
-      insert into ${sendPace} (name, next_slot_at) values (${name}, now() + ${step})
-      on conflict (name) do update
-        set next_slot_at = greatest(${sendPace.nextSlotAt}, now()) + ${step}
-        where greatest(${sendPace.nextSlotAt}, now()) <= now() + ${maxWaitMs}::double precision * interval '1 millisecond'
-      returning extract(epoch from (next_slot_at - ${step} - now())) * 1000 as wait_ms`),
-  );
-  const row = reserved[0];
-  if (row) return { ok: true, waitMs: Math.max(0, Number(row.wait_ms)) };
+  const waits = await takeSlots(db, name, perSecond, maxWaitMs, 1);
+  if (waits) return { ok: true, waitMs: waits[0]! };
   const [current] = rowsOf<{ wait_ms: number | string }>(
     await db.execute(sql`select extract(epoch from (next_slot_at - now())) * 1000 as wait_ms from ${sendPace} where name = ${name}`),
   );
   return { ok: false, retryAfterMs: Math.max(0, Number(current?.wait_ms ?? 0)) };
 }
+
+export type SlotRequest = { name: string; perSecond: number; maxWaitMs: number };
+
+/**
+ * reserveSendSlot for sends that start side by side (the jobs of one claimed batch): their
+ * slots are taken by one statement, consecutive. When they do not all fit, each is reserved on
+ * its own, as if alone.
+ */
+export const reserveSendSlotWithOthers = batchedPerDatabase(async (db: Database, requests: readonly SlotRequest[]): Promise<SlotResult[]> => {
+  const results: SlotResult[] = [];
+  const groups = new Map<string, number[]>();
+  requests.forEach((r, n) => {
+    const key = `${r.name}\u0000${r.perSecond}\u0000${r.maxWaitMs}`;
+    groups.set(key, [...(groups.get(key) ?? []), n]);
+  });
+  await Promise.all(
+    [...groups.values()].map(async (members) => {
+      const { name, perSecond, maxWaitMs } = requests[members[0]!]!;
+      const waits = members.length > 1 ? await takeSlots(db, name, perSecond, maxWaitMs, members.length) : null;
+      if (waits) members.forEach((n, k) => (results[n] = { ok: true, waitMs: waits[k]! }));
+      else await Promise.all(members.map(async (n) => (results[n] = await reserveSendSlot(db, name, perSecond, maxWaitMs))));
+    }),
+  );
+  return results;
+});

@@ -1,0 +1,31 @@
+import "server-only";
+import DataLoader from "dataloader";
+import type { Database } from "@/db/client";
+
+/** The most calls one batch takes. */
+const MAX_BATCH = 100;
+
+/**
+ * Gathers the calls made on one database within one turn of the event loop into a single call
+ * of `run` (DataLoader, without its cache: every call is a call of its own). The jobs of one
+ * claimed batch reach their next step side by side, so each such step can be one statement for
+ * the lot instead of one per job. `run` answers one value per key, in order; if it throws,
+ * every call of that batch throws. One loader per database, so that tests running on PGlite
+ * and PostgreSQL in one process never mix their batches.
+ */
+export function batchedPerDatabase<K, V>(run: (db: Database, keys: readonly K[]) => Promise<V[]>): (db: Database, key: K) => Promise<V> {
+  const loaders = new WeakMap<Database, DataLoader<K, V>>();
+  return (db, key) => {
+    let loader = loaders.get(db);
+    if (!loader) {
+      loader = new DataLoader<K, V>((keys) => run(db, keys), {
+        cache: false,
+        maxBatchSize: MAX_BATCH,
+        // After every promise job of this turn: a batch's jobs get here through chains of awaits.
+        batchScheduleFn: (dispatch) => setImmediate(dispatch),
+      });
+      loaders.set(db, loader);
+    }
+    return loader.load(key);
+  };
+}
