@@ -308,7 +308,9 @@ describeEachDatabase("durable deferred work", ({ handle, driver }) => {
     // allowed, so they are not taken together. Taken one by one, the first three fit.
     await db().update(sendPace).set({ nextSlotAt: sql`now()` }).where(eq(sendPace.name, name));
     const four = await Promise.all([reserve(), reserve(), reserve(), reserve()]);
-    expect(four.map((slot) => slot.ok)).toEqual([true, true, true, false]);
+    // Alone they race, so which of the four is refused varies; that one of them is does not.
+    expect(four.filter((slot) => slot.ok)).toHaveLength(3);
+    expect(queries.filter((q) => q.includes('insert into "send_pace"'))).toHaveLength(1 + 1 + 4);
   });
 
   /** Queues a reset request for each address without running it; answers the job ids in order. */
