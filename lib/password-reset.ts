@@ -3,7 +3,7 @@ import { sql, type SQL } from "drizzle-orm";
 import { createElement } from "react";
 import { z } from "zod";
 import { queryRows, type Database, type Transaction } from "@/db/client";
-import { jobs, passwordResetTokens, users } from "@/db/schema";
+import { passwordResetTokens, users } from "@/db/schema";
 import ResetPasswordEmail, { resetPasswordSubject } from "@/emails/reset-password";
 import { formatEmailTime } from "@/emails/layout";
 import { audit, auditInsertSql, auditThrottled, noteAudited, noteRefusalContinuing } from "./audit";
@@ -13,7 +13,7 @@ import { clientKey, type RequestContext } from "./client-ip";
 import { deleteUserSessionsSql, nextCredentialsVersion } from "./auth/sessions";
 import { env } from "./env";
 import { sendFailure } from "./jobs/errors";
-import { enqueueJobWithinLimit, jobInsertSql, LeaseLost, recordStep, RUN_ONCE, scheduleJob, stepJsonSql, stepsRecordSql, type Claim, type JobSteps } from "./jobs/queue";
+import { enqueueJobWithinLimit, heldInputSql, jobInsertSql, LeaseLost, recordStep, RUN_ONCE, scheduleJob, stepJsonSql, stepsRecordSql, type Claim, type JobSteps } from "./jobs/queue";
 import { seal } from "./jobs/seal";
 import { log } from "./log";
 import { sendEmail } from "./mail";
@@ -147,12 +147,7 @@ async function decideRequests(db: Database, requests: DecideRequest[]): Promise<
   // sharing addresses lock them in the same order and never deadlock.
   const rows = await queryRows<{ n: number; throttled: boolean; refused: number; user_id: string | null; token_id: string | null }>(
     db,
-    sql`with input as (
-        select * from jsonb_to_recordset(${JSON.stringify(input)}::jsonb)
-          as t(n int, job_id uuid, claim_id uuid, email text, fp text, ip text, user_agent text, token_hash text, sealed_token text)),
-      held as (
-        select input.* from input
-        where input.job_id is null or exists (select 1 from ${jobs} where ${jobs.id} = input.job_id and ${jobs.claimId} = input.claim_id)),
+    sql`with ${heldInputSql(input, "n int, job_id uuid, claim_id uuid, email text, fp text, ip text, user_agent text, token_hash text, sealed_token text")},
       hit as (${countHitsSql(limit, sql`select fp, count(*)::int from held group by fp order by fp`)}),
       counted as (
         select held.*, hit.count - count(*) over (partition by held.fp) + row_number() over (partition by held.fp order by held.n) as count
@@ -164,9 +159,7 @@ async function decideRequests(db: Database, requests: DecideRequest[]): Promise<
       linked as (
         select decision.*, row_number() over (partition by decision.user_id order by decision.n desc) > 1 as superseded
         from decision where not decision.throttled and decision.user_id is not null),
-      spent as (
-        update ${t} set used_at = now()
-        where ${config.RESET_INVALIDATE_PREVIOUS_TOKENS}::boolean and ${t.usedAt} is null and ${t.userId} in (select user_id from linked)),
+      spent as (${spendUserTokensSql(t, { userIds: sql`select user_id from linked` }, sql`${config.RESET_INVALIDATE_PREVIOUS_TOKENS}::boolean`)}),
       -- When only the newest link may work, a user's earlier requests in this batch get theirs spent at once.
       inserted as (
         insert into ${t} (user_id, token_hash, created_at, expires_at, request_ip, request_user_agent, used_at)
@@ -316,12 +309,7 @@ const endSentJob = batchedPerDatabase(async (db: Database, sent: readonly SentJo
   }));
   const rows = await queryRows<{ n: number }>(
     db,
-    sql`with input as (
-        select * from jsonb_to_recordset(${JSON.stringify(input)}::jsonb)
-          as t(n int, job_id uuid, claim_id uuid, user_id text, fp text, ip text, user_agent text, token_id text)),
-      held as (
-        select input.* from input
-        where exists (select 1 from ${jobs} where ${jobs.id} = input.job_id and ${jobs.claimId} = input.claim_id)),
+    sql`with ${heldInputSql(input, "n int, job_id uuid, claim_id uuid, user_id text, fp text, ip text, user_agent text, token_id text")},
       ended as (${stepsRecordSql(sql`select job_id, claim_id, true, '{}'::jsonb from held`)}),
       audited as (${auditInsertSql(
         {

@@ -84,10 +84,14 @@ export async function spendUserTokens(tx: Database | Transaction, table: SingleU
   await tx.execute(spendUserTokensSql(table, userId));
 }
 
-/** spendUserTokens as SQL (a statement or a CTE body); `when` (boolean SQL) makes it conditional. */
-export function spendUserTokensSql(table: SingleUseTokenTable, userId: string, when: SQL = sql`true`): SQL {
+/**
+ * spendUserTokens as SQL (a statement or a CTE body), for one user or for every user id a
+ * SELECT (`userIds`) answers; `when` (boolean SQL) makes it conditional.
+ */
+export function spendUserTokensSql(table: SingleUseTokenTable, user: string | { userIds: SQL }, when: SQL = sql`true`): SQL {
   const t = as(table);
-  return sql`update ${t} set used_at = now() where ${t.userId} = ${userId} and ${t.usedAt} is null and ${when}`;
+  const owner = typeof user === "string" ? sql`${t.userId} = ${user}` : sql`${t.userId} in (${user.userIds})`;
+  return sql`update ${t} set used_at = now() where ${owner} and ${t.usedAt} is null and ${when}`;
 }
 
 /**

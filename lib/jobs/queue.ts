@@ -252,6 +252,19 @@ export function stepsRecordSql(rows: SQL): SQL {
     where ${jobs.id} = x.job_id and ${jobs.claimId} = x.claim_id`;
 }
 
+/**
+ * The first two CTEs of a statement that does one step for many jobs: `input`, the rows given
+ * (read with jsonb_to_recordset as `columns`, a constant list that has job_id uuid and
+ * claim_id uuid), and `held`, those rows whose job this instance still holds under that claim
+ * (a row without a job always).
+ */
+export function heldInputSql(rows: object[], columns: string): SQL {
+  return sql`input as (select * from jsonb_to_recordset(${JSON.stringify(rows)}::jsonb) as t(${sql.raw(columns)})),
+    held as (
+      select input.* from input
+      where input.job_id is null or exists (select 1 from ${jobs} where ${jobs.id} = input.job_id and ${jobs.claimId} = input.claim_id))`;
+}
+
 /** Step `name` with `values` (jsonb, `secret` fields already sealed) as stepsRecordSql takes it. */
 export function stepJsonSql(name: string, secret: string[], values: SQL): SQL {
   return sql`jsonb_build_object(${name}::text, jsonb_build_object('values', ${values}, 'sealed', ${JSON.stringify(secret)}::jsonb))`;
@@ -266,14 +279,17 @@ export function stepRecordSql(name: string, secret: string[], rows: SQL): SQL {
   return stepsRecordSql(sql`select r.job_id, r.claim_id, r.ended, ${stepJsonSql(name, secret, sql`r.v`)} from (${rows}) r(job_id, claim_id, ended, v)`);
 }
 
+/** `payload` with step `name` saved (`secret` naming its sealed fields), as a job keeps it. */
+function withStep(payload: JobPayload | null, name: string, values: StepValues, secret: string[]): JobPayload {
+  return { ...payload, steps: { ...(payload?.steps as StoredSteps | undefined), [name]: { values, sealed: secret } } };
+}
+
 /** Keeps `claim` in step with what stepRecordSql stored for it: step `name` saved, or the job ended. */
 export function recordStep(claim: Claim, name: string, values: StepValues, secret: string[], ended: boolean): void {
   if (ended) {
     claim.ended = true;
     claim.job.payload = null;
-  } else {
-    claim.job.payload = { ...claim.job.payload, steps: { ...(claim.job.payload?.steps as StoredSteps | undefined), [name]: { values, sealed: secret } } };
-  }
+  } else claim.job.payload = withStep(claim.job.payload, name, values, secret);
 }
 
 /** The steps of a claimed job, persisted in its payload under "steps". */
@@ -298,7 +314,7 @@ export function jobSteps(db: Database, claim: Claim): JobSteps {
       const values = await step();
       const kept: StepValues = { ...values };
       for (const field of secret) kept[field] = seal(String(values[field]));
-      const next: JobPayload = { ...claim.job.payload, steps: { ...stored(), [name]: { values: kept, sealed: secret } } };
+      const next = withStep(claim.job.payload, name, kept, secret);
       await saveJobPayload(db, claim, next);
       claim.job.payload = next;
       return values;

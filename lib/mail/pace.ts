@@ -59,7 +59,9 @@ export const reserveSendSlotWithOthers = batchedPerDatabase(async (db: Database,
   const groups = new Map<string, number[]>();
   requests.forEach((r, n) => {
     const key = `${r.name}\u0000${r.perSecond}\u0000${r.maxWaitMs}`;
-    groups.set(key, [...(groups.get(key) ?? []), n]);
+    const members = groups.get(key);
+    if (members) members.push(n);
+    else groups.set(key, [n]);
   });
   await Promise.all(
     [...groups.values()].map(async (members) => {
