@@ -1,10 +1,11 @@
 import { and, eq, sql } from "drizzle-orm";
 import { afterAll, afterEach, beforeAll, beforeEach, expect, it, vi } from "vitest";
 import type { Database } from "@/db/client";
-import { auditEvents, passwordResetTokens, rateLimitBuckets, sessions, users } from "@/db/schema";
+import { auditEvents, jobs, passwordResetTokens, rateLimitBuckets, sessions, users } from "@/db/schema";
 import { passwordChangedSubject } from "@/emails/password-changed";
 import { resetPasswordSubject } from "@/emails/reset-password";
 import { describeEachDatabase } from "@/test-support/databases";
+import { recordingQueries } from "@/test-support/query-counter";
 import { startResendStandIn, type ResendStandIn } from "@/test-support/resend-stand-in";
 import {
   CHROME_ON_WINDOWS,
@@ -183,6 +184,50 @@ describeEachDatabase("password reset", ({ handle }) => {
     const other = await requestPasswordReset(db(), { email: uniqueEmail(), ip: uniqueIp(), userAgent: null }, schedule);
     expect(other).toMatchObject({ ok: true });
     expect(pending).toHaveLength(3);
+  });
+
+  it("answers the requests that arrive together with one statement, each counted in its place against its IP's limit", async () => {
+    configure({ RESET_REQUESTS_PER_IP_PER_HOUR: "2" });
+    const [busy, other] = [uniqueIp(), uniqueIp()];
+    const requests = [busy, other, busy, busy, other, busy].map((ip) => ({ email: uniqueEmail(), ip, userAgent: null }));
+    const { db: recording, queries } = recordingQueries(handle());
+    const { schedule, pending, runAll } = collectingSchedule();
+
+    const answers = await Promise.all(requests.map((r) => requestPasswordReset(recording, r, schedule)));
+
+    // One write for the six: the hits of both IPs and the jobs of the requests within their limits.
+    expect(queries.filter((q) => q.includes('insert into "jobs"'))).toHaveLength(1);
+    const allowed = (ip: string) => answers.filter((a, n) => a.ok && requests[n]!.ip === ip).length;
+    expect([allowed(busy), allowed(other)]).toEqual([2, 2]);
+    for (const refused of answers.filter((a) => !a.ok)) expect(refused).toMatchObject({ code: "RATE_LIMITED", retryAfterSeconds: expect.any(Number) });
+    const throttled = await db().select().from(auditEvents).where(and(eq(auditEvents.event, "password_reset.throttled"), eq(auditEvents.ip, busy)));
+    expect(throttled.map((a) => a.details)).toEqual([{ limit: "ip" }]);
+    // Each accepted request's own job is queued and scheduled: run, each ends done, and none other exists.
+    const accepted = requests.filter((_, n) => answers[n]!.ok).map((r) => r.email);
+    const queued = await db().select().from(jobs).where(sql`${jobs.payload}->>'email' in ${requests.map((r) => r.email)}`);
+    expect(queued.map((j) => j.payload?.email).sort()).toEqual([...accepted].sort());
+    expect(pending).toHaveLength(4);
+    await runAll();
+    const ran = await db().select({ status: jobs.status }).from(jobs).where(sql`${jobs.id} in ${queued.map((j) => j.id)}`);
+    expect(ran.map((j) => j.status)).toEqual(["done", "done", "done", "done"]);
+  });
+
+  it("keeps an IP's hourly limit when instances count batches of its requests at the same time", async () => {
+    configure({ RESET_REQUESTS_PER_IP_PER_HOUR: "7" });
+    const ip = uniqueIp();
+    const { schedule } = collectingSchedule();
+    // Four instances (each its own batches), five requests each, all at once.
+    const instances = Array.from({ length: 4 }, () => recordingQueries(handle()));
+    const answers = await Promise.all(
+      instances.flatMap(({ db: instance }) => Array.from({ length: 5 }, () => requestPasswordReset(instance, { email: uniqueEmail(), ip, userAgent: null }, schedule))),
+    );
+
+    expect(instances.map(({ queries }) => queries.filter((q) => q.includes('insert into "jobs"')).length)).toEqual([1, 1, 1, 1]);
+    expect(answers.filter((a) => a.ok)).toHaveLength(7);
+    const [bucket] = await db().select().from(rateLimitBuckets).where(eq(rateLimitBuckets.key, `reset-ip:${ip}`));
+    expect(bucket?.count).toBe(20);
+    const throttled = await db().select().from(auditEvents).where(and(eq(auditEvents.event, "password_reset.throttled"), eq(auditEvents.ip, ip)));
+    expect(throttled).toHaveLength(1);
   });
 
   it("writes one audit row for a flood of refused requests from one IP, and one more once the next window is crossed", async () => {

@@ -19,7 +19,7 @@ import { log } from "./log";
 import { sendEmail } from "./mail";
 import { lockUserSql } from "./user-lock";
 import { hashNewPassword, passwordPolicyErrors } from "./passwords";
-import { countHitsSql, type RateLimit } from "./rate-limit";
+import { countEachHitSql, type RateLimit } from "./rate-limit";
 import { consumeToken, consumeTokenSql, lookUpTokenAndUser, spendUserTokensSql, type TokenProblem } from "./single-use-tokens";
 import { emailFingerprint, generateToken, isWellFormedToken } from "./tokens";
 import {
@@ -143,15 +143,11 @@ async function decideRequests(db: Database, requests: DecideRequest[]): Promise<
   const context = { email: sql`decision.fp`, ip: sql`decision.ip`, userAgent: sql`decision.user_agent` };
   const t = passwordResetTokens;
   // Each request's own count is the bucket's count before the batch plus its place among the
-  // batch's requests for the address. Buckets are upserted in key order, so that two batches
-  // sharing addresses lock them in the same order and never deadlock.
+  // batch's requests for the address (countEachHitSql).
   const rows = await queryRows<{ n: number; throttled: boolean; refused: number; user_id: string | null; token_id: string | null }>(
     db,
     sql`with ${heldInputSql(input, "n int, job_id uuid, claim_id uuid, email text, fp text, ip text, user_agent text, token_hash text, sealed_token text")},
-      hit as (${countHitsSql(limit, sql`select fp, count(*)::int from held group by fp order by fp`)}),
-      counted as (
-        select held.*, hit.count - count(*) over (partition by held.fp) + row_number() over (partition by held.fp order by held.n) as count
-        from held join hit on hit.key = ${`${limit.name}:`} || held.fp),
+      ${countEachHitSql(limit, sql`held`, sql`held.fp`)},
       decision as (
         select counted.*, counted.count > ${limit.max} as throttled, counted.count - ${limit.max} as refused,
           (select ${users.id} from ${users} where ${users.email} = counted.email) as user_id

@@ -42,6 +42,22 @@ export function countHitsSql(limit: RateLimit, hits: SQL): SQL {
     returning b.key, b.count as "count", greatest(1, ceil(extract(epoch from (b.window_ends_at - now()))))::int as retry_after_seconds`;
 }
 
+/**
+ * CTEs `hit` and `counted` for a batch of hits: every row of CTE `rows` (a SELECT with an `n`
+ * column, its order) is one hit for its `subject`. `counted` is each row with its own count:
+ * the bucket's count before the batch plus the row's place among the batch's hits for its
+ * subject, as if the hits had come one by one, and the bucket's `retry_after_seconds`. Buckets
+ * are upserted in key order, so that two batches sharing subjects lock them in the same order
+ * and never deadlock.
+ */
+export function countEachHitSql(limit: RateLimit, rows: SQL, subject: SQL): SQL {
+  return sql`hit as (${countHitsSql(limit, sql`select ${subject}, count(*)::int from ${rows} group by 1 order by 1`)}),
+    counted as (
+      select ${rows}.*, hit.retry_after_seconds,
+        hit.count - count(*) over (partition by ${subject}) + row_number() over (partition by ${subject} order by ${rows}.n) as count
+      from ${rows} join hit on hit.key = ${`${limit.name}:`} || ${subject})`;
+}
+
 /** A counted hit's row (from countHitSql) as the limit's answer. */
 export function hitOutcome(limit: RateLimit, row: { count: number | string; retry_after_seconds: number | string }): RateLimitResult {
   const count = Number(row.count);

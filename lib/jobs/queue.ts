@@ -5,7 +5,8 @@ import { queryRows, type Database, type Transaction } from "@/db/client";
 import { jobs, type Job } from "@/db/schema";
 import { env } from "../env";
 import type { Schedule } from "../password-reset";
-import { countHitSql, hitOutcome, type RateLimit, type RateLimitResult } from "../rate-limit";
+import { batchedPerDatabase } from "../batch";
+import { countEachHitSql, hitOutcome, type RateLimit, type RateLimitResult } from "../rate-limit";
 import { PermanentJobError } from "./errors";
 import { seal, unseal } from "./seal";
 
@@ -22,12 +23,14 @@ export type JobKind =
 export type JobPayload = Record<string, unknown>;
 
 /**
- * The INSERT of one pending job returning its id (a statement or a CTE body); the payload may be
- * jsonb SQL built in the statement. `from` makes it conditional: no row there, no job.
+ * The INSERT of one pending job returning its id (a statement or a CTE body); the payload (and
+ * the id, when the caller draws it) may be SQL built in the statement. `from` makes it
+ * conditional: no row there, no job; a `from` of many rows inserts a job for each.
  * Pair it with scheduleJob once the statement has committed.
  */
-export function jobInsertSql(kind: JobKind, payload: JobPayload | SQL, from: SQL = sql``): SQL {
+export function jobInsertSql(kind: JobKind, payload: JobPayload | SQL, from: SQL = sql``, id?: SQL): SQL {
   const value = is(payload, SQL) ? payload : sql`${JSON.stringify(payload)}::jsonb`;
+  if (id) return sql`insert into ${jobs} (id, kind, payload) select ${id}, ${kind}, ${value} ${from} returning id`;
   return sql`insert into ${jobs} (kind, payload) select ${kind}, ${value} ${from} returning id`;
 }
 
@@ -61,7 +64,9 @@ export async function enqueueJob(
 
 /**
  * Counts one hit against `limit` for `subject` and, only if it is within the limit, persists
- * the job and schedules it as enqueueJob does: one statement, one round trip.
+ * the job and schedules it as enqueueJob does. The calls of one turn of the event loop (a flood's
+ * requests, read together) share one statement, each counted in its place as if they had come
+ * one by one: one round trip and one commit for the lot, not one each.
  */
 export async function enqueueJobWithinLimit(
   db: Database,
@@ -71,20 +76,50 @@ export async function enqueueJobWithinLimit(
   limit: RateLimit,
   subject: string,
 ): Promise<RateLimitResult> {
-  const [row] = await queryRows<{ count: number; retry_after_seconds: number; job_id: string | null }>(
-    db,
-    sql`with hit as (${countHitSql(limit, subject)}),
-      queued as (${jobInsertSql(kind, payload, sql`from hit where hit.count <= ${limit.max}`)})
-      select hit.count, hit.retry_after_seconds, (select id from queued) as job_id from hit`,
-  );
-  if (!row) throw new Error("rate limit upsert returned no row");
-  const outcome = hitOutcome(limit, row);
-  if (outcome.allowed) {
-    if (!row.job_id) throw new Error("job insert returned no row");
-    scheduleJob(db, row.job_id, schedule);
-  }
+  const { outcome, jobId } = await enqueueWithinLimits(db, { kind, payload, limit, subject });
+  if (jobId) scheduleJob(db, jobId, schedule);
   return outcome;
 }
+
+type LimitedJob = { kind: JobKind; payload: JobPayload; limit: RateLimit; subject: string };
+
+/**
+ * enqueueJobWithinLimit's statement for a turn's calls: one per kind and limit (in practice one).
+ * The jobs' ids are drawn here, so that each call learns its own from the one statement.
+ */
+const enqueueWithinLimits = batchedPerDatabase(async (db: Database, calls: readonly LimitedJob[]) => {
+  const answers: { outcome: RateLimitResult; jobId: string | null }[] = [];
+  const ids = calls.map(() => randomUUID());
+  const groups = new Map<string, number[]>();
+  calls.forEach(({ kind, limit }, n) => {
+    const key = JSON.stringify([kind, limit]);
+    const group = groups.get(key);
+    if (group) group.push(n);
+    else groups.set(key, [n]);
+  });
+  await Promise.all(
+    [...groups.values()].map(async (members) => {
+      const { kind, limit } = calls[members[0]!]!;
+      const input = members.map((n) => ({ n, id: ids[n], subject: calls[n]!.subject, payload: calls[n]!.payload }));
+      const rows = await queryRows<{ n: number; count: number; retry_after_seconds: number }>(
+        db,
+        sql`with input as (select * from jsonb_to_recordset(${JSON.stringify(input)}::jsonb) as t(n int, id uuid, subject text, payload jsonb)),
+          ${countEachHitSql(limit, sql`input`, sql`input.subject`)},
+          queued as (${jobInsertSql(kind, sql`counted.payload`, sql`from counted where counted.count <= ${limit.max} order by counted.n`, sql`counted.id`)})
+          select n, count::int, retry_after_seconds from counted`,
+      );
+      for (const row of rows) {
+        const outcome = hitOutcome(limit, row);
+        answers[row.n] = { outcome, jobId: outcome.allowed ? ids[row.n]! : null };
+      }
+    }),
+  );
+  return calls.map((_, n) => {
+    const answer = answers[n];
+    if (!answer) throw new Error("rate limit upsert returned no row");
+    return answer;
+  });
+});
 
 export interface Claim {
   job: Job;
