@@ -8,10 +8,11 @@ const MAX_BATCH = 100;
 /**
  * Gathers the calls made on one database within one turn of the event loop into a single call
  * of `run` (DataLoader, without its cache: every call is a call of its own). The requests of a
- * flood are read together, and the jobs of one claimed batch reach their next step side by side,
- * so each such step can be one statement for the lot instead of one each. `run` answers one value per key, in order; if it throws,
- * every call of that batch throws. One loader per database, so that tests running on PGlite
- * and PostgreSQL in one process never mix their batches.
+ * flood are read together, and the jobs of one claimed batch reach their next step side by
+ * side, so each such step can be one statement for the lot instead of one each. `run` answers
+ * one value per key, in order; if it throws, every call of that batch throws. One loader per
+ * database, so that tests running on PGlite and PostgreSQL in one process never mix their
+ * batches.
  */
 export function batchedPerDatabase<K, V>(run: (db: Database, keys: readonly K[]) => Promise<V[]>): (db: Database, key: K) => Promise<V> {
   const loaders = new WeakMap<Database, DataLoader<K, V>>();
