@@ -20,8 +20,14 @@ export default function config(phase: string): NextConfig {
   return {
     reactStrictMode: true,
     poweredByHeader: false,
-    // Development-only routes (app/dev/**/page.dev.tsx) exist only under `next dev`.
-    pageExtensions: phase === PHASE_DEVELOPMENT_SERVER ? ["dev.tsx", "tsx", "ts"] : ["tsx", "ts"],
+    // Development-only routes (app/dev/**/page.dev.tsx) exist only under `next dev`; the
+    // benchmark's own routes (app/**/route.bench.ts) only in the build `npm run bench` makes.
+    pageExtensions: [
+      ...(phase === PHASE_DEVELOPMENT_SERVER ? ["dev.tsx"] : []),
+      ...(process.env.REKEY_BENCH_ROUTES === "1" ? ["bench.ts"] : []),
+      "tsx",
+      "ts",
+    ],
     // Bundled, PGlite builds but every query fails at run time.
     serverExternalPackages: ["@electric-sql/pglite"],
     // The migrations are read from disk when the database opens.
