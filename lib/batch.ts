@@ -30,3 +30,18 @@ export function batchedPerDatabase<K, V>(run: (db: Database, keys: readonly K[])
     return loader.load(key);
   };
 }
+
+/**
+ * The positions of `items` grouped by `keyOf` (in order within each group): a batch's calls that
+ * differ in what their statement is built from (a limit, a rate) get one statement per group.
+ */
+export function groupPositions<T>(items: readonly T[], keyOf: (item: T) => string): number[][] {
+  const groups = new Map<string, number[]>();
+  items.forEach((item, n) => {
+    const key = keyOf(item);
+    const group = groups.get(key);
+    if (group) group.push(n);
+    else groups.set(key, [n]);
+  });
+  return [...groups.values()];
+}

@@ -5,7 +5,7 @@ import { queryRows, type Database, type Transaction } from "@/db/client";
 import { jobs, type Job } from "@/db/schema";
 import { env } from "../env";
 import type { Schedule } from "../password-reset";
-import { batchedPerDatabase } from "../batch";
+import { batchedPerDatabase, groupPositions } from "../batch";
 import { countEachHitSql, hitOutcome, type RateLimit, type RateLimitResult } from "../rate-limit";
 import { PermanentJobError } from "./errors";
 import { seal, unseal } from "./seal";
@@ -90,15 +90,8 @@ type LimitedJob = { kind: JobKind; payload: JobPayload; limit: RateLimit; subjec
 const enqueueWithinLimits = batchedPerDatabase(async (db: Database, calls: readonly LimitedJob[]) => {
   const answers: { outcome: RateLimitResult; jobId: string | null }[] = [];
   const ids = calls.map(() => randomUUID());
-  const groups = new Map<string, number[]>();
-  calls.forEach(({ kind, limit }, n) => {
-    const key = JSON.stringify([kind, limit]);
-    const group = groups.get(key);
-    if (group) group.push(n);
-    else groups.set(key, [n]);
-  });
   await Promise.all(
-    [...groups.values()].map(async (members) => {
+    groupPositions(calls, ({ kind, limit }) => JSON.stringify([kind, limit])).map(async (members) => {
       const { kind, limit } = calls[members[0]!]!;
       const input = members.map((n) => ({ n, id: ids[n], subject: calls[n]!.subject, payload: calls[n]!.payload }));
       const rows = await queryRows<{ n: number; count: number; retry_after_seconds: number }>(

@@ -2,7 +2,7 @@ import "server-only";
 import { sql } from "drizzle-orm";
 import type { Database } from "@/db/client";
 import { sendPace } from "@/db/schema";
-import { batchedPerDatabase } from "../batch";
+import { batchedPerDatabase, groupPositions } from "../batch";
 
 export type SlotResult = { ok: true; waitMs: number } | { ok: false; retryAfterMs: number };
 
@@ -56,15 +56,8 @@ export type SlotRequest = { name: string; perSecond: number; maxWaitMs: number }
  */
 export const reserveSendSlotWithOthers = batchedPerDatabase(async (db: Database, requests: readonly SlotRequest[]): Promise<SlotResult[]> => {
   const results: SlotResult[] = [];
-  const groups = new Map<string, number[]>();
-  requests.forEach((r, n) => {
-    const key = `${r.name}\u0000${r.perSecond}\u0000${r.maxWaitMs}`;
-    const members = groups.get(key);
-    if (members) members.push(n);
-    else groups.set(key, [n]);
-  });
   await Promise.all(
-    [...groups.values()].map(async (members) => {
+    groupPositions(requests, (r) => `${r.name}\u0000${r.perSecond}\u0000${r.maxWaitMs}`).map(async (members) => {
       const { name, perSecond, maxWaitMs } = requests[members[0]!]!;
       const waits = members.length > 1 ? await takeSlots(db, name, perSecond, maxWaitMs, members.length) : null;
       if (waits) members.forEach((n, k) => (results[n] = { ok: true, waitMs: waits[k]! }));
