@@ -198,7 +198,8 @@ async function decideRequests(db: Database, requests: DecideRequest[]): Promise<
   return decisions;
 }
 
-function resetEmail(token: string, requestedAt: Date, requestIp: string | null) {
+/** The reset email for `token` (the bench's floor route sends the same one). */
+export function resetEmail(token: string, requestedAt: Date, requestIp: string | null) {
   const config = env();
   // The link is built from APP_URL only: never from Host or X-Forwarded-Host.
   return createElement(ResetPasswordEmail, {

@@ -63,6 +63,9 @@ export const ChangePasswordRequest = z.object({
 // --- Response bodies. ---
 
 export const MessageResponse = z.object({ message: z.string() });
+
+/** The 202 of forgot-password: the same status and body for every well-formed address. */
+export const RESET_REQUEST_ACCEPTED = { message: "If an account exists for that email, a password reset link has been sent." };
 export const ValidResetToken = z.object({
   valid: z.literal(true),
   expires_at: z.iso.datetime().meta({ description: "When the link stops working (ISO 8601, UTC)." }),

@@ -3,12 +3,11 @@ import { getDb } from "@/db/client";
 import { requestContext } from "@/lib/client-ip";
 import { requestPasswordReset } from "@/lib/password-reset";
 import { describeWait } from "@/lib/rate-limit";
-import { ForgotPasswordRequest, MessageResponse } from "../../_lib/contract";
+import { ForgotPasswordRequest, MessageResponse, RESET_REQUEST_ACCEPTED } from "../../_lib/contract";
 import { parseJsonBody, rateLimited, respond, routeHandlers } from "../../_lib/http";
 
-// The same status and body for every well-formed address: the service defers everything that
-// depends on whether the account exists until after the response.
-const ACCEPTED = { message: "If an account exists for that email, a password reset link has been sent." };
+// The same status and body for every well-formed address (RESET_REQUEST_ACCEPTED): the service
+// defers everything that depends on whether the account exists until after the response.
 
 export const { GET, HEAD, POST, PUT, DELETE, PATCH, OPTIONS } = routeHandlers({
   async POST(request) {
@@ -20,6 +19,6 @@ export const { GET, HEAD, POST, PUT, DELETE, PATCH, OPTIONS } = routeHandlers({
       (task) => after(task),
     );
     if (!result.ok) return rateLimited(result.retryAfterSeconds, `Too many requests, try again in ${describeWait(result.retryAfterSeconds)}.`);
-    return respond(202, MessageResponse, ACCEPTED);
+    return respond(202, MessageResponse, RESET_REQUEST_ACCEPTED);
   },
 });

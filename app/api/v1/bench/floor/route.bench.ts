@@ -4,13 +4,12 @@
 // Built only by `npm run bench` (REKEY_BENCH_ROUTES=1, next.config.ts), never into the app.
 import { randomUUID } from "node:crypto";
 import { after } from "next/server";
-import { createElement } from "react";
 import { Resend } from "resend";
-import { formatEmailTime } from "@/emails/layout";
-import ResetPasswordEmail, { resetPasswordSubject } from "@/emails/reset-password";
+import { resetPasswordSubject } from "@/emails/reset-password";
 import { env } from "@/lib/env";
 import { renderEmail } from "@/lib/mail";
-import { ForgotPasswordRequest, MessageResponse } from "../../_lib/contract";
+import { resetEmail } from "@/lib/password-reset";
+import { ForgotPasswordRequest, MessageResponse, RESET_REQUEST_ACCEPTED } from "../../_lib/contract";
 import { parseJsonBody, respond, routeHandlers } from "../../_lib/http";
 
 export const { GET, HEAD, POST, PUT, DELETE, PATCH, OPTIONS } = routeHandlers({
@@ -19,15 +18,7 @@ export const { GET, HEAD, POST, PUT, DELETE, PATCH, OPTIONS } = routeHandlers({
     if (!body.ok) return body.response;
     after(async () => {
       const config = env();
-      const { html, text } = await renderEmail(
-        createElement(ResetPasswordEmail, {
-          resetUrl: `${config.APP_URL}/reset-password/${randomUUID()}`,
-          expiresInMinutes: config.RESET_TOKEN_TTL_MINUTES,
-          requestedAt: formatEmailTime(new Date()),
-          requestIp: "unknown",
-          forgotPasswordUrl: `${config.APP_URL}/forgot-password`,
-        }),
-      );
+      const { html, text } = await renderEmail(resetEmail(randomUUID(), new Date(), null));
       const resend = new Resend(config.RESEND_API_KEY, { baseUrl: config.RESEND_BASE_URL });
       const { error } = await resend.emails.send(
         { to: body.data.email, from: config.EMAIL_FROM, subject: resetPasswordSubject, html, text },
@@ -35,6 +26,6 @@ export const { GET, HEAD, POST, PUT, DELETE, PATCH, OPTIONS } = routeHandlers({
       );
       if (error) console.error(`bench floor: the send failed (${error.name})`);
     });
-    return respond(202, MessageResponse, { message: "If an account exists for that email, a password reset link has been sent." });
+    return respond(202, MessageResponse, RESET_REQUEST_ACCEPTED);
   },
 });
