@@ -31,7 +31,7 @@ export const users = pgTable("users", {
   passwordResetForcedAt: timestamptz("password_reset_forced_at"),
   /** The hash the forced reset took away: only ever compared, never accepted as a password. */
   retiredPasswordHash: text("retired_password_hash"),
-  /** The TOTP key, sealed (lib/two-factor.ts); null while two-factor authentication is off. */
+  /** The TOTP key, sealed (lib/second-factor/); null while two-factor authentication is off. */
   twoFactorSecret: text("two_factor_secret"),
   twoFactorEnabledAt: timestamptz("two_factor_enabled_at"),
   /**

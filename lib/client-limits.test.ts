@@ -6,8 +6,8 @@ import { describeEachDatabase } from "@/test-support/databases";
 import { collectingSchedule, uniqueEmail } from "@/test-support/reset-helpers";
 import { attemptSignIn } from "./auth/sign-in-throttle";
 import { overrideEnvForTests } from "./env";
-import { requestPasswordReset } from "./password-reset";
-import { REGISTER_IP_LIMIT, requestRegistration } from "./registration";
+import { requestPasswordReset } from "./recovery/password-reset";
+import { REGISTER_IP_LIMIT, requestRegistration } from "./accounts/register";
 
 afterEach(() => {
   overrideEnvForTests({});

@@ -5,9 +5,9 @@ import { passwordChangeReportTokens, passwordResetTokens, users } from "@/db/sch
 import { describeEachDatabase } from "@/test-support/databases";
 import { installTestOutbox } from "@/test-support/mail-helpers";
 import { CURRENT_PASSWORD, collectingSchedule, createUser, uniqueIp } from "@/test-support/reset-helpers";
-import { changePassword } from "./change-password";
-import { reportPasswordChange } from "./password-change-report";
-import { resetPassword } from "./password-reset";
+import { changePassword } from "./accounts/change-password";
+import { reportPasswordChange } from "./recovery/wasnt-me";
+import { resetPassword } from "./recovery/password-reset";
 import { generateToken } from "./tokens";
 
 installTestOutbox();

@@ -6,8 +6,8 @@ import path from "node:path";
 import { eq, sql } from "drizzle-orm";
 import type { Database } from "@/db/client";
 import { users } from "@/db/schema";
-import { registerUser } from "@/lib/accounts";
-import type { Schedule } from "@/lib/password-reset";
+import { registerUser } from "@/lib/accounts/create-account";
+import type { Schedule } from "@/lib/recovery/password-reset";
 
 export const CURRENT_PASSWORD = "Correct-Horse-9";
 export const CHROME_ON_WINDOWS =

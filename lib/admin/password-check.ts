@@ -5,7 +5,7 @@ import { sessions, users } from "@/db/schema";
 import { audit } from "../audit";
 import type { RequestContext } from "../client-ip";
 import { env } from "../env";
-import { verifyPassword } from "../passwords";
+import { verifyPassword } from "../password-hashing";
 import { consumeRateLimit, type RateLimit } from "../rate-limit";
 import { normalizeEmail } from "../validation/fields";
 

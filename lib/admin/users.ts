@@ -6,9 +6,9 @@ import { audit } from "../audit";
 import { deleteUserSessions, listUserSessions, nextCredentialsVersion, type UserSession } from "../auth/sessions";
 import type { RequestContext } from "../client-ip";
 import { enqueueJob } from "../jobs/queue";
-import type { Schedule } from "../password-reset";
+import type { Schedule } from "../recovery/password-reset";
 import { spendUserTokens } from "../single-use-tokens";
-import { twoFactorState, type TwoFactorState } from "../two-factor";
+import { twoFactorState, type TwoFactorState } from "../second-factor/two-factor";
 import { lockUser } from "../user-lock";
 import { normalizeEmail } from "../validation/fields";
 

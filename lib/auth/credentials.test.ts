@@ -2,7 +2,7 @@ import { hash, parseOptions } from "@node-rs/argon2";
 import { expect, it } from "vitest";
 import { describeEachDatabase } from "@/test-support/databases";
 import { insertUser, storedPasswordHash } from "@/test-support/users";
-import { hashPassword, verifyPassword } from "../passwords";
+import { hashPassword, verifyPassword } from "../password-hashing";
 import { verifyCredentials } from "./credentials";
 
 const PASSWORD = "Tangerine-Quokka-42";

@@ -2,7 +2,7 @@ import "server-only";
 import { and, eq } from "drizzle-orm";
 import type { Database } from "@/db/client";
 import { users } from "@/db/schema";
-import { hashPassword, needsRehash, verifyDummyPassword, verifyPassword } from "../passwords";
+import { hashPassword, needsRehash, verifyDummyPassword, verifyPassword } from "../password-hashing";
 
 export type CredentialsResult =
   | { ok: true; user: { id: string; email: string; name: string | null; credentialsVersion: number; twoFactor: boolean } }

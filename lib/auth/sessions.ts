@@ -79,7 +79,7 @@ export interface SessionGrant {
   credentialsVersion: number;
   userAgent: string | null;
   ip: string | null;
-  /** True when the sign-in also passed a second factor (lib/two-factor.ts). */
+  /** True when the sign-in also passed a second factor (lib/second-factor/). */
   secondFactor?: boolean;
 }
 

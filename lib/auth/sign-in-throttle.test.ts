@@ -5,7 +5,7 @@ import { auditEvents } from "@/db/schema";
 import { describeEachDatabase } from "@/test-support/databases";
 import { insertUser, uniqueEmail } from "@/test-support/users";
 import { overrideEnvForTests } from "../env";
-import { hashPassword } from "../passwords";
+import { hashPassword } from "../password-hashing";
 import { emailFingerprint } from "../tokens";
 import { verifyCredentials } from "./credentials";
 import { attemptSignIn, peekSignInThrottle, signInThrottledMessage, type SignInResult } from "./sign-in-throttle";

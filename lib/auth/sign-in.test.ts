@@ -5,9 +5,9 @@ import { auditEvents, sessions, twoFactorChallenges } from "@/db/schema";
 import { describeEachDatabase } from "@/test-support/databases";
 import { CHROME_ON_WINDOWS, createUser, uniqueIp } from "@/test-support/reset-helpers";
 import { enrol } from "@/test-support/two-factor";
-import { changePassword } from "../change-password";
+import { changePassword } from "../accounts/change-password";
 import { hashToken } from "../tokens";
-import { SIGN_IN_CHALLENGE_TTL_SECONDS, totpCode } from "../two-factor";
+import { SIGN_IN_CHALLENGE_TTL_SECONDS, totpCode } from "../second-factor/two-factor";
 import { findSession } from "./sessions";
 import { checkSignInPassword, completeSignIn } from "./sign-in";
 

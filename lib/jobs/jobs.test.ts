@@ -9,8 +9,8 @@ import { collectingSchedule, createUser, dumpAllTables, uniqueEmail, uniqueIp, R
 import { overrideEnvForTests } from "../env";
 import { reserveSendSlot, reserveSendSlotWithOthers } from "../mail/pace";
 import { cleanUpExpiredRecords } from "../maintenance";
-import { requestPasswordReset } from "../password-reset";
-import { requestRegistration } from "../registration";
+import { requestPasswordReset } from "../recovery/password-reset";
+import { requestRegistration } from "../accounts/register";
 import { emailFingerprint, hashToken } from "../tokens";
 import { claimJobs, enqueueJob, finishJob, LeaseLost, saveJobPayload } from "./queue";
 import { backoffMs, drainJobs, retryDelayMs, runAcceptedJob, runJob } from "./runner";

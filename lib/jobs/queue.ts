@@ -4,7 +4,7 @@ import { and, eq, inArray, is, lt, lte, or, SQL, sql } from "drizzle-orm";
 import { queryRows, type Database, type Transaction } from "@/db/client";
 import { jobs, type Job } from "@/db/schema";
 import { env } from "../env";
-import type { Schedule } from "../password-reset";
+import type { Schedule } from "../recovery/password-reset";
 import { batchedPerDatabase, groupPositions } from "../batch";
 import { countEachHitSql, hitOutcome, type RateLimit, type RateLimitResult } from "../rate-limit";
 import { PermanentJobError } from "./errors";

@@ -5,7 +5,7 @@ import { headers } from "next/headers";
 import { fieldErrorsOf, type FormState } from "@/app/_components/form-state";
 import { getDb } from "@/db/client";
 import { requestContext } from "@/lib/client-ip";
-import { requestPasswordReset } from "@/lib/password-reset";
+import { requestPasswordReset } from "@/lib/recovery/password-reset";
 import { describeWait } from "@/lib/rate-limit";
 import { ForgotPasswordSchema } from "@/lib/validation/forms";
 

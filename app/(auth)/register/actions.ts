@@ -5,9 +5,9 @@ import { after } from "next/server";
 import { fieldErrorsOf, type FormState } from "@/app/_components/form-state";
 import { getDb } from "@/db/client";
 import { requestContext } from "@/lib/client-ip";
-import { passwordPolicyErrors } from "@/lib/passwords";
+import { passwordPolicyErrors } from "@/lib/password-hashing";
 import { describeWait } from "@/lib/rate-limit";
-import { requestRegistration } from "@/lib/registration";
+import { requestRegistration } from "@/lib/accounts/register";
 import { RegisterSchema } from "@/lib/validation/forms";
 
 type Field = "name" | "email" | "password" | "confirmPassword";

@@ -5,7 +5,7 @@ import { after } from "next/server";
 import { fieldErrorsOf, type FormState } from "@/app/_components/form-state";
 import { getDb } from "@/db/client";
 import { requestContext } from "@/lib/client-ip";
-import { VERIFICATION_TTL_HOURS, requestVerificationEmail } from "@/lib/email-verification";
+import { VERIFICATION_TTL_HOURS, requestVerificationEmail } from "@/lib/accounts/verify-email";
 import { describeWait } from "@/lib/rate-limit";
 import { ResendVerificationSchema } from "@/lib/validation/forms";
 

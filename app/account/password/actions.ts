@@ -7,7 +7,7 @@ import { fieldErrorsOf, type FormState } from "@/app/_components/form-state";
 import { getDb } from "@/db/client";
 import { requireSession } from "@/lib/auth/current";
 import { sessionCookie } from "@/lib/auth/sessions";
-import { changePassword } from "@/lib/change-password";
+import { changePassword } from "@/lib/accounts/change-password";
 import { requestContext } from "@/lib/client-ip";
 import { describeWait } from "@/lib/rate-limit";
 import { ChangePasswordSchema } from "@/lib/validation/forms";

@@ -8,7 +8,7 @@ import { tooManyCodesMessage } from "@/app/_components/second-factor-copy";
 import { getDb } from "@/db/client";
 import { requireSession } from "@/lib/auth/current";
 import { requestContext } from "@/lib/client-ip";
-import { confirmEnrolment, disableTwoFactor, replaceRecoveryCodes } from "@/lib/two-factor";
+import { confirmEnrolment, disableTwoFactor, replaceRecoveryCodes } from "@/lib/second-factor/two-factor";
 import { DisableTwoFactorSchema, EnableTwoFactorSchema } from "@/lib/validation/forms";
 
 const PAGE = "/account/two-factor";

@@ -8,7 +8,7 @@ import { getDb } from "@/db/client";
 import { requireAdmin, requireRecentPasswordCheck } from "@/lib/admin/access";
 import { findAccountByEmail, forcePasswordReset, resendVerificationForUser, signOutEverywhere } from "@/lib/admin/users";
 import { requestContext } from "@/lib/client-ip";
-import { removeTwoFactorByAdmin } from "@/lib/two-factor";
+import { removeTwoFactorByAdmin } from "@/lib/second-factor/two-factor";
 import { AdminFindUserSchema } from "@/lib/validation/forms";
 
 type Field = "email";

@@ -5,7 +5,7 @@ import { FormAlert } from "@/app/_components/fields";
 import { getDb } from "@/db/client";
 import { signInChallengeCookieName } from "@/lib/auth/cookie-names";
 import { safeCallbackPath } from "@/lib/safe-redirect";
-import { findSignInChallenge } from "@/lib/two-factor";
+import { findSignInChallenge } from "@/lib/second-factor/two-factor";
 import type { SecondStepMethod } from "./paths";
 import { SecondStepForm } from "./second-step-form";
 

@@ -7,7 +7,7 @@ import { redirect } from "next/navigation";
 import { fieldErrorsOf, type FormState } from "@/app/_components/form-state";
 import { getDb } from "@/db/client";
 import { requestContext } from "@/lib/client-ip";
-import { resetPassword } from "@/lib/password-reset";
+import { resetPassword } from "@/lib/recovery/password-reset";
 import { ResetPasswordSchema } from "@/lib/validation/forms";
 import { SECOND_FACTOR_COPY, tooManyCodesMessage } from "@/app/_components/second-factor-copy";
 import { TOKEN_PROBLEM_COPY } from "./token-problems";

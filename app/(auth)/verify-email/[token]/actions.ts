@@ -5,7 +5,7 @@ import { redirect } from "next/navigation";
 import { fieldErrorsOf, type FormState } from "@/app/_components/form-state";
 import { getDb } from "@/db/client";
 import { requestContext } from "@/lib/client-ip";
-import { verifyEmail } from "@/lib/email-verification";
+import { verifyEmail } from "@/lib/accounts/verify-email";
 import { describeWait } from "@/lib/rate-limit";
 import { VerifyEmailSchema } from "@/lib/validation/forms";
 import { VERIFY_PROBLEMS } from "./problems";

@@ -2,7 +2,7 @@ import type { Metadata } from "next";
 import Link from "next/link";
 import { TokenProblemCard } from "@/app/_components/token-problem";
 import { getDb } from "@/db/client";
-import { inspectVerificationToken } from "@/lib/email-verification";
+import { inspectVerificationToken } from "@/lib/accounts/verify-email";
 import { VERIFY_PROBLEMS } from "./problems";
 import { VerifyEmailForm } from "./verify-email-form";
 

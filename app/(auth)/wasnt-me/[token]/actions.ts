@@ -5,7 +5,7 @@ import { redirect } from "next/navigation";
 import { after } from "next/server";
 import { getDb } from "@/db/client";
 import { requestContext } from "@/lib/client-ip";
-import { reportPasswordChange } from "@/lib/password-change-report";
+import { reportPasswordChange } from "@/lib/recovery/wasnt-me";
 
 export async function reportPasswordChangeAction(formData: FormData): Promise<void> {
   const token = formData.get("token");

@@ -1,7 +1,7 @@
 import type { Metadata } from "next";
 import { TokenProblemCard } from "@/app/_components/token-problem";
 import { getDb } from "@/db/client";
-import { inspectReportToken } from "@/lib/password-change-report";
+import { inspectReportToken } from "@/lib/recovery/wasnt-me";
 import { reportPasswordChangeAction } from "./actions";
 
 export const metadata: Metadata = { title: "Secure your account", robots: { index: false, follow: false }, referrer: "no-referrer" };

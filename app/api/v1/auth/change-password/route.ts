@@ -1,7 +1,7 @@
 import { cookies } from "next/headers";
 import { after } from "next/server";
 import { getDb } from "@/db/client";
-import { changePassword } from "@/lib/change-password";
+import { changePassword } from "@/lib/accounts/change-password";
 import { auth } from "@/lib/auth/config";
 import { sessionCookie } from "@/lib/auth/sessions";
 import { requestContext } from "@/lib/client-ip";

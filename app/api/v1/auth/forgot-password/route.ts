@@ -1,7 +1,7 @@
 import { after } from "next/server";
 import { getDb } from "@/db/client";
 import { requestContext } from "@/lib/client-ip";
-import { requestPasswordReset } from "@/lib/password-reset";
+import { requestPasswordReset } from "@/lib/recovery/password-reset";
 import { describeWait } from "@/lib/rate-limit";
 import { ForgotPasswordRequest, MessageResponse, RESET_REQUEST_ACCEPTED } from "../../_lib/contract";
 import { parseJsonBody, rateLimited, respond, routeHandlers } from "../../_lib/http";

@@ -3,7 +3,7 @@ import { SECOND_FACTOR_COPY, tooManyCodesMessage } from "@/app/_components/secon
 import { TOKEN_PROBLEM_COPY } from "@/app/(auth)/reset-password/[token]/token-problems";
 import { getDb } from "@/db/client";
 import { requestContext } from "@/lib/client-ip";
-import { resetPassword } from "@/lib/password-reset";
+import { resetPassword } from "@/lib/recovery/password-reset";
 import { MessageResponse, ResetPasswordRequest } from "../../_lib/contract";
 import { apiError, parseJsonBody, passwordRejected, rateLimited, respond, routeHandlers } from "../../_lib/http";
 

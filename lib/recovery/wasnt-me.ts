@@ -2,12 +2,12 @@ import "server-only";
 import { eq, sql } from "drizzle-orm";
 import type { Database } from "@/db/client";
 import { passwordChangeReportTokens, passwordResetTokens, users } from "@/db/schema";
-import { audit } from "./audit";
-import { deleteUserSessions, nextCredentialsVersion } from "./auth/sessions";
-import { enqueueJob } from "./jobs/queue";
+import { audit } from "../audit";
+import { deleteUserSessions, nextCredentialsVersion } from "../auth/sessions";
+import { enqueueJob } from "../jobs/queue";
 import type { RequestContext, Schedule } from "./password-reset";
-import { consumeToken, lookUpToken, spendUserTokens, type TokenProblem } from "./single-use-tokens";
-import { lockUser } from "./user-lock";
+import { consumeToken, lookUpToken, spendUserTokens, type TokenProblem } from "../single-use-tokens";
+import { lockUser } from "../user-lock";
 
 /** Whether a "This wasn't me" link still works, without consuming it. */
 export async function inspectReportToken(db: Database, token: string): Promise<{ status: "valid" } | { status: TokenProblem }> {

@@ -4,13 +4,13 @@ import type { Database } from "@/db/client";
 import { passwordChangeReportTokens } from "@/db/schema";
 import PasswordChangedEmail, { passwordChangedSubject } from "@/emails/password-changed";
 import { formatEmailTime } from "@/emails/layout";
-import { env } from "./env";
-import { sendFailure } from "./jobs/errors";
-import { RUN_ONCE, type JobSteps } from "./jobs/queue";
-import { log } from "./log";
-import { sendEmail } from "./mail";
-import { generateToken } from "./tokens";
-import { describeUserAgent } from "./user-agent";
+import { env } from "../env";
+import { sendFailure } from "../jobs/errors";
+import { RUN_ONCE, type JobSteps } from "../jobs/queue";
+import { log } from "../log";
+import { sendEmail } from "../mail";
+import { generateToken } from "../tokens";
+import { describeUserAgent } from "../user-agent";
 
 /** How long the "This wasn't me" link in a password-changed email works. */
 export const REPORT_LINK_TTL_DAYS = 7;

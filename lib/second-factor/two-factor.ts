@@ -5,16 +5,16 @@ import * as OTPAuth from "otpauth";
 import QRCode from "qrcode";
 import type { Database, Transaction } from "@/db/client";
 import { recoveryCodes, twoFactorChallenges, users } from "@/db/schema";
-import { audit, auditThrottled } from "./audit";
-import type { SessionGrant } from "./auth/sessions";
-import type { RequestContext } from "./client-ip";
-import { enqueueJob } from "./jobs/queue";
-import { seal, unsealWithAge } from "./jobs/seal";
-import type { Schedule } from "./password-reset";
-import { verifyPassword } from "./passwords";
-import { consumeRateLimit, refundRateLimit, type RateLimit } from "./rate-limit";
-import { hashToken, isWellFormedToken } from "./tokens";
-import { lockUser } from "./user-lock";
+import { audit, auditThrottled } from "../audit";
+import type { SessionGrant } from "../auth/sessions";
+import type { RequestContext } from "../client-ip";
+import { enqueueJob } from "../jobs/queue";
+import { seal, unsealWithAge } from "../jobs/seal";
+import type { Schedule } from "../recovery/password-reset";
+import { verifyPassword } from "../password-hashing";
+import { consumeRateLimit, refundRateLimit, type RateLimit } from "../rate-limit";
+import { hashToken, isWellFormedToken } from "../tokens";
+import { lockUser } from "../user-lock";
 
 // TOTP as every authenticator app expects it (RFC 6238: HMAC-SHA-1, 6 digits, 30 s steps),
 // computed by otpauth. One step either side is accepted for clock drift, and only a step later

@@ -2,14 +2,14 @@ import "server-only";
 import { and, eq, sql } from "drizzle-orm";
 import type { Database } from "@/db/client";
 import { passwordResetTokens, users } from "@/db/schema";
-import { audit } from "./audit";
-import { createSession, deleteUserSessions, nextCredentialsVersion, sessionPassedSecondFactor } from "./auth/sessions";
-import { enqueueJob } from "./jobs/queue";
-import type { RequestContext, Schedule } from "./password-reset";
-import { hashPassword, passwordPolicyErrors, verifyPassword } from "./passwords";
-import { spendUserTokens } from "./single-use-tokens";
-import { consumeRateLimit, peekRateLimit, resetRateLimit, type RateLimit } from "./rate-limit";
-import { lockUser } from "./user-lock";
+import { audit } from "../audit";
+import { createSession, deleteUserSessions, nextCredentialsVersion, sessionPassedSecondFactor } from "../auth/sessions";
+import { enqueueJob } from "../jobs/queue";
+import type { RequestContext, Schedule } from "../recovery/password-reset";
+import { hashPassword, passwordPolicyErrors, verifyPassword } from "../password-hashing";
+import { spendUserTokens } from "../single-use-tokens";
+import { consumeRateLimit, peekRateLimit, resetRateLimit, type RateLimit } from "../rate-limit";
+import { lockUser } from "../user-lock";
 
 /** Wrong current passwords allowed per account: 5 per 15 minutes. */
 export const CHANGE_PASSWORD_LIMIT: RateLimit = { name: "change-password", max: 5, windowSeconds: 15 * 60 };

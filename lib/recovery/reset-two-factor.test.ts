@@ -7,13 +7,13 @@ import { REPORT_LINK, installTestOutbox, tokenIn } from "@/test-support/mail-hel
 import { CHROME_ON_WINDOWS, CURRENT_PASSWORD, RESET_LINK, collectingSchedule, createUser, dumpAllTables, uniqueIp } from "@/test-support/reset-helpers";
 import { insertSession } from "@/test-support/sessions";
 import { enrol } from "@/test-support/two-factor";
-import { forcePasswordReset } from "./admin/users";
-import { verifyCredentials } from "./auth/credentials";
-import { changePassword } from "./change-password";
-import { reportPasswordChange } from "./password-change-report";
+import { forcePasswordReset } from "../admin/users";
+import { verifyCredentials } from "../auth/credentials";
+import { changePassword } from "../accounts/change-password";
+import { reportPasswordChange } from "./wasnt-me";
 import { consumeAndChangeAtOnce, inspectResetToken, issueResetLink, resetPassword } from "./password-reset";
-import { hashToken } from "./tokens";
-import { SECOND_FACTOR_LIMIT, removeTwoFactorByAdmin, totpCode, twoFactorState } from "./two-factor";
+import { hashToken } from "../tokens";
+import { SECOND_FACTOR_LIMIT, removeTwoFactorByAdmin, totpCode, twoFactorState } from "../second-factor/two-factor";
 
 const outbox = installTestOutbox();
 const NEW_PASSWORD = "Brand-New-Pass-71";

@@ -6,22 +6,22 @@ import { queryRows, type Database, type Transaction } from "@/db/client";
 import { passwordResetTokens, users } from "@/db/schema";
 import ResetPasswordEmail, { resetPasswordSubject } from "@/emails/reset-password";
 import { formatEmailTime } from "@/emails/layout";
-import { audit, auditInsertSql, auditThrottled, noteAudited, noteRefusalContinuing } from "./audit";
-import { batchedPerDatabase } from "./batch";
-import { traced } from "./tracing";
-import { clientKey, type RequestContext } from "./client-ip";
-import { deleteUserSessionsSql, nextCredentialsVersion } from "./auth/sessions";
-import { env } from "./env";
-import { sendFailure } from "./jobs/errors";
-import { enqueueJobWithinLimit, heldInputSql, jobInsertSql, LeaseLost, recordStep, RUN_ONCE, scheduleJob, stepJsonSql, stepsRecordSql, type Claim, type JobSteps } from "./jobs/queue";
-import { seal } from "./jobs/seal";
-import { log } from "./log";
-import { sendEmail } from "./mail";
-import { lockUserSql } from "./user-lock";
-import { hashNewPassword, passwordPolicyErrors } from "./passwords";
-import { countEachHitSql, type RateLimit } from "./rate-limit";
-import { consumeToken, consumeTokenSql, lookUpTokenAndUser, spendUserTokensSql, type TokenProblem } from "./single-use-tokens";
-import { emailFingerprint, generateToken, isWellFormedToken } from "./tokens";
+import { audit, auditInsertSql, auditThrottled, noteAudited, noteRefusalContinuing } from "../audit";
+import { batchedPerDatabase } from "../batch";
+import { traced } from "../tracing";
+import { clientKey, type RequestContext } from "../client-ip";
+import { deleteUserSessionsSql, nextCredentialsVersion } from "../auth/sessions";
+import { env } from "../env";
+import { sendFailure } from "../jobs/errors";
+import { enqueueJobWithinLimit, heldInputSql, jobInsertSql, LeaseLost, recordStep, RUN_ONCE, scheduleJob, stepJsonSql, stepsRecordSql, type Claim, type JobSteps } from "../jobs/queue";
+import { seal } from "../jobs/seal";
+import { log } from "../log";
+import { sendEmail } from "../mail";
+import { lockUserSql } from "../user-lock";
+import { hashNewPassword, passwordPolicyErrors } from "../password-hashing";
+import { countEachHitSql, type RateLimit } from "../rate-limit";
+import { consumeToken, consumeTokenSql, lookUpTokenAndUser, spendUserTokensSql, type TokenProblem } from "../single-use-tokens";
+import { emailFingerprint, generateToken, isWellFormedToken } from "../tokens";
 import {
   checkSecondFactor,
   countSecondFactorAttempt,
@@ -30,8 +30,8 @@ import {
   settleAttempt,
   type CodeRefusal,
   type SecondFactorInput,
-} from "./two-factor";
-import { maskEmail, normalizeEmail } from "./validation/fields";
+} from "../second-factor/two-factor";
+import { maskEmail, normalizeEmail } from "../validation/fields";
 
 /** Runs work after the response has gone out (`after()` in Next; the tests pass their own). */
 export type Schedule = (task: () => Promise<void>) => void;

@@ -4,20 +4,20 @@ import { createElement } from "react";
 import type { Database } from "@/db/client";
 import { emailVerificationTokens, users } from "@/db/schema";
 import VerifyEmail, { verifyEmailSubject } from "@/emails/verify-email";
-import { audit } from "./audit";
-import { clientKey } from "./client-ip";
-import { clearSignInFailures, countSignInAttempt } from "./auth/sign-in-throttle";
-import { env } from "./env";
-import { sendFailure } from "./jobs/errors";
-import { enqueueJob, RUN_ONCE, type JobSteps } from "./jobs/queue";
-import { log } from "./log";
-import { sendEmail } from "./mail";
-import type { RequestContext, Schedule } from "./password-reset";
-import { verifyDummyPassword, verifyPassword } from "./passwords";
-import { consumeRateLimit, type RateLimit } from "./rate-limit";
-import { consumeToken, lookUpToken, type TokenProblem } from "./single-use-tokens";
-import { emailFingerprint, generateToken } from "./tokens";
-import { maskEmail, normalizeEmail } from "./validation/fields";
+import { audit } from "../audit";
+import { clientKey } from "../client-ip";
+import { clearSignInFailures, countSignInAttempt } from "../auth/sign-in-throttle";
+import { env } from "../env";
+import { sendFailure } from "../jobs/errors";
+import { enqueueJob, RUN_ONCE, type JobSteps } from "../jobs/queue";
+import { log } from "../log";
+import { sendEmail } from "../mail";
+import type { RequestContext, Schedule } from "../recovery/password-reset";
+import { verifyDummyPassword, verifyPassword } from "../password-hashing";
+import { consumeRateLimit, type RateLimit } from "../rate-limit";
+import { consumeToken, lookUpToken, type TokenProblem } from "../single-use-tokens";
+import { emailFingerprint, generateToken } from "../tokens";
+import { maskEmail, normalizeEmail } from "../validation/fields";
 
 export const VERIFICATION_TTL_HOURS = 24;
 /** "Send the confirmation link again": emails to one address per hour (invisible to the asker). */
@@ -145,7 +145,7 @@ export async function verifyEmail(
 
   const outcome = await db
     .transaction(async (tx) => {
-      // The user row first, as a replacing registration locks it (lib/accounts.ts): the two
+      // The user row first, as a replacing registration locks it (lib/accounts/create-account.ts): the two
       // serialise. Only while the password is still the one just checked: a registration that
       // replaced this one in between must not be confirmed with the earlier password.
       const [verified] = await tx

@@ -4,10 +4,10 @@ import { auditEvents, emailVerificationTokens, users } from "@/db/schema";
 import { describeEachDatabase } from "@/test-support/databases";
 import { uniqueEmail, uniqueIp } from "@/test-support/reset-helpers";
 import { VERIFY_LINK, installTestOutbox, tokenIn } from "@/test-support/mail-helpers";
-import { registerUser } from "./accounts";
-import { verifyCredentials } from "./auth/credentials";
-import { sendVerificationEmail, verifyEmail } from "./email-verification";
-import { verifyPassword } from "./passwords";
+import { registerUser } from "./create-account";
+import { verifyCredentials } from "../auth/credentials";
+import { sendVerificationEmail, verifyEmail } from "./verify-email";
+import { verifyPassword } from "../password-hashing";
 
 const outbox = installTestOutbox();
 

@@ -6,8 +6,8 @@ import { verifyEmailSubject } from "@/emails/verify-email";
 import { describeEachDatabase } from "@/test-support/databases";
 import { VERIFY_LINK, fullLinkIn, installTestOutbox, tokenIn } from "@/test-support/mail-helpers";
 import { CHROME_ON_WINDOWS, CURRENT_PASSWORD, collectingSchedule, createUser, dumpAllTables, uniqueEmail, uniqueIp } from "@/test-support/reset-helpers";
-import { verifyCredentials } from "./auth/credentials";
-import { attemptSignIn } from "./auth/sign-in-throttle";
+import { verifyCredentials } from "../auth/credentials";
+import { attemptSignIn } from "../auth/sign-in-throttle";
 import {
   RESEND_VERIFICATION_IP_LIMIT,
   RESEND_VERIFICATION_LIMIT,
@@ -16,9 +16,9 @@ import {
   requestVerificationEmail,
   sendVerificationEmail,
   verifyEmail,
-} from "./email-verification";
-import { env } from "./env";
-import { hashToken } from "./tokens";
+} from "./verify-email";
+import { env } from "../env";
+import { hashToken } from "../tokens";
 
 const outbox = installTestOutbox();
 const NO_CONTEXT = { ip: null, userAgent: null };

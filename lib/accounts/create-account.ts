@@ -2,10 +2,10 @@ import "server-only";
 import { eq, isNull, sql } from "drizzle-orm";
 import type { Database } from "@/db/client";
 import { emailVerificationTokens, users } from "@/db/schema";
-import { audit } from "./audit";
-import { deleteUserSessions, nextCredentialsVersion } from "./auth/sessions";
-import { hashPassword } from "./passwords";
-import { normalizeEmail } from "./validation/fields";
+import { audit } from "../audit";
+import { deleteUserSessions, nextCredentialsVersion } from "../auth/sessions";
+import { hashPassword } from "../password-hashing";
+import { normalizeEmail } from "../validation/fields";
 
 export type RegisterResult = { ok: true; userId: string; replaced: boolean } | { ok: false; code: "EMAIL_TAKEN" };
 

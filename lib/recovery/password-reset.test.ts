@@ -18,14 +18,14 @@ import {
   uniqueEmail,
   uniqueIp,
 } from "@/test-support/reset-helpers";
-import { verifyCredentials } from "./auth/credentials";
+import { verifyCredentials } from "../auth/credentials";
 import { insertSession } from "@/test-support/sessions";
-import { env, overrideEnvForTests } from "./env";
-import { readOutbox, type OutboxMessage } from "./mail/outbox";
-import { RetryableJobError } from "./jobs/errors";
+import { env, overrideEnvForTests } from "../env";
+import { readOutbox, type OutboxMessage } from "../mail/outbox";
+import { RetryableJobError } from "../jobs/errors";
 import { deliverPasswordReset, inspectResetToken, requestPasswordReset, resetPassword } from "./password-reset";
-import { verifyPassword } from "./passwords";
-import { emailFingerprint, hashToken } from "./tokens";
+import { verifyPassword } from "../password-hashing";
+import { emailFingerprint, hashToken } from "../tokens";
 
 let outbox: { dir: string; remove: () => Promise<void> };
 let standIn: ResendStandIn;

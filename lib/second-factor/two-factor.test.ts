@@ -5,8 +5,8 @@ import { describeEachDatabase } from "@/test-support/databases";
 import { installTestOutbox } from "@/test-support/mail-helpers";
 import { CHROME_ON_WINDOWS, collectingSchedule, createUser, uniqueIp } from "@/test-support/reset-helpers";
 import { enrol } from "@/test-support/two-factor";
-import { overrideEnvForTests } from "./env";
-import { seal } from "./jobs/seal";
+import { overrideEnvForTests } from "../env";
+import { seal } from "../jobs/seal";
 import {
   checkSecondFactor,
   confirmEnrolment,

@@ -2,12 +2,12 @@ import "server-only";
 import { createElement } from "react";
 import TwoFactorChangedEmail from "@/emails/two-factor-changed";
 import { formatEmailTime } from "@/emails/layout";
-import { env } from "./env";
-import { sendFailure } from "./jobs/errors";
-import { log } from "./log";
-import { sendEmail } from "./mail";
+import { env } from "../env";
+import { sendFailure } from "../jobs/errors";
+import { log } from "../log";
+import { sendEmail } from "../mail";
 import type { TwoFactorChange } from "./two-factor";
-import { describeUserAgent } from "./user-agent";
+import { describeUserAgent } from "../user-agent";
 
 const NOT_YOU = "If this wasn't you, someone may know your password: reset it now.";
 
