@@ -17,8 +17,8 @@ export async function register(): Promise<void> {
     console.error(JSON.stringify({ level: "error", event: "database.unavailable", error: String(error) }));
   }
   // Deferred work left by a dead instance, or due for a retry, runs here without a request.
-  const { startJobWorker } = await import("./lib/jobs/worker");
-  startJobWorker();
+  const { startJobs } = await import("./lib/job-definitions");
+  startJobs();
 }
 
 // A page that met a database outage mid-render could only answer 500; remembering the outage

@@ -1,5 +1,6 @@
 import ipaddr from "ipaddr.js";
 import proxyaddr from "proxy-addr";
+import { z } from "zod";
 import { env } from "./env";
 
 /**
@@ -57,6 +58,9 @@ export function userAgent(headers: Pick<Headers, "get">): string | null {
   const value = headers.get("user-agent");
   return value ? value.slice(0, 512) : null;
 }
+
+/** A RequestContext as a zod shape, for the job payloads that carry one. */
+export const requestContextShape = { ip: z.string().nullable(), userAgent: z.string().nullable() };
 
 /** Who is asking, as every security feature records it. */
 export interface RequestContext {

@@ -6,7 +6,7 @@ import { describeEachDatabase } from "@/test-support/databases";
 import { collectingSchedule, uniqueEmail } from "@/test-support/reset-helpers";
 import { attemptSignIn } from "./auth/sign-in-throttle";
 import { overrideEnvForTests } from "./env";
-import { requestPasswordReset } from "./recovery/password-reset";
+import { requestPasswordReset } from "./recovery/request";
 import { REGISTER_IP_LIMIT, requestRegistration } from "./accounts/register";
 
 afterEach(() => {

@@ -7,7 +7,7 @@ import { installTestOutbox } from "@/test-support/mail-helpers";
 import { CURRENT_PASSWORD, collectingSchedule, createUser, uniqueIp } from "@/test-support/reset-helpers";
 import { changePassword } from "./accounts/change-password";
 import { reportPasswordChange } from "./recovery/wasnt-me";
-import { resetPassword } from "./recovery/password-reset";
+import { resetPassword } from "./recovery/reset";
 import { generateToken } from "./tokens";
 
 installTestOutbox();

@@ -7,7 +7,9 @@ import { eq, sql } from "drizzle-orm";
 import type { Database } from "@/db/client";
 import { users } from "@/db/schema";
 import { registerUser } from "@/lib/accounts/create-account";
-import type { Schedule } from "@/lib/recovery/password-reset";
+import { ALL_JOBS } from "@/lib/job-definitions";
+import type { Schedule } from "@/lib/jobs/definition";
+import { runAcceptedJob } from "@/lib/jobs/runner";
 
 export const CURRENT_PASSWORD = "Correct-Horse-9";
 export const CHROME_ON_WINDOWS =
@@ -23,14 +25,14 @@ export async function freshOutboxDir(): Promise<{ dir: string; remove: () => Pro
 }
 
 /**
- * Stands in for next/server's after(): collects the work so a test can look at the world
- * before it runs, then run it.
+ * Stands in for lib/job-definitions.ts's afterResponse: collects the jobs so a test can look at
+ * the world before they run, then run them as the app would (runAcceptedJob, every job kind).
  */
 export function collectingSchedule(): { schedule: Schedule; pending: (() => Promise<void>)[]; runAll: () => Promise<void> } {
   const pending: (() => Promise<void>)[] = [];
   return {
-    schedule: (task) => {
-      pending.push(task);
+    schedule: (db, jobId) => {
+      pending.push(() => runAcceptedJob(db, ALL_JOBS, jobId));
     },
     pending,
     runAll: async () => {

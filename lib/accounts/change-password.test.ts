@@ -11,7 +11,8 @@ import { createSession, findSession } from "../auth/sessions";
 import { insertSession } from "@/test-support/sessions";
 import { CHANGE_PASSWORD_LIMIT, changePassword, type ChangePasswordResult } from "./change-password";
 import { env } from "../env";
-import { issueResetLink, inspectResetToken } from "../recovery/password-reset";
+import { issueResetLink } from "../recovery/deliver";
+import { inspectResetToken } from "../recovery/reset";
 import { hashToken } from "../tokens";
 
 const outbox = installTestOutbox();

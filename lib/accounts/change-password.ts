@@ -1,15 +1,16 @@
 import "server-only";
-import { and, eq, sql } from "drizzle-orm";
+import { eq } from "drizzle-orm";
 import type { Database } from "@/db/client";
-import { passwordResetTokens, users } from "@/db/schema";
+import { users } from "@/db/schema";
 import { audit } from "../audit";
-import { createSession, deleteUserSessions, nextCredentialsVersion, sessionPassedSecondFactor } from "../auth/sessions";
-import { enqueueJob } from "../jobs/queue";
-import type { RequestContext, Schedule } from "../recovery/password-reset";
+import { createSession, sessionPassedSecondFactor } from "../auth/sessions";
+import type { RequestContext } from "../client-ip";
+import type { Schedule } from "../jobs/definition";
 import { hashPassword, passwordPolicyErrors, verifyPassword } from "../password-hashing";
-import { spendUserTokens } from "../single-use-tokens";
 import { consumeRateLimit, peekRateLimit, resetRateLimit, type RateLimit } from "../rate-limit";
 import { lockUser } from "../user-lock";
+import { changeCredentials } from "./credential-change";
+import { passwordChangedNotice } from "./password-changed-notice";
 
 /** Wrong current passwords allowed per account: 5 per 15 minutes. */
 export const CHANGE_PASSWORD_LIMIT: RateLimit = { name: "change-password", max: 5, windowSeconds: 15 * 60 };
@@ -53,25 +54,27 @@ export async function changePassword(
   const outcome = await db.transaction(async (tx) => {
     // The user row first, as every credential change does (see lockUser): no deadlocks.
     if (!(await lockUser(tx, user.id))) return null;
-    // Only if the hash is still the one just verified: a reset in between wins.
-    const [updated] = await tx
-      .update(users)
-      .set({ passwordHash, passwordChangedAt: sql`now()`, credentialsVersion: nextCredentialsVersion() })
-      .where(and(eq(users.id, user.id), eq(users.passwordHash, oldHash)))
-      .returning({ passwordChangedAt: users.passwordChangedAt, credentialsVersion: users.credentialsVersion });
-    if (!updated) return null;
     // Read before the sessions go: this browser's sign-in already passed the second factor.
     const secondFactor = input.currentSessionId ? await sessionPassedSecondFactor(tx, user.id, input.currentSessionId) : false;
-    const revoked = await deleteUserSessions(tx, user.id);
-    await spendUserTokens(tx, passwordResetTokens, user.id);
-    await audit(tx, { event: "password.changed", userId: user.id, ip: input.ip, userAgent: input.userAgent });
-    await audit(tx, { event: "sessions.revoked", userId: user.id, ip: input.ip, userAgent: input.userAgent, details: { count: revoked, reason: "password_change" } });
+    const changed = await changeCredentials(
+      tx,
+      db,
+      {
+        userId: user.id,
+        // Only if the hash is still the one just verified: a reset in between wins.
+        password: { hash: passwordHash, ifCurrentHashIs: oldHash },
+        event: "password.changed",
+        reason: "password_change",
+        notice: passwordChangedNotice,
+        ip: input.ip,
+        userAgent: input.userAgent,
+      },
+      schedule,
+    );
+    if (!changed) return null;
     // This browser stays signed in, on the new credentials.
-    const session = await createSession(tx, { userId: user.id, credentialsVersion: updated.credentialsVersion, ip: input.ip, userAgent: input.userAgent, secondFactor });
+    const session = await createSession(tx, { userId: user.id, credentialsVersion: changed.user.credentialsVersion, ip: input.ip, userAgent: input.userAgent, secondFactor });
     if (!session) throw new Error("the new credentials changed inside their own transaction");
-    // In the transaction: the "your password was changed" warning commits with the change.
-    const changedAt = (updated.passwordChangedAt ?? new Date()).toISOString();
-    await enqueueJob(db, "password_changed.notify", { userId: user.id, email: user.email, changedAt, ip: input.ip, userAgent: input.userAgent }, schedule, tx);
     return { session };
   });
   if (!outcome) return { ok: false, code: "CONFLICT" };

@@ -4,13 +4,17 @@ import type { Database } from "@/db/client";
 import { passwordChangeReportTokens } from "@/db/schema";
 import PasswordChangedEmail, { passwordChangedSubject } from "@/emails/password-changed";
 import { formatEmailTime } from "@/emails/layout";
+import { z } from "zod";
+import { requestContextShape } from "../client-ip";
 import { env } from "../env";
 import { sendFailure } from "../jobs/errors";
-import { RUN_ONCE, type JobSteps } from "../jobs/queue";
+import { defineJob } from "../jobs/definition";
+import { RUN_ONCE, type JobSteps } from "../jobs/steps";
 import { log } from "../log";
 import { sendEmail } from "../mail";
 import { generateToken } from "../tokens";
 import { describeUserAgent } from "../user-agent";
+import type { CredentialNotice } from "./credential-change";
 
 /** How long the "This wasn't me" link in a password-changed email works. */
 export const REPORT_LINK_TTL_DAYS = 7;
@@ -55,3 +59,16 @@ export async function notifyPasswordChanged(
   if (!sent.paced) log("error", "password_changed.email_failed", { userId: input.userId, reason: sent.reason });
   throw sendFailure(sent);
 }
+
+/** The "password_changed.notify" job: the email every password change or reset sends. */
+export const passwordChangedJob = defineJob({
+  kind: "password_changed.notify",
+  payload: z.object({ userId: z.string(), email: z.string(), changedAt: z.string(), ...requestContextShape }),
+  run: (db, payload, steps) => notifyPasswordChanged(db, { ...payload, changedAt: new Date(payload.changedAt) }, steps),
+});
+
+/** The notice of a new password, as changeCredentials sends it. */
+export const passwordChangedNotice: CredentialNotice<z.input<typeof passwordChangedJob.payload>> = {
+  job: passwordChangedJob,
+  payload: (user, context) => ({ userId: user.id, email: user.email, changedAt: user.passwordChangedAt.toISOString(), ...context }),
+};

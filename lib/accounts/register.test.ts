@@ -10,7 +10,8 @@ import { CHROME_ON_WINDOWS, CURRENT_PASSWORD, RESET_LINK, collectingSchedule, cr
 import { verifyCredentials } from "../auth/credentials";
 import { insertSession } from "@/test-support/sessions";
 import { inspectVerificationToken, verifyEmail } from "./verify-email";
-import { requestPasswordReset, resetPassword } from "../recovery/password-reset";
+import { requestPasswordReset } from "../recovery/request";
+import { resetPassword } from "../recovery/reset";
 import { env } from "../env";
 import { REGISTER_EMAIL_LIMIT, REGISTER_IP_LIMIT, requestRegistration } from "./register";
 import { emailFingerprint } from "../tokens";

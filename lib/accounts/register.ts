@@ -1,19 +1,21 @@
 import "server-only";
 import { createElement } from "react";
+import { z } from "zod";
 import type { Database } from "@/db/client";
 import RegistrationAttemptEmail, { registrationAttemptSubject } from "@/emails/registration-attempt";
 import { formatEmailTime } from "@/emails/layout";
 import { registerUser } from "./create-account";
 import { audit } from "../audit";
-import { clientKey } from "../client-ip";
 import { sendVerificationEmail } from "./verify-email";
 import { env } from "../env";
 import { sendFailure } from "../jobs/errors";
-import { enqueueJob, RUN_ONCE, type JobSteps } from "../jobs/queue";
+import { defineJob, type Schedule } from "../jobs/definition";
+import { enqueueJob } from "../jobs/queue";
+import { RUN_ONCE, unsealOrGiveUp, type JobSteps } from "../jobs/steps";
 import { seal } from "../jobs/seal";
 import { log } from "../log";
 import { sendEmail } from "../mail";
-import type { RequestContext, Schedule } from "../recovery/password-reset";
+import { clientKey, requestContextShape, type RequestContext } from "../client-ip";
 import { consumeRateLimit, type RateLimit } from "../rate-limit";
 import { emailFingerprint } from "../tokens";
 import { normalizeEmail } from "../validation/fields";
@@ -38,7 +40,7 @@ export async function requestRegistration(
   if (!budget.allowed) return { ok: false, code: "RATE_LIMITED", retryAfterSeconds: budget.retryAfterSeconds };
   // The password waits in the job sealed (AES-256-GCM), never in the clear; the same write for every address.
   const payload = { email: input.email, sealedPassword: seal(input.password), name: input.name, ip: input.ip, userAgent: input.userAgent };
-  await enqueueJob(db, "registration.complete", payload, schedule);
+  await enqueueJob(db, registrationJob, payload, schedule);
   return { ok: true };
 }
 
@@ -86,3 +88,10 @@ export async function completeRegistration(
   if (!sent.paced) log("error", "registration.attempt_email_failed", { reason: sent.reason });
   throw sendFailure(sent);
 }
+
+/** The "registration.complete" job: a registration's deferred half, its password sealed until then. */
+export const registrationJob = defineJob({
+  kind: "registration.complete",
+  payload: z.object({ email: z.string(), sealedPassword: z.string(), name: z.string().optional(), ...requestContextShape }),
+  run: (db, { sealedPassword, ...payload }, steps) => completeRegistration(db, { ...payload, password: unsealOrGiveUp(sealedPassword) }, steps),
+});

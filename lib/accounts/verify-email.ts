@@ -1,18 +1,20 @@
 import "server-only";
 import { and, eq, sql } from "drizzle-orm";
 import { createElement } from "react";
+import { z } from "zod";
 import type { Database } from "@/db/client";
 import { emailVerificationTokens, users } from "@/db/schema";
 import VerifyEmail, { verifyEmailSubject } from "@/emails/verify-email";
 import { audit } from "../audit";
-import { clientKey } from "../client-ip";
+import { clientKey, requestContextShape, type RequestContext } from "../client-ip";
 import { clearSignInFailures, countSignInAttempt } from "../auth/sign-in-throttle";
 import { env } from "../env";
 import { sendFailure } from "../jobs/errors";
-import { enqueueJob, RUN_ONCE, type JobSteps } from "../jobs/queue";
+import { defineJob, type Schedule } from "../jobs/definition";
+import { enqueueJob } from "../jobs/queue";
+import { RUN_ONCE, type JobSteps } from "../jobs/steps";
 import { log } from "../log";
 import { sendEmail } from "../mail";
-import type { RequestContext, Schedule } from "../recovery/password-reset";
 import { verifyDummyPassword, verifyPassword } from "../password-hashing";
 import { consumeRateLimit, type RateLimit } from "../rate-limit";
 import { consumeToken, lookUpToken, type TokenProblem } from "../single-use-tokens";
@@ -191,7 +193,7 @@ export async function requestVerificationEmail(
   const budget = await consumeRateLimit(db, RESEND_VERIFICATION_IP_LIMIT, clientKey(input.ip));
   if (!budget.allowed) return { ok: false, code: "RATE_LIMITED", retryAfterSeconds: budget.retryAfterSeconds };
   // The same one-row write for every address; the job decides what the address is.
-  await enqueueJob(db, "email_verification.request", { email: input.email, ip: input.ip, userAgent: input.userAgent }, schedule);
+  await enqueueJob(db, verificationRequestJob, { email: input.email, ip: input.ip, userAgent: input.userAgent }, schedule);
   return { ok: true };
 }
 
@@ -216,3 +218,10 @@ export async function deliverVerificationEmail(
   // No stand-in work for other addresses: an email costs microseconds (lib/mail/templates.ts).
   if (decided.userId) await sendVerificationEmail(db, { id: decided.userId, email }, { ip: input.ip, userAgent: input.userAgent }, steps);
 }
+
+/** The "email_verification.request" job: a resend's deferred half. */
+export const verificationRequestJob = defineJob({
+  kind: "email_verification.request",
+  payload: z.object({ email: z.string(), ...requestContextShape }),
+  run: deliverVerificationEmail,
+});

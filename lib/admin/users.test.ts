@@ -9,7 +9,7 @@ import { insertSession } from "@/test-support/sessions";
 import { verifyCredentials } from "../auth/credentials";
 import { createSession, findSession } from "../auth/sessions";
 import { parseEnv } from "../env";
-import { resetPassword } from "../recovery/password-reset";
+import { resetPassword } from "../recovery/reset";
 import { enrol } from "@/test-support/two-factor";
 import { checkSecondFactor, removeTwoFactorByAdmin } from "../second-factor/two-factor";
 import { describeAccount, findAccountByEmail, forcePasswordReset, signOutEverywhere } from "./users";

@@ -1,14 +1,16 @@
 import "server-only";
-import { and, desc, eq, max, sql } from "drizzle-orm";
+import { and, desc, eq, max } from "drizzle-orm";
 import type { Database } from "@/db/client";
-import { auditEvents, passwordResetTokens, users, type AuditEvent } from "@/db/schema";
+import { auditEvents, users, type AuditEvent } from "@/db/schema";
+import { changeCredentials } from "../accounts/credential-change";
+import { verificationRequestJob } from "../accounts/verify-email";
 import { audit } from "../audit";
 import { deleteUserSessions, listUserSessions, nextCredentialsVersion, type UserSession } from "../auth/sessions";
 import type { RequestContext } from "../client-ip";
 import { enqueueJob } from "../jobs/queue";
-import type { Schedule } from "../recovery/password-reset";
-import { spendUserTokens } from "../single-use-tokens";
+import type { Schedule } from "../jobs/definition";
 import { twoFactorState, type TwoFactorState } from "../second-factor/two-factor";
+import { forcedResetLinkJob } from "../recovery/jobs";
 import { lockUser } from "../user-lock";
 import { normalizeEmail } from "../validation/fields";
 
@@ -115,30 +117,27 @@ export type ForceResetResult = { ok: true; sessionsEnded: number } | { ok: false
  * (lib/auth/credentials.ts); the next completed reset erases it.
  */
 export async function forcePasswordReset(db: Database, userId: string, request: AdminRequest, schedule: Schedule): Promise<ForceResetResult> {
-  const outcome = await db.transaction(async (tx) => {
+  const changed = await db.transaction(async (tx) => {
     if (!(await lockUser(tx, userId))) return null;
-    const [user] = await tx
-      .update(users)
-      .set({
-        // Forcing twice keeps the hash of the password the owner actually knew.
-        retiredPasswordHash: sql`coalesce(${users.passwordHash}, ${users.retiredPasswordHash})`,
-        passwordHash: null,
-        passwordResetForcedAt: sql`now()`,
-        credentialsVersion: nextCredentialsVersion(),
-      })
-      .where(eq(users.id, userId))
-      .returning({ id: users.id, email: users.email });
-    if (!user) return null;
-    const sessionsEnded = await deleteUserSessions(tx, user.id);
-    await spendUserTokens(tx, passwordResetTokens, user.id);
-    const context = { userId: user.id, ip: request.ip, userAgent: request.userAgent };
-    await audit(tx, { event: "admin.password_reset_forced", ...context, details: { admin_id: request.adminId } });
-    await audit(tx, { event: "sessions.revoked", ...context, details: { count: sessionsEnded, reason: "admin_forced_reset", admin_id: request.adminId } });
-    return { user, sessionsEnded };
+    return changeCredentials(
+      tx,
+      db,
+      {
+        userId,
+        password: { locked: "forced" },
+        event: "admin.password_reset_forced",
+        reason: "admin_forced_reset",
+        adminId: request.adminId,
+        // In the transaction: the owner's fresh reset link commits with the lock-out.
+        notice: { job: forcedResetLinkJob, payload: (user, context) => ({ userId: user.id, email: user.email, ...context }) },
+        ip: request.ip,
+        userAgent: request.userAgent,
+      },
+      schedule,
+    );
   });
-  if (!outcome) return { ok: false, code: "NOT_FOUND" };
-  await enqueueJob(db, "admin.forced_reset", { userId: outcome.user.id, email: outcome.user.email, ip: request.ip, userAgent: request.userAgent }, schedule);
-  return { ok: true, sessionsEnded: outcome.sessionsEnded };
+  if (!changed) return { ok: false, code: "NOT_FOUND" };
+  return { ok: true, sessionsEnded: changed.sessionsEnded };
 }
 
 export type ResendVerificationResult = { ok: true } | { ok: false; code: "NOT_FOUND" | "ALREADY_CONFIRMED" };
@@ -152,6 +151,6 @@ export async function resendVerificationForUser(db: Database, userId: string, re
   if (!user) return { ok: false, code: "NOT_FOUND" };
   if (user.emailVerified) return { ok: false, code: "ALREADY_CONFIRMED" };
   await audit(db, { event: "admin.verification_resent", userId: user.id, ip: request.ip, userAgent: request.userAgent, details: { admin_id: request.adminId } });
-  await enqueueJob(db, "email_verification.request", { email: user.email, ip: request.ip, userAgent: request.userAgent }, schedule);
+  await enqueueJob(db, verificationRequestJob, { email: user.email, ip: request.ip, userAgent: request.userAgent }, schedule);
   return { ok: true };
 }

@@ -12,7 +12,7 @@ import { describeEachDatabase } from "@/test-support/databases";
 import { uniqueEmail } from "@/test-support/users";
 import { changePassword } from "../accounts/change-password";
 import { reportPasswordChange } from "../recovery/wasnt-me";
-import { resetPassword } from "../recovery/password-reset";
+import { resetPassword } from "../recovery/reset";
 import { hashPassword } from "../password-hashing";
 import { generateToken } from "../tokens";
 import { findSession, issueSignInSession } from "./sessions";

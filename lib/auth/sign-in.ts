@@ -2,7 +2,7 @@ import "server-only";
 import type { Database } from "@/db/client";
 import type { RequestContext } from "../client-ip";
 import { env } from "../env";
-import type { Schedule } from "../recovery/password-reset";
+import type { Schedule } from "../jobs/definition";
 import { isHttpsOrigin } from "../security-headers";
 import { passSignInChallenge, SIGN_IN_CHALLENGE_TTL_SECONDS, startSignInChallenge, type CodeRefusal, type SecondFactorInput } from "../second-factor/two-factor";
 import { signInChallengeCookieName } from "./cookie-names";

@@ -2,54 +2,13 @@ import "server-only";
 import { z } from "zod";
 import type { Database } from "@/db/client";
 import { audit } from "../audit";
-import { deliverVerificationEmail } from "../accounts/verify-email";
 import { env } from "../env";
 import { log } from "../log";
-import { notifyPasswordChanged } from "../accounts/password-changed-notice";
-import { decidePasswordResetJobs, deliverPasswordReset, issueResetLink } from "../recovery/password-reset";
-import { completeRegistration } from "../accounts/register";
-import { notifyTwoFactorChange } from "../second-factor/notify";
+import type { JobRegistry } from "./definition";
 import { PermanentJobError, RetryableJobError } from "./errors";
-import { claimJobs, finishJob, jobSteps, LeaseLost, retryJobLater, unsealOrGiveUp, type Claim, type JobKind, type JobSteps } from "./queue";
+import { claimJobs, finishJob, LeaseLost, retryJobLater, type Claim } from "./queue";
 import { jobWorkerState, type AcceptedJobs } from "./state";
-
-const context = { ip: z.string().nullable(), userAgent: z.string().nullable() };
-const userAddress = { userId: z.string(), email: z.string() };
-
-// Payloads come back from the database: parsed like any other input.
-const HANDLERS: Record<JobKind, (db: Database, payload: unknown, steps: JobSteps) => Promise<void>> = {
-  "password_reset.request": (db, payload, steps) => deliverPasswordReset(db, payload, steps),
-  "registration.complete": (db, payload, steps) => {
-    const p = z.object({ email: z.string(), sealedPassword: z.string(), name: z.string().optional(), ...context }).parse(payload);
-    return completeRegistration(db, { email: p.email, password: unsealOrGiveUp(p.sealedPassword), name: p.name, ip: p.ip, userAgent: p.userAgent }, steps);
-  },
-  "email_verification.request": (db, payload, steps) =>
-    deliverVerificationEmail(db, z.object({ email: z.string(), ...context }).parse(payload), steps),
-  "password_changed.notify": (db, payload, steps) => {
-    const p = z.object({ ...userAddress, changedAt: z.coerce.date(), ...context }).parse(payload);
-    return notifyPasswordChanged(db, p, steps);
-  },
-  "admin.forced_reset": (db, payload, steps) => {
-    const p = z.object({ ...userAddress, ...context }).parse(payload);
-    return issueResetLink(db, { id: p.userId, email: p.email }, { ip: p.ip, userAgent: p.userAgent }, steps);
-  },
-  "two_factor.notify": (_db, payload) => {
-    const p = z
-      .object({
-        ...userAddress,
-        change: z.enum(["enabled", "disabled", "removed_by_admin", "recovery_code_used"]),
-        recoveryCodesLeft: z.number().int().nullable(),
-        at: z.coerce.date(),
-        ...context,
-      })
-      .parse(payload);
-    return notifyTwoFactorChange(p);
-  },
-  "password_change.report_reset": (db, payload, steps) => {
-    const p = z.object({ ...userAddress, ...context }).parse(payload);
-    return issueResetLink(db, { id: p.userId, email: p.email }, { ip: p.ip, userAgent: p.userAgent }, steps);
-  },
-};
+import { jobSteps } from "./steps";
 
 const RETRY_CAP_MS = 60 * 60 * 1000;
 
@@ -73,7 +32,7 @@ async function abandon(db: Database, claim: Claim, reason: string): Promise<void
   await audit(db, { event: "job.abandoned", userId, details: { job_id: job.id, kind: job.kind, attempts: job.attempts, reason } });
 }
 
-async function execute(db: Database, claim: Claim): Promise<void> {
+async function execute(db: Database, registry: JobRegistry, claim: Claim): Promise<void> {
   const { job } = claim;
   // Its batch first step ended it (an unknown address): nothing is left to do.
   if (claim.ended) return;
@@ -81,10 +40,12 @@ async function execute(db: Database, claim: Claim): Promise<void> {
   // A job whose instance died on every try is not tried for ever.
   if (job.attempts > config.JOBS_MAX_ATTEMPTS) return abandon(db, claim, job.lastError ?? "lease_expired");
   try {
-    const steps = jobSteps(db, claim);
-    await HANDLERS[job.kind as JobKind](db, job.payload ?? {}, steps);
+    const definition = registry.get(job.kind);
+    if (!definition) throw new PermanentJobError("unknown_job_kind");
+    // Payloads come back from the database: parsed like any other input.
+    await definition.run(db, definition.payload.parse(job.payload ?? {}), jobSteps(db, claim));
     // A handler whose last statement ended the job (JobSteps.statement) saves this round trip.
-    if (!steps.ended) await finishJob(db, claim, "done");
+    if (!claim.ended) await finishJob(db, claim, "done");
   } catch (error) {
     if (error instanceof LeaseLost) {
       log("warn", "job.lease_lost", { jobId: job.id, kind: job.kind });
@@ -94,7 +55,7 @@ async function execute(db: Database, claim: Claim): Promise<void> {
       await retryJobLater(db, claim, error.retryAfterMs ?? 0, error.reason, false);
       return;
     }
-    const permanent = error instanceof PermanentJobError || error instanceof z.ZodError || !HANDLERS[job.kind as JobKind];
+    const permanent = error instanceof PermanentJobError || error instanceof z.ZodError;
     const reason = error instanceof RetryableJobError || error instanceof PermanentJobError ? error.reason : error instanceof Error ? error.name : "unknown_error";
     if (permanent || job.attempts >= config.JOBS_MAX_ATTEMPTS) return abandon(db, claim, reason);
     const delay = retryDelayMs(job.attempts, error instanceof RetryableJobError ? error.retryAfterMs : undefined, config.JOBS_RETRY_BASE_MS);
@@ -112,24 +73,31 @@ function hold<T>(promise: Promise<T>): Promise<T> {
 }
 
 /**
- * Jobs whose kind has a first step that one statement can do for many jobs, claimed together:
- * the step runs for the lot before each job runs on its own (and skips a step already done).
+ * Runs the batch step (JobDefinition.batch) of `kind` for its claimed jobs. A job whose payload
+ * does not parse is left to its own run, which abandons it.
  */
-const BATCH_FIRST_STEPS: Partial<Record<JobKind, (db: Database, claims: Claim[]) => Promise<void>>> = {
-  "password_reset.request": decidePasswordResetJobs,
-};
+async function runBatchStep(db: Database, registry: JobRegistry, kind: string, claims: Claim[]): Promise<void> {
+  const definition = registry.get(kind);
+  if (!definition?.batch) return;
+  const batched = [];
+  for (const claim of claims) {
+    const payload = definition.payload.safeParse(claim.job.payload ?? {});
+    if (payload.success) batched.push({ payload: payload.data, steps: jobSteps(db, claim) });
+  }
+  if (batched.length > 0) await definition.batch(db, batched);
+}
 
 /**
  * Runs claimed jobs: each kind's batch first step for all of them at once, then every job's own
  * work side by side, held (SIGTERM waits for it). Never throws. Resolves once the batch steps
  * are done, with each job's run: the caller may go on claiming while slow jobs (an email) run.
  */
-async function runClaims(db: Database, claims: Claim[]): Promise<Promise<void>[]> {
+async function runClaims(db: Database, registry: JobRegistry, claims: Claim[]): Promise<Promise<void>[]> {
   const maxAttempts = env().JOBS_MAX_ATTEMPTS;
-  const byKind = new Map<JobKind, Claim[]>();
+  const byKind = new Map<string, Claim[]>();
   for (const claim of claims) {
     if (claim.job.attempts > maxAttempts) continue;
-    const kind = claim.job.kind as JobKind;
+    const kind = claim.job.kind;
     const ofKind = byKind.get(kind);
     if (ofKind) ofKind.push(claim);
     else byKind.set(kind, [claim]);
@@ -137,15 +105,16 @@ async function runClaims(db: Database, claims: Claim[]): Promise<Promise<void>[]
   await hold(
     Promise.all(
       [...byKind].map(async ([kind, ofKind]) => {
-        const step = BATCH_FIRST_STEPS[kind];
         // Failed for the lot: nothing was recorded, and each job does the step on its own.
-        if (step) await step(db, ofKind).catch((error: unknown) => log("warn", "job.batch_step_failed", { kind, jobs: ofKind.length }, error));
+        await runBatchStep(db, registry, kind, ofKind).catch((error: unknown) =>
+          log("warn", "job.batch_step_failed", { kind, jobs: ofKind.length }, error),
+        );
       }),
     ),
   );
   return claims.map((claim) =>
     hold(
-      execute(db, claim).catch((error: unknown) => {
+      execute(db, registry, claim).catch((error: unknown) => {
         // The database failed while recording the outcome: the lease runs out and another try follows.
         log("error", "job.outcome_not_recorded", { jobId: claim.job.id, kind: claim.job.kind }, error);
       }),
@@ -154,10 +123,10 @@ async function runClaims(db: Database, claims: Claim[]): Promise<Promise<void>[]
 }
 
 /** Claims up to `limit` due jobs (of `ids`, when given) and runs them. Never throws; answers the jobs' runs. */
-async function claimAndRun(db: Database, options: { ids?: string[]; limit: number }): Promise<Promise<void>[]> {
+async function claimAndRun(db: Database, registry: JobRegistry, options: { ids?: string[]; limit: number }): Promise<Promise<void>[]> {
   if (jobWorkerState().stopping) return [];
   try {
-    return await runClaims(db, await claimJobs(db, options));
+    return await runClaims(db, registry, await claimJobs(db, options));
   } catch (error) {
     log("error", "job.claim_failed", {}, error);
     return [];
@@ -168,8 +137,8 @@ async function claimAndRun(db: Database, options: { ids?: string[]; limit: numbe
  * Claims and runs one job: `id` when given, else the next due one. Never throws; answers
  * whether a job was run. After SIGTERM nothing new is claimed.
  */
-export async function runJob(db: Database, id?: string): Promise<boolean> {
-  const runs = await claimAndRun(db, { ids: id ? [id] : undefined, limit: 1 });
+export async function runJob(db: Database, registry: JobRegistry, id?: string): Promise<boolean> {
+  const runs = await claimAndRun(db, registry, { ids: id ? [id] : undefined, limit: 1 });
   await Promise.all(runs);
   return runs.length > 0;
 }
@@ -187,25 +156,25 @@ const BATCH_WINDOW_MS = 10;
  * instance alive until then); a job not claimed (SIGTERM, the database down) is left to the
  * poller or the drain cron.
  */
-export function runAcceptedJob(db: Database, id: string): Promise<void> {
+export function runAcceptedJob(db: Database, registry: JobRegistry, id: string): Promise<void> {
   const { pumps } = jobWorkerState();
   let accepted = pumps.get(db);
   if (!accepted) pumps.set(db, (accepted = { waiting: new Map(), pumping: false }));
   const jobs = accepted;
   return new Promise((resolve) => {
     jobs.waiting.set(id, resolve);
-    if (!jobs.pumping) void pumpAcceptedJobs(db, jobs);
+    if (!jobs.pumping) void pumpAcceptedJobs(db, registry, jobs);
   });
 }
 
-async function pumpAcceptedJobs(db: Database, accepted: AcceptedJobs): Promise<void> {
+async function pumpAcceptedJobs(db: Database, registry: JobRegistry, accepted: AcceptedJobs): Promise<void> {
   accepted.pumping = true;
   try {
     while (accepted.waiting.size > 0) {
       if (accepted.waiting.size < BATCH_SIZE) await new Promise((resolve) => setTimeout(resolve, BATCH_WINDOW_MS));
       const batch = [...accepted.waiting].slice(0, BATCH_SIZE);
       for (const [id] of batch) accepted.waiting.delete(id);
-      const runs = await claimAndRun(db, { ids: batch.map(([id]) => id), limit: batch.length });
+      const runs = await claimAndRun(db, registry, { ids: batch.map(([id]) => id), limit: batch.length });
       // Every waiter is released once the batch's runs have settled, not one by one: a job that
       // was not claimed has nothing to wait for, and after() only needs the instance to stay up.
       void Promise.all(runs).then(() => {
@@ -218,11 +187,15 @@ async function pumpAcceptedJobs(db: Database, accepted: AcceptedJobs): Promise<v
 }
 
 /** Runs due jobs, `concurrency` batches at a time, until none is due, `deadline` passes or SIGTERM. Answers how many ran. */
-export async function drainJobs(db: Database, options: { concurrency?: number; deadline?: number } = {}): Promise<number> {
+export async function drainJobs(
+  db: Database,
+  registry: JobRegistry,
+  options: { concurrency?: number; deadline?: number } = {},
+): Promise<number> {
   let ran = 0;
   const lane = async () => {
     while (!jobWorkerState().stopping && (options.deadline === undefined || Date.now() < options.deadline)) {
-      const runs = await claimAndRun(db, { limit: DRAIN_BATCH_SIZE });
+      const runs = await claimAndRun(db, registry, { limit: DRAIN_BATCH_SIZE });
       if (runs.length === 0) return;
       await Promise.all(runs);
       ran += runs.length;

@@ -2,6 +2,7 @@ import "server-only";
 import { getDb } from "@/db/client";
 import { env } from "../env";
 import { log } from "../log";
+import type { JobRegistry } from "./definition";
 import { drainJobs } from "./runner";
 import { jobWorkerState } from "./state";
 
@@ -9,7 +10,7 @@ import { jobWorkerState } from "./state";
  * For long-running servers (`next start`): drains due and orphaned jobs on a timer, and on
  * SIGTERM stops claiming and lets held jobs finish within JOBS_SHUTDOWN_GRACE_MS.
  */
-export function startJobWorker(): void {
+export function startJobWorker(registry: JobRegistry): void {
   const state = jobWorkerState();
   if (state.timer) return;
   let draining = false;
@@ -17,7 +18,7 @@ export function startJobWorker(): void {
     if (draining || state.stopping) return;
     draining = true;
     getDb()
-      .then((db) => drainJobs(db))
+      .then((db) => drainJobs(db, registry))
       .catch((error: unknown) => log("warn", "job.poll_failed", {}, error))
       .finally(() => {
         draining = false;

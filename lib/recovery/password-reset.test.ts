@@ -23,7 +23,9 @@ import { insertSession } from "@/test-support/sessions";
 import { env, overrideEnvForTests } from "../env";
 import { readOutbox, type OutboxMessage } from "../mail/outbox";
 import { RetryableJobError } from "../jobs/errors";
-import { deliverPasswordReset, inspectResetToken, requestPasswordReset, resetPassword } from "./password-reset";
+import { deliverPasswordReset } from "./deliver";
+import { inspectResetToken, resetPassword } from "./reset";
+import { requestPasswordReset } from "./request";
 import { verifyPassword } from "../password-hashing";
 import { emailFingerprint, hashToken } from "../tokens";
 

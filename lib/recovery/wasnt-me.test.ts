@@ -13,7 +13,8 @@ import { insertSession } from "@/test-support/sessions";
 import { changePassword } from "../accounts/change-password";
 import { inspectReportToken, reportPasswordChange } from "./wasnt-me";
 import { notifyPasswordChanged } from "../accounts/password-changed-notice";
-import { inspectResetToken, issueResetLink, resetPassword } from "./password-reset";
+import { inspectResetToken, resetPassword } from "./reset";
+import { issueResetLink } from "./deliver";
 import { hashToken } from "../tokens";
 
 const outbox = installTestOutbox();

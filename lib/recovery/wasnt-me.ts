@@ -1,13 +1,12 @@
 import "server-only";
-import { eq, sql } from "drizzle-orm";
 import type { Database } from "@/db/client";
-import { passwordChangeReportTokens, passwordResetTokens, users } from "@/db/schema";
-import { audit } from "../audit";
-import { deleteUserSessions, nextCredentialsVersion } from "../auth/sessions";
-import { enqueueJob } from "../jobs/queue";
-import type { RequestContext, Schedule } from "./password-reset";
+import { passwordChangeReportTokens } from "@/db/schema";
+import { changeCredentials } from "../accounts/credential-change";
+import type { RequestContext } from "../client-ip";
+import type { Schedule } from "../jobs/definition";
 import { consumeToken, lookUpToken, spendUserTokens, type TokenProblem } from "../single-use-tokens";
 import { lockUser } from "../user-lock";
+import { reportedResetLinkJob } from "./jobs";
 
 /** Whether a "This wasn't me" link still works, without consuming it. */
 export async function inspectReportToken(db: Database, token: string): Promise<{ status: "valid" } | { status: TokenProblem }> {
@@ -30,21 +29,24 @@ export async function reportPasswordChange(db: Database, token: string, context:
     if (!(await lockUser(tx, found.userId))) return null;
     const consumed = await consumeToken(tx, passwordChangeReportTokens, token);
     if (!consumed) return null;
-    const [locked] = await tx
-      .update(users)
-      .set({ passwordHash: null, passwordChangedAt: sql`now()`, credentialsVersion: nextCredentialsVersion() })
-      .where(eq(users.id, consumed.userId))
-      .returning({ id: users.id, email: users.email });
-    if (!locked) return null;
-    const revoked = await deleteUserSessions(tx, locked.id);
-    await spendUserTokens(tx, passwordChangeReportTokens, locked.id);
-    // A reset link the intruder may have asked for dies too; the owner gets a new one.
-    await spendUserTokens(tx, passwordResetTokens, locked.id);
-    await audit(tx, { event: "password_change.reported", userId: locked.id, ip: context.ip, userAgent: context.userAgent });
-    await audit(tx, { event: "sessions.revoked", userId: locked.id, ip: context.ip, userAgent: context.userAgent, details: { count: revoked, reason: "reported" } });
-    // In the transaction: the owner's fresh reset link commits with the lock-out.
-    await enqueueJob(db, "password_change.report_reset", { userId: locked.id, email: locked.email, ip: context.ip, userAgent: context.userAgent }, schedule, tx);
-    return locked;
+    const changed = await changeCredentials(
+      tx,
+      db,
+      {
+        userId: consumed.userId,
+        // No password signs in any more; a reset link the intruder may have asked for dies too.
+        password: { locked: "reported" },
+        event: "password_change.reported",
+        reason: "reported",
+        // In the transaction: the owner's fresh reset link commits with the lock-out.
+        notice: { job: reportedResetLinkJob, payload: (locked, request) => ({ userId: locked.id, email: locked.email, ...request }) },
+        ...context,
+      },
+      schedule,
+    );
+    if (!changed) return null;
+    await spendUserTokens(tx, passwordChangeReportTokens, changed.user.id);
+    return changed.user;
   });
   if (!user) {
     const now = await lookUpToken(db, passwordChangeReportTokens, token);

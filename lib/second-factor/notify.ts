@@ -2,12 +2,18 @@ import "server-only";
 import { createElement } from "react";
 import TwoFactorChangedEmail from "@/emails/two-factor-changed";
 import { formatEmailTime } from "@/emails/layout";
+import { z } from "zod";
+import { requestContextShape } from "../client-ip";
 import { env } from "../env";
+import { defineJob } from "../jobs/definition";
 import { sendFailure } from "../jobs/errors";
 import { log } from "../log";
 import { sendEmail } from "../mail";
-import type { TwoFactorChange } from "./two-factor";
 import { describeUserAgent } from "../user-agent";
+
+/** What a "two_factor.notify" job tells the user about. */
+export const TWO_FACTOR_CHANGES = ["enabled", "disabled", "removed_by_admin", "recovery_code_used"] as const;
+export type TwoFactorChange = (typeof TWO_FACTOR_CHANGES)[number];
 
 const NOT_YOU = "If this wasn't you, someone may know your password: reset it now.";
 
@@ -74,3 +80,17 @@ export async function notifyTwoFactorChange(input: {
   if (!sent.paced) log("error", "two_factor.email_failed", { userId: input.userId, change: input.change, reason: sent.reason });
   throw sendFailure(sent);
 }
+
+/** The "two_factor.notify" job. */
+export const twoFactorNoticeJob = defineJob({
+  kind: "two_factor.notify",
+  payload: z.object({
+    userId: z.string(),
+    email: z.string(),
+    change: z.enum(TWO_FACTOR_CHANGES),
+    recoveryCodesLeft: z.number().int().nullable(),
+    at: z.string(),
+    ...requestContextShape,
+  }),
+  run: (_db, payload) => notifyTwoFactorChange({ ...payload, at: new Date(payload.at) }),
+});

@@ -10,7 +10,8 @@ import type { SessionGrant } from "../auth/sessions";
 import type { RequestContext } from "../client-ip";
 import { enqueueJob } from "../jobs/queue";
 import { seal, unsealWithAge } from "../jobs/seal";
-import type { Schedule } from "../recovery/password-reset";
+import type { Schedule } from "../jobs/definition";
+import { twoFactorNoticeJob, type TwoFactorChange } from "./notify";
 import { verifyPassword } from "../password-hashing";
 import { consumeRateLimit, refundRateLimit, type RateLimit } from "../rate-limit";
 import { hashToken, isWellFormedToken } from "../tokens";
@@ -125,8 +126,7 @@ async function recoveryCodesLeft(db: Database | Transaction, userId: string): Pr
 
 // --- Notifications --------------------------------------------------------------------------
 
-/** What a "two_factor.notify" job tells the user about (lib/two-factor-notify.ts sends it). */
-export type TwoFactorChange = "enabled" | "disabled" | "removed_by_admin" | "recovery_code_used";
+export type { TwoFactorChange };
 
 async function notify(
   db: Database,
@@ -136,7 +136,7 @@ async function notify(
 ): Promise<void> {
   await enqueueJob(
     db,
-    "two_factor.notify",
+    twoFactorNoticeJob,
     {
       userId: input.userId,
       email: input.email,

@@ -1,13 +1,13 @@
 "use server";
 
-import { after } from "next/server";
 import { headers } from "next/headers";
 import { fieldErrorsOf, type FormState } from "@/app/_components/form-state";
 import { getDb } from "@/db/client";
 import { requestContext } from "@/lib/client-ip";
-import { requestPasswordReset } from "@/lib/recovery/password-reset";
+import { requestPasswordReset } from "@/lib/recovery/request";
 import { describeWait } from "@/lib/rate-limit";
 import { ForgotPasswordSchema } from "@/lib/validation/forms";
+import { afterResponse } from "@/lib/job-definitions";
 
 type Field = "email";
 
@@ -21,7 +21,7 @@ export async function forgotPasswordAction(_previous: FormState<Field>, formData
   const result = await requestPasswordReset(
     await getDb(),
     { email: parsed.data.email, ...requestContext(requestHeaders) },
-    (task) => after(task),
+    afterResponse,
   );
   if (!result.ok) {
     return { status: "error", formError: `Too many requests, try again in ${describeWait(result.retryAfterSeconds)}.`, values };

@@ -1,7 +1,6 @@
 "use server";
 
 import { headers } from "next/headers";
-import { after } from "next/server";
 import { fieldErrorsOf, type FormState } from "@/app/_components/form-state";
 import { getDb } from "@/db/client";
 import { requestContext } from "@/lib/client-ip";
@@ -9,6 +8,7 @@ import { passwordPolicyErrors } from "@/lib/password-hashing";
 import { describeWait } from "@/lib/rate-limit";
 import { requestRegistration } from "@/lib/accounts/register";
 import { RegisterSchema } from "@/lib/validation/forms";
+import { afterResponse } from "@/lib/job-definitions";
 
 type Field = "name" | "email" | "password" | "confirmPassword";
 
@@ -36,7 +36,7 @@ export async function registerAction(_previous: FormState<Field>, formData: Form
   const result = await requestRegistration(
     await getDb(),
     { ...parsed.data, ...requestContext(requestHeaders) },
-    (task) => after(task),
+    afterResponse,
   );
   if (!result.ok) return { status: "error", formError: `Too many sign-ups from your network, try again in ${describeWait(result.retryAfterSeconds)}.`, values };
   // The same answer for a new address and one that already has an account.

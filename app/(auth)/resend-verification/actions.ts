@@ -1,13 +1,13 @@
 "use server";
 
 import { headers } from "next/headers";
-import { after } from "next/server";
 import { fieldErrorsOf, type FormState } from "@/app/_components/form-state";
 import { getDb } from "@/db/client";
 import { requestContext } from "@/lib/client-ip";
 import { VERIFICATION_TTL_HOURS, requestVerificationEmail } from "@/lib/accounts/verify-email";
 import { describeWait } from "@/lib/rate-limit";
 import { ResendVerificationSchema } from "@/lib/validation/forms";
+import { afterResponse } from "@/lib/job-definitions";
 
 type Field = "email";
 
@@ -20,7 +20,7 @@ export async function resendVerificationAction(_previous: FormState<Field>, form
   const result = await requestVerificationEmail(
     await getDb(),
     { email: parsed.data.email, ...requestContext(await headers()) },
-    (task) => after(task),
+    afterResponse,
   );
   if (!result.ok) return { status: "error", formError: `Too many requests, try again in ${describeWait(result.retryAfterSeconds)}.`, values };
   // The same answer for every address: whether it has an account waiting for confirmation is

@@ -2,7 +2,6 @@
 
 import { cookies, headers } from "next/headers";
 import { redirect } from "next/navigation";
-import { after } from "next/server";
 import { fieldErrorsOf, type FormState } from "@/app/_components/form-state";
 import { getDb } from "@/db/client";
 import { requireSession } from "@/lib/auth/current";
@@ -11,6 +10,7 @@ import { changePassword } from "@/lib/accounts/change-password";
 import { requestContext } from "@/lib/client-ip";
 import { describeWait } from "@/lib/rate-limit";
 import { ChangePasswordSchema } from "@/lib/validation/forms";
+import { afterResponse } from "@/lib/job-definitions";
 
 type Field = "currentPassword" | "password" | "confirmPassword";
 
@@ -33,7 +33,7 @@ export async function changePasswordAction(_previous: FormState<Field>, formData
       currentSessionId: session.sessionId,
       ...requestContext(requestHeaders),
     },
-    (task) => after(task),
+    afterResponse,
   );
   if (!result.ok) {
     switch (result.code) {

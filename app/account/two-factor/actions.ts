@@ -2,7 +2,6 @@
 
 import { headers } from "next/headers";
 import { redirect } from "next/navigation";
-import { after } from "next/server";
 import { fieldErrorsOf, type FormState } from "@/app/_components/form-state";
 import { tooManyCodesMessage } from "@/app/_components/second-factor-copy";
 import { getDb } from "@/db/client";
@@ -10,6 +9,7 @@ import { requireSession } from "@/lib/auth/current";
 import { requestContext } from "@/lib/client-ip";
 import { confirmEnrolment, disableTwoFactor, replaceRecoveryCodes } from "@/lib/second-factor/two-factor";
 import { DisableTwoFactorSchema, EnableTwoFactorSchema } from "@/lib/validation/forms";
+import { afterResponse } from "@/lib/job-definitions";
 
 const PAGE = "/account/two-factor";
 const WRONG_CODE = "That code is not right. Enter the code your app shows now (check that your device's clock is correct).";
@@ -22,7 +22,7 @@ export async function enableTwoFactorAction(_previous: FormState<"code">, formDa
   const result = await confirmEnrolment(
     await getDb(),
     { userId: session.user.id, code: parsed.data.code, ...requestContext(await headers()) },
-    (task) => after(task),
+    afterResponse,
   );
   if (result.ok) {
     return { status: "success", message: "Two-factor authentication is on.", recoveryCodes: result.recoveryCodes };
@@ -57,7 +57,7 @@ export async function disableTwoFactorAction(_previous: FormState<DisableField>,
   const result = await disableTwoFactor(
     await getDb(),
     { userId: session.user.id, password: parsed.data.password, otp: parsed.data.code, ...requestContext(await headers()) },
-    (task) => after(task),
+    afterResponse,
   );
   if (!result.ok) {
     switch (result.code) {

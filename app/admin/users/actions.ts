@@ -2,7 +2,6 @@
 
 import { headers } from "next/headers";
 import { redirect } from "next/navigation";
-import { after } from "next/server";
 import { fieldErrorsOf, type FormState } from "@/app/_components/form-state";
 import { getDb } from "@/db/client";
 import { requireAdmin, requireRecentPasswordCheck } from "@/lib/admin/access";
@@ -10,6 +9,7 @@ import { findAccountByEmail, forcePasswordReset, resendVerificationForUser, sign
 import { requestContext } from "@/lib/client-ip";
 import { removeTwoFactorByAdmin } from "@/lib/second-factor/two-factor";
 import { AdminFindUserSchema } from "@/lib/validation/forms";
+import { afterResponse } from "@/lib/job-definitions";
 
 type Field = "email";
 
@@ -49,19 +49,19 @@ export async function signOutEverywhereAction(formData: FormData): Promise<void>
 
 export async function forcePasswordResetAction(formData: FormData): Promise<void> {
   const { db, page, userId, request } = await prepare(formData);
-  const result = await forcePasswordReset(db, userId, request, (task) => after(task));
+  const result = await forcePasswordReset(db, userId, request, afterResponse);
   redirect(`${page}?notice=${result.ok ? "reset-forced" : "not-found"}`);
 }
 
 export async function resendVerificationAction(formData: FormData): Promise<void> {
   const { db, page, userId, request } = await prepare(formData);
-  const result = await resendVerificationForUser(db, userId, request, (task) => after(task));
+  const result = await resendVerificationForUser(db, userId, request, afterResponse);
   redirect(`${page}?notice=${result.ok ? "verification-sent" : result.code === "ALREADY_CONFIRMED" ? "already-confirmed" : "not-found"}`);
 }
 
 /** "Remove two-factor": for an owner who lost both the authenticator and the recovery codes. */
 export async function removeTwoFactorAction(formData: FormData): Promise<void> {
   const { db, page, userId, request } = await prepare(formData);
-  const result = await removeTwoFactorByAdmin(db, { userId, ...request }, (task) => after(task));
+  const result = await removeTwoFactorByAdmin(db, { userId, ...request }, afterResponse);
   redirect(`${page}?notice=${result.ok ? "two-factor-removed" : "two-factor-off"}`);
 }

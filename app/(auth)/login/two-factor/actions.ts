@@ -2,7 +2,6 @@
 
 import { cookies, headers } from "next/headers";
 import { redirect } from "next/navigation";
-import { after } from "next/server";
 import { fieldErrorsOf, type FormState } from "@/app/_components/form-state";
 import { tooManyCodesMessage } from "@/app/_components/second-factor-copy";
 import { getDb } from "@/db/client";
@@ -13,6 +12,7 @@ import { requestContext } from "@/lib/client-ip";
 import { safeCallbackPath } from "@/lib/safe-redirect";
 import { SignInCodeSchema, SignInRecoveryCodeSchema } from "@/lib/validation/forms";
 import { secondStepPath, type SecondStepMethod } from "./paths";
+import { afterResponse } from "@/lib/job-definitions";
 
 type Field = "otp" | "recoveryCode";
 
@@ -44,7 +44,7 @@ export async function secondStepAction(_previous: FormState<Field>, formData: Fo
       ...("otp" in parsed.data ? { otp: parsed.data.otp } : { recoveryCode: parsed.data.recoveryCode }),
       ...requestContext(await headers()),
     },
-    (task) => after(task),
+    afterResponse,
   );
   if (!result.ok) {
     switch (result.code) {

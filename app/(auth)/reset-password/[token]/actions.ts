@@ -1,16 +1,16 @@
 "use server";
 
 import { refresh } from "next/cache";
-import { after } from "next/server";
 import { headers } from "next/headers";
 import { redirect } from "next/navigation";
 import { fieldErrorsOf, type FormState } from "@/app/_components/form-state";
 import { getDb } from "@/db/client";
 import { requestContext } from "@/lib/client-ip";
-import { resetPassword } from "@/lib/recovery/password-reset";
+import { resetPassword } from "@/lib/recovery/reset";
 import { ResetPasswordSchema } from "@/lib/validation/forms";
 import { SECOND_FACTOR_COPY, tooManyCodesMessage } from "@/app/_components/second-factor-copy";
 import { TOKEN_PROBLEM_COPY } from "./token-problems";
+import { afterResponse } from "@/lib/job-definitions";
 
 type Field = "password" | "confirmPassword" | "otp" | "recoveryCode";
 
@@ -33,7 +33,7 @@ export async function resetPasswordAction(_previous: FormState<Field>, formData:
   // Only the code of the kind the form showed: a stale value of the other field is ignored.
   const code = secondFactor === "totp" ? { otp: parsed.data.otp } : secondFactor === "recovery" ? { recoveryCode: parsed.data.recoveryCode } : {};
   const requestHeaders = await headers();
-  const result = await resetPassword(await getDb(), { token, password, ...code, ...requestContext(requestHeaders) }, (task) => after(task));
+  const result = await resetPassword(await getDb(), { token, password, ...code, ...requestContext(requestHeaders) }, afterResponse);
   if (!result.ok) {
     switch (result.code) {
       case "PASSWORD_REJECTED":

@@ -4,7 +4,7 @@ import { headers } from "next/headers";
 import { TokenProblemCard } from "@/app/_components/token-problem";
 import { getDb } from "@/db/client";
 import { requestContext } from "@/lib/client-ip";
-import { TOKEN_PROBLEM_CODES, auditTokenProblem, inspectResetToken } from "@/lib/recovery/password-reset";
+import { TOKEN_PROBLEM_CODES, auditTokenProblem, inspectResetToken } from "@/lib/recovery/reset";
 import { ResetPasswordForm } from "./reset-password-form";
 import { TOKEN_PROBLEM_COPY } from "./token-problems";
 

@@ -2,10 +2,10 @@
 
 import { headers } from "next/headers";
 import { redirect } from "next/navigation";
-import { after } from "next/server";
 import { getDb } from "@/db/client";
 import { requestContext } from "@/lib/client-ip";
 import { reportPasswordChange } from "@/lib/recovery/wasnt-me";
+import { afterResponse } from "@/lib/job-definitions";
 
 export async function reportPasswordChangeAction(formData: FormData): Promise<void> {
   const token = formData.get("token");
@@ -15,7 +15,7 @@ export async function reportPasswordChangeAction(formData: FormData): Promise<vo
     await getDb(),
     token,
     requestContext(requestHeaders),
-    (task) => after(task),
+    afterResponse,
   );
   redirect(result.ok ? `/wasnt-me/${encodeURIComponent(token)}?done=1` : `/wasnt-me/${encodeURIComponent(token)}`);
 }

@@ -3,6 +3,7 @@ import { expect, it } from "vitest";
 import { jobs } from "@/db/schema";
 import { overrideEnvForTests } from "@/lib/env";
 import { enqueueJob } from "@/lib/jobs/queue";
+import { resetRequestJob } from "@/lib/recovery/jobs";
 import { describeEachDatabase } from "@/test-support/databases";
 import { installTestOutbox } from "@/test-support/mail-helpers";
 import { uniqueEmail } from "@/test-support/reset-helpers";
@@ -28,7 +29,7 @@ describeEachDatabase("GET /api/cron/drain", ({ handle }) => {
     outbox.configure({ CRON_SECRET: SECRET });
     const db = handle().db;
     const dropped = () => {}; // the instance died before its after() work ran
-    const ids = await Promise.all([1, 2, 3].map(() => enqueueJob(db, "password_reset.request", { email: uniqueEmail(), ip: null, userAgent: null }, dropped)));
+    const ids = await Promise.all([1, 2, 3].map(() => enqueueJob(db, resetRequestJob, { email: uniqueEmail(), ip: null, userAgent: null }, dropped)));
 
     const response = await call(`Bearer ${SECRET}`);
 

@@ -1,5 +1,5 @@
 import { getDb } from "@/db/client";
-import { drainJobs } from "@/lib/jobs/runner";
+import { drainAllJobs } from "@/lib/job-definitions";
 import { log } from "@/lib/log";
 import { refuseUnlessCron } from "../_lib/authorize";
 
@@ -11,7 +11,7 @@ const BUDGET_MS = 45_000;
 export async function GET(request: Request): Promise<Response> {
   const refused = refuseUnlessCron(request);
   if (refused) return refused;
-  const ran = await drainJobs(await getDb(), { deadline: Date.now() + BUDGET_MS });
+  const ran = await drainAllJobs(await getDb(), { deadline: Date.now() + BUDGET_MS });
   log("info", "maintenance.drain", { ran });
   return Response.json({ ran }, { headers: { "Cache-Control": "no-store" } });
 }

@@ -1,5 +1,4 @@
 import { cookies } from "next/headers";
-import { after } from "next/server";
 import { getDb } from "@/db/client";
 import { changePassword } from "@/lib/accounts/change-password";
 import { auth } from "@/lib/auth/config";
@@ -8,6 +7,7 @@ import { requestContext } from "@/lib/client-ip";
 import { describeWait } from "@/lib/rate-limit";
 import { ChangePasswordRequest, MessageResponse } from "../../_lib/contract";
 import { apiError, parseJsonBody, passwordRejected, rateLimited, refuseCrossSite, respond, routeHandlers } from "../../_lib/http";
+import { afterResponse } from "@/lib/job-definitions";
 
 export const { GET, HEAD, POST, PUT, DELETE, PATCH, OPTIONS } = routeHandlers({
   async POST(request) {
@@ -28,7 +28,7 @@ export const { GET, HEAD, POST, PUT, DELETE, PATCH, OPTIONS } = routeHandlers({
         currentSessionId: session.sessionId,
         ...requestContext(request.headers),
       },
-      (task) => after(task),
+      afterResponse,
     );
     if (!result.ok) {
       switch (result.code) {

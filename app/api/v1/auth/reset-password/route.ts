@@ -1,11 +1,11 @@
-import { after } from "next/server";
 import { SECOND_FACTOR_COPY, tooManyCodesMessage } from "@/app/_components/second-factor-copy";
 import { TOKEN_PROBLEM_COPY } from "@/app/(auth)/reset-password/[token]/token-problems";
 import { getDb } from "@/db/client";
 import { requestContext } from "@/lib/client-ip";
-import { resetPassword } from "@/lib/recovery/password-reset";
+import { resetPassword } from "@/lib/recovery/reset";
 import { MessageResponse, ResetPasswordRequest } from "../../_lib/contract";
 import { apiError, parseJsonBody, passwordRejected, rateLimited, respond, routeHandlers } from "../../_lib/http";
+import { afterResponse } from "@/lib/job-definitions";
 
 const TOKEN_ERRORS = { TOKEN_INVALID: "invalid_token", TOKEN_EXPIRED: "expired_token", TOKEN_USED: "used_token" } as const;
 const SECOND_FACTOR_ERRORS = { SECOND_FACTOR_REQUIRED: "second_factor_required", INVALID_CODE: "invalid_second_factor" } as const;
@@ -18,7 +18,7 @@ export const { GET, HEAD, POST, PUT, DELETE, PATCH, OPTIONS } = routeHandlers({
     const result = await resetPassword(
       await getDb(),
       { token, password: new_password, otp, recoveryCode: recovery_code, ...requestContext(request.headers) },
-      (task) => after(task),
+      afterResponse,
     );
     if (!result.ok) {
       switch (result.code) {

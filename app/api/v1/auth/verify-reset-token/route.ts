@@ -1,6 +1,6 @@
 import { getDb } from "@/db/client";
 import { requestContext } from "@/lib/client-ip";
-import { auditTokenProblem, inspectResetToken } from "@/lib/recovery/password-reset";
+import { auditTokenProblem, inspectResetToken } from "@/lib/recovery/reset";
 import { VerifyResetTokenRequest, VerifyResetTokenResponse } from "../../_lib/contract";
 import { parseJsonBody, respond, routeHandlers } from "../../_lib/http";
 

@@ -8,7 +8,7 @@ import { Resend } from "resend";
 import { resetPasswordSubject } from "@/emails/reset-password";
 import { env } from "@/lib/env";
 import { renderEmail } from "@/lib/mail";
-import { resetEmail } from "@/lib/recovery/password-reset";
+import { resetEmail } from "@/lib/recovery/deliver";
 import { ForgotPasswordRequest, MessageResponse, RESET_REQUEST_ACCEPTED } from "../../_lib/contract";
 import { parseJsonBody, respond, routeHandlers } from "../../_lib/http";
 

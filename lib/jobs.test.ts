@@ -6,15 +6,17 @@ import { describeEachDatabase } from "@/test-support/databases";
 import { recordingQueries } from "@/test-support/query-counter";
 import { startResendStandIn, type ResendStandIn } from "@/test-support/resend-stand-in";
 import { collectingSchedule, createUser, dumpAllTables, uniqueEmail, uniqueIp, RESET_LINK } from "@/test-support/reset-helpers";
-import { overrideEnvForTests } from "../env";
-import { reserveSendSlot, reserveSendSlotWithOthers } from "../mail/pace";
-import { cleanUpExpiredRecords } from "../maintenance";
-import { requestPasswordReset } from "../recovery/password-reset";
-import { requestRegistration } from "../accounts/register";
-import { emailFingerprint, hashToken } from "../tokens";
-import { claimJobs, enqueueJob, finishJob, LeaseLost, saveJobPayload } from "./queue";
-import { backoffMs, drainJobs, retryDelayMs, runAcceptedJob, runJob } from "./runner";
-import { seal, unseal } from "./seal";
+import { overrideEnvForTests } from "./env";
+import { reserveSendSlot, reserveSendSlotWithOthers } from "./mail/pace";
+import { cleanUpExpiredRecords } from "./maintenance";
+import { requestPasswordReset } from "./recovery/request";
+import { requestRegistration } from "./accounts/register";
+import { emailFingerprint, hashToken } from "./tokens";
+import { claimJobs, enqueueJob, finishJob, LeaseLost, saveJobPayload } from "./jobs/queue";
+import { backoffMs, drainJobs, retryDelayMs, runAcceptedJob, runJob } from "./jobs/runner";
+import { seal, unseal } from "./jobs/seal";
+import { ALL_JOBS } from "./job-definitions";
+import { resetRequestJob } from "./recovery/jobs";
 
 let standIn: ResendStandIn;
 beforeAll(async () => {
@@ -104,8 +106,8 @@ describeEachDatabase("durable deferred work", ({ handle, driver }) => {
       ["password_reset.request", "pending", 0, ["email", "ip", "userAgent"]],
     ]);
 
-    await runJob(db(), existingJob);
-    await runJob(db(), unknownJob);
+    await runJob(db(), ALL_JOBS, existingJob);
+    await runJob(db(), ALL_JOBS, unknownJob);
 
     for (const id of [existingJob, unknownJob]) {
       expect(await jobRow(db(), id)).toMatchObject({ status: "done", payload: null, attempts: 1, claimId: null });
@@ -123,7 +125,7 @@ describeEachDatabase("durable deferred work", ({ handle, driver }) => {
     standIn.script(user.email, [{ status: 500 }]);
     const id = await queueReset(db(), user.email);
 
-    await runJob(db(), id);
+    await runJob(db(), ALL_JOBS, id);
     const waiting = await jobRow(db(), id);
     expect(waiting).toMatchObject({ status: "pending", attempts: 1, lastError: "scripted_error" });
     // Backoff of the first retry: between half and all of JOBS_RETRY_BASE_MS.
@@ -133,7 +135,7 @@ describeEachDatabase("durable deferred work", ({ handle, driver }) => {
     const whileWaiting = await dumpAllTables(db());
 
     await makeDue(db(), id);
-    await runJob(db(), id);
+    await runJob(db(), ALL_JOBS, id);
 
     const attempts = sentTo(user.email);
     expect(attempts.map((a) => a.status)).toEqual([500, 200]);
@@ -155,7 +157,7 @@ describeEachDatabase("durable deferred work", ({ handle, driver }) => {
     const user = await createUser(db());
     standIn.script(user.email, [{ status: 429, retryAfter: "30" }]);
     const id = await queueReset(db(), user.email);
-    await runJob(db(), id);
+    await runJob(db(), ALL_JOBS, id);
     const waiting = await jobRow(db(), id);
     expect(waiting.status).toBe("pending");
     expect(waiting.runAt.getTime() - Date.now()).toBeGreaterThan(28_000);
@@ -166,7 +168,7 @@ describeEachDatabase("durable deferred work", ({ handle, driver }) => {
     const user = await createUser(db());
     standIn.script(user.email, [{ status: 422 }]);
     const id = await queueReset(db(), user.email);
-    await runJob(db(), id);
+    await runJob(db(), ALL_JOBS, id);
     expect(await jobRow(db(), id)).toMatchObject({ status: "failed", payload: null, attempts: 1, lastError: "scripted_error" });
     const abandoned = await db().select().from(auditEvents).where(sql`${auditEvents.event} = 'job.abandoned' and ${auditEvents.details}->>'job_id' = ${id}`);
     expect(abandoned).toHaveLength(1);
@@ -181,11 +183,11 @@ describeEachDatabase("durable deferred work", ({ handle, driver }) => {
     const id = await queueReset(db(), user.email);
     for (let i = 0; i < 3; i += 1) {
       await makeDue(db(), id);
-      await runJob(db(), id);
+      await runJob(db(), ALL_JOBS, id);
     }
     expect(await jobRow(db(), id)).toMatchObject({ status: "failed", attempts: 3, payload: null });
     await makeDue(db(), id);
-    expect(await runJob(db(), id)).toBe(false);
+    expect(await runJob(db(), ALL_JOBS, id)).toBe(false);
     expect(sentTo(user.email).map((a) => a.status)).toEqual([503, 503, 503]);
   });
 
@@ -199,7 +201,7 @@ describeEachDatabase("durable deferred work", ({ handle, driver }) => {
     // The first instance died: its lease runs out.
     await db().update(jobs).set({ lockedUntil: sql`now() - interval '1 second'` }).where(eq(jobs.id, id));
 
-    expect(await runJob(db(), id)).toBe(true);
+    expect(await runJob(db(), ALL_JOBS, id)).toBe(true);
     expect(await jobRow(db(), id)).toMatchObject({ status: "done", attempts: 2 });
     expect(sentTo(user.email)).toHaveLength(1);
     await expect(saveJobPayload(db(), first!, { stale: true })).rejects.toThrow(LeaseLost);
@@ -212,12 +214,12 @@ describeEachDatabase("durable deferred work", ({ handle, driver }) => {
     const user = await createUser(db());
     standIn.script(user.email, [{ status: 500 }]);
     const id = await queueReset(db(), user.email);
-    await runJob(db(), id);
+    await runJob(db(), ALL_JOBS, id);
     expect(await jobRow(db(), id)).toMatchObject({ status: "pending" });
 
     overrideEnvForTests({ RESEND_API_KEY: "re_test_key", RESEND_BASE_URL: standIn.url, MAIL_TIMEOUT_MS: "3000", MAIL_SENDS_PER_SECOND: "1000", AUTH_SECRET: "d".repeat(40) });
     await makeDue(db(), id);
-    await runJob(db(), id);
+    await runJob(db(), ALL_JOBS, id);
     expect(await jobRow(db(), id)).toMatchObject({ status: "failed", lastError: "sealed_secret_unreadable", payload: null });
     expect(sentTo(user.email)).toHaveLength(1);
   });
@@ -238,7 +240,7 @@ describeEachDatabase("durable deferred work", ({ handle, driver }) => {
   it("removes finished jobs older than JOBS_RETENTION_DAYS in the cleanup, and nothing else", async () => {
     overrideEnvForTests({ JOBS_RETENTION_DAYS: "3" });
     const keep = collectingSchedule().schedule;
-    const ids = await Promise.all(Array.from({ length: 4 }, () => enqueueJob(db(), "password_reset.request", { email: uniqueEmail(), ip: null, userAgent: null }, keep)));
+    const ids = await Promise.all(Array.from({ length: 4 }, () => enqueueJob(db(), resetRequestJob, { email: uniqueEmail(), ip: null, userAgent: null }, keep)));
     const [oldDone, oldFailed, recentDone, pending] = ids as [string, string, string, string];
     await db().update(jobs).set({ status: "done", payload: null, finishedAt: sql`now() - interval '4 days'` }).where(eq(jobs.id, oldDone));
     await db().update(jobs).set({ status: "failed", payload: null, finishedAt: sql`now() - interval '4 days'` }).where(eq(jobs.id, oldFailed));
@@ -262,8 +264,8 @@ describeEachDatabase("durable deferred work", ({ handle, driver }) => {
       const [first, second] = [await createUser(db()), await createUser(db())];
       const firstJob = await queueReset(db(), first.email);
       const secondJob = await queueReset(db(), second.email);
-      await runJob(db(), firstJob);
-      await runJob(db(), secondJob);
+      await runJob(db(), ALL_JOBS, firstJob);
+      await runJob(db(), ALL_JOBS, secondJob);
 
       expect(sentTo(first.email)).toHaveLength(1);
       expect(sentTo(second.email)).toHaveLength(0);
@@ -317,7 +319,7 @@ describeEachDatabase("durable deferred work", ({ handle, driver }) => {
   async function queueRequests(emails: string[]): Promise<string[]> {
     const keep = collectingSchedule().schedule;
     const ids: string[] = [];
-    for (const email of emails) ids.push(await enqueueJob(db(), "password_reset.request", { email, ip: uniqueIp(), userAgent: null }, keep));
+    for (const email of emails) ids.push(await enqueueJob(db(), resetRequestJob, { email, ip: uniqueIp(), userAgent: null }, keep));
     return ids;
   }
 
@@ -346,7 +348,7 @@ describeEachDatabase("durable deferred work", ({ handle, driver }) => {
     // The mailer reaches the database through getDb(): record its statements too.
     useDatabaseForTests({ ...handle(), db: recording });
 
-    await Promise.all(ids.map((id) => runAcceptedJob(recording, id))).finally(() => useDatabaseForTests(handle()));
+    await Promise.all(ids.map((id) => runAcceptedJob(recording, ALL_JOBS, id))).finally(() => useDatabaseForTests(handle()));
 
     expect(queries.filter(isClaim)).toHaveLength(1);
     expect(queries.filter(isDecision)).toHaveLength(1);
@@ -376,10 +378,10 @@ describeEachDatabase("durable deferred work", ({ handle, driver }) => {
     overrideEnvForTests({ RESEND_API_KEY: "re_test_key", RESEND_BASE_URL: standIn.url, MAIL_SENDS_PER_SECOND: "1000", RESET_INVALIDATE_PREVIOUS_TOKENS: "true" });
     const user = await createUser(db());
     const [older] = await queueRequests([user.email]);
-    await runAcceptedJob(db(), older!);
+    await runAcceptedJob(db(), ALL_JOBS, older!);
     const ids = await queueRequests([user.email, user.email]);
 
-    await Promise.all(ids.map((id) => runAcceptedJob(db(), id)));
+    await Promise.all(ids.map((id) => runAcceptedJob(db(), ALL_JOBS, id)));
 
     expect(sentTo(user.email)).toHaveLength(3);
     const stored = await db().select().from(passwordResetTokens).where(eq(passwordResetTokens.userId, user.id));
@@ -396,9 +398,9 @@ describeEachDatabase("durable deferred work", ({ handle, driver }) => {
     const ids = await queueRequests(Array.from({ length: 8 }, () => uniqueEmail()));
     const { db: recording, queries } = recordingQueries(handle());
 
-    const first = runAcceptedJob(recording, ids[0]!);
+    const first = runAcceptedJob(recording, ALL_JOBS, ids[0]!);
     await vi.waitFor(() => expect(queries.filter(isClaim)).toHaveLength(1), { interval: 1 });
-    await Promise.all([first, ...ids.slice(1).map((id) => runAcceptedJob(recording, id))]);
+    await Promise.all([first, ...ids.slice(1).map((id) => runAcceptedJob(recording, ALL_JOBS, id))]);
 
     expect(queries.filter(isClaim)).toHaveLength(2);
     expect(queries.filter(isDecision)).toHaveLength(2);
@@ -411,7 +413,7 @@ describeEachDatabase("durable deferred work", ({ handle, driver }) => {
     await queueRequests(Array.from({ length: 12 }, () => user.email));
 
     // Four instances, three lanes each, each lane claiming up to 10 jobs at once.
-    await Promise.all(Array.from({ length: 4 }, () => drainJobs(db(), { concurrency: 3 })));
+    await Promise.all(Array.from({ length: 4 }, () => drainJobs(db(), ALL_JOBS, { concurrency: 3 })));
 
     expect(sentTo(user.email)).toHaveLength(3);
     expect(await requestAudits(user.email)).toEqual({ requested: Array(3).fill({ account_exists: true }), throttled: 1 });
@@ -419,8 +421,8 @@ describeEachDatabase("durable deferred work", ({ handle, driver }) => {
 
   it("runs every queued job exactly once when several instances drain one queue at the same time", async () => {
     const keep = collectingSchedule().schedule;
-    const ids = await Promise.all(Array.from({ length: 30 }, () => enqueueJob(db(), "password_reset.request", { email: uniqueEmail(), ip: null, userAgent: null }, keep)));
-    const ran = await Promise.all(Array.from({ length: 4 }, () => drainJobs(db(), { concurrency: 3 })));
+    const ids = await Promise.all(Array.from({ length: 30 }, () => enqueueJob(db(), resetRequestJob, { email: uniqueEmail(), ip: null, userAgent: null }, keep)));
+    const ran = await Promise.all(Array.from({ length: 4 }, () => drainJobs(db(), ALL_JOBS, { concurrency: 3 })));
     const rows = await db().select().from(jobs).where(sql`${jobs.id} in ${ids}`);
     expect(rows.map((r) => [r.status, r.attempts])).toEqual(ids.map(() => ["done", 1]));
     expect(ran.reduce((a, b) => a + b, 0)).toBeGreaterThanOrEqual(30);

@@ -1,0 +1,190 @@
+import "server-only";
+import type { Database } from "@/db/client";
+import { passwordResetTokens } from "@/db/schema";
+import { changeCredentials } from "../accounts/credential-change";
+import { passwordChangedNotice } from "../accounts/password-changed-notice";
+import { audit } from "../audit";
+import type { RequestContext } from "../client-ip";
+import type { Schedule } from "../jobs/definition";
+import { hashNewPassword, passwordPolicyErrors } from "../password-hashing";
+import {
+  checkSecondFactor,
+  countSecondFactorAttempt,
+  hasTwoFactor,
+  recordRecoveryCodeUse,
+  settleAttempt,
+  type CodeRefusal,
+  type SecondFactorInput,
+} from "../second-factor/two-factor";
+import { consumeToken, lookUpTokenAndUser, type TokenProblem } from "../single-use-tokens";
+import { traced } from "../tracing";
+import { lockUserSql } from "../user-lock";
+import { maskEmail } from "../validation/fields";
+
+export type { TokenProblem };
+
+export type InspectResult =
+  | { status: "valid"; maskedEmail: string; expiresAt: Date; secondFactorRequired: boolean }
+  | { status: TokenProblem };
+
+/**
+ * What a reset link is, without consuming it: GET and HEAD (and mail scanners) land here.
+ * `secondFactorRequired`: the reset will also ask for an authentication or recovery code.
+ */
+async function inspectResetTokenUntraced(db: Database, token: string): Promise<InspectResult> {
+  const found = await findToken(db, token);
+  if (found.status !== "valid") return { status: found.status };
+  return { status: "valid", maskedEmail: maskEmail(found.email), expiresAt: found.expiresAt, secondFactorRequired: found.twoFactor };
+}
+
+type FoundToken =
+  | { status: "valid"; userId: string; email: string; passwordHash: string | null; twoFactor: boolean; expiresAt: Date }
+  | { status: TokenProblem; userId?: string };
+
+async function findToken(db: Database, token: string): Promise<FoundToken> {
+  const { lookup, user } = await lookUpTokenAndUser(db, passwordResetTokens, token);
+  if (lookup.status !== "valid") return lookup;
+  if (!user) return { status: "invalid" };
+  return { status: "valid", userId: lookup.userId, email: user.email, passwordHash: user.passwordHash, twoFactor: user.twoFactor, expiresAt: lookup.expiresAt };
+}
+
+export type ResetPasswordResult =
+  | { ok: true }
+  | { ok: false; code: "TOKEN_INVALID" | "TOKEN_EXPIRED" | "TOKEN_USED" }
+  | { ok: false; code: "PASSWORD_REJECTED"; passwordErrors: string[] }
+  /** The account has two-factor authentication on and no code came with the password. */
+  | { ok: false; code: "SECOND_FACTOR_REQUIRED" }
+  /** A wrong or already used code (INVALID_CODE), or past the account's code budget (RATE_LIMITED). */
+  | CodeRefusal;
+
+/** Thrown inside the reset's transaction to roll back the token it consumed, carrying the answer. */
+class RollBack extends Error {
+  constructor(readonly result: ResetPasswordResult) {
+    super("reset rolled back");
+  }
+}
+
+const hasSecondFactorInput = (input: SecondFactorInput): boolean => Boolean(input.otp?.trim() || input.recoveryCode?.trim());
+
+/** The result code for each way a reset link can fail to work. */
+export const TOKEN_PROBLEM_CODES = { invalid: "TOKEN_INVALID", expired: "TOKEN_EXPIRED", used: "TOKEN_USED" } as const;
+const PROBLEM_EVENTS = {
+  invalid: "password_reset.token_invalid",
+  expired: "password_reset.token_expired",
+  used: "password_reset.token_reused",
+} as const;
+
+/** Records a link that did not work (page view or submission), then returns its problem. */
+export async function auditTokenProblem(db: Database, problem: TokenProblem, context: RequestContext & { userId?: string }): Promise<void> {
+  await audit(db, { event: PROBLEM_EVENTS[problem], userId: context.userId ?? null, ip: context.ip, userAgent: context.userAgent });
+}
+
+/**
+ * Sets a new password with a reset token. A rejected password leaves the token valid. The
+ * token is consumed by a conditional update inside the transaction, so of two concurrent
+ * submissions exactly one wins; the winner's transaction also ends every session of the user.
+ *
+ * For an account with two-factor authentication on, the mailbox alone is not enough: an
+ * authentication code (`otp`) or a recovery code must come with the password. The token is
+ * consumed only when both are accepted; a missing code changes nothing and counts nothing, a
+ * wrong one rolls the consumption back and stays counted against the account's code budget.
+ */
+async function resetPasswordUntraced(
+  db: Database,
+  input: { token: string; password: string } & SecondFactorInput & RequestContext,
+  schedule: Schedule,
+): Promise<ResetPasswordResult> {
+  const found = await findToken(db, input.token);
+  if (found.status !== "valid") {
+    await auditTokenProblem(db, found.status, { ...input, userId: found.userId });
+    return { ok: false, code: TOKEN_PROBLEM_CODES[found.status] };
+  }
+  // Asked before anything is hashed or counted; asked again under the user's lock in the
+  // transaction, so a second factor turned on meanwhile is still required.
+  const secondFactor = found.twoFactor;
+  if (secondFactor && !hasSecondFactorInput(input)) return { ok: false, code: "SECOND_FACTOR_REQUIRED" };
+
+  // The policy, the "different from your current password" check and the new hash side by side:
+  // one argon2 run's wait, not two. A rejected password only wasted its hash (and, with two
+  // factors, spent no code: the code is checked only once the password is accepted).
+  // Hashed before the transaction so that row locks are held for milliseconds, not an argon2 run.
+  const [passwordErrors, hashed] = await Promise.all([passwordPolicyErrors(input.password), hashNewPassword(found.passwordHash, input.password)]);
+  if (hashed.sameAsCurrent) passwordErrors.push("Choose a password different from your current one.");
+  if (passwordErrors.length > 0) return { ok: false, code: "PASSWORD_REJECTED", passwordErrors };
+
+  // Counted before the code is checked and outside the transaction (PGlite has one connection):
+  // parallel guesses cannot pass the budget, and the count outlives a wrong code's rollback.
+  if (secondFactor) {
+    const budget = await countSecondFactorAttempt(db, found.userId, input);
+    if (!budget.ok) return budget;
+  }
+  const outcome = await consumeAndChange(db, { ...input, userId: found.userId, passwordHash: hashed.hash }, schedule);
+  // A right code (or one never checked because the token was gone) gives its attempt back.
+  if (secondFactor) await settleAttempt(db, found.userId, outcome ?? { ok: false }, input);
+  if (outcome) return outcome;
+
+  // Lost a race (or expired a moment ago): say which, from the row as it is now.
+  const now = await findToken(db, input.token);
+  const problem: TokenProblem = now.status === "valid" ? "used" : now.status;
+  await auditTokenProblem(db, problem, { ...input, userId: found.userId });
+  return { ok: false, code: TOKEN_PROBLEM_CODES[problem] };
+}
+
+/**
+ * The reset's one transaction: lock the user, consume the token, check the second factor when
+ * the account has one (now, under the lock: one turned on since the link was looked up counts),
+ * then the credential change. Null when the token was no longer there to consume; a refused
+ * second factor rolls everything back, the token's consumption with it, so the link still works.
+ */
+export async function consumeAndChange(
+  db: Database,
+  input: { token: string; userId: string; passwordHash: string } & SecondFactorInput & RequestContext,
+  schedule: Schedule,
+): Promise<ResetPasswordResult | null> {
+  try {
+    return await db.transaction(async (tx) => {
+      // The user row first, as every credential change does (see lockUser), then the token: one
+      // statement, the lock taken by its init plan before the token row is touched. No deadlocks.
+      const consumed = await consumeToken(tx, passwordResetTokens, input.token, lockUserSql(input.userId));
+      if (!consumed) return null;
+
+      // Checked (and spent) in the transaction that consumes the token: a wrong code rolls the
+      // token back; a right one is spent only together with the change.
+      let recoveryCodesLeft: number | undefined;
+      if (await hasTwoFactor(tx, consumed.userId)) {
+        if (!hasSecondFactorInput(input)) throw new RollBack({ ok: false, code: "SECOND_FACTOR_REQUIRED" });
+        const checked = await checkSecondFactor(tx, consumed.userId, input);
+        if (!checked.ok) throw new RollBack({ ok: false, code: checked.code === "NOT_ENABLED" ? "SECOND_FACTOR_REQUIRED" : "INVALID_CODE" });
+        if (checked.method === "recovery_code") recoveryCodesLeft = checked.recoveryCodesLeft ?? 0;
+      }
+
+      const changed = await changeCredentials(
+        tx,
+        db,
+        {
+          userId: consumed.userId,
+          password: { hash: input.passwordHash, confirmsEmail: true },
+          event: "password_reset.completed",
+          reason: "password_reset",
+          details: { token_id: consumed.id },
+          notice: passwordChangedNotice,
+          ip: input.ip,
+          userAgent: input.userAgent,
+        },
+        schedule,
+      );
+      if (!changed) throw new Error("reset token points at a missing user");
+      if (recoveryCodesLeft !== undefined) {
+        await recordRecoveryCodeUse(db, tx, schedule, { userId: consumed.userId, recoveryCodesLeft, ip: input.ip, userAgent: input.userAgent });
+      }
+      return { ok: true } as const;
+    });
+  } catch (error) {
+    if (error instanceof RollBack) return error.result;
+    throw error;
+  }
+}
+
+// Each step of the reset flow is a span when tracing is on (instrumentation.ts).
+export const inspectResetToken = traced("password_reset.inspect_token", inspectResetTokenUntraced);
+export const resetPassword = traced("password_reset.complete", resetPasswordUntraced);
