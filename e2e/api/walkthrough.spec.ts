@@ -12,9 +12,9 @@ async function readOutbox(dir: string): Promise<{ to: string; subject: string }[
   return Promise.all(names.filter((n) => n.endsWith(".json")).map(async (n) => JSON.parse(await readFile(path.join(dir, n), "utf8"))));
 }
 
-// The README section whose one ```bash block is the API walkthrough.
-const WALKTHROUGH_DOC = "README.md";
-const WALKTHROUGH_HEADING = "### Walkthrough with curl";
+// The docs/api.md section whose one ```bash block is the API walkthrough.
+const WALKTHROUGH_DOC = "docs/api.md";
+const WALKTHROUGH_HEADING = "## Walkthrough with curl";
 
 /** The ```bash blocks of the walkthrough section: from its heading to the next "## " one (bash comments start with "# "). */
 function bashBlocks(markdown: string): string[] {
