@@ -2,9 +2,12 @@
 // now, not on the first request, so the instance is ready (or says why not) at once.
 export async function register(): Promise<void> {
   if (process.env.NEXT_RUNTIME !== "nodejs") return;
+  // next.config.ts already stopped `next dev` and `next start` on a bad environment; standalone
+  // output's server.js never runs it, so this is where that server stops, before serving.
+  const { env, exitOnInvalidEnv } = await import("./lib/env");
+  const config = exitOnInvalidEnv(env);
   // Tracing is opt-in: with no OTLP endpoint no SDK is registered and every span is a no-op.
-  const { env } = await import("./lib/env");
-  if (env().OTEL_EXPORTER_OTLP_ENDPOINT) {
+  if (config.OTEL_EXPORTER_OTLP_ENDPOINT) {
     const { registerOTel } = await import("@vercel/otel");
     registerOTel({ serviceName: "rekey" });
   }

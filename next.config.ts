@@ -1,30 +1,28 @@
 import type { NextConfig } from "next";
-import { PHASE_DEVELOPMENT_SERVER, PHASE_PRODUCTION_BUILD, PHASE_PRODUCTION_SERVER } from "next/constants";
-import { EnvError, env } from "./lib/env";
+import { PHASE_DEVELOPMENT_SERVER, PHASE_PRODUCTION_SERVER } from "next/constants";
+import { buildEnv, env, exitOnInvalidEnv } from "./lib/env";
 import { staticSecurityHeaders } from "./lib/security-headers";
 
 export default function config(phase: string): NextConfig {
-  // A bad or missing variable stops `next dev`, `next build` and `next start` right here,
-  // with a message naming it, instead of failing on the first request.
-  if ([PHASE_DEVELOPMENT_SERVER, PHASE_PRODUCTION_BUILD, PHASE_PRODUCTION_SERVER].includes(phase)) {
-    try {
-      env();
-    } catch (error) {
-      if (error instanceof EnvError) {
-        console.error(`\n${error.message}\n\nSee .env.example for every variable.\n`);
-        process.exit(1);
-      }
-      throw error;
-    }
-  }
+  // A bad or missing variable stops `next dev` and `next start` right here, with a message
+  // naming it, before any request is handled. Never in `next build`: one build (one container
+  // image) serves every environment, each configured when its server starts. Standalone
+  // output's server.js does not run this file; instrumentation.ts checks there.
+  if (phase === PHASE_DEVELOPMENT_SERVER || phase === PHASE_PRODUCTION_SERVER) exitOnInvalidEnv(env);
+  // Only switches about what gets built are read in every phase, `next build` included.
+  const build = exitOnInvalidEnv(buildEnv);
   return {
     reactStrictMode: true,
+    // NEXT_OUTPUT=standalone for the container image (docs/operations-container.md). Not the
+    // default: `next start`, which the e2e suite and the README's deploy run, does not support
+    // standalone output.
+    ...(build.NEXT_OUTPUT === "standalone" ? { output: "standalone" as const } : {}),
     poweredByHeader: false,
     // Development-only routes (app/dev/**/page.dev.tsx) exist only under `next dev`; the
     // benchmark's own routes (app/**/route.bench.ts) only in the build `npm run bench` makes.
     pageExtensions: [
       ...(phase === PHASE_DEVELOPMENT_SERVER ? ["dev.tsx"] : []),
-      ...(process.env.REKEY_BENCH_ROUTES === "1" ? ["bench.ts"] : []),
+      ...(build.REKEY_BENCH_ROUTES ? ["bench.ts"] : []),
       "tsx",
       "ts",
     ],

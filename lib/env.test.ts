@@ -2,7 +2,7 @@ import { mkdtemp, readFile, rm } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
-import { EnvError, parseEnv } from "./env";
+import { EnvError, parseBuildEnv, parseEnv } from "./env";
 
 // A complete, valid environment; each test changes one thing. AUTH_SECRET is set so that no
 // test writes a development secret into the working tree.
@@ -45,6 +45,7 @@ describe("parseEnv rejects malformed values, naming the variable", () => {
     ["JOBS_MAX_ATTEMPTS", "0"],
     ["JOBS_LEASE_SECONDS", "1"],
     ["MAIL_SENDS_PER_SECOND", "0"],
+    ["REKEY_BENCH_ROUTES", "true"],
   ])("rejects %s=%s", (name, value) => {
     const error = parseError({ ...BASE, [name]: value });
     expect(error.message).toMatch(new RegExp(`^\\s+${name}: `, "m"));
@@ -266,5 +267,49 @@ describe("numeric limits", () => {
 
   it("refuses a fraction where a whole number is required and names the range", () => {
     expect(() => parseEnv({ ...BASE, MAIL_TIMEOUT_MS: "150.5" })).toThrow("MAIL_TIMEOUT_MS: must be a whole number between 100 and 60000");
+  });
+});
+
+describe("REKEY_BENCH_ROUTES at start", () => {
+  it("serves the bench routes only for 1, and is off by default", () => {
+    expect(parseEnv({ ...BASE, REKEY_BENCH_ROUTES: "1" }).REKEY_BENCH_ROUTES).toBe(true);
+    expect(parseEnv({ ...BASE, REKEY_BENCH_ROUTES: "0" }).REKEY_BENCH_ROUTES).toBe(false);
+    expect(parseEnv({ ...BASE, REKEY_BENCH_ROUTES: "" }).REKEY_BENCH_ROUTES).toBe(false);
+    expect(parseEnv(BASE).REKEY_BENCH_ROUTES).toBe(false);
+  });
+});
+
+describe("parseBuildEnv (next build)", () => {
+  it("needs nothing: no secret, no URL, no database, even in production", () => {
+    expect(parseBuildEnv({})).toEqual({ REKEY_BENCH_ROUTES: false, NEXT_OUTPUT: undefined });
+    expect(parseBuildEnv({ NODE_ENV: "production" })).toEqual({ REKEY_BENCH_ROUTES: false, NEXT_OUTPUT: undefined });
+  });
+
+  it("ignores the variables that are read at start, however malformed", () => {
+    expect(() => parseBuildEnv({ NODE_ENV: "production", APP_URL: "not-a-url", AUTH_SECRET: "short", RESET_TOKEN_TTL_MINUTES: "soon" })).not.toThrow();
+  });
+
+  it("includes the bench routes only for REKEY_BENCH_ROUTES=1", () => {
+    expect(parseBuildEnv({ REKEY_BENCH_ROUTES: "1" }).REKEY_BENCH_ROUTES).toBe(true);
+    expect(parseBuildEnv({ REKEY_BENCH_ROUTES: "0" }).REKEY_BENCH_ROUTES).toBe(false);
+  });
+
+  it("asks for standalone output only with NEXT_OUTPUT=standalone", () => {
+    expect(parseBuildEnv({ NEXT_OUTPUT: "standalone" }).NEXT_OUTPUT).toBe("standalone");
+    expect(parseBuildEnv({ NEXT_OUTPUT: " " }).NEXT_OUTPUT).toBeUndefined();
+  });
+
+  it.each([
+    ["REKEY_BENCH_ROUTES", "true", "must be 1 (the bench's own build and server) or unset"],
+    ["NEXT_OUTPUT", "export", "must be standalone or unset"],
+  ])("rejects %s=%s, naming the variable", (name, value, reason) => {
+    let error: unknown;
+    try {
+      parseBuildEnv({ [name]: value });
+    } catch (caught) {
+      error = caught;
+    }
+    expect(error).toBeInstanceOf(EnvError);
+    expect((error as EnvError).message).toContain(`\n  ${name}: ${reason}`);
   });
 });

@@ -21,6 +21,13 @@ const optionalString = z
   .optional()
   .transform((v) => (v === undefined || v.trim() === "" ? undefined : v.trim()));
 
+// On only for "1", as the build switch always was; any other value is refused rather than
+// read as off, so a "true" meant as on cannot quietly leave the bench routes out.
+const benchRoutesFlag = z
+  .enum(["1", "0", ""], { message: "must be 1 (the bench's own build and server) or unset" })
+  .optional()
+  .transform((v) => v === "1");
+
 const booleanFlag = (fallback: boolean) =>
   z
     .enum(["true", "false", "1", "0", ""])
@@ -117,7 +124,26 @@ export const EnvSchema = z.object({
   /** OTLP endpoint for traces; unset, tracing is off. Read here only to decide; @vercel/otel reads the OTEL_* variables itself. */
   OTEL_EXPORTER_OTLP_ENDPOINT: optionalString.pipe(z.url({ protocol: /^https?$/ }).optional()),
   LOG_LEVEL: z.enum(["debug", "info", "warn", "error", "silent"]).default("info"),
+  /**
+   * 1: serve the benchmark's own routes (the route.bench.ts files under app/). They exist only
+   * in a build made with REKEY_BENCH_ROUTES=1 (BuildEnvSchema), and answer 404 unless the
+   * server is started with it too: a bench build run anywhere else exposes nothing.
+   */
+  REKEY_BENCH_ROUTES: benchRoutesFlag,
 });
+
+/**
+ * The build-time switches, read by next.config.ts in every phase, `next build` included.
+ * Nothing secret and nothing about where the app runs belongs here: one build serves every
+ * environment, which is configured when the server starts (EnvSchema).
+ */
+export const BuildEnvSchema = z.object({
+  /** 1: the build includes the benchmark's own routes (the route.bench.ts files under app/). */
+  REKEY_BENCH_ROUTES: benchRoutesFlag,
+  /** standalone: `next build` also writes .next/standalone, the container image's server. */
+  NEXT_OUTPUT: optionalString.pipe(z.enum(["standalone"], { message: "must be standalone or unset" }).optional()),
+});
+export type BuildEnv = z.infer<typeof BuildEnvSchema>;
 
 type ParsedEnv = z.infer<typeof EnvSchema>;
 export type Env = Omit<ParsedEnv, "APP_URL" | "AUTH_SECRET" | "MAIL_OUTBOX_DIR"> & {
@@ -133,13 +159,22 @@ export class EnvError extends Error {
   override name = "EnvError";
 }
 
+function invalid(error: z.ZodError): EnvError {
+  const lines = error.issues.map((i) => `  ${i.path.join(".")}: ${i.message}`);
+  return new EnvError(`Invalid environment configuration:\n${lines.join("\n")}`);
+}
+
+/** Parses the build-time switches; throws an EnvError naming every bad one. */
+export function parseBuildEnv(source: Record<string, string | undefined>): BuildEnv {
+  const result = BuildEnvSchema.safeParse(source);
+  if (!result.success) throw invalid(result.error);
+  return result.data;
+}
+
 /** Parses and validates an environment; throws an EnvError naming every bad variable. */
 export function parseEnv(source: Record<string, string | undefined>): Env {
   const result = EnvSchema.safeParse(source);
-  if (!result.success) {
-    const lines = result.error.issues.map((i) => `  ${i.path.join(".")}: ${i.message}`);
-    throw new EnvError(`Invalid environment configuration:\n${lines.join("\n")}`);
-  }
+  if (!result.success) throw invalid(result.error);
   const parsed = result.data;
   const isProduction = parsed.NODE_ENV === "production";
 
@@ -208,6 +243,27 @@ const globalForEnv = globalThis as unknown as { __rekeyEnv?: Env };
 export function env(): Env {
   globalForEnv.__rekeyEnv ??= parseEnv(process.env);
   return globalForEnv.__rekeyEnv;
+}
+
+/** The build-time switches of this process (next.config.ts). */
+export function buildEnv(): BuildEnv {
+  return parseBuildEnv(process.env);
+}
+
+/**
+ * Returns read(); when the environment is invalid, prints why (naming the variable) and exits
+ * with code 1, so a server stops before it serves anything and a build stops at once.
+ */
+export function exitOnInvalidEnv<T>(read: () => T): T {
+  try {
+    return read();
+  } catch (error) {
+    if (error instanceof EnvError) {
+      console.error(`\n${error.message}\n\nSee .env.example for every variable.\n`);
+      process.exit(1);
+    }
+    throw error;
+  }
 }
 
 /** Replaces the cached environment (tests only: the service reads it at call time). */

@@ -14,6 +14,8 @@ const runId = process.env.E2E_RUN_ID ?? "local";
 const databaseName = `rekey_e2e_${runId}`;
 const databaseUrl = new URL(adminUrl);
 databaseUrl.pathname = `/${databaseName}`;
+// Written by the build step below, read by e2e/startup.spec.ts (E2E.buildRecord).
+const buildRecord = ".data/e2e/build.json";
 
 const admin = postgres(adminUrl, { max: 1, onnotice: () => {} });
 try {
@@ -27,10 +29,10 @@ try {
   await admin.end();
 }
 
-const env = {
-  ...process.env,
-  NODE_ENV: "production",
-  NEXT_TELEMETRY_DISABLED: "1",
+// Where the app runs, and its secrets: given to `next start` only. The build below gets none
+// of it, as a container image's build does (docs/operations-container.md), so the whole suite
+// runs on a build made without secrets and configured at start.
+const startOnly = {
   APP_URL: `http://localhost:${appPort}`,
   AUTH_SECRET: randomBytes(32).toString("base64url"),
   DATABASE_URL: databaseUrl.toString(),
@@ -45,9 +47,20 @@ const env = {
   // The one admin address of the run (e2e/support/settings.ts derives the same); tests create the account.
   ADMIN_EMAILS: `admin-${runId}@rekey.test`,
 };
+// Also removed when the calling shell has them: a developer's exported DATABASE_URL must not
+// reach the build either.
+const buildEnv = { ...process.env, NODE_ENV: "production", NEXT_TELEMETRY_DISABLED: "1" };
+for (const name of ["APP_URL", "AUTH_SECRET", "AUTH_SECRET_PREVIOUS", "DATABASE_URL", "RESEND_API_KEY", ...Object.keys(startOnly)]) {
+  delete buildEnv[name];
+}
+const env = { ...buildEnv, ...startOnly };
 
 if (process.env.E2E_SKIP_BUILD !== "1") {
-  const build = spawnSync("node_modules/.bin/next", ["build"], { env, stdio: ["ignore", "inherit", "inherit"] });
+  // It also records the names of the variables the build saw, for e2e/startup.spec.ts.
+  const build = spawnSync(process.execPath, ["e2e/support/build-recorded.mjs", buildRecord], {
+    env: buildEnv,
+    stdio: ["ignore", "inherit", "inherit"],
+  });
   if (build.status !== 0) process.exit(build.status ?? 1);
 }
 

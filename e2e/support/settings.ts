@@ -20,6 +20,8 @@ export const E2E = {
     return databaseUrl();
   },
   serverLog: ".data/e2e/server.log",
+  /** What e2e/support/server.mjs built with: `{ buildId, variables }` (names only). */
+  buildRecord: ".data/e2e/build.json",
   /** ADMIN_EMAILS of the e2e server (e2e/support/server.mjs); tests create this account as needed. */
   get adminEmail() {
     return `admin-${process.env.E2E_RUN_ID ?? "local"}@rekey.test`;

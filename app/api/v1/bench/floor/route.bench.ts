@@ -1,7 +1,8 @@
 // The benchmark's floor for a known address (scripts/bench-forgot-password.mjs): the same body
 // read and the same answer as forgot-password, then one reset email handed to the Resend SDK
 // after the answer, as the deferred job does, and nothing else: no database, no job, no token.
-// Built only by `npm run bench` (REKEY_BENCH_ROUTES=1, next.config.ts), never into the app.
+// Built only by `npm run bench` (REKEY_BENCH_ROUTES=1, next.config.ts), never into the app, and
+// served only by a server started with REKEY_BENCH_ROUTES=1 too (404 otherwise).
 import { randomUUID } from "node:crypto";
 import { after } from "next/server";
 import { Resend } from "resend";
@@ -10,9 +11,9 @@ import { env } from "@/lib/env";
 import { renderEmail } from "@/lib/mail";
 import { resetEmail } from "@/lib/recovery/deliver";
 import { ForgotPasswordRequest, MessageResponse, RESET_REQUEST_ACCEPTED } from "../../_lib/contract";
-import { parseJsonBody, respond, routeHandlers } from "../../_lib/http";
+import { notFoundHandlers, parseJsonBody, respond, routeHandlers } from "../../_lib/http";
 
-export const { GET, HEAD, POST, PUT, DELETE, PATCH, OPTIONS } = routeHandlers({
+const floor = routeHandlers({
   async POST(request) {
     const body = await parseJsonBody(request, ForgotPasswordRequest);
     if (!body.ok) return body.response;
@@ -29,3 +30,15 @@ export const { GET, HEAD, POST, PUT, DELETE, PATCH, OPTIONS } = routeHandlers({
     return respond(202, MessageResponse, RESET_REQUEST_ACCEPTED);
   },
 });
+const absent = notFoundHandlers();
+
+// Decided per request from the start-time environment, not by the build alone: a bench build
+// run anywhere else must not answer unauthenticated posts that send email.
+const served = (): typeof floor => (env().REKEY_BENCH_ROUTES ? floor : absent);
+export const GET = (request: Request) => served().GET(request);
+export const HEAD = (request: Request) => served().HEAD(request);
+export const POST = (request: Request) => served().POST(request);
+export const PUT = (request: Request) => served().PUT(request);
+export const DELETE = (request: Request) => served().DELETE(request);
+export const PATCH = (request: Request) => served().PATCH(request);
+export const OPTIONS = (request: Request) => served().OPTIONS(request);
