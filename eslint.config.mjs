@@ -5,7 +5,11 @@ const config = [
   ...next,
   ...nextTypescript,
   // Dependencies point one way (app/ → lib/ → db/) and never in a circle.
-  { files: ["app/**", "lib/**", "db/**", "*.ts"], rules: { "import/no-cycle": ["error", { ignoreExternal: true }] } },
+  {
+    files: ["app/**", "lib/**", "db/**", "*.ts"],
+    settings: { "import/ignore": ["node_modules"] },
+    rules: { "import/no-cycle": ["error", { ignoreExternal: true }] },
+  },
   // The database layer knows nothing of the domain.
   {
     files: ["db/**"],

@@ -11,7 +11,7 @@ export async function register(): Promise<void> {
     const { registerOTel } = await import("@vercel/otel");
     registerOTel({ serviceName: "rekey" });
   }
-  const { getDatabase } = await import("./db/client");
+  const { getDatabase } = await import("./lib/db");
   try {
     const { driver } = await getDatabase();
     console.log(JSON.stringify({ level: "info", event: "database.ready", driver }));
@@ -25,9 +25,9 @@ export async function register(): Promise<void> {
 }
 
 // A page that met a database outage mid-render could only answer 500; remembering the outage
-// here makes proxy.ts answer the requests after it 503 at once (db/availability.ts).
+// here makes proxy.ts answer the requests after it 503 at once (lib/availability.ts).
 export async function onRequestError(error: unknown): Promise<void> {
   if (process.env.NEXT_RUNTIME !== "nodejs") return;
-  const { noteDatabaseError } = await import("./db/availability");
+  const { noteDatabaseError } = await import("./lib/availability");
   noteDatabaseError(error);
 }

@@ -1,6 +1,6 @@
 import { NextResponse, type NextRequest } from "next/server";
-import { RETRY_AFTER_SECONDS, isDatabaseAvailable } from "@/db/availability";
-import { getDb } from "@/db/client";
+import { RETRY_AFTER_SECONDS, isDatabaseAvailable } from "@/lib/availability";
+import { getDb } from "@/lib/db";
 import { auth } from "@/lib/auth/config";
 import { sessionCookieName } from "@/lib/auth/cookie-names";
 import { argon2QueueFull } from "@/lib/argon2-slots";

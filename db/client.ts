@@ -9,7 +9,6 @@ import { migrate as migratePostgres } from "drizzle-orm/postgres-js/migrator";
 import type { PgDatabase, PgQueryResultHKT } from "drizzle-orm/pg-core";
 import type { SQL } from "drizzle-orm";
 import postgres from "postgres";
-import { env } from "../lib/env";
 import * as schema from "./schema";
 
 export type Database = PgDatabase<PgQueryResultHKT, typeof schema>;
@@ -66,7 +65,7 @@ export function preparingStatements(client: Sql): Sql {
 }
 
 // Short enough that no request hangs for more than a few seconds when the database is down,
-// slow or locked; the app then answers 503 (see db/availability.ts).
+// slow or locked; the app then answers 503 (see lib/availability.ts).
 export const DEFAULT_TIMEOUTS: DatabaseTimeouts = { connectSeconds: 3, statementMs: 5_000, lockMs: 2_000 };
 
 /**
@@ -96,7 +95,7 @@ export async function openDatabase(options: {
       max: 10,
       connect_timeout: timeouts.connectSeconds,
       onnotice: () => {},
-      // Evidence for db/availability.ts: a closed connection (the server shut down, the network
+      // Evidence for lib/availability.ts: a closed connection (the server shut down, the network
       // dropped) means its last "the database answers" may no longer hold.
       onclose: () => {
         globalForDb.__rekeyDbConnectionClosedAt = Date.now();
@@ -132,32 +131,20 @@ export function lastConnectionClosedAt(): number {
   return globalForDb.__rekeyDbConnectionClosedAt ?? 0;
 }
 
-/** The process-wide database, opened (and migrated) on first use, never at build time. */
-export function getDatabase(): Promise<DatabaseHandle> {
+/**
+ * The process-wide database, opened (and migrated) by `open` on first use, never at build time
+ * (lib/db.ts passes the settings it reads from the environment). A failed open is not kept:
+ * the next call tries again.
+ */
+export function processDatabase(open: () => Promise<DatabaseHandle>): Promise<DatabaseHandle> {
   if (!globalForDb.__rekeyDb) {
-    const config = env();
-    const opening = openDatabase({
-      url: config.DATABASE_URL,
-      dataDir: path.resolve(config.DATA_DIR, "pglite"),
-      timeouts: {
-        connectSeconds: config.DATABASE_CONNECT_TIMEOUT_SECONDS,
-        statementMs: config.DATABASE_STATEMENT_TIMEOUT_MS,
-        lockMs: config.DATABASE_LOCK_TIMEOUT_MS,
-      },
-      preparedStatements: config.DATABASE_PREPARED_STATEMENTS,
-    });
-    // A failed open must not be cached: the next request tries again.
+    const opening = open();
     opening.catch(() => {
       if (globalForDb.__rekeyDb === opening) globalForDb.__rekeyDb = undefined;
     });
     globalForDb.__rekeyDb = opening;
   }
   return globalForDb.__rekeyDb;
-}
-
-/** Shorthand for `(await getDatabase()).db`. */
-export async function getDb(): Promise<Database> {
-  return (await getDatabase()).db;
 }
 
 /** Uses `handle` as the process-wide database (tests open their own). */

@@ -1,6 +1,6 @@
 import type { Metadata } from "next";
 import Link from "next/link";
-import { getDb } from "@/db/client";
+import { getDb } from "@/lib/db";
 import { requireAdmin } from "@/lib/admin/access";
 import { PERIODS, parsePeriod, readRecoveryStats, type Period } from "@/lib/admin/stats";
 import styles from "./dashboard.module.css";

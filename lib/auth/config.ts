@@ -3,7 +3,7 @@ import { DrizzleAdapter } from "@auth/drizzle-adapter";
 import NextAuth, { CredentialsSignin, type NextAuthConfig } from "next-auth";
 import { encode as encodeJwt } from "next-auth/jwt";
 import Credentials from "next-auth/providers/credentials";
-import { getDb } from "@/db/client";
+import { getDb } from "@/lib/db";
 import { accounts, sessions, users, verificationTokens } from "@/db/schema";
 import { requestContext } from "../client-ip";
 import { env } from "../env";

@@ -1,5 +1,5 @@
 import "server-only";
-import { getDb } from "@/db/client";
+import { getDb } from "@/lib/db";
 import { env } from "../env";
 import { log } from "../log";
 import type { JobRegistry } from "./definition";

@@ -1,7 +1,7 @@
 import "server-only";
 import type { ReactElement } from "react";
 import { Resend } from "resend";
-import { getDb } from "@/db/client";
+import { getDb } from "@/lib/db";
 import { env } from "../env";
 import { log } from "../log";
 import { observeEmailSend } from "../metrics";

@@ -2,7 +2,7 @@
 
 import { headers } from "next/headers";
 import { fieldErrorsOf, type FormState } from "@/app/_components/form-state";
-import { getDb } from "@/db/client";
+import { getDb } from "@/lib/db";
 import { requestContext } from "@/lib/client-ip";
 import { VERIFICATION_TTL_HOURS, requestVerificationEmail } from "@/lib/accounts/verify-email";
 import { describeWait } from "@/lib/rate-limit";

@@ -3,7 +3,7 @@
 import { cookies, headers } from "next/headers";
 import { redirect } from "next/navigation";
 import { fieldErrorsOf, type FormState } from "@/app/_components/form-state";
-import { getDb } from "@/db/client";
+import { getDb } from "@/lib/db";
 import { requireSession } from "@/lib/auth/current";
 import { sessionCookie } from "@/lib/auth/sessions";
 import { changePassword } from "@/lib/accounts/change-password";

@@ -3,7 +3,7 @@
 import { headers } from "next/headers";
 import { redirect } from "next/navigation";
 import { z } from "zod";
-import { getDb } from "@/db/client";
+import { getDb } from "@/lib/db";
 import { requireSession } from "@/lib/auth/current";
 import { signOutOtherSessions, signOutSession } from "@/lib/auth/sessions";
 import { requestContext } from "@/lib/client-ip";

@@ -1,7 +1,7 @@
 import type { Metadata } from "next";
 import { FormAlert } from "@/app/_components/fields";
 import { formatWhen, SessionsTable } from "@/app/_components/sessions-table";
-import { getDb } from "@/db/client";
+import { getDb } from "@/lib/db";
 import { requireSession } from "@/lib/auth/current";
 import { listUserSessions, type UserSession } from "@/lib/auth/sessions";
 import { AccountNav } from "../account-nav";

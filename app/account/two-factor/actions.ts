@@ -4,7 +4,7 @@ import { headers } from "next/headers";
 import { redirect } from "next/navigation";
 import { fieldErrorsOf, type FormState } from "@/app/_components/form-state";
 import { tooManyCodesMessage } from "@/app/_components/second-factor-copy";
-import { getDb } from "@/db/client";
+import { getDb } from "@/lib/db";
 import { requireSession } from "@/lib/auth/current";
 import { requestContext } from "@/lib/client-ip";
 import { confirmEnrolment, disableTwoFactor, replaceRecoveryCodes } from "@/lib/second-factor/two-factor";

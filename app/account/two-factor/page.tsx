@@ -1,6 +1,6 @@
 import type { Metadata } from "next";
 import { FormAlert } from "@/app/_components/fields";
-import { getDb } from "@/db/client";
+import { getDb } from "@/lib/db";
 import { formatEmailTime } from "@/emails/layout";
 import { requireSession } from "@/lib/auth/current";
 import { offerEnrolment, twoFactorState } from "@/lib/second-factor/two-factor";

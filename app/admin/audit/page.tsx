@@ -1,7 +1,7 @@
 import type { Metadata } from "next";
 import Link from "next/link";
 import { FormAlert } from "@/app/_components/fields";
-import { getDb } from "@/db/client";
+import { getDb } from "@/lib/db";
 import { requireAdmin } from "@/lib/admin/access";
 import { AuditFiltersSchema, listAuditEventNames, searchAuditEvents, type AuditFilters } from "@/lib/admin/audit-log";
 import styles from "../admin.module.css";

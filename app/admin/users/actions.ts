@@ -3,7 +3,7 @@
 import { headers } from "next/headers";
 import { redirect } from "next/navigation";
 import { fieldErrorsOf, type FormState } from "@/app/_components/form-state";
-import { getDb } from "@/db/client";
+import { getDb } from "@/lib/db";
 import { requireAdmin, requireRecentPasswordCheck } from "@/lib/admin/access";
 import { findAccountByEmail, forcePasswordReset, resendVerificationForUser, signOutEverywhere } from "@/lib/admin/users";
 import { requestContext } from "@/lib/client-ip";

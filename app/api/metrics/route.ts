@@ -1,4 +1,4 @@
-import { getDb } from "@/db/client";
+import { getDb } from "@/lib/db";
 import { env } from "@/lib/env";
 import { renderMetrics } from "@/lib/metrics";
 import { safeEqual } from "@/lib/tokens";

@@ -4,7 +4,7 @@ import { cookies, headers } from "next/headers";
 import { redirect } from "next/navigation";
 import { fieldErrorsOf, type FormState } from "@/app/_components/form-state";
 import { tooManyCodesMessage } from "@/app/_components/second-factor-copy";
-import { getDb } from "@/db/client";
+import { getDb } from "@/lib/db";
 import { signInChallengeCookieName } from "@/lib/auth/cookie-names";
 import { sessionCookie } from "@/lib/auth/sessions";
 import { completeSignIn, signInChallengeCookie } from "@/lib/auth/sign-in";

@@ -2,7 +2,7 @@ import type { Metadata } from "next";
 import { cookies } from "next/headers";
 import Link from "next/link";
 import { FormAlert } from "@/app/_components/fields";
-import { getDb } from "@/db/client";
+import { getDb } from "@/lib/db";
 import { signInChallengeCookieName } from "@/lib/auth/cookie-names";
 import { safeCallbackPath } from "@/lib/safe-redirect";
 import { findSignInChallenge } from "@/lib/second-factor/two-factor";

@@ -4,7 +4,7 @@ import { refresh } from "next/cache";
 import { headers } from "next/headers";
 import { redirect } from "next/navigation";
 import { fieldErrorsOf, type FormState } from "@/app/_components/form-state";
-import { getDb } from "@/db/client";
+import { getDb } from "@/lib/db";
 import { requestContext } from "@/lib/client-ip";
 import { resetPassword } from "@/lib/recovery/reset";
 import { ResetPasswordSchema } from "@/lib/validation/forms";

@@ -2,7 +2,7 @@ import type { Metadata } from "next";
 import Link from "next/link";
 import { headers } from "next/headers";
 import { TokenProblemCard } from "@/app/_components/token-problem";
-import { getDb } from "@/db/client";
+import { getDb } from "@/lib/db";
 import { requestContext } from "@/lib/client-ip";
 import { TOKEN_PROBLEM_CODES, auditTokenProblem, inspectResetToken } from "@/lib/recovery/reset";
 import { ResetPasswordForm } from "./reset-password-form";

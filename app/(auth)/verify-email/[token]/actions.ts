@@ -3,7 +3,7 @@
 import { headers } from "next/headers";
 import { redirect } from "next/navigation";
 import { fieldErrorsOf, type FormState } from "@/app/_components/form-state";
-import { getDb } from "@/db/client";
+import { getDb } from "@/lib/db";
 import { requestContext } from "@/lib/client-ip";
 import { verifyEmail } from "@/lib/accounts/verify-email";
 import { describeWait } from "@/lib/rate-limit";

@@ -1,7 +1,7 @@
 import type { Metadata } from "next";
 import Link from "next/link";
 import { TokenProblemCard } from "@/app/_components/token-problem";
-import { getDb } from "@/db/client";
+import { getDb } from "@/lib/db";
 import { inspectVerificationToken } from "@/lib/accounts/verify-email";
 import { VERIFY_PROBLEMS } from "./problems";
 import { VerifyEmailForm } from "./verify-email-form";

@@ -2,7 +2,7 @@
 
 import { headers } from "next/headers";
 import { redirect } from "next/navigation";
-import { getDb } from "@/db/client";
+import { getDb } from "@/lib/db";
 import { requestContext } from "@/lib/client-ip";
 import { reportPasswordChange } from "@/lib/recovery/wasnt-me";
 import { afterResponse } from "@/lib/job-definitions";

@@ -1,6 +1,6 @@
 import type { Metadata } from "next";
 import { TokenProblemCard } from "@/app/_components/token-problem";
-import { getDb } from "@/db/client";
+import { getDb } from "@/lib/db";
 import { inspectReportToken } from "@/lib/recovery/wasnt-me";
 import { reportPasswordChangeAction } from "./actions";
 

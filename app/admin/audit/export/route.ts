@@ -1,5 +1,5 @@
 import { headers } from "next/headers";
-import { getDb } from "@/db/client";
+import { getDb } from "@/lib/db";
 import { findAdmin } from "@/lib/admin/access";
 import { AuditFiltersSchema, exportAuditCsv } from "@/lib/admin/audit-log";
 import { audit } from "@/lib/audit";

@@ -2,7 +2,7 @@ import type { Metadata } from "next";
 import { notFound } from "next/navigation";
 import { FormAlert } from "@/app/_components/fields";
 import { SessionsTable } from "@/app/_components/sessions-table";
-import { getDb } from "@/db/client";
+import { getDb } from "@/lib/db";
 import { hasRecentPasswordCheck, PASSWORD_CHECK_MAX_AGE_MINUTES, requireAdmin } from "@/lib/admin/access";
 import { describeAccount } from "@/lib/admin/users";
 import { RECOVERY_CODE_COUNT } from "@/lib/second-factor/two-factor";

@@ -1,4 +1,4 @@
-import { getDb } from "@/db/client";
+import { getDb } from "@/lib/db";
 import { drainAllJobs } from "@/lib/job-definitions";
 import { log } from "@/lib/log";
 import { refuseUnlessCron } from "../_lib/authorize";

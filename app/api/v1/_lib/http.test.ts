@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it } from "vitest";
-import { noteDatabaseError, resetAvailabilityForTests } from "@/db/availability";
+import { noteDatabaseError, resetAvailabilityForTests } from "@/lib/availability";
 import { z } from "zod";
 import { MAX_BODY_BYTES } from "./contract";
 import { parseJsonBody, refuseCrossSite, routeHandlers } from "./http";

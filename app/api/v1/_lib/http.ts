@@ -3,7 +3,7 @@
 import "server-only";
 import { unstable_rethrow } from "next/navigation";
 import type { z } from "zod";
-import { RETRY_AFTER_SECONDS, isDatabaseAvailable, noteDatabaseError } from "@/db/availability";
+import { RETRY_AFTER_SECONDS, isDatabaseAvailable, noteDatabaseError } from "@/lib/availability";
 import { env } from "@/lib/env";
 import { log } from "@/lib/log";
 import { MAX_BODY_BYTES, type ErrorCode } from "./contract";
@@ -159,7 +159,7 @@ export function serviceUnavailable(): Response {
 
 // Any error a handler did not expect becomes a 500 in the error shape: no message or stack
 // reaches the client; a database outage becomes a 503. Next's own control-flow errors pass.
-// While the database is known to be down (db/availability.ts, as proxy.ts asks for pages),
+// While the database is known to be down (lib/availability.ts, as proxy.ts asks for pages),
 // `checksDatabase` answers 503 before the handler runs.
 function guarded(handler: Handler, checksDatabase: boolean): Handler {
   return async (request) => {

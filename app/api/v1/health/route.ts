@@ -1,6 +1,6 @@
 import { sql } from "drizzle-orm";
 import { connection } from "next/server";
-import { getDb } from "@/db/client";
+import { getDb } from "@/lib/db";
 import { log } from "@/lib/log";
 import { HealthOk, HealthUnavailable } from "../_lib/contract";
 import { respond, routeHandlers } from "../_lib/http";

@@ -1,5 +1,5 @@
 import { cookies } from "next/headers";
-import { getDb } from "@/db/client";
+import { getDb } from "@/lib/db";
 import { changePassword } from "@/lib/accounts/change-password";
 import { auth } from "@/lib/auth/config";
 import { sessionCookie } from "@/lib/auth/sessions";

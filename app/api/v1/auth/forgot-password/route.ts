@@ -1,4 +1,4 @@
-import { getDb } from "@/db/client";
+import { getDb } from "@/lib/db";
 import { requestContext } from "@/lib/client-ip";
 import { requestPasswordReset } from "@/lib/recovery/request";
 import { describeWait } from "@/lib/rate-limit";

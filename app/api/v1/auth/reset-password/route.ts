@@ -1,6 +1,6 @@
 import { SECOND_FACTOR_COPY, tooManyCodesMessage } from "@/app/_components/second-factor-copy";
 import { TOKEN_PROBLEM_COPY } from "@/app/(auth)/reset-password/[token]/token-problems";
-import { getDb } from "@/db/client";
+import { getDb } from "@/lib/db";
 import { requestContext } from "@/lib/client-ip";
 import { resetPassword } from "@/lib/recovery/reset";
 import { MessageResponse, ResetPasswordRequest } from "../../_lib/contract";

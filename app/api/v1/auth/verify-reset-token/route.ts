@@ -1,4 +1,4 @@
-import { getDb } from "@/db/client";
+import { getDb } from "@/lib/db";
 import { requestContext } from "@/lib/client-ip";
 import { auditTokenProblem, inspectResetToken } from "@/lib/recovery/reset";
 import { VerifyResetTokenRequest, VerifyResetTokenResponse } from "../../_lib/contract";

@@ -3,7 +3,8 @@
 // (a page that throws mid-render can only give a 500, or a 200 once streaming began).
 // Imported by proxy.ts, route handlers and server actions; no "server-only" so tests import it.
 import { sql } from "drizzle-orm";
-import { getDb, lastConnectionClosedAt } from "./client";
+import { lastConnectionClosedAt } from "../db/client";
+import { getDb } from "./db";
 
 /** Seconds a client is told to wait (Retry-After) while the database is unavailable. */
 export const RETRY_AFTER_SECONDS = 5;

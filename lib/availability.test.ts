@@ -3,7 +3,7 @@ import postgres from "postgres";
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { openTestDatabase, TEST_DATABASE_URL } from "@/test-support/databases";
 import { isDatabaseAvailable, isDatabaseUnavailableError, resetAvailabilityForTests } from "./availability";
-import { lastConnectionClosedAt, queryRows, useDatabaseForTests } from "./client";
+import { lastConnectionClosedAt, queryRows, useDatabaseForTests } from "../db/client";
 
 const withCode = (code: string, message = code) => Object.assign(new Error(message), { code });
 
