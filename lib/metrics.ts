@@ -1,7 +1,7 @@
 import "server-only";
 import { sql } from "drizzle-orm";
 import { Counter, Gauge, Histogram, Registry } from "prom-client";
-import type { Database } from "@/db/client";
+import { queryRows, type Database } from "@/db/client";
 
 interface RekeyMetrics {
   registry: Registry;
@@ -59,19 +59,13 @@ export function observeEmailSend(transport: string, ok: boolean, seconds: number
   metrics().emailSendSeconds.observe({ transport, outcome: ok ? "sent" : "failed" }, seconds);
 }
 
-function rowsOf<T>(result: unknown): T[] {
-  return (Array.isArray(result) ? result : (result as { rows: T[] }).rows) as T[];
-}
-
 /**
  * The Prometheus text of this instance. Queue figures are state, not events, so they are read
  * from the jobs table at scrape time and agree on every instance.
  */
 export async function renderMetrics(db: Database): Promise<{ contentType: string; body: string }> {
   const m = metrics();
-  const rows = rowsOf<{ status: string; n: number | string; retrying: number | string }>(
-    await db.execute(sql`select status, count(*) as n, count(*) filter (where status = 'pending' and attempts > 0) as retrying from jobs group by status`),
-  );
+  const rows = await queryRows<{ status: string; n: number | string; retrying: number | string }>(db, sql`select status, count(*) as n, count(*) filter (where status = 'pending' and attempts > 0) as retrying from jobs group by status`);
   m.queueDepth.reset();
   for (const status of ["pending", "running", "done", "failed"]) m.queueDepth.set({ status }, Number(rows.find((r) => r.status === status)?.n ?? 0));
   m.jobsRetrying.set(rows.reduce((sum, r) => sum + Number(r.retrying), 0));

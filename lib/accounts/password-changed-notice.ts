@@ -7,10 +7,9 @@ import { formatEmailTime } from "@/emails/layout";
 import { z } from "zod";
 import { requestContextShape } from "../client-ip";
 import { env } from "../env";
-import { sendFailure } from "../jobs/errors";
+import { failedSend } from "../jobs/errors";
 import { defineJob } from "../jobs/definition";
 import { RUN_ONCE, type JobSteps } from "../jobs/steps";
-import { log } from "../log";
 import { sendEmail } from "../mail";
 import { generateToken } from "../tokens";
 import { describeUserAgent } from "../user-agent";
@@ -55,9 +54,7 @@ export async function notifyPasswordChanged(
     }),
     idempotencyKey: `password-changed/${input.userId}/${input.changedAt.getTime()}`,
   });
-  if (sent.ok) return;
-  if (!sent.paced) log("error", "password_changed.email_failed", { userId: input.userId, reason: sent.reason });
-  throw sendFailure(sent);
+  if (!sent.ok) throw await failedSend(sent, "password_changed.email_failed", { userId: input.userId });
 }
 
 /** The "password_changed.notify" job: the email every password change or reset sends. */

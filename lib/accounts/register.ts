@@ -8,12 +8,11 @@ import { registerUser } from "./create-account";
 import { audit } from "../audit";
 import { sendVerificationEmail } from "./verify-email";
 import { env } from "../env";
-import { sendFailure } from "../jobs/errors";
+import { failedSend } from "../jobs/errors";
 import { defineJob, type Schedule } from "../jobs/definition";
 import { enqueueJob } from "../jobs/queue";
 import { RUN_ONCE, unsealOrGiveUp, type JobSteps } from "../jobs/steps";
 import { seal } from "../jobs/seal";
-import { log } from "../log";
 import { sendEmail } from "../mail";
 import { clientKey, requestContextShape, type RequestContext } from "../client-ip";
 import { consumeRateLimit, type RateLimit } from "../rate-limit";
@@ -84,9 +83,7 @@ export async function completeRegistration(
     // One key per attempt to register, the same on every retry of its email.
     idempotencyKey: `registration-attempt/${emailFingerprint(email)}/${new Date(outcome.attemptedAt).getTime()}`,
   });
-  if (sent.ok) return;
-  if (!sent.paced) log("error", "registration.attempt_email_failed", { reason: sent.reason });
-  throw sendFailure(sent);
+  if (!sent.ok) throw await failedSend(sent, "registration.attempt_email_failed", {});
 }
 
 /** The "registration.complete" job: a registration's deferred half, its password sealed until then. */

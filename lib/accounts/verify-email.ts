@@ -9,11 +9,10 @@ import { audit } from "../audit";
 import { clientKey, requestContextShape, type RequestContext } from "../client-ip";
 import { clearSignInFailures, countSignInAttempt } from "../auth/sign-in-throttle";
 import { env } from "../env";
-import { sendFailure } from "../jobs/errors";
+import { failedSend } from "../jobs/errors";
 import { defineJob, type Schedule } from "../jobs/definition";
 import { enqueueJob } from "../jobs/queue";
 import { RUN_ONCE, type JobSteps } from "../jobs/steps";
-import { log } from "../log";
 import { sendEmail } from "../mail";
 import { verifyDummyPassword, verifyPassword } from "../password-hashing";
 import { consumeRateLimit, type RateLimit } from "../rate-limit";
@@ -69,15 +68,12 @@ export async function sendVerificationEmail(
     idempotencyKey: `verify-email/${link.tokenId}`,
   });
   const entry = { userId: user.id, ip: context.ip, userAgent: context.userAgent };
-  if (sent.ok) {
-    await audit(db, { event: "email_verification.sent", ...entry });
-    return;
+  if (!sent.ok) {
+    throw await failedSend(sent, "email_verification.email_failed", { userId: user.id }, () =>
+      audit(db, { event: "email_verification.email_failed", ...entry, details: { reason: sent.reason } }),
+    );
   }
-  if (!sent.paced) {
-    log("error", "email_verification.email_failed", { userId: user.id, reason: sent.reason });
-    await audit(db, { event: "email_verification.email_failed", ...entry, details: { reason: sent.reason } });
-  }
-  throw sendFailure(sent);
+  await audit(db, { event: "email_verification.sent", ...entry });
 }
 
 export type VerificationInspection = { status: "valid"; maskedEmail: string } | { status: TokenProblem };

@@ -1,6 +1,6 @@
 import "server-only";
 import { sql } from "drizzle-orm";
-import type { Database } from "@/db/client";
+import { queryRows, type Database } from "@/db/client";
 import type { AuditEventName } from "@/lib/audit";
 
 export const PERIODS = { "24h": 1, "7d": 7, "30d": 30 } as const;
@@ -47,10 +47,6 @@ const COUNTED = {
 
 type CountedFigure = keyof typeof COUNTED;
 
-function rowsOf<T>(result: unknown): T[] {
-  return (Array.isArray(result) ? result : (result as { rows: T[] }).rows) as T[];
-}
-
 const DAY_MS = 86_400_000;
 const COUNTED_MARK = "_counted";
 const dayOf = (t: number) => new Date(t).toISOString().slice(0, 10);
@@ -62,9 +58,7 @@ const startOfUtcDay = (t: number) => t - (t % DAY_MS);
  */
 async function countClosedDays(db: Database, from: number, to: number): Promise<void> {
   if (from >= to) return;
-  const counted = rowsOf<{ day: string }>(
-    await db.execute(sql`select to_char(day, 'YYYY-MM-DD') as day from audit_daily_counts where event = ${COUNTED_MARK} and day >= ${dayOf(from)} and day < ${dayOf(to)}`),
-  );
+  const counted = await queryRows<{ day: string }>(db, sql`select to_char(day, 'YYYY-MM-DD') as day from audit_daily_counts where event = ${COUNTED_MARK} and day >= ${dayOf(from)} and day < ${dayOf(to)}`);
   const done = new Set(counted.map((r) => r.day));
   for (let t = from; t < to; t += DAY_MS) {
     const day = dayOf(t);
@@ -96,7 +90,7 @@ export async function rollUpAuditDays(db: Database, now: Date = new Date()): Pro
 export async function deleteExpiredAuditDays(db: Database, retentionDays: number, now: Date = new Date()): Promise<number> {
   // A day goes once its end is older than the cut-off, as its last events then are.
   const firstKept = dayOf(startOfUtcDay(now.getTime() - retentionDays * DAY_MS));
-  const deleted = rowsOf<{ day: string }>(await db.execute(sql`delete from audit_daily_counts where day < ${firstKept}::date returning day`));
+  const deleted = await queryRows<{ day: string }>(db, sql`delete from audit_daily_counts where day < ${firstKept}::date returning day`);
   return deleted.length;
 }
 
@@ -118,19 +112,15 @@ export async function readRecoveryStats(db: Database, period: Period, now: Date 
 
   // Sequential: PGlite runs one query at a time anyway.
   await countClosedDays(db, firstClosedDay, today);
-  const closed = rowsOf<{ day: string; event: string; n: number | string }>(
-    await db.execute(sql`
+  const closed = await queryRows<{ day: string; event: string; n: number | string }>(db, sql`
       select to_char(day, 'YYYY-MM-DD') as day, event, count as n from audit_daily_counts
-      where event in (${eventList}) and day >= ${dayOf(firstClosedDay)} and day < ${dayOf(today)}`),
-  );
-  const partial = rowsOf<{ day: string; event: string; n: number | string }>(
-    await db.execute(sql`
+      where event in (${eventList}) and day >= ${dayOf(firstClosedDay)} and day < ${dayOf(today)}`);
+  const partial = await queryRows<{ day: string; event: string; n: number | string }>(db, sql`
       select to_char(date_trunc('day', created_at at time zone 'UTC'), 'YYYY-MM-DD') as day, event, count(*) as n
       from audit_events
       where event in (${eventList}) and created_at >= ${sinceIso} and created_at < ${nowIso}
         and (created_at < ${new Date(Math.min(firstClosedDay, today)).toISOString()} or created_at >= ${new Date(today).toISOString()})
-      group by 1, 2`),
-  );
+      group by 1, 2`);
   const counts = new Map<string, number>();
   for (const r of [...closed, ...partial]) counts.set(`${r.day}|${r.event}`, (counts.get(`${r.day}|${r.event}`) ?? 0) + Number(r.n));
   const daily: RecoveryStats["daily"] = [];
@@ -143,21 +133,15 @@ export async function readRecoveryStats(db: Database, period: Period, now: Date 
   }
   const figure = (name: CountedFigure) => COUNTED[name].reduce((sum, e) => sum + (total.get(e) ?? 0), 0);
 
-  const [tokens] = rowsOf<{ expired: number | string }>(
-    await db.execute(sql`
+  const [tokens] = await queryRows<{ expired: number | string }>(db, sql`
       select count(*) as expired from password_reset_tokens
-      where used_at is null and expires_at >= ${sinceIso} and expires_at < ${nowIso}`),
-  );
-  const [queue] = rowsOf<{ depth: number | string; retrying: number | string }>(
-    await db.execute(sql`select count(*) as depth, count(*) filter (where attempts > 0) as retrying from jobs where status = 'pending'`),
-  );
+      where used_at is null and expires_at >= ${sinceIso} and expires_at < ${nowIso}`);
+  const [queue] = await queryRows<{ depth: number | string; retrying: number | string }>(db, sql`select count(*) as depth, count(*) filter (where attempts > 0) as retrying from jobs where status = 'pending'`);
   // From the link rows: a used link records when it was requested and when it was used. The
   // cleanup deletes links a week after they expire, so a 30-day median covers the last week or so.
-  const [median] = rowsOf<{ seconds: number | string | null }>(
-    await db.execute(sql`
+  const [median] = await queryRows<{ seconds: number | string | null }>(db, sql`
       select percentile_cont(0.5) within group (order by extract(epoch from used_at - created_at)) as seconds
-      from password_reset_tokens where used_at >= ${sinceIso} and used_at < ${nowIso}`),
-  );
+      from password_reset_tokens where used_at >= ${sinceIso} and used_at < ${nowIso}`);
 
   const resetEmailsSent = figure("resetEmailsSent");
   const resetsCompleted = figure("resetsCompleted");

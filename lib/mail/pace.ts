@@ -1,14 +1,10 @@
 import "server-only";
 import { sql } from "drizzle-orm";
-import type { Database } from "@/db/client";
+import { queryRows, type Database } from "@/db/client";
 import { sendPace } from "@/db/schema";
 import { batchedPerDatabase, groupPositions } from "../batch";
 
 export type SlotResult = { ok: true; waitMs: number } | { ok: false; retryAfterMs: number };
-
-function rowsOf<T>(result: unknown): T[] {
-  return (Array.isArray(result) ? result : (result as { rows: T[] }).rows) as T[];
-}
 
 /**
  * Takes `count` consecutive send slots of `name`, shared by every instance: one row whose
@@ -20,14 +16,12 @@ async function takeSlots(db: Database, name: string, perSecond: number, maxWaitM
   const span = sql`(${stepMs * count}::double precision * interval '1 millisecond')`;
   const last = sql`(${stepMs * (count - 1)}::double precision * interval '1 millisecond')`;
   const maxWait = sql`(${maxWaitMs}::double precision * interval '1 millisecond')`;
-  const [row] = rowsOf<{ wait_ms: number | string }>(
-    await db.execute(sql`
+  const [row] = await queryRows<{ wait_ms: number | string }>(db, sql`
       insert into ${sendPace} (name, next_slot_at) select ${name}, now() + ${span} where ${last} <= ${maxWait}
       on conflict (name) do update
         set next_slot_at = greatest(${sendPace.nextSlotAt}, now()) + ${span}
         where greatest(${sendPace.nextSlotAt}, now()) + ${last} <= now() + ${maxWait}
-      returning extract(epoch from (next_slot_at - ${span} - now())) * 1000 as wait_ms`),
-  );
+      returning extract(epoch from (next_slot_at - ${span} - now())) * 1000 as wait_ms`);
   if (!row) return null;
   const first = Number(row.wait_ms);
   return Array.from({ length: count }, (_, n) => Math.max(0, first + n * stepMs));
@@ -41,9 +35,7 @@ async function takeSlots(db: Database, name: string, perSecond: number, maxWaitM
 export async function reserveSendSlot(db: Database, name: string, perSecond: number, maxWaitMs: number): Promise<SlotResult> {
   const waits = await takeSlots(db, name, perSecond, maxWaitMs, 1);
   if (waits) return { ok: true, waitMs: waits[0]! };
-  const [current] = rowsOf<{ wait_ms: number | string }>(
-    await db.execute(sql`select extract(epoch from (next_slot_at - now())) * 1000 as wait_ms from ${sendPace} where name = ${name}`),
-  );
+  const [current] = await queryRows<{ wait_ms: number | string }>(db, sql`select extract(epoch from (next_slot_at - now())) * 1000 as wait_ms from ${sendPace} where name = ${name}`);
   return { ok: false, retryAfterMs: Math.max(0, Number(current?.wait_ms ?? 0)) };
 }
 

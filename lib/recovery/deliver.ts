@@ -9,11 +9,10 @@ import { audit, auditInsertSql, noteAudited } from "../audit";
 import { batchedPerDatabase } from "../batch";
 import type { RequestContext } from "../client-ip";
 import { env } from "../env";
-import { sendFailure } from "../jobs/errors";
+import { failedSend } from "../jobs/errors";
 import { LeaseLost } from "../jobs/queue";
 import { seal } from "../jobs/seal";
 import { heldInputSql, RUN_ONCE, stepsRecordSql, type HeldJob, type JobSteps } from "../jobs/steps";
-import { log } from "../log";
 import { sendEmail } from "../mail";
 import { spendUserTokensSql } from "../single-use-tokens";
 import { emailFingerprint, generateToken } from "../tokens";
@@ -104,22 +103,17 @@ async function issueResetLinkUntraced(
     idempotencyKey: `password-reset/${link.tokenId}`,
   });
   const entry = { email: user.email, ip: context.ip, userAgent: context.userAgent, userId: user.id };
-  if (sent.ok) {
-    const sentEntry = { event: "password_reset.email_sent", ...entry, details: { token_id: link.tokenId } } as const;
-    if (!steps.job) await audit(db, sentEntry);
-    else {
-      // The audit row and the end of the job in one statement, shared with the jobs whose emails went out beside it.
-      if (!(await endSentJob(db, { job: steps.job, ...entry, tokenId: link.tokenId }))) throw new LeaseLost("end");
-      steps.recorded("end", {}, [], true);
-      noteAudited(sentEntry);
-    }
-    return;
+  if (!sent.ok) {
+    throw await failedSend(sent, "password_reset.email_failed", { userId: user.id, tokenId: link.tokenId }, () =>
+      audit(db, { event: "password_reset.email_failed", ...entry, details: { token_id: link.tokenId, reason: sent.reason } }),
+    );
   }
-  if (!sent.paced) {
-    log("error", "password_reset.email_failed", { userId: user.id, tokenId: link.tokenId, reason: sent.reason });
-    await audit(db, { event: "password_reset.email_failed", ...entry, details: { token_id: link.tokenId, reason: sent.reason } });
-  }
-  throw sendFailure(sent);
+  const sentEntry = { event: "password_reset.email_sent", ...entry, details: { token_id: link.tokenId } } as const;
+  if (!steps.job) return audit(db, sentEntry);
+  // The audit row and the end of the job in one statement, shared with the jobs whose emails went out beside it.
+  if (!(await endSentJob(db, { job: steps.job, ...entry, tokenId: link.tokenId }))) throw new LeaseLost("end");
+  steps.recorded("end", {}, [], true);
+  noteAudited(sentEntry);
 }
 
 type SentJob = { job: HeldJob; userId: string; tokenId: string } & { email: string } & RequestContext;

@@ -371,10 +371,10 @@ describeEachDatabase("password reset", ({ handle }) => {
 
     expect(await inspectResetToken(db(), secondToken)).toEqual({ status: "used" });
     expect((await tokenRowsOf(db(), user.id)).every((row) => row.usedAt !== null)).toBe(true);
-    expect(await resetPassword(db(), { token, password: "Another-New-Pass-44", ip, userAgent: null }, schedule)).toEqual({ ok: false, code: "TOKEN_USED" });
+    expect(await resetPassword(db(), { token, password: "Another-New-Pass-44", ip, userAgent: null }, schedule)).toEqual({ ok: false, code: "TOKEN_PROBLEM", problem: "used" });
     expect(await resetPassword(db(), { token: secondToken, password: "Another-New-Pass-44", ip, userAgent: null }, schedule)).toEqual({
       ok: false,
-      code: "TOKEN_USED",
+      code: "TOKEN_PROBLEM", problem: "used",
     });
 
     const audits = await db().select().from(auditEvents).where(eq(auditEvents.userId, user.id));
@@ -401,13 +401,13 @@ describeEachDatabase("password reset", ({ handle }) => {
 
     expect(await resetPassword(db(), { token, password: "Brand-New-Pass-45", ip: null, userAgent: null }, schedule)).toEqual({
       ok: false,
-      code: "TOKEN_EXPIRED",
+      code: "TOKEN_PROBLEM", problem: "expired",
     });
     expect(pending).toHaveLength(0);
     expect((await verifyCredentials(db(), user.email, CURRENT_PASSWORD)).ok).toBe(true);
     expect(await resetPassword(db(), { token: "A".repeat(43), password: "Brand-New-Pass-45", ip: null, userAgent: null }, schedule)).toEqual({
       ok: false,
-      code: "TOKEN_INVALID",
+      code: "TOKEN_PROBLEM", problem: "invalid",
     });
   });
 
@@ -421,7 +421,7 @@ describeEachDatabase("password reset", ({ handle }) => {
 
     const winners = results.flatMap((r, i) => (r.ok ? [i] : []));
     expect(winners).toHaveLength(1);
-    expect(results.filter((r) => !r.ok)).toEqual(Array.from({ length: 19 }, () => ({ ok: false, code: "TOKEN_USED" })));
+    expect(results.filter((r) => !r.ok)).toEqual(Array.from({ length: 19 }, () => ({ ok: false, code: "TOKEN_PROBLEM", problem: "used" })));
     expect(pending).toHaveLength(1);
     const [row] = await db().select({ passwordHash: users.passwordHash }).from(users).where(eq(users.id, user.id));
     const verified = await Promise.all(passwords.map((p) => verifyPassword(row!.passwordHash!, p)));

@@ -50,7 +50,8 @@ async function findToken(db: Database, token: string): Promise<FoundToken> {
 
 export type ResetPasswordResult =
   | { ok: true }
-  | { ok: false; code: "TOKEN_INVALID" | "TOKEN_EXPIRED" | "TOKEN_USED" }
+  /** The link does not work (invalid, expired or used): the page and the API say which. */
+  | { ok: false; code: "TOKEN_PROBLEM"; problem: TokenProblem }
   | { ok: false; code: "PASSWORD_REJECTED"; passwordErrors: string[] }
   /** The account has two-factor authentication on and no code came with the password. */
   | { ok: false; code: "SECOND_FACTOR_REQUIRED" }
@@ -66,8 +67,6 @@ class RollBack extends Error {
 
 const hasSecondFactorInput = (input: SecondFactorInput): boolean => Boolean(input.otp?.trim() || input.recoveryCode?.trim());
 
-/** The result code for each way a reset link can fail to work. */
-export const TOKEN_PROBLEM_CODES = { invalid: "TOKEN_INVALID", expired: "TOKEN_EXPIRED", used: "TOKEN_USED" } as const;
 const PROBLEM_EVENTS = {
   invalid: "password_reset.token_invalid",
   expired: "password_reset.token_expired",
@@ -97,7 +96,7 @@ async function resetPasswordUntraced(
   const found = await findToken(db, input.token);
   if (found.status !== "valid") {
     await auditTokenProblem(db, found.status, { ...input, userId: found.userId });
-    return { ok: false, code: TOKEN_PROBLEM_CODES[found.status] };
+    return { ok: false, code: "TOKEN_PROBLEM", problem: found.status };
   }
   // Asked before anything is hashed or counted; asked again under the user's lock in the
   // transaction, so a second factor turned on meanwhile is still required.
@@ -127,7 +126,7 @@ async function resetPasswordUntraced(
   const now = await findToken(db, input.token);
   const problem: TokenProblem = now.status === "valid" ? "used" : now.status;
   await auditTokenProblem(db, problem, { ...input, userId: found.userId });
-  return { ok: false, code: TOKEN_PROBLEM_CODES[problem] };
+  return { ok: false, code: "TOKEN_PROBLEM", problem };
 }
 
 /**

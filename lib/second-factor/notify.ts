@@ -6,8 +6,7 @@ import { z } from "zod";
 import { requestContextShape } from "../client-ip";
 import { env } from "../env";
 import { defineJob } from "../jobs/definition";
-import { sendFailure } from "../jobs/errors";
-import { log } from "../log";
+import { failedSend } from "../jobs/errors";
 import { sendEmail } from "../mail";
 import { describeUserAgent } from "../user-agent";
 
@@ -76,9 +75,7 @@ export async function notifyTwoFactorChange(input: {
     }),
     idempotencyKey: `two-factor/${input.change}/${input.userId}/${input.at.getTime()}`,
   });
-  if (sent.ok) return;
-  if (!sent.paced) log("error", "two_factor.email_failed", { userId: input.userId, change: input.change, reason: sent.reason });
-  throw sendFailure(sent);
+  if (!sent.ok) throw await failedSend(sent, "two_factor.email_failed", { userId: input.userId, change: input.change });
 }
 
 /** The "two_factor.notify" job. */

@@ -9,7 +9,7 @@ import { requestContext } from "@/lib/client-ip";
 import { resetPassword } from "@/lib/recovery/reset";
 import { ResetPasswordSchema } from "@/lib/validation/forms";
 import { SECOND_FACTOR_COPY, tooManyCodesMessage } from "@/app/_components/second-factor-copy";
-import { TOKEN_PROBLEM_COPY } from "./token-problems";
+import { RESET_LINK_PROBLEMS } from "./token-problems";
 import { afterResponse } from "@/lib/job-definitions";
 
 type Field = "password" | "confirmPassword" | "otp" | "recoveryCode";
@@ -46,8 +46,8 @@ export async function resetPasswordAction(_previous: FormState<Field>, formData:
         return { status: "error", formError: SECOND_FACTOR_COPY.SECOND_FACTOR_REQUIRED };
       case "RATE_LIMITED":
         return { status: "error", formError: `${tooManyCodesMessage(result.retryAfterSeconds)} Your link still works until it expires.` };
-      default: {
-        const problem = TOKEN_PROBLEM_COPY[result.code];
+      case "TOKEN_PROBLEM": {
+        const problem = RESET_LINK_PROBLEMS[result.problem];
         return { status: "error", formError: `${problem.title}. ${problem.body}` };
       }
     }

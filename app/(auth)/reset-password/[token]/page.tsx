@@ -4,9 +4,9 @@ import { headers } from "next/headers";
 import { TokenProblemCard } from "@/app/_components/token-problem";
 import { getDb } from "@/lib/db";
 import { requestContext } from "@/lib/client-ip";
-import { TOKEN_PROBLEM_CODES, auditTokenProblem, inspectResetToken } from "@/lib/recovery/reset";
+import { auditTokenProblem, inspectResetToken } from "@/lib/recovery/reset";
 import { ResetPasswordForm } from "./reset-password-form";
-import { TOKEN_PROBLEM_COPY } from "./token-problems";
+import { RESET_LINK_PROBLEMS } from "./token-problems";
 
 export const metadata: Metadata = {
   title: "Choose a new password",
@@ -30,7 +30,7 @@ export default async function ResetPasswordPage({
   if (result.status !== "valid") {
     const requestHeaders = await headers();
     await auditTokenProblem(db, result.status, requestContext(requestHeaders));
-    const copy = TOKEN_PROBLEM_COPY[TOKEN_PROBLEM_CODES[result.status]];
+    const copy = RESET_LINK_PROBLEMS[result.status];
     return (
       <TokenProblemCard status={result.status} title={copy.title} body={copy.body} action={{ href: "/forgot-password", label: "Request a new link" }}>
         <p>

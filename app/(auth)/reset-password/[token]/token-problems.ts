@@ -1,15 +1,17 @@
-/** What a person is told about a reset link that does not work: which of the three it is. */
-export const TOKEN_PROBLEM_COPY = {
-  TOKEN_EXPIRED: {
+import type { TokenProblem } from "@/lib/single-use-tokens";
+
+/** What a person is told about a reset link that does not work: which of the three it is (page and API alike). */
+export const RESET_LINK_PROBLEMS: Record<TokenProblem, { title: string; body: string }> = {
+  expired: {
     title: "This link has expired",
     body: "Reset links work for a limited time. Ask for a new one and use it soon after it arrives.",
   },
-  TOKEN_USED: {
+  used: {
     title: "This link has already been used",
     body: "Each reset link works once. If you did not just change your password, ask for a new link.",
   },
-  TOKEN_INVALID: {
+  invalid: {
     title: "This link is not valid",
     body: "It may be incomplete or mistyped. Copy the whole link from the email, or ask for a new one.",
   },
-} as const;
+};

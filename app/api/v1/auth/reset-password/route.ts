@@ -1,5 +1,5 @@
 import { SECOND_FACTOR_COPY, tooManyCodesMessage } from "@/app/_components/second-factor-copy";
-import { TOKEN_PROBLEM_COPY } from "@/app/(auth)/reset-password/[token]/token-problems";
+import { RESET_LINK_PROBLEMS } from "@/app/(auth)/reset-password/[token]/token-problems";
 import { getDb } from "@/lib/db";
 import { requestContext } from "@/lib/client-ip";
 import { resetPassword } from "@/lib/recovery/reset";
@@ -7,7 +7,6 @@ import { MessageResponse, ResetPasswordRequest } from "../../_lib/contract";
 import { apiError, parseJsonBody, passwordRejected, rateLimited, respond, routeHandlers } from "../../_lib/http";
 import { afterResponse } from "@/lib/job-definitions";
 
-const TOKEN_ERRORS = { TOKEN_INVALID: "invalid_token", TOKEN_EXPIRED: "expired_token", TOKEN_USED: "used_token" } as const;
 const SECOND_FACTOR_ERRORS = { SECOND_FACTOR_REQUIRED: "second_factor_required", INVALID_CODE: "invalid_second_factor" } as const;
 
 export const { GET, HEAD, POST, PUT, DELETE, PATCH, OPTIONS } = routeHandlers({
@@ -29,9 +28,9 @@ export const { GET, HEAD, POST, PUT, DELETE, PATCH, OPTIONS } = routeHandlers({
         case "SECOND_FACTOR_REQUIRED":
         case "INVALID_CODE":
           return apiError(400, SECOND_FACTOR_ERRORS[result.code], SECOND_FACTOR_COPY[result.code]);
-        default: {
-          const copy = TOKEN_PROBLEM_COPY[result.code];
-          return apiError(400, TOKEN_ERRORS[result.code], `${copy.title}. ${copy.body}`);
+        case "TOKEN_PROBLEM": {
+          const copy = RESET_LINK_PROBLEMS[result.problem];
+          return apiError(400, `${result.problem}_token`, `${copy.title}. ${copy.body}`);
         }
       }
     }
