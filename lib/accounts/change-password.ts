@@ -73,7 +73,7 @@ export async function changePassword(
     );
     if (!changed) return null;
     // This browser stays signed in, on the new credentials.
-    const session = await createSession(tx, { userId: user.id, credentialsVersion: changed.user.credentialsVersion, ip: input.ip, userAgent: input.userAgent, secondFactor });
+    const session = await createSession(tx, { userId: user.id, credentialsVersion: changed.credentialsVersion, ip: input.ip, userAgent: input.userAgent, secondFactor });
     if (!session) throw new Error("the new credentials changed inside their own transaction");
     return { session };
   });

@@ -67,5 +67,5 @@ export const passwordChangedJob = defineJob({
 /** The notice of a new password, as changeCredentials sends it. */
 export const passwordChangedNotice: CredentialNotice<z.input<typeof passwordChangedJob.payload>> = {
   job: passwordChangedJob,
-  payload: (user, context) => ({ userId: user.id, email: user.email, changedAt: user.passwordChangedAt.toISOString(), ...context }),
+  payload: (user, context) => ({ userId: user.id, email: user.email, changedAt: user.passwordChangedAt, ...context }),
 };

@@ -1,7 +1,10 @@
 import "server-only";
 import type { Database } from "@/db/client";
 import { passwordResetTokens } from "@/db/schema";
-import { changeCredentials } from "../accounts/credential-change";
+import { sql } from "drizzle-orm";
+import { queryRows } from "@/db/client";
+import { users } from "@/db/schema";
+import { changeCredentials, CHANGE_OUTCOME, credentialChangeSql, noteCredentialChange, type ChangeOutcomeRow } from "../accounts/credential-change";
 import { passwordChangedNotice } from "../accounts/password-changed-notice";
 import { audit } from "../audit";
 import type { RequestContext } from "../client-ip";
@@ -16,7 +19,8 @@ import {
   type CodeRefusal,
   type SecondFactorInput,
 } from "../second-factor/two-factor";
-import { consumeToken, lookUpTokenAndUser, type TokenProblem } from "../single-use-tokens";
+import { consumeToken, consumeTokenSql, lookUpTokenAndUser, type TokenProblem } from "../single-use-tokens";
+import { isWellFormedToken } from "../tokens";
 import { traced } from "../tracing";
 import { lockUserSql } from "../user-lock";
 import { maskEmail } from "../validation/fields";
@@ -38,14 +42,14 @@ async function inspectResetTokenUntraced(db: Database, token: string): Promise<I
 }
 
 type FoundToken =
-  | { status: "valid"; userId: string; email: string; passwordHash: string | null; twoFactor: boolean; expiresAt: Date }
+  | { status: "valid"; tokenId: string; userId: string; email: string; passwordHash: string | null; twoFactor: boolean; expiresAt: Date }
   | { status: TokenProblem; userId?: string };
 
 async function findToken(db: Database, token: string): Promise<FoundToken> {
   const { lookup, user } = await lookUpTokenAndUser(db, passwordResetTokens, token);
   if (lookup.status !== "valid") return lookup;
   if (!user) return { status: "invalid" };
-  return { status: "valid", userId: lookup.userId, email: user.email, passwordHash: user.passwordHash, twoFactor: user.twoFactor, expiresAt: lookup.expiresAt };
+  return { status: "valid", tokenId: lookup.id, userId: lookup.userId, email: user.email, passwordHash: user.passwordHash, twoFactor: user.twoFactor, expiresAt: lookup.expiresAt };
 }
 
 export type ResetPasswordResult =
@@ -117,7 +121,8 @@ async function resetPasswordUntraced(
     const budget = await countSecondFactorAttempt(db, found.userId, input);
     if (!budget.ok) return budget;
   }
-  const outcome = await consumeAndChange(db, { ...input, userId: found.userId, passwordHash: hashed.hash }, schedule);
+  const change = { ...input, userId: found.userId, tokenId: found.tokenId, passwordHash: hashed.hash };
+  const outcome = secondFactor ? await consumeAndChange(db, change, schedule) : await consumeAndChangeAtOnce(db, change, schedule);
   // A right code (or one never checked because the token was gone) gives its attempt back.
   if (secondFactor) await settleAttempt(db, found.userId, outcome ?? { ok: false }, input);
   if (outcome) return outcome;
@@ -129,15 +134,54 @@ async function resetPasswordUntraced(
   return { ok: false, code: "TOKEN_PROBLEM", problem };
 }
 
+/** The reset's credential change: the new password, and the owner's "your password was changed" email. */
+function resetChange(input: { userId: string; tokenId: string; passwordHash: string } & RequestContext) {
+  return {
+    userId: input.userId,
+    password: { hash: input.passwordHash, confirmsEmail: true },
+    event: "password_reset.completed",
+    reason: "password_reset",
+    details: { token_id: input.tokenId },
+    notice: passwordChangedNotice,
+    ip: input.ip,
+    userAgent: input.userAgent,
+  } as const;
+}
+
 /**
- * The reset's one transaction: lock the user, consume the token, check the second factor when
- * the account has one (now, under the lock: one turned on since the link was looked up counts),
- * then the credential change. Null when the token was no longer there to consume; a refused
- * second factor rolls everything back, the token's consumption with it, so the link still works.
+ * The whole reset of an account without a second factor in ONE statement, atomic without a
+ * transaction: the user row locked first (the lock order every credential change keeps), the
+ * token consumed only while that account still has no second factor, then the credential
+ * change. Null when the token was no longer there to consume; SECOND_FACTOR_REQUIRED when a
+ * second factor was turned on since the link was looked up (nothing changes then).
  */
-export async function consumeAndChange(
+export async function consumeAndChangeAtOnce(
   db: Database,
-  input: { token: string; userId: string; passwordHash: string } & SecondFactorInput & RequestContext,
+  input: { token: string; userId: string; tokenId: string; passwordHash: string } & RequestContext,
+  schedule: Schedule,
+): Promise<ResetPasswordResult | null> {
+  if (!isWellFormedToken(input.token)) return null;
+  const change = resetChange(input);
+  const [row] = await queryRows<ChangeOutcomeRow & { two_factor: boolean | null }>(
+    db,
+    sql`with owner as (select ${users.id} as id, ${users.twoFactorEnabledAt} is not null as two_factor from ${users} where ${users.id} = ${input.userId} for no key update),
+      consumed as (${consumeTokenSql(passwordResetTokens, input.token, sql`(select id from owner where not two_factor)`)}),
+      ${credentialChangeSql(change, sql`exists (select 1 from consumed)`)}
+      select ${CHANGE_OUTCOME}, (select two_factor from owner) as two_factor`,
+  );
+  if (noteCredentialChange(db, row, change, schedule)) return { ok: true };
+  if (row?.two_factor) return { ok: false, code: "SECOND_FACTOR_REQUIRED" };
+  return null;
+}
+
+/**
+ * The reset's transaction for an account with a second factor: consume the token, check the
+ * code, then the credential change. Null when the token was no longer there to consume; a
+ * refused code rolls everything back, the token's consumption with it, so the link still works.
+ */
+async function consumeAndChange(
+  db: Database,
+  input: { token: string; userId: string; tokenId: string; passwordHash: string } & SecondFactorInput & RequestContext,
   schedule: Schedule,
 ): Promise<ResetPasswordResult | null> {
   try {
@@ -148,31 +192,16 @@ export async function consumeAndChange(
       if (!consumed) return null;
 
       // Checked (and spent) in the transaction that consumes the token: a wrong code rolls the
-      // token back; a right one is spent only together with the change.
+      // token back; a right one is spent only together with the change. (An account whose
+      // second factor was turned off meanwhile is checked against none.)
       let recoveryCodesLeft: number | undefined;
       if (await hasTwoFactor(tx, consumed.userId)) {
-        if (!hasSecondFactorInput(input)) throw new RollBack({ ok: false, code: "SECOND_FACTOR_REQUIRED" });
         const checked = await checkSecondFactor(tx, consumed.userId, input);
         if (!checked.ok) throw new RollBack({ ok: false, code: checked.code === "NOT_ENABLED" ? "SECOND_FACTOR_REQUIRED" : "INVALID_CODE" });
         if (checked.method === "recovery_code") recoveryCodesLeft = checked.recoveryCodesLeft ?? 0;
       }
 
-      const changed = await changeCredentials(
-        tx,
-        db,
-        {
-          userId: consumed.userId,
-          password: { hash: input.passwordHash, confirmsEmail: true },
-          event: "password_reset.completed",
-          reason: "password_reset",
-          details: { token_id: consumed.id },
-          notice: passwordChangedNotice,
-          ip: input.ip,
-          userAgent: input.userAgent,
-        },
-        schedule,
-      );
-      if (!changed) throw new Error("reset token points at a missing user");
+      if (!(await changeCredentials(tx, db, resetChange(input), schedule))) throw new Error("reset token points at a missing user");
       if (recoveryCodesLeft !== undefined) {
         await recordRecoveryCodeUse(db, tx, schedule, { userId: consumed.userId, recoveryCodesLeft, ip: input.ip, userAgent: input.userAgent });
       }

@@ -45,8 +45,8 @@ export async function reportPasswordChange(db: Database, token: string, context:
       schedule,
     );
     if (!changed) return null;
-    await spendUserTokens(tx, passwordChangeReportTokens, changed.user.id);
-    return changed.user;
+    await spendUserTokens(tx, passwordChangeReportTokens, changed.userId);
+    return changed;
   });
   if (!user) {
     const now = await lookUpToken(db, passwordChangeReportTokens, token);
