@@ -8,7 +8,7 @@ import { env } from "./env";
 import { deleteFinishedJobs } from "./jobs/queue";
 import { deleteExpiredRateLimits } from "./rate-limit";
 import { deleteStaleTokens } from "./single-use-tokens";
-import { deleteEndedSignInChallenges } from "./second-factor/two-factor";
+import { deleteEndedSignInChallenges } from "./second-factor/sign-in-step";
 
 /** How long a dead link keeps saying "used" or "expired" before it becomes "not valid". */
 export const DEAD_TOKEN_GRACE_DAYS = 7;

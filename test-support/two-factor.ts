@@ -1,7 +1,8 @@
 // Turning two-factor authentication on for a test user, as a person would: the key is read
 // from the "Setup key" text and the first code typed from it.
 import type { Database } from "@/db/client";
-import { confirmEnrolment, offerEnrolment, totpCode } from "@/lib/second-factor/two-factor";
+import { confirmEnrolment, offerEnrolment } from "@/lib/second-factor/enrolment";
+import { totpCode } from "@/lib/second-factor/totp";
 import { CHROME_ON_WINDOWS, uniqueIp } from "./reset-helpers";
 
 /** Enrols `user` and returns the TOTP key and the ten recovery codes. */

@@ -1,5 +1,5 @@
 import { Fragment, type ReactNode } from "react";
-import type { UserSession } from "@/lib/auth/sessions";
+import type { UserSession } from "@/lib/auth/user-sessions";
 import { describeUserAgent } from "@/lib/user-agent";
 import styles from "./sessions-table.module.css";
 

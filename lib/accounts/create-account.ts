@@ -3,7 +3,8 @@ import { eq, isNull, sql } from "drizzle-orm";
 import type { Database } from "@/db/client";
 import { emailVerificationTokens, users } from "@/db/schema";
 import { audit } from "../audit";
-import { deleteUserSessions, nextCredentialsVersion } from "../auth/sessions";
+import { nextCredentialsVersion } from "../auth/sessions";
+import { deleteUserSessions } from "../auth/user-sessions";
 import { hashPassword } from "../password-hashing";
 import { normalizeEmail } from "../validation/fields";
 

@@ -11,7 +11,8 @@ import { createSession, findSession } from "../auth/sessions";
 import { parseEnv } from "../env";
 import { resetPassword } from "../recovery/reset";
 import { enrol } from "@/test-support/two-factor";
-import { checkSecondFactor, removeTwoFactorByAdmin } from "../second-factor/two-factor";
+import { checkSecondFactor } from "../second-factor/check";
+import { removeTwoFactorByAdmin } from "../second-factor/enrolment";
 import { describeAccount, findAccountByEmail, forcePasswordReset, signOutEverywhere } from "./users";
 
 const outbox = installTestOutbox();

@@ -6,19 +6,8 @@ import { auditEvents, sessions, users } from "@/db/schema";
 import { describeEachDatabase } from "@/test-support/databases";
 import { insertUser } from "@/test-support/users";
 import { insertSession } from "@/test-support/sessions";
-import {
-  createSession,
-  deleteExpiredSessions,
-  deleteSessionByToken,
-  deleteUserSessions,
-  findSession,
-  listUserSessions,
-  nextCredentialsVersion,
-  renewSession,
-  revokeUserSession,
-  signOutOtherSessions,
-  signOutSession,
-} from "./sessions";
+import { createSession, deleteExpiredSessions, deleteSessionByToken, findSession, nextCredentialsVersion, renewSession } from "./sessions";
+import { deleteUserSessions, listUserSessions, revokeUserSession, signOutOtherSessions, signOutSession } from "./user-sessions";
 
 const sha256Hex = (value: string) => createHash("sha256").update(value, "utf8").digest("hex");
 const FAKE_HASH = "$argon2id$v=19$m=19456,t=2,p=1$c2FsdHNhbHQ$aGFzaGhhc2hoYXNoaGFzaA";

@@ -7,7 +7,8 @@ import { CHROME_ON_WINDOWS, createUser, uniqueIp } from "@/test-support/reset-he
 import { enrol } from "@/test-support/two-factor";
 import { changePassword } from "../accounts/change-password";
 import { hashToken } from "../tokens";
-import { SIGN_IN_CHALLENGE_TTL_SECONDS, totpCode } from "../second-factor/two-factor";
+import { SIGN_IN_CHALLENGE_TTL_SECONDS } from "../second-factor/sign-in-step";
+import { totpCode } from "../second-factor/totp";
 import { findSession } from "./sessions";
 import { checkSignInPassword, completeSignIn } from "./sign-in";
 

@@ -14,7 +14,9 @@ import { reportPasswordChange } from "./wasnt-me";
 import { consumeAndChangeAtOnce, inspectResetToken, resetPassword } from "./reset";
 import { issueResetLink } from "./deliver";
 import { hashToken } from "../tokens";
-import { SECOND_FACTOR_LIMIT, removeTwoFactorByAdmin, totpCode, twoFactorState } from "../second-factor/two-factor";
+import { SECOND_FACTOR_LIMIT } from "../second-factor/check";
+import { removeTwoFactorByAdmin, twoFactorState } from "../second-factor/enrolment";
+import { totpCode } from "../second-factor/totp";
 
 const outbox = installTestOutbox();
 const NEW_PASSWORD = "Brand-New-Pass-71";

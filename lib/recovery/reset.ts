@@ -10,15 +10,8 @@ import { audit } from "../audit";
 import type { RequestContext } from "../client-ip";
 import type { Schedule } from "../jobs/definition";
 import { hashNewPassword, passwordPolicyErrors } from "../password-hashing";
-import {
-  checkSecondFactor,
-  countSecondFactorAttempt,
-  hasTwoFactor,
-  recordRecoveryCodeUse,
-  settleAttempt,
-  type CodeRefusal,
-  type SecondFactorInput,
-} from "../second-factor/two-factor";
+import { checkSecondFactor, countSecondFactorAttempt, recordRecoveryCodeUse, settleAttempt, type CodeRefusal, type SecondFactorInput } from "../second-factor/check";
+import { hasTwoFactor } from "../second-factor/enrolment";
 import { consumeToken, consumeTokenSql, lookUpTokenAndUser, type TokenProblem } from "../single-use-tokens";
 import { isWellFormedToken } from "../tokens";
 import { traced } from "../tracing";

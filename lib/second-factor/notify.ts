@@ -3,10 +3,12 @@ import { createElement } from "react";
 import TwoFactorChangedEmail from "@/emails/two-factor-changed";
 import { formatEmailTime } from "@/emails/layout";
 import { z } from "zod";
-import { requestContextShape } from "../client-ip";
+import type { Database, Transaction } from "@/db/client";
+import { requestContextShape, type RequestContext } from "../client-ip";
 import { env } from "../env";
-import { defineJob } from "../jobs/definition";
+import { defineJob, type Schedule } from "../jobs/definition";
 import { failedSend } from "../jobs/errors";
+import { enqueueJob } from "../jobs/queue";
 import { sendEmail } from "../mail";
 import { describeUserAgent } from "../user-agent";
 
@@ -91,3 +93,27 @@ export const twoFactorNoticeJob = defineJob({
   }),
   run: (_db, payload) => notifyTwoFactorChange({ ...payload, at: new Date(payload.at) }),
 });
+
+/** Writes a two-factor notice as a durable job in `tx`, the transaction of the change it reports. */
+export async function enqueueTwoFactorNotice(
+  db: Database,
+  tx: Transaction,
+  schedule: Schedule,
+  input: { userId: string; email: string; change: TwoFactorChange; recoveryCodesLeft?: number } & RequestContext,
+): Promise<void> {
+  await enqueueJob(
+    db,
+    twoFactorNoticeJob,
+    {
+      userId: input.userId,
+      email: input.email,
+      change: input.change,
+      recoveryCodesLeft: input.recoveryCodesLeft ?? null,
+      at: new Date().toISOString(),
+      ip: input.ip,
+      userAgent: input.userAgent,
+    },
+    schedule,
+    tx,
+  );
+}

@@ -5,7 +5,7 @@ import { redirect } from "next/navigation";
 import { z } from "zod";
 import { getDb } from "@/lib/db";
 import { requireSession } from "@/lib/auth/current";
-import { signOutOtherSessions, signOutSession } from "@/lib/auth/sessions";
+import { signOutOtherSessions, signOutSession } from "@/lib/auth/user-sessions";
 import { requestContext } from "@/lib/client-ip";
 
 const SESSIONS_PAGE = "/account/sessions";

@@ -3,7 +3,7 @@ import { FormAlert } from "@/app/_components/fields";
 import { formatWhen, SessionsTable } from "@/app/_components/sessions-table";
 import { getDb } from "@/lib/db";
 import { requireSession } from "@/lib/auth/current";
-import { listUserSessions, type UserSession } from "@/lib/auth/sessions";
+import { listUserSessions, type UserSession } from "@/lib/auth/user-sessions";
 import { AccountNav } from "../account-nav";
 import { signOutOtherSessionsAction, signOutSessionAction } from "./actions";
 

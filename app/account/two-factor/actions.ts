@@ -7,7 +7,7 @@ import { tooManyCodesMessage } from "@/app/_components/second-factor-copy";
 import { getDb } from "@/lib/db";
 import { requireSession } from "@/lib/auth/current";
 import { requestContext } from "@/lib/client-ip";
-import { confirmEnrolment, disableTwoFactor, replaceRecoveryCodes } from "@/lib/second-factor/two-factor";
+import { confirmEnrolment, disableTwoFactor, replaceRecoveryCodes } from "@/lib/second-factor/enrolment";
 import { DisableTwoFactorSchema, EnableTwoFactorSchema } from "@/lib/validation/forms";
 import { afterResponse } from "@/lib/job-definitions";
 

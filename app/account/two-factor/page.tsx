@@ -3,7 +3,7 @@ import { FormAlert } from "@/app/_components/fields";
 import { getDb } from "@/lib/db";
 import { formatEmailTime } from "@/emails/layout";
 import { requireSession } from "@/lib/auth/current";
-import { offerEnrolment, twoFactorState } from "@/lib/second-factor/two-factor";
+import { offerEnrolment, twoFactorState } from "@/lib/second-factor/enrolment";
 import { AccountNav } from "../account-nav";
 import { DisableTwoFactorForm, NewRecoveryCodesForm, TwoFactorFlow } from "./two-factor-forms";
 import styles from "./two-factor.module.css";

@@ -7,7 +7,7 @@ import { getDb } from "@/lib/db";
 import { requireAdmin, requireRecentPasswordCheck } from "@/lib/admin/access";
 import { findAccountByEmail, forcePasswordReset, resendVerificationForUser, signOutEverywhere } from "@/lib/admin/users";
 import { requestContext } from "@/lib/client-ip";
-import { removeTwoFactorByAdmin } from "@/lib/second-factor/two-factor";
+import { removeTwoFactorByAdmin } from "@/lib/second-factor/enrolment";
 import { AdminFindUserSchema } from "@/lib/validation/forms";
 import { afterResponse } from "@/lib/job-definitions";
 

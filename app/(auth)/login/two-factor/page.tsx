@@ -5,7 +5,7 @@ import { FormAlert } from "@/app/_components/fields";
 import { getDb } from "@/lib/db";
 import { signInChallengeCookieName } from "@/lib/auth/cookie-names";
 import { safeCallbackPath } from "@/lib/safe-redirect";
-import { findSignInChallenge } from "@/lib/second-factor/two-factor";
+import { findSignInChallenge } from "@/lib/second-factor/sign-in-step";
 import type { SecondStepMethod } from "./paths";
 import { SecondStepForm } from "./second-step-form";
 

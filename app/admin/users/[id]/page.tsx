@@ -5,7 +5,7 @@ import { SessionsTable } from "@/app/_components/sessions-table";
 import { getDb } from "@/lib/db";
 import { hasRecentPasswordCheck, PASSWORD_CHECK_MAX_AGE_MINUTES, requireAdmin } from "@/lib/admin/access";
 import { describeAccount } from "@/lib/admin/users";
-import { RECOVERY_CODE_COUNT } from "@/lib/second-factor/two-factor";
+import { RECOVERY_CODE_COUNT } from "@/lib/second-factor/recovery-codes";
 import styles from "../../admin.module.css";
 import { formatUtc } from "../../format";
 import { PasswordCheckForm } from "../../password-check-form";

@@ -1,0 +1,196 @@
+import "server-only";
+import { and, eq, isNull, sql } from "drizzle-orm";
+import type { Database, Transaction } from "@/db/client";
+import { recoveryCodes, twoFactorChallenges, users } from "@/db/schema";
+import { audit } from "../audit";
+import type { RequestContext } from "../client-ip";
+import type { Schedule } from "../jobs/definition";
+import { seal, unsealWithAge } from "../jobs/seal";
+import { verifyPassword } from "../password-hashing";
+import { lockUser } from "../user-lock";
+import { checkSecondFactor, countSecondFactorAttempt, settleAttempt, type CodeRefusal, type SecondFactorInput } from "./check";
+import { enqueueTwoFactorNotice } from "./notify";
+import { recoveryCodesLeft, storeRecoveryCodes } from "./recovery-codes";
+import { formatSetupKey, matchingTotpStep, newTotpKey, qrCodeSvg, totpUri } from "./totp";
+
+/** How long a key shown for enrolment may still be confirmed. */
+export const ENROLMENT_TTL_MINUTES = 30;
+
+export interface TwoFactorState {
+  enabled: boolean;
+  enabledAt: Date | null;
+  recoveryCodesLeft: number;
+}
+
+/** Whether the user has a second factor, since when, and how many recovery codes are unused. */
+export async function twoFactorState(db: Database, userId: string): Promise<TwoFactorState> {
+  const user = await db.query.users.findFirst({ where: eq(users.id, userId), columns: { twoFactorEnabledAt: true } });
+  const enabledAt = user?.twoFactorEnabledAt ?? null;
+  return { enabled: enabledAt !== null, enabledAt, recoveryCodesLeft: enabledAt ? await recoveryCodesLeft(db, userId) : 0 };
+}
+
+/** True when the user must pass a second factor (sign-in, reset). */
+export async function hasTwoFactor(db: Database | Transaction, userId: string): Promise<boolean> {
+  const user = await db.query.users.findFirst({ where: eq(users.id, userId), columns: { twoFactorEnabledAt: true } });
+  return Boolean(user?.twoFactorEnabledAt);
+}
+
+export type EnrolmentOffer =
+  | { ok: true; setupKey: string; uri: string; qrSvg: string }
+  | { ok: false; code: "ALREADY_ENABLED" };
+
+/**
+ * The key to enrol, with its QR code: the pending key when one was offered within
+ * ENROLMENT_TTL_MINUTES (a reload shows the same key), a new one otherwise.
+ */
+export async function offerEnrolment(db: Database, user: { id: string; email: string }): Promise<EnrolmentOffer> {
+  const row = await db.query.users.findFirst({
+    where: eq(users.id, user.id),
+    columns: { twoFactorEnabledAt: true, twoFactorPendingSecret: true, twoFactorPendingAt: true },
+  });
+  if (!row) throw new Error(`no user ${user.id}`);
+  if (row.twoFactorEnabledAt) return { ok: false, code: "ALREADY_ENABLED" };
+  let key: string | null = null;
+  const fresh = row.twoFactorPendingAt && Date.now() - row.twoFactorPendingAt.getTime() < (ENROLMENT_TTL_MINUTES - 5) * 60_000;
+  if (row.twoFactorPendingSecret && fresh) {
+    try {
+      key = unsealWithAge(row.twoFactorPendingSecret, "two-factor").plain;
+    } catch {
+      key = null;
+    }
+  }
+  if (!key) {
+    key = newTotpKey();
+    await db
+      .update(users)
+      .set({ twoFactorPendingSecret: seal(key, "two-factor"), twoFactorPendingAt: sql`now()` })
+      .where(eq(users.id, user.id));
+  }
+  const uri = totpUri(key, user.email);
+  return { ok: true, setupKey: formatSetupKey(key), uri, qrSvg: await qrCodeSvg(uri) };
+}
+
+export type ConfirmEnrolmentResult =
+  | { ok: true; recoveryCodes: string[] }
+  | CodeRefusal
+  | { ok: false; code: "ENROLMENT_EXPIRED" | "ALREADY_ENABLED" };
+
+/**
+ * Turns two-factor authentication on once `code` proves the app holds the offered key; returns
+ * the recovery codes, which exist in the clear only in this answer.
+ */
+export async function confirmEnrolment(
+  db: Database,
+  input: { userId: string; code: string } & RequestContext,
+  schedule: Schedule,
+): Promise<ConfirmEnrolmentResult> {
+  const budget = await countSecondFactorAttempt(db, input.userId, input);
+  if (!budget.ok) return budget;
+  const outcome = await db.transaction(async (tx): Promise<ConfirmEnrolmentResult> => {
+    await lockUser(tx, input.userId);
+    const row = await tx.query.users.findFirst({
+      where: eq(users.id, input.userId),
+      columns: { email: true, twoFactorEnabledAt: true, twoFactorPendingSecret: true, twoFactorPendingAt: true },
+    });
+    if (!row) throw new Error(`no user ${input.userId}`);
+    if (row.twoFactorEnabledAt) return { ok: false, code: "ALREADY_ENABLED" };
+    const expired = !row.twoFactorPendingSecret || !row.twoFactorPendingAt || Date.now() - row.twoFactorPendingAt.getTime() > ENROLMENT_TTL_MINUTES * 60_000;
+    if (expired) return { ok: false, code: "ENROLMENT_EXPIRED" };
+    const key = unsealWithAge(row.twoFactorPendingSecret!, "two-factor").plain;
+    const step = matchingTotpStep(key, input.code);
+    if (step === null) return { ok: false, code: "INVALID_CODE" };
+    await tx
+      .update(users)
+      .set({
+        twoFactorSecret: seal(key, "two-factor"),
+        twoFactorEnabledAt: sql`now()`,
+        twoFactorLastStep: step,
+        twoFactorPendingSecret: null,
+        twoFactorPendingAt: null,
+      })
+      .where(eq(users.id, input.userId));
+    const codes = await storeRecoveryCodes(tx, input.userId);
+    await audit(tx, { event: "two_factor.enabled", userId: input.userId, ip: input.ip, userAgent: input.userAgent });
+    await enqueueTwoFactorNotice(db, tx, schedule, { userId: input.userId, email: row.email, change: "enabled", ip: input.ip, userAgent: input.userAgent });
+    return { ok: true, recoveryCodes: codes };
+  });
+  await settleAttempt(db, input.userId, outcome, input);
+  return outcome;
+}
+
+/** Replaces every recovery code of a user with two-factor on; returns the new ones (shown once). */
+export async function replaceRecoveryCodes(
+  db: Database,
+  input: { userId: string } & RequestContext,
+): Promise<{ ok: true; recoveryCodes: string[] } | { ok: false; code: "NOT_ENABLED" }> {
+  return db.transaction(async (tx) => {
+    await lockUser(tx, input.userId);
+    if (!(await hasTwoFactor(tx, input.userId))) return { ok: false, code: "NOT_ENABLED" } as const;
+    const codes = await storeRecoveryCodes(tx, input.userId);
+    await audit(tx, { event: "two_factor.recovery_codes_replaced", userId: input.userId, ip: input.ip, userAgent: input.userAgent });
+    return { ok: true, recoveryCodes: codes } as const;
+  });
+}
+
+export type DisableTwoFactorResult = { ok: true } | CodeRefusal | { ok: false; code: "WRONG_PASSWORD" | "NOT_ENABLED" };
+
+/** Turns two-factor authentication off: needs the password and a current code (or a recovery code). */
+export async function disableTwoFactor(
+  db: Database,
+  input: { userId: string; password: string } & SecondFactorInput & RequestContext,
+  schedule: Schedule,
+): Promise<DisableTwoFactorResult> {
+  const user = await db.query.users.findFirst({ where: eq(users.id, input.userId), columns: { passwordHash: true, twoFactorEnabledAt: true } });
+  if (!user?.twoFactorEnabledAt) return { ok: false, code: "NOT_ENABLED" };
+  const budget = await countSecondFactorAttempt(db, input.userId, input);
+  if (!budget.ok) return budget;
+  // The password is checked under the same budget: both secrets are needed, and a wrong one of
+  // either costs an attempt.
+  if (!user.passwordHash || !(await verifyPassword(user.passwordHash, input.password))) {
+    await audit(db, { event: "two_factor.code_failed", userId: input.userId, ip: input.ip, userAgent: input.userAgent, details: { reason: "wrong_password" } });
+    return { ok: false, code: "WRONG_PASSWORD" };
+  }
+  const outcome = await db.transaction(async (tx): Promise<DisableTwoFactorResult> => {
+    await lockUser(tx, input.userId);
+    const checked = await checkSecondFactor(tx, input.userId, input);
+    if (!checked.ok) return checked.code === "NOT_ENABLED" ? { ok: false, code: "NOT_ENABLED" } : { ok: false, code: "INVALID_CODE" };
+    const email = await turnOff(tx, input.userId);
+    await audit(tx, { event: "two_factor.disabled", userId: input.userId, ip: input.ip, userAgent: input.userAgent, details: { method: checked.method } });
+    await enqueueTwoFactorNotice(db, tx, schedule, { userId: input.userId, email, change: "disabled", ip: input.ip, userAgent: input.userAgent });
+    return { ok: true };
+  });
+  await settleAttempt(db, input.userId, outcome, input);
+  return outcome;
+}
+
+/**
+ * An administrator removes the second factor of a user who lost both the device and the
+ * recovery codes: audited with the admin's id, and the user is emailed.
+ */
+export async function removeTwoFactorByAdmin(
+  db: Database,
+  input: { userId: string; adminId: string } & RequestContext,
+  schedule: Schedule,
+): Promise<{ ok: true } | { ok: false; code: "NOT_ENABLED" }> {
+  return db.transaction(async (tx) => {
+    if (!(await lockUser(tx, input.userId))) return { ok: false, code: "NOT_ENABLED" } as const;
+    if (!(await hasTwoFactor(tx, input.userId))) return { ok: false, code: "NOT_ENABLED" } as const;
+    const email = await turnOff(tx, input.userId);
+    await audit(tx, { event: "admin.two_factor_removed", userId: input.userId, ip: input.ip, userAgent: input.userAgent, details: { admin_id: input.adminId } });
+    await enqueueTwoFactorNotice(db, tx, schedule, { userId: input.userId, email, change: "removed_by_admin", ip: input.ip, userAgent: input.userAgent });
+    return { ok: true } as const;
+  });
+}
+
+async function turnOff(tx: Transaction, userId: string): Promise<string> {
+  const [row] = await tx
+    .update(users)
+    .set({ twoFactorSecret: null, twoFactorEnabledAt: null, twoFactorLastStep: null, twoFactorPendingSecret: null, twoFactorPendingAt: null })
+    .where(eq(users.id, userId))
+    .returning({ email: users.email });
+  await tx.delete(recoveryCodes).where(eq(recoveryCodes.userId, userId));
+  // A pending sign-in must not finish against a factor that no longer exists.
+  await tx.update(twoFactorChallenges).set({ usedAt: sql`now()` }).where(and(eq(twoFactorChallenges.userId, userId), isNull(twoFactorChallenges.usedAt)));
+  if (!row) throw new Error(`no user ${userId}`);
+  return row.email;
+}

@@ -1,0 +1,99 @@
+import "server-only";
+import { randomBytes } from "node:crypto";
+import { and, eq, gt, isNull, lt, sql } from "drizzle-orm";
+import type { Database } from "@/db/client";
+import { twoFactorChallenges } from "@/db/schema";
+import type { SessionGrant } from "../auth/sessions";
+import type { RequestContext } from "../client-ip";
+import type { Schedule } from "../jobs/definition";
+import { hashToken, isWellFormedToken } from "../tokens";
+import { checkSecondFactor, countSecondFactorAttempt, recordRecoveryCodeUse, settleAttempt, type CodeRefusal, type SecondFactorInput } from "./check";
+
+/** How long the second step of a sign-in waits after the password was right. */
+export const SIGN_IN_CHALLENGE_TTL_SECONDS = 5 * 60;
+
+/**
+ * Records a sign-in whose password was right for an account with a second factor; returns
+ * the raw token for the browser's cookie (only its SHA-256 is stored). No session exists yet.
+ */
+export async function startSignInChallenge(
+  db: Database,
+  input: { userId: string; credentialsVersion: number } & RequestContext,
+): Promise<{ token: string; expiresAt: Date }> {
+  const token = randomBytes(32).toString("base64url");
+  const [row] = await db
+    .insert(twoFactorChallenges)
+    .values({
+      tokenHash: hashToken(token),
+      userId: input.userId,
+      credentialsVersion: input.credentialsVersion,
+      expiresAt: sql`now() + make_interval(secs => ${SIGN_IN_CHALLENGE_TTL_SECONDS})`,
+      ip: input.ip,
+      userAgent: input.userAgent,
+    })
+    .returning({ expiresAt: twoFactorChallenges.expiresAt });
+  if (!row) throw new Error("challenge insert returned no row");
+  return { token, expiresAt: row.expiresAt };
+}
+
+/** The pending sign-in a challenge cookie belongs to, while it may still be completed; else null. */
+export async function findSignInChallenge(db: Database, token: string): Promise<{ userId: string; expiresAt: Date } | null> {
+  if (!isWellFormedToken(token)) return null;
+  const row = await db.query.twoFactorChallenges.findFirst({
+    where: and(eq(twoFactorChallenges.tokenHash, hashToken(token)), isNull(twoFactorChallenges.usedAt), gt(twoFactorChallenges.expiresAt, sql`now()`)),
+    columns: { userId: true, expiresAt: true },
+  });
+  return row ?? null;
+}
+
+export type SignInChallengeResult =
+  | { ok: true; grant: SessionGrant; method: "totp" | "recovery_code" }
+  | CodeRefusal
+  | { ok: false; code: "CHALLENGE_EXPIRED" };
+
+/**
+ * The second step of a sign-in: the challenge must be unused and unexpired, the code right
+ * (within the account's budget). On success the challenge is spent with the code, and the
+ * caller stores a session for the returned grant (it carries the credentials version of the
+ * password check, so a password change in between still wins).
+ */
+export async function passSignInChallenge(
+  db: Database,
+  input: { token: string } & SecondFactorInput & RequestContext,
+  schedule: Schedule,
+): Promise<SignInChallengeResult> {
+  const challenge = await findSignInChallenge(db, input.token);
+  if (!challenge) return { ok: false, code: "CHALLENGE_EXPIRED" };
+  const budget = await countSecondFactorAttempt(db, challenge.userId, input);
+  if (!budget.ok) return budget;
+  const outcome = await db.transaction(async (tx): Promise<SignInChallengeResult> => {
+    const [row] = await tx
+      .select({ userId: twoFactorChallenges.userId, credentialsVersion: twoFactorChallenges.credentialsVersion })
+      .from(twoFactorChallenges)
+      .where(and(eq(twoFactorChallenges.tokenHash, hashToken(input.token)), isNull(twoFactorChallenges.usedAt), gt(twoFactorChallenges.expiresAt, sql`now()`)))
+      .for("update");
+    if (!row) return { ok: false, code: "CHALLENGE_EXPIRED" };
+    const checked = await checkSecondFactor(tx, row.userId, input);
+    if (!checked.ok) return checked.code === "NOT_ENABLED" ? { ok: false, code: "CHALLENGE_EXPIRED" } : { ok: false, code: "INVALID_CODE" };
+    await tx.update(twoFactorChallenges).set({ usedAt: sql`now()` }).where(eq(twoFactorChallenges.tokenHash, hashToken(input.token)));
+    if (checked.method === "recovery_code") {
+      await recordRecoveryCodeUse(db, tx, schedule, { userId: row.userId, recoveryCodesLeft: checked.recoveryCodesLeft ?? 0, ip: input.ip, userAgent: input.userAgent });
+    }
+    return {
+      ok: true,
+      method: checked.method,
+      grant: { userId: row.userId, credentialsVersion: row.credentialsVersion, ip: input.ip, userAgent: input.userAgent, secondFactor: true },
+    };
+  });
+  await settleAttempt(db, challenge.userId, outcome, input);
+  return outcome;
+}
+
+/** Deletes sign-in challenges that ended more than a day ago (the cleanup cron). */
+export async function deleteEndedSignInChallenges(db: Database): Promise<number> {
+  const deleted = await db
+    .delete(twoFactorChallenges)
+    .where(lt(twoFactorChallenges.expiresAt, sql`now() - interval '1 day'`))
+    .returning({ id: twoFactorChallenges.id });
+  return deleted.length;
+}
