@@ -1,4 +1,4 @@
-// `npm test`: everything, in the order that fails fastest: lint, type check, unit and
+// `npm test`: everything, in the order that fails fastest: format, lint, type check, unit and
 // integration tests (PGlite, plus PostgreSQL), then the e2e suite in Chromium against a
 // production build. Ends with one line counting every test run.
 import { spawnSync } from "node:child_process";
@@ -53,6 +53,7 @@ try {
   process.exit(1);
 }
 
+step("format", "npx", ["prettier", "--check", "."]);
 step("lint", "npx", ["eslint", "--max-warnings=0", "."]);
 step("type check", "npx", ["tsc", "--noEmit"]);
 step("unit + integration (PGlite and PostgreSQL)", "npx", [
