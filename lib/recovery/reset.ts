@@ -1,9 +1,7 @@
 import "server-only";
-import type { Database } from "@/db/client";
-import { passwordResetTokens } from "@/db/schema";
 import { sql } from "drizzle-orm";
-import { queryRows } from "@/db/client";
-import { users } from "@/db/schema";
+import { queryRows, type Database } from "@/db/client";
+import { passwordResetTokens, users } from "@/db/schema";
 import { changeCredentials, CHANGE_OUTCOME, credentialChangeSql, noteCredentialChange, type ChangeOutcomeRow } from "../accounts/credential-change";
 import { passwordChangedNotice } from "../accounts/password-changed-notice";
 import { audit } from "../audit";
