@@ -10,7 +10,7 @@ import type { Schedule } from "../jobs/definition";
 import { hashPassword, passwordPolicyErrors, verifyPassword } from "../password-hashing";
 import { consumeRateLimit, peekRateLimit, resetRateLimit, type RateLimit } from "../rate-limit";
 import { lockUser } from "../user-lock";
-import { changeCredentials } from "./credential-change";
+import { changeCredentials } from "../credential-change";
 import { passwordChangedNotice } from "./password-changed-notice";
 
 /** Wrong current passwords allowed per account: 5 per 15 minutes. */

@@ -13,7 +13,7 @@ import { RUN_ONCE, type JobSteps } from "../jobs/steps";
 import { sendEmail } from "../mail";
 import { generateToken } from "../tokens";
 import { describeUserAgent } from "../user-agent";
-import type { CredentialNotice } from "./credential-change";
+import type { CredentialNotice } from "../credential-change";
 
 /** How long the "This wasn't me" link in a password-changed email works. */
 export const REPORT_LINK_TTL_DAYS = 7;

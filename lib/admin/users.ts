@@ -2,7 +2,7 @@ import "server-only";
 import { and, desc, eq, max } from "drizzle-orm";
 import type { Database } from "@/db/client";
 import { auditEvents, users, type AuditEvent } from "@/db/schema";
-import { changeCredentials } from "../accounts/credential-change";
+import { changeCredentials } from "../credential-change";
 import { verificationRequestJob } from "../accounts/verify-email";
 import { audit } from "../audit";
 import { nextCredentialsVersion } from "../auth/sessions";

@@ -2,7 +2,7 @@ import "server-only";
 import { sql } from "drizzle-orm";
 import { queryRows, type Database } from "@/db/client";
 import { passwordResetTokens, users } from "@/db/schema";
-import { changeCredentials, CHANGE_OUTCOME, credentialChangeSql, noteCredentialChange, type ChangeOutcomeRow } from "../accounts/credential-change";
+import { changeCredentials, CHANGE_OUTCOME, credentialChangeSql, noteCredentialChange, type ChangeOutcomeRow } from "../credential-change";
 import { passwordChangedNotice } from "../accounts/password-changed-notice";
 import { audit } from "../audit";
 import type { RequestContext } from "../client-ip";

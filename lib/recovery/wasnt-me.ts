@@ -1,7 +1,7 @@
 import "server-only";
 import type { Database } from "@/db/client";
 import { passwordChangeReportTokens } from "@/db/schema";
-import { changeCredentials } from "../accounts/credential-change";
+import { changeCredentials } from "../credential-change";
 import type { RequestContext } from "../client-ip";
 import type { Schedule } from "../jobs/definition";
 import { consumeToken, lookUpToken, spendUserTokens, type TokenProblem } from "../single-use-tokens";

@@ -2,13 +2,13 @@ import "server-only";
 import { is, SQL, sql } from "drizzle-orm";
 import { queryRows, type Database, type Transaction } from "@/db/client";
 import { passwordResetTokens, users } from "@/db/schema";
-import { auditInsertSql, noteAudited, type AuditEntry, type AuditEventName } from "../audit";
-import { nextCredentialsVersion } from "../auth/sessions";
-import { deleteUserSessionsSql } from "../auth/user-sessions";
-import type { RequestContext } from "../client-ip";
-import type { JobDefinition, Schedule } from "../jobs/definition";
-import { jobInsertSql } from "../jobs/queue";
-import { spendUserTokensSql } from "../single-use-tokens";
+import { auditInsertSql, noteAudited, type AuditEntry, type AuditEventName } from "./audit";
+import { nextCredentialsVersion } from "./auth/sessions";
+import { deleteUserSessionsSql } from "./auth/user-sessions";
+import type { RequestContext } from "./client-ip";
+import type { JobDefinition, Schedule } from "./jobs/definition";
+import { jobInsertSql } from "./jobs/queue";
+import { spendUserTokensSql } from "./single-use-tokens";
 
 // A change of credentials is one statement of named steps (the CTEs below), in the caller's
 // transaction or on its own: a reset without a second factor runs it with the token's
