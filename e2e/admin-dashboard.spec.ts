@@ -8,6 +8,7 @@ import { startOwnServer, type OwnServer } from "./api/support/own-server";
 import { expectNoSeriousViolations } from "./support/axe";
 import { STRONG_PASSWORD, expect, test, uniqueEmail } from "./support/fixtures";
 import { E2E } from "./support/settings";
+import { standIn } from "./support/stand-in";
 
 const ADMIN = "admin@rekey.test";
 const METRICS_TOKEN = "e2e-metrics-token-0123456789";
@@ -43,21 +44,6 @@ function postJson(server: OwnServer, path: string, body: unknown): Promise<Respo
   return fetch(`${server.url}${path}`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify(body) });
 }
 
-async function resetToken(to: string): Promise<string> {
-  let token: string | undefined;
-  await expect
-    .poll(
-      async () => {
-        const messages = (await (await fetch(`${E2E.resendUrl}/__test/messages?to=${encodeURIComponent(to)}`)).json()) as { text: string }[];
-        token = messages[0]?.text.match(/\/reset-password\/([A-Za-z0-9_-]{43})/)?.[1];
-        return token !== undefined;
-      },
-      { message: `waiting for the reset email to ${to}`, timeout: 15_000 },
-    )
-    .toBe(true);
-  return token as string;
-}
-
 function sample(text: string, series: string): number {
   const line = text.split("\n").find((l) => l.startsWith(series + " "));
   return line ? Number(line.slice(series.length + 1)) : 0;
@@ -66,7 +52,7 @@ function sample(text: string, series: string): number {
 test.describe("the recovery dashboard and metrics", () => {
   test.use({ javaScriptEnabled: false });
 
-  test("a scripted set of events shows its exact figures on the dashboard and in /api/metrics", async ({ page, browser }) => {
+  test("a scripted set of events shows its exact figures on the dashboard and in /api/metrics", async ({ page, browser, mailbox }) => {
     test.setTimeout(120_000);
     const database = await freshDatabase();
     let server: OwnServer | undefined;
@@ -88,13 +74,13 @@ test.describe("the recovery dashboard and metrics", () => {
       await addUser(database.sql, ADMIN, STRONG_PASSWORD);
       for (const email of [completes, expires, undeliverable]) await addUser(database.sql, email);
       // The provider refuses this address for good: one failed send, its job abandoned.
-      await fetch(`${E2E.resendUrl}/__test/script`, { method: "POST", body: JSON.stringify({ to: undeliverable, answers: [{ status: 422 }] }) });
+      await standIn.script(undeliverable, [{ status: 422 }]);
 
       for (const email of [completes, expires, undeliverable, uniqueEmail("dash-unknown")]) {
         expect(await post(server, "/api/v1/auth/forgot-password", { email })).toBe(202);
       }
-      expect(await post(server, "/api/v1/auth/reset-password", { token: await resetToken(completes), new_password: "Another-Horse-42" })).toBe(200);
-      const stale = await resetToken(expires);
+      expect(await post(server, "/api/v1/auth/reset-password", { token: await mailbox.resetToken(completes), new_password: "Another-Horse-42" })).toBe(200);
+      const stale = await mailbox.resetToken(expires);
       await database.sql`update password_reset_tokens set expires_at = now() - interval '1 minute' where user_id = (select id from users where email = ${expires})`;
       expect(await (await postJson(server, "/api/v1/auth/verify-reset-token", { token: stale })).json()).toMatchObject({ valid: false, reason: "expired" });
       const unknown = randomBytes(32).toString("base64url");

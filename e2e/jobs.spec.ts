@@ -5,34 +5,7 @@ import postgres, { type Sql } from "postgres";
 import { startOwnServer, type OwnServer } from "./api/support/own-server";
 import { expect, test, uniqueEmail } from "./support/fixtures";
 import { E2E } from "./support/settings";
-
-interface Attempt {
-  to: string[];
-  idempotencyKey: string | null;
-  status: number | null;
-  receivedAt: string;
-}
-interface Delivered {
-  id: string;
-  to: string[];
-  idempotencyKey: string | null;
-  receivedAt: string;
-}
-
-const standIn = {
-  /** Every send to `to` (or, with `{ prefix: true }`, to every address starting with it). */
-  async attempts(to: string, options: { prefix?: boolean } = {}): Promise<Attempt[]> {
-    const query = `${options.prefix ? "prefix" : "to"}=${encodeURIComponent(to)}`;
-    return (await fetch(`${E2E.resendUrl}/__test/attempts?${query}`)).json() as Promise<Attempt[]>;
-  },
-  async delivered(to: string, options: { prefix?: boolean } = {}): Promise<Delivered[]> {
-    const query = `${options.prefix ? "prefix" : "to"}=${encodeURIComponent(to)}`;
-    return (await fetch(`${E2E.resendUrl}/__test/messages?${query}`)).json() as Promise<Delivered[]>;
-  },
-  async script(to: string, answers: ({ status?: number; retryAfter?: number; delayMs?: number; hang?: boolean })[]): Promise<void> {
-    await fetch(`${E2E.resendUrl}/__test/script`, { method: "POST", body: JSON.stringify({ to, answers }) });
-  },
-};
+import { standIn } from "./support/stand-in";
 
 /** A fresh database of its own; dropped by `drop`. */
 async function freshDatabase(): Promise<{ url: string; sql: Sql; drop: () => Promise<void> }> {
@@ -101,18 +74,18 @@ test.describe("deferred work survives what after() alone did not", () => {
       await addUser(database.sql, email);
       await standIn.script(email, [{ hang: true }]);
       await requestReset(first, email);
-      await poll(async () => (await standIn.attempts(email)).length, "the send reached the provider and hangs", 20_000).toBe(1);
+      await poll(async () => (await standIn.requests(email)).length, "the send reached the provider and hangs", 20_000).toBe(1);
 
       await first.kill("SIGKILL");
       const [job] = await database.sql`select status from jobs`;
       expect(job?.status).toBe("running");
 
       second = await startOwnServer(serverEnv(database.url));
-      await poll(async () => (await standIn.delivered(email)).length, "the email arrives after the lease ran out", 40_000).toBe(1);
+      await poll(async () => (await standIn.messages(email)).length, "the email arrives after the lease ran out", 40_000).toBe(1);
       // Give a duplicate time to show up: there must be none.
       await new Promise((r) => setTimeout(r, 2_000));
-      expect(await standIn.delivered(email)).toHaveLength(1);
-      const attempts = await standIn.attempts(email);
+      expect(await standIn.messages(email)).toHaveLength(1);
+      const attempts = await standIn.requests(email);
       expect(new Set(attempts.map((a) => a.idempotencyKey)).size).toBe(1);
       const jobs = await database.sql`select status, attempts, payload from jobs`;
       expect(jobs).toEqual([{ status: "done", attempts: 2, payload: null }]);
@@ -135,15 +108,13 @@ test.describe("deferred work survives what after() alone did not", () => {
       await standIn.script(email, [{ status: 500 }, { status: 429, retryAfter: 3 }]);
       await requestReset(server, email);
 
-      await poll(async () => (await standIn.delivered(email)).length, "the email arrives once the provider recovers", 30_000).toBe(1);
-      const attempts = await standIn.attempts(email);
+      await poll(async () => (await standIn.messages(email)).length, "the email arrives once the provider recovers", 30_000).toBe(1);
+      const attempts = await standIn.requests(email);
       expect(attempts.map((a) => a.status)).toEqual([500, 429, 200]);
-      const told = Date.parse(attempts[1]!.receivedAt);
-      const delivered = Date.parse(attempts[2]!.receivedAt);
-      expect(delivered - told).toBeGreaterThanOrEqual(3_000);
+      expect(attempts[2]!.receivedAt - attempts[1]!.receivedAt).toBeGreaterThanOrEqual(3_000);
       expect(new Set(attempts.map((a) => a.idempotencyKey)).size).toBe(1);
       await new Promise((r) => setTimeout(r, 1_000));
-      expect(await standIn.delivered(email)).toHaveLength(1);
+      expect(await standIn.messages(email)).toHaveLength(1);
     } finally {
       await server?.stop();
       await database.drop();
@@ -170,9 +141,9 @@ test.describe("deferred work survives what after() alone did not", () => {
       // A burst queues, it does not fail: every answer came back at once.
       expect(Date.now() - started).toBeLessThan(60_000);
 
-      await poll(async () => (await standIn.delivered(prefix, { prefix: true })).length, "all 200 emails arrive", 120_000).toBe(200);
+      await poll(async () => (await standIn.messages(prefix, { prefix: true })).length, "all 200 emails arrive", 120_000).toBe(200);
       await new Promise((r) => setTimeout(r, 1_500));
-      const delivered = await standIn.delivered(prefix, { prefix: true });
+      const delivered = await standIn.messages(prefix, { prefix: true });
       expect(delivered).toHaveLength(200);
       expect(new Set(delivered.map((m) => m.to[0])).size).toBe(200);
 
@@ -182,7 +153,7 @@ test.describe("deferred work survives what after() alone did not", () => {
       // the first k+1 arrivals hold k+1 distinct slots, the last of them at least that far on.
       // 5 ms of slack for whole-millisecond clocks in three processes. Without pacing, all 200
       // arrive within a second or two, where this asks for the last one 9.95 s after the start.
-      const times = (await standIn.attempts(prefix, { prefix: true })).map((a) => Date.parse(a.receivedAt)).sort((a, b) => a - b);
+      const times = (await standIn.requests(prefix, { prefix: true })).map((a) => a.receivedAt).sort((a, b) => a - b);
       expect(times).toHaveLength(200);
       const step = 1_000 / rate;
       const early = times.map((t, k) => ({ k, ms: started + k * step - t })).filter(({ ms }) => ms > 5);
@@ -206,16 +177,16 @@ test.describe("deferred work survives what after() alone did not", () => {
       await addUser(database.sql, email);
       await standIn.script(email, [{ delayMs: 3_000 }]);
       await requestReset(server, email);
-      await poll(async () => (await standIn.attempts(email)).length, "the send is in flight", 20_000).toBe(1);
+      await poll(async () => (await standIn.requests(email)).length, "the send is in flight", 20_000).toBe(1);
 
       const exiting = server.kill("SIGTERM");
       // Work that becomes due now is left for another instance.
       await database.sql`insert into jobs (kind, payload) values ('password_reset.request', ${database.sql.json({ email: uniqueEmail("left"), ip: null, userAgent: null })})`;
       const exitedAt = await exiting;
 
-      const [message] = await standIn.delivered(email);
+      const [message] = await standIn.messages(email);
       expect(message).toBeDefined();
-      expect(exitedAt).toBeGreaterThanOrEqual(Date.parse(message!.receivedAt));
+      expect(exitedAt).toBeGreaterThanOrEqual(message!.receivedAt);
       const jobs = await database.sql`select status, attempts from jobs order by created_at`;
       expect(jobs).toEqual([
         { status: "done", attempts: 1 },

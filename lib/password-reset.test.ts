@@ -6,7 +6,7 @@ import { passwordChangedSubject } from "@/emails/password-changed";
 import { resetPasswordSubject } from "@/emails/reset-password";
 import { describeEachDatabase } from "@/test-support/databases";
 import { recordingQueries } from "@/test-support/query-counter";
-import { startResendStandIn, type ResendStandIn } from "@/test-support/resend-stand-in";
+import { createResendStandIn, type ResendStandIn } from "@/e2e/support/resend-stand-in.mjs";
 import {
   CHROME_ON_WINDOWS,
   CURRENT_PASSWORD,
@@ -36,7 +36,7 @@ function configure(overrides: Record<string, string | undefined> = {}): void {
 }
 
 beforeAll(async () => {
-  standIn = await startResendStandIn();
+  standIn = await createResendStandIn();
 });
 afterAll(async () => {
   await standIn.close();

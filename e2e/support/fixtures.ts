@@ -3,6 +3,7 @@ import { hash } from "@node-rs/argon2";
 import { test as base, expect, type BrowserContext, type Page } from "@playwright/test";
 import postgres, { type Sql } from "postgres";
 import { E2E } from "./settings";
+import { standIn, type DeliveredMessage } from "./stand-in";
 
 export { expect };
 
@@ -18,23 +19,15 @@ function testIp(): string {
   return `198.${randomInt(18, 20)}.${randomInt(0, 256)}.${randomInt(1, 255)}`;
 }
 
-export interface SentEmail {
-  id: string;
-  to: string[];
-  from: string;
-  subject: string;
-  html: string;
-  text: string;
-  idempotencyKey: string | null;
-}
-
 export interface Mailbox {
   /** Every message the app sent to `to` so far. */
-  messages(to: string): Promise<SentEmail[]>;
+  messages(to: string): Promise<DeliveredMessage[]>;
   /** Waits until `count` messages to `to` match `subject`, and returns the latest. */
-  waitFor(to: string, subject: RegExp, count?: number): Promise<SentEmail>;
+  waitFor(to: string, subject: RegExp, count?: number): Promise<DeliveredMessage>;
   /** The reset link of the `count`th reset email to `to`. */
   resetLink(to: string, count?: number): Promise<string>;
+  /** The token in that link. */
+  resetToken(to: string, count?: number): Promise<string>;
   /** The first link to `path` (e.g. "/verify-email/") in the `count`th email matching `subject`. */
   link(to: string, subject: RegExp, path: string, count?: number): Promise<string>;
 }
@@ -46,12 +39,9 @@ export interface TestUser {
 }
 
 const mailbox: Mailbox = {
-  async messages(to) {
-    const response = await fetch(`${E2E.resendUrl}/__test/messages?to=${encodeURIComponent(to)}`);
-    return (await response.json()) as SentEmail[];
-  },
+  messages: (to) => standIn.messages(to),
   async waitFor(to, subject, count = 1) {
-    let found: SentEmail[] = [];
+    let found: DeliveredMessage[] = [];
     await expect
       .poll(
         async () => {
@@ -61,10 +51,13 @@ const mailbox: Mailbox = {
         { message: `waiting for ${count} email(s) "${subject}" to ${to}`, timeout: 15_000 },
       )
       .toBeGreaterThanOrEqual(count);
-    return found[count - 1] as SentEmail;
+    return found[count - 1] as DeliveredMessage;
   },
   async resetLink(to, count = 1) {
     return mailbox.link(to, /reset your rekey password/i, "/reset-password/", count);
+  },
+  async resetToken(to, count = 1) {
+    return (await mailbox.resetLink(to, count)).split("/").at(-1) as string;
   },
   async link(to, subject, path, count = 1) {
     const message = await mailbox.waitFor(to, subject, count);

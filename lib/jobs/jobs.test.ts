@@ -4,7 +4,7 @@ import { useDatabaseForTests, type Database } from "@/db/client";
 import { auditEvents, jobs, passwordResetTokens, sendPace } from "@/db/schema";
 import { describeEachDatabase } from "@/test-support/databases";
 import { recordingQueries } from "@/test-support/query-counter";
-import { startResendStandIn, type ResendStandIn } from "@/test-support/resend-stand-in";
+import { createResendStandIn, type ResendStandIn } from "@/e2e/support/resend-stand-in.mjs";
 import { collectingSchedule, createUser, dumpAllTables, uniqueEmail, uniqueIp, RESET_LINK } from "@/test-support/reset-helpers";
 import { overrideEnvForTests } from "../env";
 import { reserveSendSlot, reserveSendSlotWithOthers } from "../mail/pace";
@@ -18,7 +18,7 @@ import { seal, unseal } from "./seal";
 
 let standIn: ResendStandIn;
 beforeAll(async () => {
-  standIn = await startResendStandIn();
+  standIn = await createResendStandIn();
 });
 afterAll(async () => {
   await standIn.close();
