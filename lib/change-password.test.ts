@@ -5,10 +5,11 @@ import { auditEvents, passwordChangeReportTokens, passwordResetTokens, rateLimit
 import { passwordChangedSubject } from "@/emails/password-changed";
 import { describeEachDatabase } from "@/test-support/databases";
 import { REPORT_LINK, fullLinkIn, installTestOutbox, tokenIn } from "@/test-support/mail-helpers";
-import { CHROME_ON_WINDOWS, CURRENT_PASSWORD, RESET_LINK, collectingSchedule, createUser, uniqueIp } from "@/test-support/reset-helpers";
+import { CHROME_ON_WINDOWS, RESET_LINK, collectingSchedule, uniqueIp } from "@/test-support/reset-helpers";
 import { verifyCredentials } from "./auth/credentials";
 import { createSession, findSession } from "./auth/sessions";
 import { insertSession } from "@/test-support/sessions";
+import { CURRENT_PASSWORD, createUser } from "@/test-support/users";
 import { CHANGE_PASSWORD_LIMIT, changePassword, type ChangePasswordResult } from "./change-password";
 import { env } from "./env";
 import { issueResetLink, inspectResetToken } from "./password-reset";

@@ -4,9 +4,10 @@ import { auditEvents, passwordResetTokens, rateLimitBuckets, recoveryCodes, sess
 import { passwordChangedSubject } from "@/emails/password-changed";
 import { describeEachDatabase } from "@/test-support/databases";
 import { REPORT_LINK, installTestOutbox, tokenIn } from "@/test-support/mail-helpers";
-import { CHROME_ON_WINDOWS, CURRENT_PASSWORD, RESET_LINK, collectingSchedule, createUser, dumpAllTables, uniqueIp } from "@/test-support/reset-helpers";
+import { CHROME_ON_WINDOWS, RESET_LINK, collectingSchedule, dumpAllTables, uniqueIp } from "@/test-support/reset-helpers";
 import { insertSession } from "@/test-support/sessions";
 import { enrol } from "@/test-support/two-factor";
+import { CURRENT_PASSWORD, createUser } from "@/test-support/users";
 import { forcePasswordReset } from "./admin/users";
 import { verifyCredentials } from "./auth/credentials";
 import { changePassword } from "./change-password";

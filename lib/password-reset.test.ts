@@ -7,19 +7,10 @@ import { resetPasswordSubject } from "@/emails/reset-password";
 import { describeEachDatabase } from "@/test-support/databases";
 import { recordingQueries } from "@/test-support/query-counter";
 import { createResendStandIn, type ResendStandIn } from "@/e2e/support/resend-stand-in.mjs";
-import {
-  CHROME_ON_WINDOWS,
-  CURRENT_PASSWORD,
-  RESET_LINK,
-  collectingSchedule,
-  createUser,
-  dumpAllTables,
-  freshOutboxDir,
-  uniqueEmail,
-  uniqueIp,
-} from "@/test-support/reset-helpers";
+import { CHROME_ON_WINDOWS, RESET_LINK, collectingSchedule, dumpAllTables, freshOutboxDir, uniqueIp } from "@/test-support/reset-helpers";
 import { verifyCredentials } from "./auth/credentials";
 import { insertSession } from "@/test-support/sessions";
+import { CURRENT_PASSWORD, createUser, uniqueEmail } from "@/test-support/users";
 import { env, overrideEnvForTests } from "./env";
 import { readOutbox, type OutboxMessage } from "./mail/outbox";
 import { RetryableJobError } from "./jobs/errors";
@@ -334,7 +325,7 @@ describeEachDatabase("password reset", ({ handle }) => {
   });
 
   it("sets the new password, confirms an unconfirmed address, ends every session, spends every outstanding link, and audits without secrets", async () => {
-    const user = await createUser(db(), uniqueEmail(), CURRENT_PASSWORD, { confirmed: false });
+    const user = await createUser(db(), { confirmed: false });
     const other = await createUser(db());
     const [before] = await db().select().from(users).where(eq(users.id, user.id));
     expect(before?.emailVerified).toBeNull();

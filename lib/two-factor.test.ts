@@ -3,8 +3,9 @@ import { describe, expect, it } from "vitest";
 import { auditEvents, jobs, recoveryCodes, users } from "@/db/schema";
 import { describeEachDatabase } from "@/test-support/databases";
 import { installTestOutbox } from "@/test-support/mail-helpers";
-import { CHROME_ON_WINDOWS, collectingSchedule, createUser, uniqueIp } from "@/test-support/reset-helpers";
+import { CHROME_ON_WINDOWS, collectingSchedule, uniqueIp } from "@/test-support/reset-helpers";
 import { enrol } from "@/test-support/two-factor";
+import { createUser } from "@/test-support/users";
 import { overrideEnvForTests } from "./env";
 import { seal } from "./jobs/seal";
 import {

@@ -4,13 +4,14 @@ import { auditEvents, users } from "@/db/schema";
 import { resetPasswordSubject } from "@/emails/reset-password";
 import { describeEachDatabase } from "@/test-support/databases";
 import { installTestOutbox, tokenIn } from "@/test-support/mail-helpers";
-import { collectingSchedule, createUser, RESET_LINK, uniqueEmail } from "@/test-support/reset-helpers";
+import { collectingSchedule, RESET_LINK } from "@/test-support/reset-helpers";
 import { insertSession } from "@/test-support/sessions";
 import { verifyCredentials } from "../auth/credentials";
 import { createSession, findSession } from "../auth/sessions";
 import { parseEnv } from "../env";
 import { resetPassword } from "../password-reset";
 import { enrol } from "@/test-support/two-factor";
+import { createUser } from "@/test-support/users";
 import { checkSecondFactor, removeTwoFactorByAdmin } from "../two-factor";
 import { describeAccount, findAccountByEmail, forcePasswordReset, signOutEverywhere } from "./users";
 
@@ -106,7 +107,7 @@ describeEachDatabase("admin actions on an account", ({ handle }) => {
   });
 
   it("an unknown account cannot be forced to reset", async () => {
-    const admin = await createUser(db(), uniqueEmail());
+    const admin = await createUser(db());
     const { schedule } = collectingSchedule();
     expect(await forcePasswordReset(db(), "no-such-user", { adminId: admin.id, ...CONTEXT }, schedule)).toEqual({ ok: false, code: "NOT_FOUND" });
   });

@@ -5,7 +5,7 @@ import { overrideEnvForTests } from "@/lib/env";
 import { enqueueJob } from "@/lib/jobs/queue";
 import { describeEachDatabase } from "@/test-support/databases";
 import { installTestOutbox } from "@/test-support/mail-helpers";
-import { uniqueEmail } from "@/test-support/reset-helpers";
+import { uniqueEmail } from "@/test-support/users";
 import { GET } from "./route";
 
 const SECRET = "cron-secret-for-tests-0123456789";
