@@ -1,40 +1,16 @@
 // The operators' dashboard and /api/metrics, from outside: a production server of its own on a
 // fresh database (so no other spec's events change the figures), a scripted set of events, then
 // the exact figures on the page (JavaScript off) and in the Prometheus text.
-import { createHash, randomBytes, randomUUID } from "node:crypto";
-import { hash } from "@node-rs/argon2";
-import postgres, { type Sql } from "postgres";
+import { createHash, randomBytes } from "node:crypto";
 import { startOwnServer, type OwnServer } from "./api/support/own-server";
 import { expectNoSeriousViolations } from "./support/axe";
-import { STRONG_PASSWORD, expect, test, uniqueEmail } from "./support/fixtures";
+import { STRONG_PASSWORD, expect, insertUser, test, uniqueEmail } from "./support/fixtures";
+import { freshDatabase } from "./support/fresh-database";
 import { E2E } from "./support/settings";
 import { standIn } from "./support/stand-in";
 
 const ADMIN = "admin@rekey.test";
 const METRICS_TOKEN = "e2e-metrics-token-0123456789";
-
-async function freshDatabase(): Promise<{ url: string; sql: Sql; drop: () => Promise<void> }> {
-  const name = `rekey_e2e_dash_${Date.now().toString(36)}${randomBytes(3).toString("hex")}`;
-  const admin = postgres(E2E.adminDatabaseUrl, { max: 1, onnotice: () => {} });
-  await admin.unsafe(`create database "${name}"`);
-  const url = new URL(E2E.adminDatabaseUrl);
-  url.pathname = `/${name}`;
-  const sql = postgres(url.toString(), { max: 2, onnotice: () => {} });
-  return {
-    url: url.toString(),
-    sql,
-    drop: async () => {
-      await sql.end();
-      await admin.unsafe(`drop database if exists "${name}" with (force)`);
-      await admin.end();
-    },
-  };
-}
-
-async function addUser(sql: Sql, email: string, password?: string): Promise<void> {
-  const passwordHash = password ? await hash(password, { memoryCost: 19456, timeCost: 2, parallelism: 1, algorithm: 2 }) : null;
-  await sql`insert into users (id, email, password_hash, password_changed_at, email_verified_at) values (${randomUUID()}, ${email}, ${passwordHash}, now(), now())`;
-}
 
 async function post(server: OwnServer, path: string, body: unknown): Promise<number> {
   return (await postJson(server, path, body)).status;
@@ -54,7 +30,7 @@ test.describe("the recovery dashboard and metrics", () => {
 
   test("a scripted set of events shows its exact figures on the dashboard and in /api/metrics", async ({ page, browser, mailbox }) => {
     test.setTimeout(120_000);
-    const database = await freshDatabase();
+    const database = await freshDatabase("dash");
     let server: OwnServer | undefined;
     try {
       server = await startOwnServer({
@@ -71,8 +47,8 @@ test.describe("the recovery dashboard and metrics", () => {
       const completes = uniqueEmail("dash-completes");
       const expires = uniqueEmail("dash-expires");
       const undeliverable = uniqueEmail("dash-undeliverable");
-      await addUser(database.sql, ADMIN, STRONG_PASSWORD);
-      for (const email of [completes, expires, undeliverable]) await addUser(database.sql, email);
+      await insertUser(database.sql, { email: ADMIN });
+      for (const email of [completes, expires, undeliverable]) await insertUser(database.sql, { email, password: null });
       // The provider refuses this address for good: one failed send, its job abandoned.
       await standIn.script(undeliverable, [{ status: 422 }]);
 

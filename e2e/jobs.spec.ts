@@ -1,30 +1,11 @@
 // Durable deferred work, tried from outside: production servers started and killed by the
 // test, each on its own fresh PostgreSQL database, the real Resend SDK against the stand-in.
-import { createHash, randomBytes, randomUUID } from "node:crypto";
-import postgres, { type Sql } from "postgres";
+import { createHash, randomBytes } from "node:crypto";
 import { startOwnServer, type OwnServer } from "./api/support/own-server";
-import { expect, test, uniqueEmail } from "./support/fixtures";
+import { expect, insertUser, test, uniqueEmail } from "./support/fixtures";
+import { freshDatabase } from "./support/fresh-database";
 import { E2E } from "./support/settings";
 import { standIn } from "./support/stand-in";
-
-/** A fresh database of its own; dropped by `drop`. */
-async function freshDatabase(): Promise<{ url: string; sql: Sql; drop: () => Promise<void> }> {
-  const name = `rekey_e2e_jobs_${Date.now().toString(36)}${randomBytes(3).toString("hex")}`;
-  const admin = postgres(E2E.adminDatabaseUrl, { max: 1, onnotice: () => {} });
-  await admin.unsafe(`create database "${name}"`);
-  const url = new URL(E2E.adminDatabaseUrl);
-  url.pathname = `/${name}`;
-  const sql = postgres(url.toString(), { max: 2, onnotice: () => {} });
-  return {
-    url: url.toString(),
-    sql,
-    drop: async () => {
-      await sql.end();
-      await admin.unsafe(`drop database if exists "${name}" with (force)`);
-      await admin.end();
-    },
-  };
-}
 
 /**
  * The production settings every server of one test shares (one database, one AUTH_SECRET,
@@ -47,10 +28,6 @@ function serverEnv(databaseUrl: string, extra: Record<string, string> = {}): Rec
   };
 }
 
-async function addUser(sql: Sql, email: string): Promise<void> {
-  await sql`insert into users (id, email) values (${randomUUID()}, ${email})`;
-}
-
 async function requestReset(server: OwnServer, email: string): Promise<void> {
   const response = await fetch(`${server.url}/api/v1/auth/forgot-password`, {
     method: "POST",
@@ -65,13 +42,13 @@ const poll = (fn: () => Promise<number>, message: string, timeout: number) => ex
 test.describe("deferred work survives what after() alone did not", () => {
   test("an instance SIGKILLed while its send hangs: started again, the email arrives, once", async () => {
     test.setTimeout(120_000);
-    const database = await freshDatabase();
+    const database = await freshDatabase("jobs");
     const email = uniqueEmail("killed");
     let first: OwnServer | undefined;
     let second: OwnServer | undefined;
     try {
       first = await startOwnServer(serverEnv(database.url));
-      await addUser(database.sql, email);
+      await insertUser(database.sql, { email, password: null });
       await standIn.script(email, [{ hang: true }]);
       await requestReset(first, email);
       await poll(async () => (await standIn.requests(email)).length, "the send reached the provider and hangs", 20_000).toBe(1);
@@ -99,12 +76,12 @@ test.describe("deferred work survives what after() alone did not", () => {
 
   test("the provider answers 500, then 429 with Retry-After, then recovers: one email, after the wait it was told", async () => {
     test.setTimeout(90_000);
-    const database = await freshDatabase();
+    const database = await freshDatabase("jobs");
     const email = uniqueEmail("flaky");
     let server: OwnServer | undefined;
     try {
       server = await startOwnServer(serverEnv(database.url));
-      await addUser(database.sql, email);
+      await insertUser(database.sql, { email, password: null });
       await standIn.script(email, [{ status: 500 }, { status: 429, retryAfter: 3 }]);
       await requestReset(server, email);
 
@@ -124,14 +101,14 @@ test.describe("deferred work survives what after() alone did not", () => {
   test("two instances drain one queue under a burst of 200 requests: every email exactly once, paced to the rate", async () => {
     test.setTimeout(240_000);
     const rate = 20;
-    const database = await freshDatabase();
+    const database = await freshDatabase("jobs");
     const prefix = `burst${randomBytes(3).toString("hex")}`;
     const emails = Array.from({ length: 200 }, (_, i) => `${prefix}-${i}@example.com`);
     const servers: OwnServer[] = [];
     try {
       const settings = serverEnv(database.url, { MAIL_SENDS_PER_SECOND: String(rate), JOBS_LEASE_SECONDS: "30" });
       servers.push(await startOwnServer(settings), await startOwnServer(settings));
-      await database.sql`insert into users (id, email) select gen_random_uuid()::text, unnest(${emails}::text[])`;
+      for (const email of emails) await insertUser(database.sql, { email, password: null });
 
       const started = Date.now();
       const queue = emails.map((email, i) => () => requestReset(servers[i % 2]!, email));
@@ -169,12 +146,12 @@ test.describe("deferred work survives what after() alone did not", () => {
 
   test("SIGTERM: the instance stops claiming work and finishes the send it holds before it exits", async () => {
     test.setTimeout(90_000);
-    const database = await freshDatabase();
+    const database = await freshDatabase("jobs");
     const email = uniqueEmail("draining");
     let server: OwnServer | undefined;
     try {
       server = await startOwnServer(serverEnv(database.url, { JOBS_SHUTDOWN_GRACE_MS: "20000", MAIL_TIMEOUT_MS: "10000", JOBS_LEASE_SECONDS: "30" }));
-      await addUser(database.sql, email);
+      await insertUser(database.sql, { email, password: null });
       await standIn.script(email, [{ delayMs: 3_000 }]);
       await requestReset(server, email);
       await poll(async () => (await standIn.requests(email)).length, "the send is in flight", 20_000).toBe(1);

@@ -38,6 +38,31 @@ export interface TestUser {
   password: string;
 }
 
+export interface NewUser {
+  email?: string;
+  /** STRONG_PASSWORD unless given; null for an account without a password. */
+  password?: string | null;
+  /** Confirmed unless false: only a confirmed account signs in. */
+  confirmed?: boolean;
+}
+
+/**
+ * Inserts a user into the database `sql` reaches: the run's (the `createUser` fixture, which
+ * also deletes its users afterwards), or one a test made for a server of its own.
+ */
+export async function insertUser(sql: Sql, options?: NewUser & { password?: string }): Promise<TestUser>;
+export async function insertUser(sql: Sql, options: NewUser & { password: null }): Promise<Omit<TestUser, "password">>;
+export async function insertUser(sql: Sql, options: NewUser = {}): Promise<TestUser | Omit<TestUser, "password">> {
+  const id = randomUUID();
+  const email = options.email ?? uniqueEmail();
+  const password = options.password === undefined ? STRONG_PASSWORD : options.password;
+  const passwordHash = password === null ? null : await hash(password, { memoryCost: 19456, timeCost: 2, parallelism: 1, algorithm: 2 });
+  const now = new Date();
+  await sql`insert into users (id, email, password_hash, password_changed_at, email_verified_at)
+    values (${id}, ${email}, ${passwordHash}, ${password === null ? null : now}, ${(options.confirmed ?? true) ? now : null})`;
+  return password === null ? { id, email } : { id, email, password };
+}
+
 const mailbox: Mailbox = {
   messages: (to) => standIn.messages(to),
   async waitFor(to, subject, count = 1) {
@@ -132,14 +157,9 @@ export const test = base.extend<
   createUser: async ({ db }, use) => {
     const created: string[] = [];
     await use(async (options = {}) => {
-      const email = options.email ?? uniqueEmail();
-      const password = options.password ?? STRONG_PASSWORD;
-      const id = randomUUID();
-      const passwordHash = await hash(password, { memoryCost: 19456, timeCost: 2, parallelism: 1, algorithm: 2 });
-      const confirmedAt = (options.confirmed ?? true) ? new Date() : null;
-      await db`insert into users (id, email, password_hash, password_changed_at, email_verified_at) values (${id}, ${email}, ${passwordHash}, now(), ${confirmedAt})`;
-      created.push(id);
-      return { id, email, password };
+      const user = await insertUser(db, options);
+      created.push(user.id);
+      return user;
     });
     if (created.length > 0) await db`delete from users where id in ${db(created)}`;
   },
