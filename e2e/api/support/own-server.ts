@@ -1,6 +1,7 @@
 import { spawn } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { createServer } from "node:net";
+import { E2E } from "../../support/settings";
 
 export interface OwnServer {
   url: string;
@@ -30,6 +31,10 @@ export function freePort(): Promise<number> {
  * next-server too.
  */
 export async function startOwnServer(env: Record<string, string>, options: { readyTimeoutMs?: number } = {}): Promise<OwnServer> {
+  // Every instance polls its database for due jobs: on the run's database it would take the
+  // shared server's (reset emails sent to its own outbox, under its own APP_URL and secret),
+  // and a test in the other worker would wait for an email that never comes.
+  if (env.DATABASE_URL === E2E.databaseUrl) throw new Error("startOwnServer: give the server a database of its own (freshDatabase), not the run's");
   const port = await freePort();
   const url = `http://localhost:${port}`;
   const child = spawn("node_modules/.bin/next", ["start", "-p", String(port)], {
