@@ -3,9 +3,9 @@
 // credentials endpoint while the change is committed, then every cookie they obtained is
 // checked against /api/auth/session once the change has answered. None may still sign in.
 import type { Page } from "@playwright/test";
-import { expect, test, type Mailbox } from "../support/fixtures";
+import { expect, test, uniqueIp, type Mailbox } from "../support/fixtures";
 import { E2E } from "../support/settings";
-import { PATHS, call, randomIp, resetTokenFor } from "./support/api";
+import { PATHS, call, resetTokenFor } from "./support/api";
 
 const SESSION_COOKIE = "authjs.session-token";
 const NEXT_PASSWORD = "Raced-Password-42";
@@ -17,7 +17,7 @@ const cookiePair = (setCookie: string): string => setCookie.split(";")[0] as str
 /** One sign-in through /api/auth/csrf + POST /api/auth/callback/credentials; the session token, or null. */
 async function signInOnce(email: string, password: string): Promise<string | null> {
   // A client address of its own per attempt: the failures after the change must not throttle the rest.
-  const ip = randomIp();
+  const ip = uniqueIp();
   const csrf = await fetch(`${E2E.appUrl}/api/auth/csrf`, { headers: { "x-forwarded-for": ip } });
   const { csrfToken } = (await csrf.json()) as { csrfToken: string };
   const answer = await fetch(`${E2E.appUrl}/api/auth/callback/credentials`, {
@@ -78,7 +78,7 @@ async function changePasswordByApi(email: string, current: string, next: string)
   expect(session, "signed in to change the password").toBeTruthy();
   const answer = await fetch(`${E2E.appUrl}${PATHS.change}`, {
     method: "POST",
-    headers: { "content-type": "application/json", cookie: `${SESSION_COOKIE}=${session}`, "x-forwarded-for": randomIp() },
+    headers: { "content-type": "application/json", cookie: `${SESSION_COOKIE}=${session}`, "x-forwarded-for": uniqueIp() },
     body: JSON.stringify({ current_password: current, new_password: next }),
   });
   expect(answer.status, await answer.clone().text()).toBe(200);

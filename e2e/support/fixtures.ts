@@ -1,4 +1,4 @@
-import { randomBytes, randomInt, randomUUID } from "node:crypto";
+import { randomBytes, randomUUID } from "node:crypto";
 import { hash } from "@node-rs/argon2";
 import { test as base, expect, type BrowserContext, type Page } from "@playwright/test";
 import postgres, { type Sql } from "postgres";
@@ -14,9 +14,19 @@ export function uniqueEmail(prefix = "user"): string {
   return `${prefix}-${Date.now().toString(36)}${randomBytes(3).toString("hex")}@example.com`;
 }
 
-/** A client address from the benchmarking range, as the app's proxy would report it. */
-function testIp(): string {
-  return `198.${randomInt(18, 20)}.${randomInt(0, 256)}.${randomInt(1, 255)}`;
+// Client addresses come from 198.18.0.0/15 (the benchmarking range), 8,128 for each of 16
+// worker slots, handed out in order. The app counts its per-IP limits in the run's one
+// database, which both workers share: random addresses could meet (a test that spends an
+// address's budget makes another test's request from it fail); these never do.
+const ADDRESSES_PER_WORKER = 32 * 254;
+let addressesGiven = 0;
+
+/** A client address no other test of the run uses, as the app's proxy would report it. */
+export function uniqueIp(): string {
+  const worker = Number(process.env.TEST_WORKER_INDEX ?? 0) % 16;
+  const n = addressesGiven++ % ADDRESSES_PER_WORKER;
+  const block = worker * 32 + Math.floor(n / 254);
+  return `198.${18 + (block >> 8)}.${block & 255}.${(n % 254) + 1}`;
 }
 
 export interface Mailbox {
@@ -150,7 +160,7 @@ export const test = base.extend<
     },
     { scope: "worker" },
   ],
-  ip: async ({}, use) => use(testIp()),
+  ip: async ({}, use) => use(uniqueIp()),
   // Each test is a different client, so per-IP limits of one test never touch another.
   extraHTTPHeaders: async ({ ip }, use) => use({ "x-forwarded-for": ip }),
   mailbox: async ({}, use) => use(mailbox),
