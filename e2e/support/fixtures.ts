@@ -175,6 +175,21 @@ export const test = base.extend<
   },
 });
 
+/**
+ * Waits until the app has decided `count` reset requests from `ip` for addresses without an
+ * account. Each is decided after its answer, by a job; from then on no email can come of it,
+ * so a test may check that none came.
+ */
+export async function unknownAddressesDecided(db: Sql, ip: string, count = 1): Promise<void> {
+  await expect
+    .poll(
+      async () =>
+        (await db`select count(*)::int as n from audit_events where event = 'password_reset.requested' and ip = ${ip} and details->>'account_exists' = 'false'`)[0]?.n,
+      { message: `waiting for ${count} reset request(s) from ${ip} to be decided`, timeout: 15_000 },
+    )
+    .toBe(count);
+}
+
 /** Signs in through the form, as a person would, and waits for the account page. */
 export async function signIn(page: Page, user: { email: string; password: string }): Promise<void> {
   await page.goto("/login");
