@@ -1,5 +1,5 @@
 import { expectNoSeriousViolations } from "./support/axe";
-import { expect, test } from "./support/fixtures";
+import { expect, test, uniqueEmail } from "./support/fixtures";
 
 test.describe("accessibility (axe: no serious or critical violation)", () => {
   test("/login, with and without an error shown", async ({ page }) => {
@@ -35,7 +35,7 @@ test.describe("accessibility (axe: no serious or critical violation)", () => {
   test("/forgot-password, the form and the answer", async ({ page }) => {
     await page.goto("/forgot-password");
     await expectNoSeriousViolations(page);
-    await page.getByLabel("Email").fill("someone@example.com");
+    await page.getByLabel("Email").fill(uniqueEmail("someone"));
     await page.getByRole("button", { name: "Send reset link" }).click();
     await expect(page.getByTestId("forgot-password-answer")).toBeVisible();
     await expectNoSeriousViolations(page);

@@ -1,39 +1,16 @@
 // The operators' dashboard and /api/metrics, from outside: a production server of its own on a
 // fresh database (so no other spec's events change the figures), a scripted set of events, then
 // the exact figures on the page (JavaScript off) and in the Prometheus text.
-import { createHash, randomBytes, randomUUID } from "node:crypto";
-import { hash } from "@node-rs/argon2";
-import postgres, { type Sql } from "postgres";
+import { createHash, randomBytes } from "node:crypto";
 import { startOwnServer, type OwnServer } from "./api/support/own-server";
 import { expectNoSeriousViolations } from "./support/axe";
-import { STRONG_PASSWORD, expect, test, uniqueEmail } from "./support/fixtures";
+import { STRONG_PASSWORD, expect, insertUser, test, uniqueEmail } from "./support/fixtures";
+import { freshDatabase } from "./support/fresh-database";
 import { E2E } from "./support/settings";
+import { standIn } from "./support/stand-in";
 
 const ADMIN = "admin@rekey.test";
 const METRICS_TOKEN = "e2e-metrics-token-0123456789";
-
-async function freshDatabase(): Promise<{ url: string; sql: Sql; drop: () => Promise<void> }> {
-  const name = `rekey_e2e_dash_${Date.now().toString(36)}${randomBytes(3).toString("hex")}`;
-  const admin = postgres(E2E.adminDatabaseUrl, { max: 1, onnotice: () => {} });
-  await admin.unsafe(`create database "${name}"`);
-  const url = new URL(E2E.adminDatabaseUrl);
-  url.pathname = `/${name}`;
-  const sql = postgres(url.toString(), { max: 2, onnotice: () => {} });
-  return {
-    url: url.toString(),
-    sql,
-    drop: async () => {
-      await sql.end();
-      await admin.unsafe(`drop database if exists "${name}" with (force)`);
-      await admin.end();
-    },
-  };
-}
-
-async function addUser(sql: Sql, email: string, password?: string): Promise<void> {
-  const passwordHash = password ? await hash(password, { memoryCost: 19456, timeCost: 2, parallelism: 1, algorithm: 2 }) : null;
-  await sql`insert into users (id, email, password_hash, password_changed_at, email_verified_at) values (${randomUUID()}, ${email}, ${passwordHash}, now(), now())`;
-}
 
 async function post(server: OwnServer, path: string, body: unknown): Promise<number> {
   return (await postJson(server, path, body)).status;
@@ -41,21 +18,6 @@ async function post(server: OwnServer, path: string, body: unknown): Promise<num
 
 function postJson(server: OwnServer, path: string, body: unknown): Promise<Response> {
   return fetch(`${server.url}${path}`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify(body) });
-}
-
-async function resetToken(to: string): Promise<string> {
-  let token: string | undefined;
-  await expect
-    .poll(
-      async () => {
-        const messages = (await (await fetch(`${E2E.resendUrl}/__test/messages?to=${encodeURIComponent(to)}`)).json()) as { text: string }[];
-        token = messages[0]?.text.match(/\/reset-password\/([A-Za-z0-9_-]{43})/)?.[1];
-        return token !== undefined;
-      },
-      { message: `waiting for the reset email to ${to}`, timeout: 15_000 },
-    )
-    .toBe(true);
-  return token as string;
 }
 
 function sample(text: string, series: string): number {
@@ -66,9 +28,9 @@ function sample(text: string, series: string): number {
 test.describe("the recovery dashboard and metrics", () => {
   test.use({ javaScriptEnabled: false });
 
-  test("a scripted set of events shows its exact figures on the dashboard and in /api/metrics", async ({ page, browser }) => {
+  test("a scripted set of events shows its exact figures on the dashboard and in /api/metrics", async ({ page, browser, mailbox }) => {
     test.setTimeout(120_000);
-    const database = await freshDatabase();
+    const database = await freshDatabase("dash");
     let server: OwnServer | undefined;
     try {
       server = await startOwnServer({
@@ -85,16 +47,16 @@ test.describe("the recovery dashboard and metrics", () => {
       const completes = uniqueEmail("dash-completes");
       const expires = uniqueEmail("dash-expires");
       const undeliverable = uniqueEmail("dash-undeliverable");
-      await addUser(database.sql, ADMIN, STRONG_PASSWORD);
-      for (const email of [completes, expires, undeliverable]) await addUser(database.sql, email);
+      await insertUser(database.sql, { email: ADMIN });
+      for (const email of [completes, expires, undeliverable]) await insertUser(database.sql, { email, password: null });
       // The provider refuses this address for good: one failed send, its job abandoned.
-      await fetch(`${E2E.resendUrl}/__test/script`, { method: "POST", body: JSON.stringify({ to: undeliverable, answers: [{ status: 422 }] }) });
+      await standIn.script(undeliverable, [{ status: 422 }]);
 
       for (const email of [completes, expires, undeliverable, uniqueEmail("dash-unknown")]) {
         expect(await post(server, "/api/v1/auth/forgot-password", { email })).toBe(202);
       }
-      expect(await post(server, "/api/v1/auth/reset-password", { token: await resetToken(completes), new_password: "Another-Horse-42" })).toBe(200);
-      const stale = await resetToken(expires);
+      expect(await post(server, "/api/v1/auth/reset-password", { token: await mailbox.resetToken(completes), new_password: "Another-Horse-42" })).toBe(200);
+      const stale = await mailbox.resetToken(expires);
       await database.sql`update password_reset_tokens set expires_at = now() - interval '1 minute' where user_id = (select id from users where email = ${expires})`;
       expect(await (await postJson(server, "/api/v1/auth/verify-reset-token", { token: stale })).json()).toMatchObject({ valid: false, reason: "expired" });
       const unknown = randomBytes(32).toString("base64url");

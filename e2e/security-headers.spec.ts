@@ -2,8 +2,8 @@ import { createHash, randomBytes } from "node:crypto";
 import type { Page, Response } from "@playwright/test";
 import type { Sql } from "postgres";
 import { startOwnServer } from "./api/support/own-server";
-import { expect, signIn, test, type TestUser } from "./support/fixtures";
-import { E2E } from "./support/settings";
+import { expect, insertUser, signIn, test, type TestUser } from "./support/fixtures";
+import { freshDatabase } from "./support/fresh-database";
 
 // Every page the app serves, with and without JavaScript: the per-request nonce policy and
 // the other security headers, Next's scripts carrying the nonce, and (through the global
@@ -119,11 +119,13 @@ test("the policy blocks an injected inline event handler, and the CSP guard reco
 });
 
 test.describe("with an https APP_URL (a production server of its own, driven over http by fetch)", () => {
-  test("sends HSTS and upgrade-insecure-requests, and names the session cookie __Host-", async ({ createUser }) => {
+  test("sends HSTS and upgrade-insecure-requests, and names the session cookie __Host-", async () => {
     test.setTimeout(90_000);
-    const user = await createUser();
-    const server = await startOwnServer({ APP_URL: "https://rekey.example.com", DATABASE_URL: E2E.databaseUrl, MAIL_TRANSPORT: "outbox" });
+    const database = await freshDatabase("https");
+    const server = await startOwnServer({ APP_URL: "https://rekey.example.com", DATABASE_URL: database.url, MAIL_TRANSPORT: "outbox" });
     try {
+      // Once the server is up: it applies the migrations at start.
+      const user = await insertUser(database.sql);
       const page = await fetch(`${server.url}/login`);
       expect(page.status).toBe(200);
       expect(page.headers.get("strict-transport-security")).toBe("max-age=63072000; includeSubDomains");
@@ -146,6 +148,7 @@ test.describe("with an https APP_URL (a production server of its own, driven ove
       expect(session).not.toMatch(/; Domain=/i);
     } finally {
       await server.stop();
+      await database.drop();
     }
   });
 });

@@ -1,16 +1,12 @@
-import { randomInt } from "node:crypto";
 import type { Browser, BrowserContext, Locator, Page } from "@playwright/test";
 import { expectNoSeriousViolations } from "./support/axe";
-import { expect, signIn, test, type TestUser } from "./support/fixtures";
+import { expect, signIn, test, uniqueIp, type TestUser } from "./support/fixtures";
 
 const FIREFOX_ON_WINDOWS = "Mozilla/5.0 (Windows NT 10.0; Win64; x64; rv:128.0) Gecko/20100101 Firefox/128.0";
 const SAFARI_ON_MAC =
   "Mozilla/5.0 (Macintosh; Intel Mac OS X 10_15_7) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.5 Safari/605.1.15";
 const FIREFOX_ON_LINUX = "Mozilla/5.0 (X11; Linux x86_64; rv:127.0) Gecko/20100101 Firefox/127.0";
 const WHEN = /^\d{1,2} (Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec) \d{4}, \d{2}:\d{2} UTC$/;
-
-/** Another client address from the benchmarking range, as the app's proxy would report it. */
-const otherIp = (): string => `198.18.${randomInt(0, 256)}.${randomInt(1, 255)}`;
 
 interface Elsewhere {
   context: BrowserContext;
@@ -20,7 +16,7 @@ interface Elsewhere {
 
 /** The same user signed in from another browser (own cookies, user agent and IP). */
 async function signInElsewhere(browser: Browser, user: TestUser, userAgent: string): Promise<Elsewhere> {
-  const ip = otherIp();
+  const ip = uniqueIp();
   const context = await browser.newContext({ userAgent, extraHTTPHeaders: { "x-forwarded-for": ip } });
   const page = await context.newPage();
   await signIn(page, user);

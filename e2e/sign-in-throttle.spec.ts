@@ -1,6 +1,5 @@
-import { randomInt } from "node:crypto";
 import type { Page } from "@playwright/test";
-import { expect, test, uniqueEmail } from "./support/fixtures";
+import { expect, test, uniqueEmail, uniqueIp } from "./support/fixtures";
 
 const WRONG_PASSWORD = "Wrong-Password-1";
 const THROTTLED = "Too many sign-in attempts. Try again in 15 minutes.";
@@ -38,7 +37,7 @@ test.describe("sign-in throttling (each test is its own client IP)", () => {
     for (let i = 1; i <= 10; i++) await trySignIn(page, user.email, WRONG_PASSWORD);
     expect(await trySignIn(page, user.email, user.password)).toBe(THROTTLED);
 
-    const elsewhere = await browser.newContext({ extraHTTPHeaders: { "x-forwarded-for": `198.18.${randomInt(0, 256)}.${randomInt(1, 255)}` } });
+    const elsewhere = await browser.newContext({ extraHTTPHeaders: { "x-forwarded-for": uniqueIp() } });
     const other = await elsewhere.newPage();
     await other.goto("/login");
     await other.getByLabel("Email").fill(user.email);

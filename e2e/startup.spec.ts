@@ -15,8 +15,15 @@ const START_ONLY = ["APP_URL", "AUTH_SECRET", "DATABASE_URL", "RESEND_API_KEY"];
  */
 async function startWith(env: Record<string, string | undefined>): Promise<{ code: number | null; output: string }> {
   // A port of its own per call, from the system: these tests run in parallel, and a random
-  // number could be one the system had just handed out to a connection (EADDRINUSE).
-  const port = String(await freePort());
+  // number could be one the system had just handed out to a connection (EADDRINUSE). The
+  // system can still hand it out between freePort() and next start's bind: then again.
+  for (let attempt = 1; ; attempt++) {
+    const result = await startOn(String(await freePort()), env);
+    if (!result.output.includes("EADDRINUSE") || attempt === 3) return result;
+  }
+}
+
+function startOn(port: string, env: Record<string, string | undefined>): Promise<{ code: number | null; output: string }> {
   return new Promise((resolve) => {
     const child = spawn("node_modules/.bin/next", ["start", "-p", port], {
       env: { PATH: process.env.PATH, NODE_ENV: "production", NEXT_TELEMETRY_DISABLED: "1", ...env } as NodeJS.ProcessEnv,

@@ -1,7 +1,6 @@
-import { randomInt } from "node:crypto";
 import type { APIRequestContext, Browser, BrowserContext, Page } from "@playwright/test";
 import { expectNoSeriousViolations } from "./support/axe";
-import { expect, signIn, test, type TestUser } from "./support/fixtures";
+import { expect, signIn, test, uniqueIp, type TestUser } from "./support/fixtures";
 import { actionFieldsIn } from "./support/forms";
 import { E2E } from "./support/settings";
 import { enableTwoFactor } from "./support/two-factor";
@@ -10,9 +9,6 @@ import { enterCode, enterRecoveryCode, passwordStep, signInWithSecondFactor } fr
 const WRONG_CODE = "That code is not right. Enter the code your authenticator app shows now.";
 const WRONG_RECOVERY_CODE = "That recovery code is not right, or it was already used.";
 const TOO_MANY = /^Too many wrong codes for this account\. Try again in 1[45] minutes\.$/;
-
-/** Another client address from the benchmarking range, as the app's proxy would report it. */
-const otherIp = (): string => `198.18.${randomInt(0, 256)}.${randomInt(1, 255)}`;
 
 /** A user with two-factor authentication on (enrolled through /account/two-factor in `page`). */
 async function enrolledUser(page: Page, createUser: () => Promise<TestUser>) {
@@ -23,7 +19,7 @@ async function enrolledUser(page: Page, createUser: () => Promise<TestUser>) {
 
 /** Another browser: its own cookies and client address; JavaScript on unless told. */
 async function otherBrowser(browser: Browser, options: { javaScriptEnabled?: boolean } = {}): Promise<{ context: BrowserContext; page: Page }> {
-  const context = await browser.newContext({ ...options, extraHTTPHeaders: { "x-forwarded-for": otherIp() } });
+  const context = await browser.newContext({ ...options, extraHTTPHeaders: { "x-forwarded-for": uniqueIp() } });
   return { context, page: await context.newPage() };
 }
 

@@ -3,7 +3,8 @@
 import { afterEach, describe, expect, it } from "vitest";
 import type { Database } from "@/db/client";
 import { describeEachDatabase } from "@/test-support/databases";
-import { collectingSchedule, uniqueEmail } from "@/test-support/reset-helpers";
+import { collectingSchedule } from "@/test-support/reset-helpers";
+import { uniqueEmail } from "@/test-support/users";
 import { attemptSignIn } from "./auth/sign-in-throttle";
 import { overrideEnvForTests } from "./env";
 import { requestPasswordReset } from "./recovery/request";

@@ -4,8 +4,9 @@ import { useDatabaseForTests, type Database } from "@/db/client";
 import { auditEvents, jobs, passwordResetTokens, sendPace } from "@/db/schema";
 import { describeEachDatabase } from "@/test-support/databases";
 import { recordingQueries } from "@/test-support/query-counter";
-import { startResendStandIn, type ResendStandIn } from "@/test-support/resend-stand-in";
-import { collectingSchedule, createUser, dumpAllTables, uniqueEmail, uniqueIp, RESET_LINK } from "@/test-support/reset-helpers";
+import { createResendStandIn, type ResendStandIn } from "@/e2e/support/resend-stand-in.mjs";
+import { collectingSchedule, dumpAllTables, RESET_LINK, uniqueIp } from "@/test-support/reset-helpers";
+import { createUser, uniqueEmail } from "@/test-support/users";
 import { overrideEnvForTests } from "./env";
 import { reserveSendSlot, reserveSendSlotWithOthers } from "./mail/pace";
 import { cleanUpExpiredRecords } from "./maintenance";
@@ -20,7 +21,7 @@ import { resetRequestJob } from "./recovery/jobs";
 
 let standIn: ResendStandIn;
 beforeAll(async () => {
-  standIn = await startResendStandIn();
+  standIn = await createResendStandIn();
 });
 afterAll(async () => {
   await standIn.close();

@@ -4,10 +4,10 @@ import { beforeEach, expect, it } from "vitest";
 import type { Database } from "@/db/client";
 import { auditDailyCounts, auditEvents, passwordResetTokens, rateLimitBuckets, sessions } from "@/db/schema";
 import { describeEachDatabase } from "@/test-support/databases";
-import { insertUser } from "@/test-support/users";
 import { audit } from "./audit";
 import { overrideEnvForTests } from "./env";
 import { insertSession } from "@/test-support/sessions";
+import { createUser } from "@/test-support/users";
 import { cleanUpExpiredRecords } from "./maintenance";
 import { hashToken } from "./tokens";
 
@@ -32,7 +32,7 @@ describeEachDatabase("cleanUpExpiredRecords", ({ handle }) => {
 
   it("deletes ended rate-limit windows, expired sessions and links dead for over a week, and nothing else", async () => {
     const { db } = handle();
-    const user = await insertUser(db);
+    const user = await createUser(db);
     await db.insert(rateLimitBuckets).values([
       { key: "test:ended", count: 3, windowStartedAt: sql`now() - interval '2 hours'` as unknown as Date, windowEndsAt: sql`now() - interval '1 hour'` as unknown as Date },
       { key: "test:live", count: 3, windowStartedAt: sql`now()` as unknown as Date, windowEndsAt: sql`now() + interval '1 hour'` as unknown as Date },
@@ -68,7 +68,7 @@ describeEachDatabase("cleanUpExpiredRecords", ({ handle }) => {
     const { db } = handle();
     overrideEnvForTests({ AUDIT_RETENTION_DAYS: "30" });
     try {
-      const user = await insertUser(db);
+      const user = await createUser(db);
       const at = (age: string) => sql.raw(`now() - interval '${age}'`) as unknown as Date;
       await db.insert(auditEvents).values([
         { event: "user.signed_in", userId: user.id, createdAt: at("31 days") },
@@ -112,7 +112,7 @@ describeEachDatabase("cleanUpExpiredRecords", ({ handle }) => {
 
   it("keeps audit events for 365 days by default", async () => {
     const { db } = handle();
-    const user = await insertUser(db);
+    const user = await createUser(db);
     const at = (age: string) => sql.raw(`now() - interval '${age}'`) as unknown as Date;
     await db.insert(auditEvents).values([
       { event: "user.signed_in", userId: user.id, createdAt: at("364 days") },

@@ -5,7 +5,7 @@ import { emailVerificationTokens, passwordChangeReportTokens, passwordResetToken
 import { describeEachDatabase } from "@/test-support/databases";
 import { recordingQueries } from "@/test-support/query-counter";
 import { queryRows } from "@/test-support/reset-helpers";
-import { insertUser } from "@/test-support/users";
+import { createUser } from "@/test-support/users";
 import { consumeToken, lookUpToken, spendUserTokens, type SingleUseTokenTable } from "./single-use-tokens";
 import { generateToken, hashToken } from "./tokens";
 
@@ -47,7 +47,7 @@ describeEachDatabase("single-use tokens", ({ handle }) => {
 
   for (const [name, table] of TABLES) {
     it(`${name}: looks up a fresh token as valid, with its row id, owner and expiry, without spending it`, async () => {
-      const user = await insertUser(db());
+      const user = await createUser(db());
       const token = await insertToken(db(), table, user.id);
 
       const first = await lookUpToken(db(), table, token);
@@ -62,7 +62,7 @@ describeEachDatabase("single-use tokens", ({ handle }) => {
     });
 
     it(`${name}: consumes a valid token once, returning its row, and calls it used from then on`, async () => {
-      const user = await insertUser(db());
+      const user = await createUser(db());
       const token = await insertToken(db(), table, user.id);
       const before = await lookUpToken(db(), table, token);
 
@@ -75,7 +75,7 @@ describeEachDatabase("single-use tokens", ({ handle }) => {
     });
 
     it(`${name}: calls a token past its expiry expired and refuses to consume it`, async () => {
-      const user = await insertUser(db());
+      const user = await createUser(db());
       const token = await insertToken(db(), table, user.id, { expiresAt: A_MINUTE_AGO });
 
       expect(await lookUpToken(db(), table, token)).toEqual({ status: "expired", userId: user.id });
@@ -84,7 +84,7 @@ describeEachDatabase("single-use tokens", ({ handle }) => {
     });
 
     it(`${name}: calls a used token used even after it has also expired`, async () => {
-      const user = await insertUser(db());
+      const user = await createUser(db());
       const token = await insertToken(db(), table, user.id, { expiresAt: A_MINUTE_AGO, usedAt: sql`now() - interval '2 minutes'` });
 
       expect(await lookUpToken(db(), table, token)).toEqual({ status: "used", userId: user.id });
@@ -92,7 +92,7 @@ describeEachDatabase("single-use tokens", ({ handle }) => {
     });
 
     it(`${name}: calls an unknown well-formed token invalid`, async () => {
-      const user = await insertUser(db());
+      const user = await createUser(db());
       await insertToken(db(), table, user.id);
       const unknown = generateToken().token;
 
@@ -117,7 +117,7 @@ describeEachDatabase("single-use tokens", ({ handle }) => {
     });
 
     it(`${name}: lets exactly one of twenty concurrent consumers have a token`, async () => {
-      const user = await insertUser(db());
+      const user = await createUser(db());
       const token = await insertToken(db(), table, user.id);
 
       const results = await Promise.all(Array.from({ length: 20 }, () => consumeToken(db(), table, token)));
@@ -129,8 +129,8 @@ describeEachDatabase("single-use tokens", ({ handle }) => {
     });
 
     it(`${name}: spends only the given user's unused tokens and leaves used ones as they were`, async () => {
-      const user = await insertUser(db());
-      const other = await insertUser(db());
+      const user = await createUser(db());
+      const other = await createUser(db());
       const unused = [await insertToken(db(), table, user.id), await insertToken(db(), table, user.id)];
       const expiredUnused = await insertToken(db(), table, user.id, { expiresAt: A_MINUTE_AGO });
       const alreadyUsed = await insertToken(db(), table, user.id, { usedAt: sql`now() - interval '1 day'` });
@@ -147,7 +147,7 @@ describeEachDatabase("single-use tokens", ({ handle }) => {
   }
 
   it("keeps the three tables apart: a token of one kind is unknown to the others", async () => {
-    const user = await insertUser(db());
+    const user = await createUser(db());
     for (const [, table] of TABLES) {
       const token = await insertToken(db(), table, user.id);
       for (const [, otherTable] of TABLES.filter(([, t]) => t !== table)) {

@@ -1,17 +1,13 @@
 // Small helpers shared by the password-reset and mail tests.
-import { randomUUID } from "node:crypto";
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
-import { eq, sql } from "drizzle-orm";
+import { sql } from "drizzle-orm";
 import type { Database } from "@/db/client";
-import { users } from "@/db/schema";
-import { registerUser } from "@/lib/accounts/create-account";
 import { ALL_JOBS } from "@/lib/job-definitions";
 import type { Schedule } from "@/lib/jobs/definition";
 import { runAcceptedJob } from "@/lib/jobs/runner";
 
-export const CURRENT_PASSWORD = "Correct-Horse-9";
 export const CHROME_ON_WINDOWS =
   "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/126.0.0.0 Safari/537.36";
 
@@ -44,31 +40,10 @@ export function collectingSchedule(): { schedule: Schedule; pending: (() => Prom
 
 let addressCounter = 0;
 
-/** A unique address starting with "a" (so its mask is "a***@example.com"). */
-export function uniqueEmail(): string {
-  return `a${randomUUID().slice(0, 12)}@example.com`;
-}
-
 /** A unique IP per call, so one test's requests never count against another's limit. */
 export function uniqueIp(): string {
   addressCounter += 1;
   return `10.${(process.pid % 250) + 1}.${Math.floor(addressCounter / 250)}.${(addressCounter % 250) + 1}`;
-}
-
-/**
- * Registers an account. Confirmed unless `confirmed: false`: only a confirmed account can sign
- * in, and most tests are not about confirming.
- */
-export async function createUser(
-  db: Database,
-  email = uniqueEmail(),
-  password = CURRENT_PASSWORD,
-  options: { confirmed?: boolean } = {},
-): Promise<{ id: string; email: string; password: string }> {
-  const created = await registerUser(db, { email, password });
-  if (!created.ok) throw new Error(`could not register ${email}: ${created.code}`);
-  if (options.confirmed ?? true) await db.update(users).set({ emailVerified: sql`now()` }).where(eq(users.id, created.userId));
-  return { id: created.userId, email, password };
 }
 
 /** Rows of a raw query, whichever driver ran it (PGlite answers {rows}, postgres.js an array). */

@@ -1,8 +1,8 @@
 import type { APIRequestContext } from "@playwright/test";
 import { rawRequest } from "../support/forms";
-import { STRONG_PASSWORD, expect, signIn, test, uniqueEmail } from "../support/fixtures";
+import { STRONG_PASSWORD, expect, signIn, test, uniqueEmail, uniqueIp } from "../support/fixtures";
 import { E2E } from "../support/settings";
-import { MAX_BODY_BYTES, PATHS, call, errorCode, errorFields, expectContract, randomIp, type ApiResult } from "./support/api";
+import { MAX_BODY_BYTES, PATHS, call, errorCode, errorFields, expectContract, type ApiResult } from "./support/api";
 
 type Expected = { status: number; code?: string; fields?: string[]; body?: unknown };
 
@@ -139,7 +139,7 @@ function omit(body: Record<string, unknown>, field: string): Record<string, unkn
 
 async function send(request: APIRequestContext, endpoint: Endpoint, row: Row, cookie: string | undefined): Promise<ApiResult> {
   // Each request its own client address: the per-IP reset limit never masks what is tested.
-  const ip = randomIp();
+  const ip = uniqueIp();
   if (row.node) {
     const response = await rawRequest({
       method: row.method ?? "POST",

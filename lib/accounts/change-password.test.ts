@@ -5,7 +5,8 @@ import { auditEvents, passwordChangeReportTokens, passwordResetTokens, rateLimit
 import { passwordChangedSubject } from "@/emails/password-changed";
 import { describeEachDatabase } from "@/test-support/databases";
 import { REPORT_LINK, fullLinkIn, installTestOutbox, tokenIn } from "@/test-support/mail-helpers";
-import { CHROME_ON_WINDOWS, CURRENT_PASSWORD, RESET_LINK, collectingSchedule, createUser, uniqueIp } from "@/test-support/reset-helpers";
+import { CHROME_ON_WINDOWS, collectingSchedule, RESET_LINK, uniqueIp } from "@/test-support/reset-helpers";
+import { createUser, CURRENT_PASSWORD } from "@/test-support/users";
 import { verifyCredentials } from "../auth/credentials";
 import { createSession, findSession } from "../auth/sessions";
 import { insertSession } from "@/test-support/sessions";

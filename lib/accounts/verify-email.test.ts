@@ -5,7 +5,8 @@ import { auditEvents, emailVerificationTokens, users } from "@/db/schema";
 import { verifyEmailSubject } from "@/emails/verify-email";
 import { describeEachDatabase } from "@/test-support/databases";
 import { VERIFY_LINK, fullLinkIn, installTestOutbox, tokenIn } from "@/test-support/mail-helpers";
-import { CHROME_ON_WINDOWS, CURRENT_PASSWORD, collectingSchedule, createUser, dumpAllTables, uniqueEmail, uniqueIp } from "@/test-support/reset-helpers";
+import { CHROME_ON_WINDOWS, collectingSchedule, dumpAllTables, uniqueIp } from "@/test-support/reset-helpers";
+import { createUser, CURRENT_PASSWORD, uniqueEmail } from "@/test-support/users";
 import { verifyCredentials } from "../auth/credentials";
 import { attemptSignIn } from "../auth/sign-in-throttle";
 import {
@@ -50,7 +51,7 @@ describeEachDatabase("email verification", ({ handle }) => {
   }
 
   it("stores only the hash of the token, with the address it was sent to, and emails a link that works for 24 hours", async () => {
-    const user = await createUser(db(), uniqueEmail(), CURRENT_PASSWORD, UNCONFIRMED);
+    const user = await createUser(db(), UNCONFIRMED);
     const ip = uniqueIp();
     const sentAfter = Date.now();
 
@@ -80,7 +81,7 @@ describeEachDatabase("email verification", ({ handle }) => {
   });
 
   it("shows a valid link with the masked address as often as asked without consuming it", async () => {
-    const user = await createUser(db(), uniqueEmail(), CURRENT_PASSWORD, UNCONFIRMED);
+    const user = await createUser(db(), UNCONFIRMED);
     const token = await sendToken(user);
 
     expect(await inspectVerificationToken(db(), token)).toEqual({ status: "valid", maskedEmail: "a***@example.com" });
@@ -93,7 +94,7 @@ describeEachDatabase("email verification", ({ handle }) => {
   });
 
   it("verifies the address with its link, audits it, and calls the link used afterwards", async () => {
-    const user = await createUser(db(), uniqueEmail(), CURRENT_PASSWORD, UNCONFIRMED);
+    const user = await createUser(db(), UNCONFIRMED);
     const token = await sendToken(user);
     const ip = uniqueIp();
     expect(await emailVerifiedAt(db(), user.id)).toBeNull();
@@ -113,7 +114,7 @@ describeEachDatabase("email verification", ({ handle }) => {
   });
 
   it("refuses an expired link and leaves the address unverified", async () => {
-    const user = await createUser(db(), uniqueEmail(), CURRENT_PASSWORD, UNCONFIRMED);
+    const user = await createUser(db(), UNCONFIRMED);
     const token = await sendToken(user);
     await db()
       .update(emailVerificationTokens)
@@ -126,7 +127,7 @@ describeEachDatabase("email verification", ({ handle }) => {
   });
 
   it("calls unknown and malformed tokens invalid", async () => {
-    const user = await createUser(db(), uniqueEmail(), CURRENT_PASSWORD, UNCONFIRMED);
+    const user = await createUser(db(), UNCONFIRMED);
     await sendToken(user);
 
     for (const garbage of ["garbage", "", "A".repeat(43), `${"A".repeat(42)}=`, "x".repeat(5_000)]) {
@@ -137,7 +138,7 @@ describeEachDatabase("email verification", ({ handle }) => {
   });
 
   it("does not verify a changed address with a link sent to the old one, and calls that link invalid", async () => {
-    const user = await createUser(db(), uniqueEmail(), CURRENT_PASSWORD, UNCONFIRMED);
+    const user = await createUser(db(), UNCONFIRMED);
     const oldToken = await sendToken(user);
     const newEmail = uniqueEmail();
     await db().update(users).set({ email: newEmail }).where(eq(users.id, user.id));
@@ -154,7 +155,7 @@ describeEachDatabase("email verification", ({ handle }) => {
   });
 
   it("verifies a changed address with a link sent to the new one", async () => {
-    const user = await createUser(db(), uniqueEmail(), CURRENT_PASSWORD, UNCONFIRMED);
+    const user = await createUser(db(), UNCONFIRMED);
     await sendToken(user);
     const moved = { id: user.id, email: uniqueEmail() };
     await db().update(users).set({ email: moved.email }).where(eq(users.id, user.id));
@@ -166,7 +167,7 @@ describeEachDatabase("email verification", ({ handle }) => {
   });
 
   it("lets exactly one of twenty concurrent uses of one link verify the address", async () => {
-    const user = await createUser(db(), uniqueEmail(), CURRENT_PASSWORD, UNCONFIRMED);
+    const user = await createUser(db(), UNCONFIRMED);
     const token = await sendToken(user);
 
     const results = await Promise.all(Array.from({ length: 20 }, () => verifyEmail(db(), { token, password: CURRENT_PASSWORD, ip: uniqueIp(), userAgent: null })));
@@ -178,7 +179,7 @@ describeEachDatabase("email verification", ({ handle }) => {
   });
 
   it("confirms nothing without the password chosen at registration, and leaves the link valid", async () => {
-    const user = await createUser(db(), uniqueEmail(), CURRENT_PASSWORD, UNCONFIRMED);
+    const user = await createUser(db(), UNCONFIRMED);
     const token = await sendToken(user);
 
     expect(await verifyEmail(db(), { token, password: "Someone-Elses-Pass-1", ip: uniqueIp(), userAgent: null })).toEqual({
@@ -197,7 +198,7 @@ describeEachDatabase("email verification", ({ handle }) => {
   });
 
   it("counts password guesses on a link against the address's sign-in limit before checking them, and refuses past it even the right one", async () => {
-    const user = await createUser(db(), uniqueEmail(), CURRENT_PASSWORD, UNCONFIRMED);
+    const user = await createUser(db(), UNCONFIRMED);
     const token = await sendToken(user);
     const ip = uniqueIp();
     const max = env().SIGN_IN_FAILURES_PER_ACCOUNT_AND_IP;
@@ -221,7 +222,7 @@ describeEachDatabase("email verification", ({ handle }) => {
   });
 
   it("answers a resend request the same for an unconfirmed, a confirmed and an unknown address, and mails only the unconfirmed one after the response", async () => {
-    const waiting = await createUser(db(), uniqueEmail(), CURRENT_PASSWORD, UNCONFIRMED);
+    const waiting = await createUser(db(), UNCONFIRMED);
     const confirmed = await createUser(db());
     const unknown = uniqueEmail();
     const { schedule, pending, runAll } = collectingSchedule();
@@ -245,7 +246,7 @@ describeEachDatabase("email verification", ({ handle }) => {
   });
 
   it("sends at most three confirmation links an hour to one address without saying so, and limits requests per IP visibly", async () => {
-    const user = await createUser(db(), uniqueEmail(), CURRENT_PASSWORD, UNCONFIRMED);
+    const user = await createUser(db(), UNCONFIRMED);
     const { schedule, runAll } = collectingSchedule();
 
     for (let i = 0; i < RESEND_VERIFICATION_LIMIT.max + 2; i++) {

@@ -1,7 +1,7 @@
 import { expect, it } from "vitest";
 import { auditEvents } from "@/db/schema";
 import { describeEachDatabase } from "@/test-support/databases";
-import { uniqueEmail } from "@/test-support/reset-helpers";
+import { uniqueEmail } from "@/test-support/users";
 import { audit } from "../audit";
 import { emailFingerprint } from "../tokens";
 import { AUDIT_PAGE_SIZE, AuditFiltersSchema, csvCell, exportAuditCsv, searchAuditEvents } from "./audit-log";

@@ -2,8 +2,8 @@ import { eq, sql } from "drizzle-orm";
 import { expect, it } from "vitest";
 import { sessions } from "@/db/schema";
 import { describeEachDatabase } from "@/test-support/databases";
-import { createUser } from "@/test-support/reset-helpers";
 import { insertSession } from "@/test-support/sessions";
+import { createUser } from "@/test-support/users";
 import { overrideEnvForTests } from "../env";
 import { ADMIN_PASSWORD_CHECK_LIMIT, hasRecentPasswordCheck, isAdminEmail, recordPasswordCheck } from "./password-check";
 

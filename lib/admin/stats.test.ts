@@ -4,7 +4,7 @@ import { beforeEach, expect, it } from "vitest";
 import type { Database } from "@/db/client";
 import { auditDailyCounts, auditEvents, jobs, passwordResetTokens } from "@/db/schema";
 import { describeEachDatabase } from "@/test-support/databases";
-import { insertUser } from "@/test-support/users";
+import { createUser } from "@/test-support/users";
 import type { AuditEventName } from "../audit";
 import { hashToken } from "../tokens";
 import { readRecoveryStats } from "./stats";
@@ -80,7 +80,7 @@ describeEachDatabase("readRecoveryStats", ({ handle }) => {
 
   it("takes the median time to reset from used links, and counts unused links that expired in the period and pending jobs", async () => {
     const { db } = handle();
-    const user = await insertUser(db);
+    const user = await createUser(db);
     const token = (expiresAt: string, usedAt: Date | null) => ({
       userId: user.id,
       createdAt: new Date("2026-03-10T09:00:00Z"),

@@ -4,7 +4,8 @@ import { auditEvents, users } from "@/db/schema";
 import { resetPasswordSubject } from "@/emails/reset-password";
 import { describeEachDatabase } from "@/test-support/databases";
 import { installTestOutbox, tokenIn } from "@/test-support/mail-helpers";
-import { collectingSchedule, createUser, RESET_LINK, uniqueEmail } from "@/test-support/reset-helpers";
+import { collectingSchedule, RESET_LINK } from "@/test-support/reset-helpers";
+import { createUser } from "@/test-support/users";
 import { insertSession } from "@/test-support/sessions";
 import { verifyCredentials } from "../auth/credentials";
 import { createSession, findSession } from "../auth/sessions";
@@ -107,7 +108,7 @@ describeEachDatabase("admin actions on an account", ({ handle }) => {
   });
 
   it("an unknown account cannot be forced to reset", async () => {
-    const admin = await createUser(db(), uniqueEmail());
+    const admin = await createUser(db());
     const { schedule } = collectingSchedule();
     expect(await forcePasswordReset(db(), "no-such-user", { adminId: admin.id, ...CONTEXT }, schedule)).toEqual({ ok: false, code: "NOT_FOUND" });
   });

@@ -1,7 +1,7 @@
 import { hash, parseOptions } from "@node-rs/argon2";
 import { expect, it } from "vitest";
 import { describeEachDatabase } from "@/test-support/databases";
-import { insertUser, storedPasswordHash } from "@/test-support/users";
+import { createUser, storedPasswordHash } from "@/test-support/users";
 import { hashPassword, verifyPassword } from "../password-hashing";
 import { verifyCredentials } from "./credentials";
 
@@ -16,7 +16,7 @@ function weakHash(password: string): Promise<string> {
 describeEachDatabase("verifyCredentials", ({ handle }) => {
   it("signs in with the right password and returns the user without the hash", async () => {
     const { db } = handle();
-    const user = await insertUser(db, { name: "Ada", passwordHash: await hashPassword(PASSWORD) });
+    const user = await createUser(db, { name: "Ada", passwordHash: await hashPassword(PASSWORD) });
     expect(await verifyCredentials(db, user.email, PASSWORD)).toEqual({
       ok: true,
       user: { id: user.id, email: user.email, name: "Ada", credentialsVersion: 1, twoFactor: false },
@@ -25,13 +25,13 @@ describeEachDatabase("verifyCredentials", ({ handle }) => {
 
   it("refuses a wrong password with INVALID_CREDENTIALS", async () => {
     const { db } = handle();
-    const user = await insertUser(db, { passwordHash: await hashPassword(PASSWORD) });
+    const user = await createUser(db, { passwordHash: await hashPassword(PASSWORD) });
     expect(await verifyCredentials(db, user.email, `${PASSWORD}x`)).toEqual(INVALID);
   });
 
   it("refuses an unknown email with the same result as a wrong password", async () => {
     const { db } = handle();
-    const user = await insertUser(db, { passwordHash: await hashPassword(PASSWORD) });
+    const user = await createUser(db, { passwordHash: await hashPassword(PASSWORD) });
     const wrongPassword = await verifyCredentials(db, user.email, "Wrong-Password-1");
     const unknownEmail = await verifyCredentials(db, "nobody-here@example.com", PASSWORD);
     expect(unknownEmail).toEqual(INVALID);
@@ -40,7 +40,7 @@ describeEachDatabase("verifyCredentials", ({ handle }) => {
 
   it("refuses the right password of an unconfirmed account with the wrong-password result", async () => {
     const { db } = handle();
-    const user = await insertUser(db, { passwordHash: await hashPassword(PASSWORD), emailVerified: null });
+    const user = await createUser(db, { passwordHash: await hashPassword(PASSWORD), confirmed: false });
     const rightPassword = await verifyCredentials(db, user.email, PASSWORD);
     const wrongPassword = await verifyCredentials(db, user.email, "Wrong-Password-1");
     expect(rightPassword).toEqual(INVALID);
@@ -50,7 +50,7 @@ describeEachDatabase("verifyCredentials", ({ handle }) => {
   it("does no more work for an unconfirmed account's right password than for a wrong one: no re-hash", async () => {
     const { db } = handle();
     const before = await weakHash(PASSWORD);
-    const user = await insertUser(db, { passwordHash: before, emailVerified: null });
+    const user = await createUser(db, { passwordHash: before, confirmed: false });
 
     expect(await verifyCredentials(db, user.email, PASSWORD)).toEqual(INVALID);
     expect(await storedPasswordHash(db, user.id)).toBe(before);
@@ -58,14 +58,14 @@ describeEachDatabase("verifyCredentials", ({ handle }) => {
 
   it("refuses an account that has no password", async () => {
     const { db } = handle();
-    const user = await insertUser(db, { passwordHash: null });
+    const user = await createUser(db, { passwordHash: null });
     expect(await verifyCredentials(db, user.email, PASSWORD)).toEqual(INVALID);
   });
 
   it("replaces a hash made with weaker parameters on a successful sign-in", async () => {
     const { db } = handle();
     const before = await weakHash(PASSWORD);
-    const user = await insertUser(db, { passwordHash: before });
+    const user = await createUser(db, { passwordHash: before });
 
     expect((await verifyCredentials(db, user.email, PASSWORD)).ok).toBe(true);
 
@@ -81,7 +81,7 @@ describeEachDatabase("verifyCredentials", ({ handle }) => {
   it("keeps a weaker hash when the sign-in fails", async () => {
     const { db } = handle();
     const before = await weakHash(PASSWORD);
-    const user = await insertUser(db, { passwordHash: before });
+    const user = await createUser(db, { passwordHash: before });
 
     expect(await verifyCredentials(db, user.email, "Wrong-Password-1")).toEqual(INVALID);
     expect(await storedPasswordHash(db, user.id)).toBe(before);
@@ -90,7 +90,7 @@ describeEachDatabase("verifyCredentials", ({ handle }) => {
   it("keeps a current hash unchanged on a successful sign-in", async () => {
     const { db } = handle();
     const before = await hashPassword(PASSWORD);
-    const user = await insertUser(db, { passwordHash: before });
+    const user = await createUser(db, { passwordHash: before });
 
     expect((await verifyCredentials(db, user.email, PASSWORD)).ok).toBe(true);
     expect(await storedPasswordHash(db, user.id)).toBe(before);

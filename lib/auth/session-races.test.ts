@@ -7,13 +7,12 @@ import { randomInt } from "node:crypto";
 import { eq } from "drizzle-orm";
 import { expect, it } from "vitest";
 import type { Database } from "@/db/client";
-import { auditEvents, passwordChangeReportTokens, passwordResetTokens, sessions, users } from "@/db/schema";
+import { auditEvents, passwordChangeReportTokens, passwordResetTokens, sessions } from "@/db/schema";
 import { describeEachDatabase } from "@/test-support/databases";
-import { uniqueEmail } from "@/test-support/users";
+import { createUser, uniqueEmail } from "@/test-support/users";
 import { changePassword } from "../accounts/change-password";
 import { reportPasswordChange } from "../recovery/wasnt-me";
 import { resetPassword } from "../recovery/reset";
-import { hashPassword } from "../password-hashing";
 import { generateToken } from "../tokens";
 import { findSession, issueSignInSession } from "./sessions";
 import { attemptSignIn } from "./sign-in-throttle";
@@ -26,14 +25,7 @@ const NOTHING_LATER = () => {};
 const freshIp = (): string => `198.18.${randomInt(0, 256)}.${randomInt(1, 255)}`;
 
 /** A confirmed account with OLD_PASSWORD. */
-async function confirmedUser(db: Database): Promise<{ id: string; email: string }> {
-  const [row] = await db
-    .insert(users)
-    .values({ email: uniqueEmail("race"), passwordHash: await hashPassword(OLD_PASSWORD), emailVerified: new Date(), passwordChangedAt: new Date() })
-    .returning({ id: users.id, email: users.email });
-  if (!row) throw new Error("user insert returned no row");
-  return row;
-}
+const confirmedUser = (db: Database) => createUser(db, { email: uniqueEmail("race"), password: OLD_PASSWORD });
 
 /** An unused single-use link of `table` for the user. */
 async function linkFor(db: Database, table: typeof passwordResetTokens | typeof passwordChangeReportTokens, userId: string): Promise<string> {

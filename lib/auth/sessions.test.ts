@@ -4,8 +4,8 @@ import { expect, it } from "vitest";
 import type { Database } from "@/db/client";
 import { auditEvents, sessions, users } from "@/db/schema";
 import { describeEachDatabase } from "@/test-support/databases";
-import { insertUser } from "@/test-support/users";
 import { insertSession } from "@/test-support/sessions";
+import { createUser } from "@/test-support/users";
 import { createSession, deleteExpiredSessions, deleteSessionByToken, findSession, nextCredentialsVersion, renewSession } from "./sessions";
 import { deleteUserSessions, listUserSessions, revokeUserSession, signOutOtherSessions, signOutSession } from "./user-sessions";
 
@@ -50,7 +50,7 @@ async function setLastSeenAgo(db: Database, id: string, interval: string): Promi
 describeEachDatabase("sessions", ({ handle }) => {
   it("stores only the SHA-256 of the session token", async () => {
     const { db } = handle();
-    const user = await insertUser(db, { passwordHash: FAKE_HASH });
+    const user = await createUser(db, { passwordHash: FAKE_HASH });
     const created = await newSession(db, user.id);
     expect(created.sessionToken).toMatch(/^[A-Za-z0-9_-]{43}$/);
 
@@ -65,7 +65,7 @@ describeEachDatabase("sessions", ({ handle }) => {
 
   it("finds a session by its raw token and returns the user without the password hash", async () => {
     const { db } = handle();
-    const user = await insertUser(db, { name: "Ada", passwordHash: FAKE_HASH, emailVerified: null });
+    const user = await createUser(db, { name: "Ada", passwordHash: FAKE_HASH, confirmed: false });
     const created = await newSession(db, user.id);
 
     const found = await findSession(db, created.sessionToken);
@@ -77,7 +77,7 @@ describeEachDatabase("sessions", ({ handle }) => {
 
   it("does not find a session by its stored hash or by an unknown token", async () => {
     const { db } = handle();
-    const user = await insertUser(db);
+    const user = await createUser(db);
     const created = await newSession(db, user.id);
     expect(await findSession(db, sha256Hex(created.sessionToken))).toBeNull();
     expect(await findSession(db, randomBytes(32).toString("base64url"))).toBeNull();
@@ -85,7 +85,7 @@ describeEachDatabase("sessions", ({ handle }) => {
 
   it("does not find an expired session", async () => {
     const { db } = handle();
-    const user = await insertUser(db);
+    const user = await createUser(db);
     const created = await newSession(db, user.id);
     await db.update(sessions).set({ expires: sql`now() - interval '1 second'` }).where(eq(sessions.id, created.id));
     expect(await findSession(db, created.sessionToken)).toBeNull();
@@ -93,8 +93,8 @@ describeEachDatabase("sessions", ({ handle }) => {
 
   it("deleteUserSessions ends every session but the one kept, then all of them", async () => {
     const { db } = handle();
-    const user = await insertUser(db);
-    const other = await insertUser(db);
+    const user = await createUser(db);
+    const other = await createUser(db);
     const [keep, second, third] = [await newSession(db, user.id), await newSession(db, user.id), await newSession(db, user.id)];
     const others = await newSession(db, other.id);
 
@@ -110,7 +110,7 @@ describeEachDatabase("sessions", ({ handle }) => {
 
   it("deleteSessionByToken ends only that session", async () => {
     const { db } = handle();
-    const user = await insertUser(db);
+    const user = await createUser(db);
     const a = await newSession(db, user.id);
     const b = await newSession(db, user.id);
     await deleteSessionByToken(db, a.sessionToken);
@@ -120,7 +120,7 @@ describeEachDatabase("sessions", ({ handle }) => {
 
   it("deleteExpiredSessions removes expired sessions only", async () => {
     const { db } = handle();
-    const user = await insertUser(db);
+    const user = await createUser(db);
     const live = await newSession(db, user.id);
     const expired = await newSession(db, user.id);
     await db.update(sessions).set({ expires: sql`now() - interval '1 second'` }).where(eq(sessions.id, expired.id));
@@ -132,7 +132,7 @@ describeEachDatabase("sessions", ({ handle }) => {
 
   it("updates last_seen_at when it is older than a minute, and not again right after", async () => {
     const { db } = handle();
-    const user = await insertUser(db);
+    const user = await createUser(db);
     const created = await newSession(db, user.id);
 
     const old = await setLastSeenAgo(db, created.id, "2 minutes");
@@ -151,7 +151,7 @@ describeEachDatabase("sessions", ({ handle }) => {
 
   it("leaves last_seen_at alone when it is less than a minute old", async () => {
     const { db } = handle();
-    const user = await insertUser(db);
+    const user = await createUser(db);
     const created = await newSession(db, user.id);
 
     const recent = await setLastSeenAgo(db, created.id, "30 seconds");
@@ -161,8 +161,8 @@ describeEachDatabase("sessions", ({ handle }) => {
 
   it("listUserSessions lists only this user's unexpired sessions, most recently active first, without tokens", async () => {
     const { db } = handle();
-    const user = await insertUser(db);
-    const other = await insertUser(db);
+    const user = await createUser(db);
+    const other = await createUser(db);
     const older = await newSession(db, user.id);
     const newer = await newSession(db, user.id);
     const expired = await newSession(db, user.id);
@@ -182,7 +182,7 @@ describeEachDatabase("sessions", ({ handle }) => {
 
   it("revokeUserSession ends the user's own session by id and says so once", async () => {
     const { db } = handle();
-    const user = await insertUser(db);
+    const user = await createUser(db);
     const a = await newSession(db, user.id);
     const b = await newSession(db, user.id);
 
@@ -194,8 +194,8 @@ describeEachDatabase("sessions", ({ handle }) => {
 
   it("revokeUserSession cannot end another user's session: it returns false and the session lives on", async () => {
     const { db } = handle();
-    const attacker = await insertUser(db);
-    const victim = await insertUser(db);
+    const attacker = await createUser(db);
+    const victim = await createUser(db);
     await newSession(db, attacker.id);
     const target = await newSession(db, victim.id);
 
@@ -214,7 +214,7 @@ describeEachDatabase("sessions", ({ handle }) => {
     ["an unknown uuid", "0b5c2f8e-6a1d-4c3b-9e7f-1a2b3c4d5e6f"],
   ])("revokeUserSession refuses %s cleanly, ending nothing", async (_label, sessionId) => {
     const { db } = handle();
-    const user = await insertUser(db);
+    const user = await createUser(db);
     const live = await newSession(db, user.id);
     await expect(revokeUserSession(db, user.id, sessionId)).resolves.toBe(false);
     expect(await findSession(db, live.sessionToken)).not.toBeNull();
@@ -222,7 +222,7 @@ describeEachDatabase("sessions", ({ handle }) => {
 
   it("signOutSession ends one session and audits it with the count and the reason", async () => {
     const { db } = handle();
-    const user = await insertUser(db);
+    const user = await createUser(db);
     await newSession(db, user.id);
     const other = await newSession(db, user.id);
 
@@ -234,8 +234,8 @@ describeEachDatabase("sessions", ({ handle }) => {
 
   it("signOutOtherSessions keeps the current session, ends the rest, and audits how many", async () => {
     const { db } = handle();
-    const user = await insertUser(db);
-    const bystander = await insertUser(db);
+    const user = await createUser(db);
+    const bystander = await createUser(db);
     const current = await newSession(db, user.id);
     const others = [await newSession(db, user.id), await newSession(db, user.id)];
     const theirs = await newSession(db, bystander.id);
@@ -252,7 +252,7 @@ describeEachDatabase("sessions", ({ handle }) => {
 
   it("signOutOtherSessions refuses to run without a valid current session id rather than end every session", async () => {
     const { db } = handle();
-    const user = await insertUser(db);
+    const user = await createUser(db);
     const current = await newSession(db, user.id);
     await expect(signOutOtherSessions(db, { userId: user.id, currentSessionId: "", ip: null, userAgent: null })).rejects.toThrow();
     expect(await findSession(db, current.sessionToken)).not.toBeNull();
@@ -260,7 +260,7 @@ describeEachDatabase("sessions", ({ handle }) => {
 
   it("stores no session for a credentials version that is no longer the user's", async () => {
     const { db } = handle();
-    const user = await insertUser(db);
+    const user = await createUser(db);
     await raiseCredentialsVersion(db, user.id);
     expect(await createSession(db, { userId: user.id, credentialsVersion: 1, ip: null, userAgent: null })).toBeNull();
     expect(await db.select().from(sessions).where(eq(sessions.userId, user.id))).toEqual([]);
@@ -272,8 +272,8 @@ describeEachDatabase("sessions", ({ handle }) => {
 
   it("raising the credentials version ends every session of the user at once, and only theirs", async () => {
     const { db } = handle();
-    const user = await insertUser(db);
-    const other = await insertUser(db);
+    const user = await createUser(db);
+    const other = await createUser(db);
     const mine = [await newSession(db, user.id), await newSession(db, user.id)];
     const theirs = await newSession(db, other.id);
 
@@ -289,14 +289,14 @@ describeEachDatabase("sessions", ({ handle }) => {
 
   it("a new session expires one idle lifetime (SESSION_MAX_AGE_DAYS) from now", async () => {
     const { db } = handle();
-    const user = await insertUser(db);
+    const user = await createUser(db);
     const created = await newSession(db, user.id);
     expectNear(created.expires, Date.now() + 30 * DAY_MS);
   });
 
   it("does not find a session older than the absolute lifetime, even one whose expiry is still ahead", async () => {
     const { db } = handle();
-    const user = await insertUser(db);
+    const user = await createUser(db);
     const old = await newSession(db, user.id);
     const young = await newSession(db, user.id);
     await setAge(db, old.id, "90 days 1 minute", "20 days");
@@ -310,7 +310,7 @@ describeEachDatabase("sessions", ({ handle }) => {
 
   it("renewSession leaves a session renewed less than a day ago alone", async () => {
     const { db } = handle();
-    const user = await insertUser(db);
+    const user = await createUser(db);
     const created = await newSession(db, user.id);
     await setAge(db, created.id, "20 hours", "29 days 4 hours");
     expect(await renewSession(db, created.sessionToken)).toBeNull();
@@ -318,7 +318,7 @@ describeEachDatabase("sessions", ({ handle }) => {
 
   it("renewSession moves the expiry of a session last renewed more than a day ago to a full idle lifetime from now", async () => {
     const { db } = handle();
-    const user = await insertUser(db);
+    const user = await createUser(db);
     const created = await newSession(db, user.id);
     await setAge(db, created.id, "10 days", "28 days");
     const renewed = await renewSession(db, created.sessionToken);
@@ -329,7 +329,7 @@ describeEachDatabase("sessions", ({ handle }) => {
 
   it("renewSession never moves an expiry past the absolute lifetime (SESSION_ABSOLUTE_MAX_AGE_DAYS)", async () => {
     const { db } = handle();
-    const user = await insertUser(db);
+    const user = await createUser(db);
     const created = await newSession(db, user.id);
     await setAge(db, created.id, "85 days", "3 days");
     const renewed = await renewSession(db, created.sessionToken);
@@ -340,7 +340,7 @@ describeEachDatabase("sessions", ({ handle }) => {
 
   it("renewSession does not revive a session that is expired, too old or for old credentials", async () => {
     const { db } = handle();
-    const user = await insertUser(db);
+    const user = await createUser(db);
     const expired = await newSession(db, user.id);
     const tooOld = await newSession(db, user.id);
     await setAge(db, expired.id, "40 days", "-1 minute");
@@ -348,7 +348,7 @@ describeEachDatabase("sessions", ({ handle }) => {
     expect(await renewSession(db, expired.sessionToken)).toBeNull();
     expect(await renewSession(db, tooOld.sessionToken)).toBeNull();
 
-    const other = await insertUser(db);
+    const other = await createUser(db);
     const stale = await newSession(db, other.id);
     await setAge(db, stale.id, "10 days", "20 days");
     await raiseCredentialsVersion(db, other.id);

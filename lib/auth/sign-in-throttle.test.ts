@@ -3,7 +3,7 @@ import { afterEach, beforeAll, expect, it } from "vitest";
 import type { Database } from "@/db/client";
 import { auditEvents } from "@/db/schema";
 import { describeEachDatabase } from "@/test-support/databases";
-import { insertUser, uniqueEmail } from "@/test-support/users";
+import { createUser, uniqueEmail } from "@/test-support/users";
 import { overrideEnvForTests } from "../env";
 import { hashPassword } from "../password-hashing";
 import { emailFingerprint } from "../tokens";
@@ -55,7 +55,7 @@ async function auditedEvents(db: Database, email: string): Promise<string[]> {
 describeEachDatabase("sign-in throttling", ({ handle }) => {
   it("lets no more than 10 of 20 parallel wrong guesses reach the password check", async () => {
     const { db } = handle();
-    const user = await insertUser(db, { passwordHash });
+    const user = await createUser(db, { passwordHash });
     const ip = freshIp();
     const results = await Promise.all(Array.from({ length: 20 }, () => attempt(db, user.email, WRONG, ip)));
     const codes = results.map((r) => (r.ok ? "OK" : r.code));
@@ -66,7 +66,7 @@ describeEachDatabase("sign-in throttling", ({ handle }) => {
   it("gives a successful attempt's per-IP count back", async () => {
     const { db } = handle();
     overrideEnvForTests({ SIGN_IN_FAILURES_PER_IP_PER_HOUR: "3" });
-    const user = await insertUser(db, { passwordHash });
+    const user = await createUser(db, { passwordHash });
     const ip = freshIp();
     for (let i = 0; i < 5; i++) expect((await attempt(db, user.email, PASSWORD, ip)).ok).toBe(true);
     await failTimes(db, uniqueEmail("other"), ip, 3);
@@ -75,7 +75,7 @@ describeEachDatabase("sign-in throttling", ({ handle }) => {
 
   it("refuses the 11th attempt after 10 failures from one IP, even with the right password, without checking it", async () => {
     const { db } = handle();
-    const user = await insertUser(db, { passwordHash });
+    const user = await createUser(db, { passwordHash });
     const ip = freshIp();
 
     const failures = await failTimes(db, user.email, ip, 10);
@@ -97,7 +97,7 @@ describeEachDatabase("sign-in throttling", ({ handle }) => {
 
   it("throttles an unknown address after the same 10 failures, with the same answer and message", async () => {
     const { db } = handle();
-    const known = await insertUser(db, { passwordHash });
+    const known = await createUser(db, { passwordHash });
     const unknown = uniqueEmail("nobody");
     const ip = freshIp();
 
@@ -113,7 +113,7 @@ describeEachDatabase("sign-in throttling", ({ handle }) => {
 
   it("counts an address however it is capitalised or padded as the same address", async () => {
     const { db } = handle();
-    const user = await insertUser(db, { passwordHash });
+    const user = await createUser(db, { passwordHash });
     const ip = freshIp();
     await failTimes(db, user.email, ip, 5);
     await failTimes(db, `  ${user.email.toUpperCase()} `, ip, 5);
@@ -122,7 +122,7 @@ describeEachDatabase("sign-in throttling", ({ handle }) => {
 
   it("does not block the same account from another IP once one IP has spent the pair limit", async () => {
     const { db } = handle();
-    const user = await insertUser(db, { passwordHash });
+    const user = await createUser(db, { passwordHash });
     const attackerIp = freshIp();
     await failTimes(db, user.email, attackerIp, 10);
     expect(await attempt(db, user.email, PASSWORD, attackerIp)).toMatchObject({ ok: false, code: "RATE_LIMITED" });
@@ -133,7 +133,7 @@ describeEachDatabase("sign-in throttling", ({ handle }) => {
   it("blocks one IP across many addresses once the per-IP limit is spent, and only that IP", async () => {
     const { db } = handle();
     overrideEnvForTests({ SIGN_IN_FAILURES_PER_IP_PER_HOUR: "5" });
-    const user = await insertUser(db, { passwordHash });
+    const user = await createUser(db, { passwordHash });
     const ip = freshIp();
 
     for (let i = 0; i < 5; i++) expect(await attempt(db, uniqueEmail(`spray${i}`), WRONG, ip)).toEqual({ ok: false, code: "INVALID_CREDENTIALS" });
@@ -150,7 +150,7 @@ describeEachDatabase("sign-in throttling", ({ handle }) => {
   it("forgets the pair's failures after a success, so the full budget is back", async () => {
     const { db } = handle();
     overrideEnvForTests({ SIGN_IN_FAILURES_PER_ACCOUNT_AND_IP: "3" });
-    const user = await insertUser(db, { passwordHash });
+    const user = await createUser(db, { passwordHash });
     const ip = freshIp();
 
     await failTimes(db, user.email, ip, 2);
@@ -163,7 +163,7 @@ describeEachDatabase("sign-in throttling", ({ handle }) => {
   it("keeps the per-IP count after a success: one good password buys no fresh budget", async () => {
     const { db } = handle();
     overrideEnvForTests({ SIGN_IN_FAILURES_PER_IP_PER_HOUR: "3" });
-    const user = await insertUser(db, { passwordHash });
+    const user = await createUser(db, { passwordHash });
     const ip = freshIp();
 
     await failTimes(db, uniqueEmail("spray"), ip, 2);
@@ -175,7 +175,7 @@ describeEachDatabase("sign-in throttling", ({ handle }) => {
   it("does not count successful sign-ins as failures", async () => {
     const { db } = handle();
     overrideEnvForTests({ SIGN_IN_FAILURES_PER_ACCOUNT_AND_IP: "2", SIGN_IN_FAILURES_PER_IP_PER_HOUR: "2" });
-    const user = await insertUser(db, { passwordHash });
+    const user = await createUser(db, { passwordHash });
     const ip = freshIp();
     for (let i = 0; i < 4; i++) expect((await attempt(db, user.email, PASSWORD, ip)).ok).toBe(true);
     expect(await peekSignInThrottle(db, { email: user.email, ip })).toEqual({ allowed: true });
@@ -184,7 +184,7 @@ describeEachDatabase("sign-in throttling", ({ handle }) => {
   it("records the throttled attempt in the audit log with the client's IP and user agent", async () => {
     const { db } = handle();
     overrideEnvForTests({ SIGN_IN_FAILURES_PER_ACCOUNT_AND_IP: "1" });
-    const user = await insertUser(db, { passwordHash });
+    const user = await createUser(db, { passwordHash });
     const ip = freshIp();
     await failTimes(db, user.email, ip, 1);
     await attempt(db, user.email, PASSWORD, ip);
@@ -201,7 +201,7 @@ describeEachDatabase("sign-in throttling", ({ handle }) => {
   it("writes one throttled audit row for a flood of guesses past the limit, not one per guess", async () => {
     const { db } = handle();
     overrideEnvForTests({ SIGN_IN_FAILURES_PER_ACCOUNT_AND_IP: "3" });
-    const user = await insertUser(db, { passwordHash });
+    const user = await createUser(db, { passwordHash });
     const ip = freshIp();
     const results = await failTimes(db, user.email, ip, 100);
     expect(results.filter((r) => !r.ok && r.code === "RATE_LIMITED")).toHaveLength(97);

@@ -6,7 +6,7 @@ import ResetPasswordEmail, { resetPasswordSubject } from "@/emails/reset-passwor
 import { openTestDatabase } from "@/test-support/databases";
 import { useDatabaseForTests, type DatabaseHandle } from "@/db/client";
 import { freshOutboxDir } from "@/test-support/reset-helpers";
-import { STAND_IN_ERROR, startResendStandIn, type ResendStandIn } from "@/test-support/resend-stand-in";
+import { STAND_IN_ERROR, createResendStandIn, type ResendStandIn } from "@/e2e/support/resend-stand-in.mjs";
 import { overrideEnvForTests } from "../env";
 import { parseRetryAfter, sendEmail, type Email } from "./index";
 import { readOutbox } from "./outbox";
@@ -46,7 +46,7 @@ describe("sendEmail through Resend", () => {
   // Sends are paced through a row in the database.
   let database: DatabaseHandle & { dispose(): Promise<void> };
   beforeAll(async () => {
-    standIn = await startResendStandIn();
+    standIn = await createResendStandIn();
     database = await openTestDatabase("pglite");
     useDatabaseForTests(database);
   });

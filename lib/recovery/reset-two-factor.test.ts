@@ -4,7 +4,8 @@ import { auditEvents, passwordResetTokens, rateLimitBuckets, recoveryCodes, sess
 import { passwordChangedSubject } from "@/emails/password-changed";
 import { describeEachDatabase } from "@/test-support/databases";
 import { REPORT_LINK, installTestOutbox, tokenIn } from "@/test-support/mail-helpers";
-import { CHROME_ON_WINDOWS, CURRENT_PASSWORD, RESET_LINK, collectingSchedule, createUser, dumpAllTables, uniqueIp } from "@/test-support/reset-helpers";
+import { CHROME_ON_WINDOWS, collectingSchedule, dumpAllTables, RESET_LINK, uniqueIp } from "@/test-support/reset-helpers";
+import { createUser, CURRENT_PASSWORD } from "@/test-support/users";
 import { insertSession } from "@/test-support/sessions";
 import { enrol } from "@/test-support/two-factor";
 import { forcePasswordReset } from "../admin/users";

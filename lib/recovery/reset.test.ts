@@ -6,18 +6,9 @@ import { passwordChangedSubject } from "@/emails/password-changed";
 import { resetPasswordSubject } from "@/emails/reset-password";
 import { describeEachDatabase } from "@/test-support/databases";
 import { recordingQueries } from "@/test-support/query-counter";
-import { startResendStandIn, type ResendStandIn } from "@/test-support/resend-stand-in";
-import {
-  CHROME_ON_WINDOWS,
-  CURRENT_PASSWORD,
-  RESET_LINK,
-  collectingSchedule,
-  createUser,
-  dumpAllTables,
-  freshOutboxDir,
-  uniqueEmail,
-  uniqueIp,
-} from "@/test-support/reset-helpers";
+import { createResendStandIn, type ResendStandIn } from "@/e2e/support/resend-stand-in.mjs";
+import { CHROME_ON_WINDOWS, collectingSchedule, dumpAllTables, freshOutboxDir, RESET_LINK, uniqueIp } from "@/test-support/reset-helpers";
+import { createUser, CURRENT_PASSWORD, uniqueEmail } from "@/test-support/users";
 import { verifyCredentials } from "../auth/credentials";
 import { insertSession } from "@/test-support/sessions";
 import { env, overrideEnvForTests } from "../env";
@@ -38,7 +29,7 @@ function configure(overrides: Record<string, string | undefined> = {}): void {
 }
 
 beforeAll(async () => {
-  standIn = await startResendStandIn();
+  standIn = await createResendStandIn();
 });
 afterAll(async () => {
   await standIn.close();
@@ -336,7 +327,7 @@ describeEachDatabase("password reset", ({ handle }) => {
   });
 
   it("sets the new password, confirms an unconfirmed address, ends every session, spends every outstanding link, and audits without secrets", async () => {
-    const user = await createUser(db(), uniqueEmail(), CURRENT_PASSWORD, { confirmed: false });
+    const user = await createUser(db(), { confirmed: false });
     const other = await createUser(db());
     const [before] = await db().select().from(users).where(eq(users.id, user.id));
     expect(before?.emailVerified).toBeNull();

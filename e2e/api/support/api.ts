@@ -1,7 +1,6 @@
-import { randomInt } from "node:crypto";
 import type { APIRequestContext } from "@playwright/test";
 import Ajv2020, { type ValidateFunction } from "ajv/dist/2020";
-import { expect, type Mailbox } from "../../support/fixtures";
+import { expect, uniqueIp, type Mailbox } from "../../support/fixtures";
 import { E2E } from "../../support/settings";
 
 export const PATHS = {
@@ -15,11 +14,6 @@ export const PATHS = {
 
 export const MAX_BODY_BYTES = 16 * 1024;
 export const FORGOT_ANSWER = "If an account exists for that email, a password reset link has been sent.";
-
-/** A client address from the benchmarking range: its own per-IP budget for one request. */
-export function randomIp(): string {
-  return `198.18.${randomInt(0, 256)}.${randomInt(1, 255)}`;
-}
 
 export interface ApiResult {
   status: number;
@@ -143,8 +137,7 @@ export async function expectComponent(body: unknown, name: string): Promise<void
 
 /** Asks for a reset through the API and returns the token from the email that arrives. */
 export async function resetTokenFor(request: APIRequestContext, mailbox: Mailbox, email: string, count = 1): Promise<string> {
-  const answer = await call(request, PATHS.forgot, { json: { email }, headers: { "x-forwarded-for": randomIp() } });
+  const answer = await call(request, PATHS.forgot, { json: { email }, headers: { "x-forwarded-for": uniqueIp() } });
   expect(answer.status).toBe(202);
-  const link = await mailbox.resetLink(email, count);
-  return link.split("/").at(-1) as string;
+  return mailbox.resetToken(email, count);
 }

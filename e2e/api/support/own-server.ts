@@ -1,6 +1,7 @@
 import { spawn } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { createServer } from "node:net";
+import { E2E } from "../../support/settings";
 
 export interface OwnServer {
   url: string;
@@ -30,7 +31,20 @@ export function freePort(): Promise<number> {
  * next-server too.
  */
 export async function startOwnServer(env: Record<string, string>, options: { readyTimeoutMs?: number } = {}): Promise<OwnServer> {
-  const port = await freePort();
+  // Every instance polls its database for due jobs: on the run's database it would take the
+  // shared server's (reset emails sent to its own outbox, under its own APP_URL and secret),
+  // and a test in the other worker would wait for an email that never comes.
+  if (env.DATABASE_URL === E2E.databaseUrl) throw new Error("startOwnServer: give the server a database of its own (freshDatabase), not the run's");
+  // freePort() closes its probe before next start binds: in between, any connection this
+  // machine opens may be given that port. Then start again on another.
+  for (let attempt = 1; ; attempt++) {
+    const started = await startOn(await freePort(), env, options.readyTimeoutMs ?? 30_000);
+    if (started !== "port taken") return started;
+    if (attempt === 3) throw new Error("next start found its port taken three times");
+  }
+}
+
+async function startOn(port: number, env: Record<string, string>, readyTimeoutMs: number): Promise<OwnServer | "port taken"> {
   const url = `http://localhost:${port}`;
   const child = spawn("node_modules/.bin/next", ["start", "-p", String(port)], {
     detached: true,
@@ -71,9 +85,12 @@ export async function startOwnServer(env: Record<string, string>, options: { rea
   };
 
   // The OpenAPI document needs no database: it answers as soon as the server is up.
-  const deadline = Date.now() + (options.readyTimeoutMs ?? 30_000);
+  const deadline = Date.now() + readyTimeoutMs;
   for (;;) {
-    if (child.exitCode !== null) throw new Error(`next start exited with ${child.exitCode}:\n${output}`);
+    if (child.exitCode !== null) {
+      if (output.includes("EADDRINUSE")) return "port taken";
+      throw new Error(`next start exited with ${child.exitCode}:\n${output}`);
+    }
     try {
       const response = await fetch(`${url}/api/v1/openapi.json`, { signal: AbortSignal.timeout(2_000) });
       if (response.ok) break;

@@ -6,7 +6,7 @@ import { enqueueJob } from "@/lib/jobs/queue";
 import { resetRequestJob } from "@/lib/recovery/jobs";
 import { describeEachDatabase } from "@/test-support/databases";
 import { installTestOutbox } from "@/test-support/mail-helpers";
-import { uniqueEmail } from "@/test-support/reset-helpers";
+import { uniqueEmail } from "@/test-support/users";
 import { GET } from "./route";
 
 const SECRET = "cron-secret-for-tests-0123456789";
