@@ -13,7 +13,9 @@ const config = [
   // The database layer knows nothing of the domain.
   {
     files: ["db/**"],
-    rules: { "no-restricted-imports": ["error", { patterns: [{ group: ["@/lib/*", "../lib/*"], message: "db/ imports nothing from lib/." }] }] },
+    rules: {
+      "no-restricted-imports": ["error", { patterns: [{ group: ["@/lib/*", "../lib/*"], message: "db/ imports nothing from lib/." }] }],
+    },
   },
   // The queue knows no feature: a feature declares its jobs, lib/job-definitions.ts lists them.
   {

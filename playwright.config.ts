@@ -8,8 +8,7 @@ process.env.E2E_RUN_ID ??= `${Date.now().toString(36)}${randomBytes(3).toString(
 
 // Debian's Chromium (the machines here cannot download Playwright's browser); CHROMIUM_PATH
 // overrides, and without either, Playwright's own browser is used.
-const chromiumPath =
-  process.env.CHROMIUM_PATH || ["/usr/lib/chromium/chromium", "/usr/bin/chromium"].find((p) => existsSync(p));
+const chromiumPath = process.env.CHROMIUM_PATH || ["/usr/lib/chromium/chromium", "/usr/bin/chromium"].find((p) => existsSync(p));
 
 export default defineConfig({
   testDir: "./e2e",

@@ -60,7 +60,10 @@ function busy(request: NextRequest, security: Record<string, string>): NextRespo
       { status: 503, headers: BUSY_HEADERS },
     );
   }
-  return new NextResponse(BUSY_PAGE, { status: 503, headers: { ...BUSY_HEADERS, ...security, "Content-Type": "text/html; charset=utf-8" } });
+  return new NextResponse(BUSY_PAGE, {
+    status: 503,
+    headers: { ...BUSY_HEADERS, ...security, "Content-Type": "text/html; charset=utf-8" },
+  });
 }
 
 // Signed-in-only areas. Pages check again (requireSession), so a route missing here is still safe.

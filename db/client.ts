@@ -42,10 +42,12 @@ type Sql = ReturnType<typeof postgres>;
  * A string without parameters keeps the simple protocol (the migrator's multi-statement files).
  */
 export function preparingStatements(client: Sql): Sql {
-  const wrapTransaction = (open: (...args: unknown[]) => unknown) => (...args: unknown[]) => {
-    const callback = args.pop() as (inner: Sql) => unknown;
-    return open(...args, (inner: Sql) => callback(preparingStatements(inner)));
-  };
+  const wrapTransaction =
+    (open: (...args: unknown[]) => unknown) =>
+    (...args: unknown[]) => {
+      const callback = args.pop() as (inner: Sql) => unknown;
+      return open(...args, (inner: Sql) => callback(preparingStatements(inner)));
+    };
   return new Proxy(client, {
     get(target, property, receiver) {
       if (property === "unsafe") {
@@ -109,7 +111,9 @@ export async function openDatabase(options: {
         idle_in_transaction_session_timeout: 10_000,
       },
     });
-    const db = drizzlePostgres(options.preparedStatements === false ? client : preparingStatements(client), { schema }) as unknown as Database;
+    const db = drizzlePostgres(options.preparedStatements === false ? client : preparingStatements(client), {
+      schema,
+    }) as unknown as Database;
     return { db, driver: "postgres", close: () => client.end({ timeout: 5 }) };
   }
 

@@ -17,7 +17,9 @@ afterAll(async () => {
 /** A migrations folder holding only the migrations before 0002. */
 async function migrationsBefore0002(): Promise<string> {
   folder = await mkdtemp(path.join(tmpdir(), "rekey-migrations-"));
-  const journal = JSON.parse(await readFile(path.join(MIGRATIONS_FOLDER, "meta", "_journal.json"), "utf8")) as { entries: { tag: string }[] };
+  const journal = JSON.parse(await readFile(path.join(MIGRATIONS_FOLDER, "meta", "_journal.json"), "utf8")) as {
+    entries: { tag: string }[];
+  };
   journal.entries = journal.entries.filter((e) => e.tag < "0002");
   await mkdir(path.join(folder, "meta"));
   await writeFile(path.join(folder, "meta", "_journal.json"), JSON.stringify(journal));
@@ -40,6 +42,8 @@ it("migration 0002 keeps confirmed accounts' sessions valid at version 1 and end
   );
   expect(rows).toEqual([{ user_id: "confirmed", session_version: 1, user_version: 1 }]);
   // New rows must name their version: the default only filled the existing ones.
-  await expect(client.query(`insert into sessions (session_token_hash, user_id, expires_at) values ('h3', 'confirmed', now())`)).rejects.toThrow(/credentials_version/);
+  await expect(
+    client.query(`insert into sessions (session_token_hash, user_id, expires_at) values ('h3', 'confirmed', now())`),
+  ).rejects.toThrow(/credentials_version/);
   await client.close();
 }, 120_000);

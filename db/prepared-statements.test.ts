@@ -36,7 +36,10 @@ describe.runIf(TEST_DATABASE_URL)("prepared statements [postgres]", () => {
       // One transaction is one connection: what it prepared is in that connection's view.
       const [row] = await queryRows<{ sum: number }>(tx, sql`select ${20}::int + ${22}::int as sum`);
       expect(row).toEqual({ sum: 42 });
-      await tx.select({ id: users.id }).from(users).where(sql`${users.email} = ${"nobody@example.com"}`);
+      await tx
+        .select({ id: users.id })
+        .from(users)
+        .where(sql`${users.email} = ${"nobody@example.com"}`);
       await tx.transaction(async (savepoint) => {
         await queryRows(savepoint, sql`select ${"in a savepoint"}::text as said`);
       });

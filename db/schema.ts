@@ -205,7 +205,10 @@ export const auditEvents = pgTable(
     emailHmac: text("email_hmac"),
     ip: text("ip"),
     userAgent: text("user_agent"),
-    details: jsonb("details").$type<Record<string, string | number | boolean | null>>().notNull().default(sql`'{}'::jsonb`),
+    details: jsonb("details")
+      .$type<Record<string, string | number | boolean | null>>()
+      .notNull()
+      .default(sql`'{}'::jsonb`),
     createdAt: timestamptz("created_at").notNull().defaultNow(),
   },
   (t) => [index("audit_events_user_id_idx").on(t.userId, t.createdAt), index("audit_events_event_idx").on(t.event, t.createdAt)],

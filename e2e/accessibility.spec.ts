@@ -15,7 +15,11 @@ test.describe("accessibility (axe: no serious or critical violation)", () => {
     await expectNoSeriousViolations(page);
   });
 
-  test("/verify-email/[token]: the password form, its wrong-password error, and /resend-verification", async ({ page, createUser, mailbox }) => {
+  test("/verify-email/[token]: the password form, its wrong-password error, and /resend-verification", async ({
+    page,
+    createUser,
+    mailbox,
+  }) => {
     const user = await createUser({ confirmed: false });
     await page.goto("/resend-verification");
     await expectNoSeriousViolations(page);

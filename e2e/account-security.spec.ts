@@ -69,7 +69,13 @@ test.describe("change password", () => {
 });
 
 test.describe("this wasn't me", () => {
-  test("the link ends every session, locks the changed password and sends a reset link", async ({ page, browser, createUser, mailbox, ip }) => {
+  test("the link ends every session, locks the changed password and sends a reset link", async ({
+    page,
+    browser,
+    createUser,
+    mailbox,
+    ip,
+  }) => {
     const user = await createUser();
     await signIn(page, user);
     await changePassword(page, user.password, NEW_PASSWORD);

@@ -55,14 +55,24 @@ test.describe("the recovery dashboard and metrics", () => {
       for (const email of [completes, expires, undeliverable, uniqueEmail("dash-unknown")]) {
         expect(await post(server, "/api/v1/auth/forgot-password", { email })).toBe(202);
       }
-      expect(await post(server, "/api/v1/auth/reset-password", { token: await mailbox.resetToken(completes), new_password: "Another-Horse-42" })).toBe(200);
+      expect(
+        await post(server, "/api/v1/auth/reset-password", { token: await mailbox.resetToken(completes), new_password: "Another-Horse-42" }),
+      ).toBe(200);
       const stale = await mailbox.resetToken(expires);
       await database.sql`update password_reset_tokens set expires_at = now() - interval '1 minute' where user_id = (select id from users where email = ${expires})`;
-      expect(await (await postJson(server, "/api/v1/auth/verify-reset-token", { token: stale })).json()).toMatchObject({ valid: false, reason: "expired" });
+      expect(await (await postJson(server, "/api/v1/auth/verify-reset-token", { token: stale })).json()).toMatchObject({
+        valid: false,
+        reason: "expired",
+      });
       const unknown = randomBytes(32).toString("base64url");
-      expect(await (await postJson(server, "/api/v1/auth/verify-reset-token", { token: unknown })).json()).toMatchObject({ valid: false, reason: "invalid" });
+      expect(await (await postJson(server, "/api/v1/auth/verify-reset-token", { token: unknown })).json()).toMatchObject({
+        valid: false,
+        reason: "invalid",
+      });
       await expect
-        .poll(async () => (await database.sql`select count(*)::int as n from audit_events where event = 'job.abandoned'`)[0]?.n, { timeout: 15_000 })
+        .poll(async () => (await database.sql`select count(*)::int as n from audit_events where event = 'job.abandoned'`)[0]?.n, {
+          timeout: 15_000,
+        })
         .toBe(1);
 
       await page.goto(`${server.url}/login`);
@@ -116,7 +126,8 @@ test.describe("the recovery dashboard and metrics", () => {
         expect(metrics.status).toBe(200);
         return metrics.text();
       };
-      const sends = (text: string, outcome: string) => sample(text, `rekey_email_send_duration_seconds_count{transport="resend",outcome="${outcome}"}`);
+      const sends = (text: string, outcome: string) =>
+        sample(text, `rekey_email_send_duration_seconds_count{transport="resend",outcome="${outcome}"}`);
       // Two reset emails and the "password changed" notice of the completed reset (sent after its answer).
       await expect.poll(async () => sends(await scrape(), "sent"), { timeout: 15_000 }).toBe(3);
       const text = await scrape();

@@ -43,11 +43,24 @@ test.describe("admin area", () => {
     await openAccount(adminPage, victim);
     // The server's HTML (as a browser without JavaScript gets it), where each form names its action.
     const adminCookie = (await adminPage.context().cookies()).map((c) => `${c.name}=${c.value}`).join("; ");
-    const html = (await rawRequest({ method: "GET", path: `/admin/users/${victim.id}`, headers: { host: `localhost:${E2E.appPort}`, cookie: adminCookie } })).body;
+    const html = (
+      await rawRequest({
+        method: "GET",
+        path: `/admin/users/${victim.id}`,
+        headers: { host: `localhost:${E2E.appPort}`, cookie: adminCookie },
+      })
+    ).body;
     const ids = actionIds(html);
     expect(ids).toHaveLength(2); // "Sign out everywhere" and "Force password reset" (the victim is confirmed)
 
-    const paths = ["/admin", "/admin/users", `/admin/users/${victim.id}`, "/admin/audit", "/admin/audit?event=user.signed_in", "/admin/audit/export"];
+    const paths = [
+      "/admin",
+      "/admin/users",
+      `/admin/users/${victim.id}`,
+      "/admin/audit",
+      "/admin/audit?event=user.signed_in",
+      "/admin/audit/export",
+    ];
     const outsiderPage = await signedInElsewhere(browser, outsider);
     const outsiderCookie = (await outsiderPage.context().cookies()).map((c) => `${c.name}=${c.value}`).join("; ");
 
@@ -77,7 +90,11 @@ test.describe("admin area", () => {
     expect(response?.status()).toBe(404);
   });
 
-  test("an admin whose last password check is over 10 minutes old is asked for the password before acting", async ({ page, createUser, db }) => {
+  test("an admin whose last password check is over 10 minutes old is asked for the password before acting", async ({
+    page,
+    createUser,
+    db,
+  }) => {
     const admin = await createUser({ email: E2E.adminEmail });
     const user = await createUser();
     await signIn(page, admin);
@@ -97,7 +114,8 @@ test.describe("admin area", () => {
     // The check is stored on this session's row, with the admin's id in the audit log.
     const [check] = await db`select password_checked_at > now() - interval '1 minute' as fresh from sessions where user_id = ${admin.id}`;
     expect(check?.fresh).toBe(true);
-    const audited = await db`select details->>'admin_id' as admin_id from audit_events where event = 'admin.password_checked' and user_id = ${admin.id}`;
+    const audited =
+      await db`select details->>'admin_id' as admin_id from audit_events where event = 'admin.password_checked' and user_id = ${admin.id}`;
     expect(audited).toEqual([{ admin_id: admin.id }]);
 
     // Stale again: an action posted anyway does nothing and asks for the password.
@@ -108,7 +126,13 @@ test.describe("admin area", () => {
     expect(ended?.n).toBe(0);
   });
 
-  test("Force password reset: the user's browsers are signed out, the old password fails with the reason, the emailed link works", async ({ page, browser, createUser, mailbox, db }) => {
+  test("Force password reset: the user's browsers are signed out, the old password fails with the reason, the emailed link works", async ({
+    page,
+    browser,
+    createUser,
+    mailbox,
+    db,
+  }) => {
     const admin = await createUser({ email: E2E.adminEmail });
     const user = await createUser();
     const userPage = await signedInElsewhere(browser, user);
@@ -144,7 +168,8 @@ test.describe("admin area", () => {
 
     const [row] = await db`select password_reset_forced_at, retired_password_hash from users where id = ${user.id}`;
     expect(row).toEqual({ password_reset_forced_at: null, retired_password_hash: null });
-    const audited = await db`select details->>'admin_id' as admin_id from audit_events where event = 'admin.password_reset_forced' and user_id = ${user.id}`;
+    const audited =
+      await db`select details->>'admin_id' as admin_id from audit_events where event = 'admin.password_reset_forced' and user_id = ${user.id}`;
     expect(audited).toEqual([{ admin_id: admin.id }]);
   });
 
@@ -171,7 +196,8 @@ test.describe("admin area", () => {
     await expect(page.getByTestId("two-factor")).toHaveText("Off");
     await expect(page.getByRole("button", { name: "Remove two-factor" })).toHaveCount(0);
 
-    const audited = await db`select details->>'admin_id' as admin_id from audit_events where event = 'admin.two_factor_removed' and user_id = ${user.id}`;
+    const audited =
+      await db`select details->>'admin_id' as admin_id from audit_events where event = 'admin.two_factor_removed' and user_id = ${user.id}`;
     expect(audited).toEqual([{ admin_id: admin.id }]);
     const [codes] = await db`select count(*)::int as n from recovery_codes where user_id = ${user.id}`;
     expect(codes?.n).toBe(0);
@@ -225,7 +251,10 @@ test.describe("admin area", () => {
     await expect(page.getByTestId("audit-row")).toContainText("admin.user_looked_up");
     await expectNoSeriousViolations(page);
 
-    const [download] = await Promise.all([page.waitForEvent("download"), page.getByRole("link", { name: "Download these events as CSV" }).click()]);
+    const [download] = await Promise.all([
+      page.waitForEvent("download"),
+      page.getByRole("link", { name: "Download these events as CSV" }).click(),
+    ]);
     const csv = await (await download.createReadStream()).toArray();
     const lines = Buffer.concat(csv).toString("utf8").trim().split("\r\n");
     expect(lines[0]).toBe("created_at,event,user_id,email_fingerprint,ip,user_agent,details");

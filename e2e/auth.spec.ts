@@ -23,15 +23,25 @@ async function signInAnswer(page: Page, email: string, password: string): Promis
 }
 
 /** Signs in through Auth.js's own endpoint (no app page involved); the session's email, if any. */
-async function credentialsEndpointSession(request: APIRequestContext, user: { email: string; password: string }): Promise<string | undefined> {
+async function credentialsEndpointSession(
+  request: APIRequestContext,
+  user: { email: string; password: string },
+): Promise<string | undefined> {
   const { csrfToken } = (await (await request.get("/api/auth/csrf")).json()) as { csrfToken: string };
-  await request.post("/api/auth/callback/credentials", { form: { email: user.email, password: user.password, csrfToken }, maxRedirects: 0 });
+  await request.post("/api/auth/callback/credentials", {
+    form: { email: user.email, password: user.password, csrfToken },
+    maxRedirects: 0,
+  });
   const session = (await (await request.get("/api/auth/session")).json()) as { user?: { email?: string } } | null;
   return session?.user?.email;
 }
 
 test.describe("accounts and sessions", () => {
-  test("register, be refused at sign-in until confirmed, confirm with the link and the password, sign in, sign out", async ({ page, db, mailbox }) => {
+  test("register, be refused at sign-in until confirmed, confirm with the link and the password, sign in, sign out", async ({
+    page,
+    db,
+    mailbox,
+  }) => {
     const email = uniqueEmail("register");
     await register(page, `  ${email.toUpperCase()} `, STRONG_PASSWORD);
 
@@ -100,7 +110,11 @@ test.describe("accounts and sessions", () => {
     await expect(ownerPage.getByText("Enter your password.")).toBeVisible();
     await ownerPage.getByLabel("Password", { exact: true }).fill("Owners-Own-Pass-5");
     await ownerPage.getByRole("button", { name: "Confirm email address" }).click();
-    await expect(ownerPage.getByText(/That is not the password chosen when this account was created\. Nothing was confirmed, and this link still works/)).toBeVisible();
+    await expect(
+      ownerPage.getByText(
+        /That is not the password chosen when this account was created\. Nothing was confirmed, and this link still works/,
+      ),
+    ).toBeVisible();
     await expect(ownerPage.getByLabel("Password", { exact: true })).toHaveAttribute("aria-invalid", "true");
     await ownerPage.reload();
     await expect(ownerPage.locator("[data-token-status]")).toHaveAttribute("data-token-status", "valid");
@@ -112,7 +126,12 @@ test.describe("accounts and sessions", () => {
     await db`delete from users where email = ${email}`;
   });
 
-  test("a password reset of an unconfirmed account confirms it, and only the new password signs in", async ({ page, createUser, mailbox, db }) => {
+  test("a password reset of an unconfirmed account confirms it, and only the new password signs in", async ({
+    page,
+    createUser,
+    mailbox,
+    db,
+  }) => {
     const user = await createUser({ confirmed: false });
     expect(await signInAnswer(page, user.email, user.password)).toBe("Incorrect email or password.");
 
@@ -141,7 +160,9 @@ test.describe("accounts and sessions", () => {
     await expect(resend.getByLabel("Email")).toHaveValue(email);
     await resend.getByRole("button", { name: "Send the link again" }).click();
     const answer = page.getByTestId("resend-verification-answer");
-    await expect(answer).toHaveText("If that address has an account waiting for confirmation, we sent it a new link. It works for 24 hours.");
+    await expect(answer).toHaveText(
+      "If that address has an account waiting for confirmation, we sent it a new link. It works for 24 hours.",
+    );
     const second = await mailbox.link(email, /confirm your email address/i, "/verify-email/", 2);
 
     // An address without an account waiting gets the same words and no email.
@@ -204,7 +225,9 @@ test.describe("accounts and sessions", () => {
     await page.getByLabel("Password", { exact: true }).fill("short");
     await page.getByLabel("Confirm password").fill("different");
     await page.getByRole("button", { name: "Create account" }).click();
-    const passwordErrors = page.locator("#" + (await page.getByLabel("Password", { exact: true }).getAttribute("aria-describedby"))!.split(" ").at(-1)!);
+    const passwordErrors = page.locator(
+      "#" + (await page.getByLabel("Password", { exact: true }).getAttribute("aria-describedby"))!.split(" ").at(-1)!,
+    );
     await expect(passwordErrors).toContainText("Use 8 to 128 characters.");
     await expect(passwordErrors).toContainText("Add an upper-case letter.");
     await expect(passwordErrors).toContainText("Add a digit.");
@@ -266,7 +289,11 @@ test.describe("accounts and sessions", () => {
 test.describe("without JavaScript", () => {
   test.use({ javaScriptEnabled: false });
 
-  test("resending and confirming the verification email work as plain form posts, a wrong password included", async ({ page, createUser, mailbox }) => {
+  test("resending and confirming the verification email work as plain form posts, a wrong password included", async ({
+    page,
+    createUser,
+    mailbox,
+  }) => {
     const user = await createUser({ confirmed: false });
     await page.goto("/resend-verification");
     await page.getByLabel("Email").fill(user.email);

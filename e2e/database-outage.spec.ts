@@ -126,7 +126,10 @@ test("a database that accepts connections but never answers gets pages and the A
   });
   await new Promise<void>((resolve) => silent.listen(0, "127.0.0.1", resolve));
   const port = (silent.address() as { port: number }).port;
-  const server = await startOwnServer({ DATABASE_URL: `postgres://postgres@127.0.0.1:${port}/rekey`, MAIL_TRANSPORT: "outbox", DATA_DIR: dataDir }, { readyTimeoutMs: 60_000 });
+  const server = await startOwnServer(
+    { DATABASE_URL: `postgres://postgres@127.0.0.1:${port}/rekey`, MAIL_TRANSPORT: "outbox", DATA_DIR: dataDir },
+    { readyTimeoutMs: 60_000 },
+  );
   try {
     const page = await timed(`${server.url}/forgot-password`);
     expect(page.response.status).toBe(503);

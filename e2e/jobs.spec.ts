@@ -119,9 +119,11 @@ test.describe("deferred work survives what after() alone did not", () => {
 
       const started = Date.now();
       const queue = emails.map((email, i) => () => requestReset(servers[i % 2]!, email));
-      await Promise.all(Array.from({ length: 20 }, async () => {
-        for (let next = queue.shift(); next; next = queue.shift()) await next();
-      }));
+      await Promise.all(
+        Array.from({ length: 20 }, async () => {
+          for (let next = queue.shift(); next; next = queue.shift()) await next();
+        }),
+      );
       // A burst queues, it does not fail: every answer came back at once.
       expect(Date.now() - started).toBeLessThan(60_000);
 
@@ -156,7 +158,9 @@ test.describe("deferred work survives what after() alone did not", () => {
     const email = uniqueEmail("draining");
     let server: OwnServer | undefined;
     try {
-      server = await startOwnServer(serverEnv(database.url, { JOBS_SHUTDOWN_GRACE_MS: "20000", MAIL_TIMEOUT_MS: "10000", JOBS_LEASE_SECONDS: "30" }));
+      server = await startOwnServer(
+        serverEnv(database.url, { JOBS_SHUTDOWN_GRACE_MS: "20000", MAIL_TIMEOUT_MS: "10000", JOBS_LEASE_SECONDS: "30" }),
+      );
       await insertUser(database.sql, { email, password: null });
       await standIn.script(email, [{ delayMs: 3_000 }]);
       await requestReset(server, email);

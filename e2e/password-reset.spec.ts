@@ -115,7 +115,11 @@ test.describe("password reset", () => {
     await mailbox.waitFor(user.email, /reset your rekey password/i);
   });
 
-  test("mismatch, policy failures and the current password are field errors, and the link stays valid", async ({ page, createUser, mailbox }) => {
+  test("mismatch, policy failures and the current password are field errors, and the link stays valid", async ({
+    page,
+    createUser,
+    mailbox,
+  }) => {
     const user = await createUser();
     await requestReset(page, user.email);
     const link = await mailbox.resetLink(user.email);
@@ -165,12 +169,20 @@ test.describe("password reset", () => {
     await expect(page.getByRole("button", { name: "Hide new password" })).toHaveAttribute("aria-pressed", "true");
   });
 
-  test("every browser signed in before the reset is signed out on its next request", async ({ browser, createUser, mailbox, ip, baseURL }) => {
+  test("every browser signed in before the reset is signed out on its next request", async ({
+    browser,
+    createUser,
+    mailbox,
+    ip,
+    baseURL,
+  }) => {
     const user = await createUser();
     const contexts = await Promise.all([1, 2].map(() => browser.newContext({ extraHTTPHeaders: { "x-forwarded-for": ip } })));
     const pages = await Promise.all(contexts.map((c) => c.newPage()));
     for (const p of pages) await signIn(p, user);
-    const oldCookies = await Promise.all(contexts.map(async (c) => (await c.cookies()).find((k) => k.name === "authjs.session-token")?.value));
+    const oldCookies = await Promise.all(
+      contexts.map(async (c) => (await c.cookies()).find((k) => k.name === "authjs.session-token")?.value),
+    );
     expect(oldCookies.every(Boolean)).toBe(true);
 
     const resetter = await browser.newContext({ extraHTTPHeaders: { "x-forwarded-for": ip } });

@@ -33,7 +33,11 @@ test.describe("reset links under attack and inspection", () => {
     await completeReset(page, link);
   });
 
-  test("the link page forbids referrers, caching and indexing, and loads nothing from another origin", async ({ page, createUser, mailbox }) => {
+  test("the link page forbids referrers, caching and indexing, and loads nothing from another origin", async ({
+    page,
+    createUser,
+    mailbox,
+  }) => {
     const user = await createUser();
     await requestReset(page, user.email);
     const link = await mailbox.resetLink(user.email);
@@ -103,9 +107,16 @@ test.describe("reset links under attack and inspection", () => {
     // The 4th request's job decided "throttled": no email can come of it. The first three are
     // sent after their answers, by jobs of their own, and may still be on their way.
     await expect
-      .poll(async () => (await db`select count(*)::int as n from audit_events where event = 'password_reset.throttled' and ip = ${ip} and details->>'limit' = 'email'`)[0]?.n)
+      .poll(
+        async () =>
+          (
+            await db`select count(*)::int as n from audit_events where event = 'password_reset.throttled' and ip = ${ip} and details->>'limit' = 'email'`
+          )[0]?.n,
+      )
       .toBe(1);
-    await expect.poll(async () => (await mailbox.messages(user.email)).length, { message: "the first three reset emails", timeout: 15_000 }).toBe(3);
+    await expect
+      .poll(async () => (await mailbox.messages(user.email)).length, { message: "the first three reset emails", timeout: 15_000 })
+      .toBe(3);
   });
 
   test("past the per-IP limit the form says to try again later", async ({ page }) => {
@@ -118,19 +129,30 @@ test.describe("reset links under attack and inspection", () => {
     await expect(page.getByTestId("forgot-password-answer")).toHaveCount(0);
   });
 
-  test("the answer goes out before the account-dependent work: a hung mail provider changes nothing", async ({ page, createUser, db, mailbox }) => {
+  test("the answer goes out before the account-dependent work: a hung mail provider changes nothing", async ({
+    page,
+    createUser,
+    db,
+    mailbox,
+  }) => {
     // The stand-in never answers "hang-" recipients; the app gives up after MAIL_TIMEOUT_MS (2 s).
     const user = await createUser({ email: uniqueEmail("hang") });
     const stranger = uniqueEmail("nobody");
     await requestReset(page, user.email);
     const known = await page.getByTestId("forgot-password-answer").textContent();
     // Had the answer waited for the email, the failure would already be recorded.
-    const before = await db`select count(*)::int as n from audit_events where user_id = ${user.id} and event = 'password_reset.email_failed'`;
+    const before =
+      await db`select count(*)::int as n from audit_events where user_id = ${user.id} and event = 'password_reset.email_failed'`;
     expect(before[0]?.n).toBe(0);
     await requestReset(page, stranger);
     expect(await page.getByTestId("forgot-password-answer").textContent()).toBe(known);
     await expect
-      .poll(async () => (await db`select count(*)::int as n from audit_events where user_id = ${user.id} and event = 'password_reset.email_failed'`)[0]?.n, { timeout: 15_000 })
+      .poll(
+        async () =>
+          (await db`select count(*)::int as n from audit_events where user_id = ${user.id} and event = 'password_reset.email_failed'`)[0]
+            ?.n,
+        { timeout: 15_000 },
+      )
       .toBe(1);
     expect(await mailbox.messages(user.email)).toEqual([]);
   });

@@ -133,7 +133,10 @@ test.describe("with an https APP_URL (a production server of its own, driven ove
 
       const csrf = await fetch(`${server.url}/api/auth/csrf`);
       const { csrfToken } = (await csrf.json()) as { csrfToken: string };
-      const csrfCookie = csrf.headers.getSetCookie().map((c) => c.split(";")[0]).join("; ");
+      const csrfCookie = csrf.headers
+        .getSetCookie()
+        .map((c) => c.split(";")[0])
+        .join("; ");
       const signedIn = await fetch(`${server.url}/api/auth/callback/credentials`, {
         method: "POST",
         redirect: "manual",

@@ -33,7 +33,9 @@ async function backDate(db: Sql, page: Page, userId: string, createdDaysAgo: num
   // The browser's cookie, as Auth.js set it at that sign-in. By `url`, not `domain`: that
   // keeps it host-only, so it replaces the cookie instead of adding a second one beside it.
   const { name, value, httpOnly, sameSite } = await sessionCookie(context);
-  await context.addCookies([{ name, value, httpOnly, sameSite, url: E2E.appUrl, expires: Math.floor((Date.now() + expiresInDays * DAY_MS) / 1000) }]);
+  await context.addCookies([
+    { name, value, httpOnly, sameSite, url: E2E.appUrl, expires: Math.floor((Date.now() + expiresInDays * DAY_MS) / 1000) },
+  ]);
   expect((await context.cookies()).filter((c) => c.name === SESSION_COOKIE)).toHaveLength(1);
 }
 
@@ -51,7 +53,11 @@ async function cookieExpiry(page: Page): Promise<number> {
 const near = (actual: number, expected: number) => Math.abs(actual - expected) < 5 * 60 * 1000;
 
 test.describe("session lifetimes", () => {
-  test("a session last renewed more than a day ago is renewed on any page, and its cookie re-issued for the idle lifetime", async ({ page, db, createUser }) => {
+  test("a session last renewed more than a day ago is renewed on any page, and its cookie re-issued for the idle lifetime", async ({
+    page,
+    db,
+    createUser,
+  }) => {
     const user = await createUser();
     await signIn(page, user);
     await backDate(db, page, user.id, 2, 28);

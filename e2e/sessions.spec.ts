@@ -32,7 +32,12 @@ async function expectSignedOutOnNextRequest(page: Page): Promise<void> {
 }
 
 test.describe("sessions page", () => {
-  test("lists both browsers with this one marked; signing out the other ends it on its next request", async ({ page, browser, createUser, ip }) => {
+  test("lists both browsers with this one marked; signing out the other ends it on its next request", async ({
+    page,
+    browser,
+    createUser,
+    ip,
+  }) => {
     const user = await createUser();
     await signIn(page, user);
     const firefox = await signInElsewhere(browser, user, FIREFOX_ON_WINDOWS);
@@ -104,7 +109,11 @@ test.describe("sessions page", () => {
     await expect(rowFor(page, "This device")).toHaveCount(1);
   });
 
-  test("has no serious or critical accessibility violation, with other sessions listed and after a sign-out", async ({ page, browser, createUser }) => {
+  test("has no serious or critical accessibility violation, with other sessions listed and after a sign-out", async ({
+    page,
+    browser,
+    createUser,
+  }) => {
     const user = await createUser();
     await signIn(page, user);
     const firefox = await signInElsewhere(browser, user, FIREFOX_ON_WINDOWS);
@@ -114,7 +123,9 @@ test.describe("sessions page", () => {
     await expect(rows(page)).toHaveCount(3);
     await expectNoSeriousViolations(page);
 
-    await rowFor(page, "Firefox 128 on Windows 10").getByRole("button", { name: /^Sign out/ }).click();
+    await rowFor(page, "Firefox 128 on Windows 10")
+      .getByRole("button", { name: /^Sign out/ })
+      .click();
     await expect(page.getByRole("status")).toHaveText("That session has been signed out.");
     await expectNoSeriousViolations(page);
     await firefox.context.close();
@@ -133,7 +144,9 @@ test.describe("sessions page without JavaScript", () => {
 
     await page.goto("/account/sessions");
     await expect(rows(page)).toHaveCount(4);
-    await rowFor(page, "Firefox 128 on Windows 10").getByRole("button", { name: /^Sign out/ }).click();
+    await rowFor(page, "Firefox 128 on Windows 10")
+      .getByRole("button", { name: /^Sign out/ })
+      .click();
     await expect(page).toHaveURL(/\/account\/sessions\?notice=signed-out-one$/);
     await expect(page.getByRole("status")).toHaveText("That session has been signed out.");
     await expect(rows(page)).toHaveCount(3);
@@ -149,4 +162,3 @@ test.describe("sessions page without JavaScript", () => {
     await Promise.all([firefox.context.close(), safari.context.close(), linux.context.close()]);
   });
 });
-

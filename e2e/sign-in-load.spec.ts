@@ -36,7 +36,10 @@ test.afterAll(async () => {
 async function signIn(email: string): Promise<Response> {
   const csrf = await fetch(`${server.url}/api/auth/csrf`);
   const { csrfToken } = (await csrf.json()) as { csrfToken: string };
-  const cookie = csrf.headers.getSetCookie().map((c) => c.split(";")[0]).join("; ");
+  const cookie = csrf.headers
+    .getSetCookie()
+    .map((c) => c.split(";")[0])
+    .join("; ");
   return fetch(`${server.url}/api/auth/callback/credentials`, {
     method: "POST",
     redirect: "manual",

@@ -17,7 +17,8 @@ async function trySignIn(page: Page, email: string, password: string): Promise<s
 test.describe("sign-in throttling (each test is its own client IP)", () => {
   test("a known address: 10 wrong passwords, then even the right one gets 'Too many sign-in attempts'", async ({ page, createUser }) => {
     const user = await createUser();
-    for (let i = 1; i <= 10; i++) expect(await trySignIn(page, user.email, WRONG_PASSWORD), `attempt ${i}`).toBe("Incorrect email or password.");
+    for (let i = 1; i <= 10; i++)
+      expect(await trySignIn(page, user.email, WRONG_PASSWORD), `attempt ${i}`).toBe("Incorrect email or password.");
 
     expect(await trySignIn(page, user.email, user.password)).toBe(THROTTLED);
     await expect(page).toHaveURL(/\/login$/);

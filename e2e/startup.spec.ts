@@ -80,7 +80,11 @@ test.describe("production start-up refuses a bad configuration", () => {
   });
 
   test("with a malformed value, naming the variable", async () => {
-    const { code, output } = await startWith({ AUTH_SECRET: "x".repeat(40), APP_URL: "https://rekey.example.com", RESET_TOKEN_TTL_MINUTES: "soon" });
+    const { code, output } = await startWith({
+      AUTH_SECRET: "x".repeat(40),
+      APP_URL: "https://rekey.example.com",
+      RESET_TOKEN_TTL_MINUTES: "soon",
+    });
     expect(code).toBe(1);
     expect(output).toContain("RESET_TOKEN_TTL_MINUTES");
   });

@@ -20,7 +20,8 @@ async function fillNewPassword(page: Page, password = NEW_PASSWORD): Promise<voi
 async function accountState(db: Sql, user: TestUser, token: string) {
   const [row] = await db`select password_hash from users where id = ${user.id}`;
   const [sessions] = await db`select count(*)::int as n from sessions where user_id = ${user.id}`;
-  const [link] = await db`select used_at from password_reset_tokens where user_id = ${user.id} and token_hash = ${createHash("sha256").update(token).digest("hex")}`;
+  const [link] =
+    await db`select used_at from password_reset_tokens where user_id = ${user.id} and token_hash = ${createHash("sha256").update(token).digest("hex")}`;
   return {
     newPassword: await verify(row?.password_hash as string, NEW_PASSWORD),
     oldPassword: await verify(row?.password_hash as string, user.password),
@@ -62,7 +63,9 @@ test.describe("password reset with a second factor", () => {
     await expect(code).toBeVisible();
     // Someone who lost both is told what to do.
     await resetPage.getByText("Lost your authenticator and your recovery codes?").click();
-    await expect(resetPage.getByText(/^Contact support\. Neither your password nor a reset link alone can turn two-factor authentication off/)).toBeVisible();
+    await expect(
+      resetPage.getByText(/^Contact support\. Neither your password nor a reset link alone can turn two-factor authentication off/),
+    ).toBeVisible();
 
     await fillNewPassword(resetPage);
     await resetPage.getByRole("button", { name: "Set new password" }).click();
@@ -92,7 +95,13 @@ test.describe("password reset with a second factor", () => {
     await context.close();
   });
 
-  test("works with JavaScript off, with a recovery code reached through \"Use a recovery code\"", async ({ page, browser, createUser, mailbox, db }) => {
+  test('works with JavaScript off, with a recovery code reached through "Use a recovery code"', async ({
+    page,
+    browser,
+    createUser,
+    mailbox,
+    db,
+  }) => {
     const { user, recoveryCodes } = await userWithTwoFactor(page, createUser);
     const { link, token } = await linkFor(page, mailbox, user);
 
@@ -182,11 +191,18 @@ test.describe("password reset with a second factor", () => {
     expect(await accountState(db, user, token)).toEqual({ newPassword: true, oldPassword: false, sessions: 0, linkUsed: true });
   });
 
-  test("the API answers 429 with Retry-After past five wrong codes, and the link still works afterwards", async ({ page, createUser, mailbox, db }) => {
+  test("the API answers 429 with Retry-After past five wrong codes, and the link still works afterwards", async ({
+    page,
+    createUser,
+    mailbox,
+    db,
+  }) => {
     const { user, authenticator } = await userWithTwoFactor(page, createUser);
     const { token } = await linkFor(page, mailbox, user);
     for (let i = 0; i < 5; i++) {
-      const wrong = await call(page.request, PATHS.reset, { json: { token, new_password: NEW_PASSWORD, recovery_code: `AAAA-BBBB-CCCC-DDD${i + 2}` } });
+      const wrong = await call(page.request, PATHS.reset, {
+        json: { token, new_password: NEW_PASSWORD, recovery_code: `AAAA-BBBB-CCCC-DDD${i + 2}` },
+      });
       expect(wrong.status).toBe(400);
     }
     const limited = await call(page.request, PATHS.reset, { json: { token, new_password: NEW_PASSWORD, otp: await authenticator.code() } });

@@ -18,7 +18,10 @@ async function enrolledUser(page: Page, createUser: () => Promise<TestUser>) {
 }
 
 /** Another browser: its own cookies and client address; JavaScript on unless told. */
-async function otherBrowser(browser: Browser, options: { javaScriptEnabled?: boolean } = {}): Promise<{ context: BrowserContext; page: Page }> {
+async function otherBrowser(
+  browser: Browser,
+  options: { javaScriptEnabled?: boolean } = {},
+): Promise<{ context: BrowserContext; page: Page }> {
   const context = await browser.newContext({ ...options, extraHTTPHeaders: { "x-forwarded-for": uniqueIp() } });
   return { context, page: await context.newPage() };
 }
@@ -37,7 +40,11 @@ test.describe("signing in with a second factor", () => {
   // Several codes in a row may wait for the authenticator's next 30-second step.
   test.describe.configure({ timeout: 150_000 });
 
-  test("enrol, sign out, sign in: the password alone gives no session; the code lands where the sign-in was going", async ({ page, createUser, db }) => {
+  test("enrol, sign out, sign in: the password alone gives no session; the code lands where the sign-in was going", async ({
+    page,
+    createUser,
+    db,
+  }) => {
     const { user, authenticator } = await enrolledUser(page, createUser);
     await page.goto("/account");
     await page.getByRole("button", { name: "Sign out" }).click();
@@ -52,21 +59,31 @@ test.describe("signing in with a second factor", () => {
     await page.goto("/login/two-factor?callbackUrl=%2Faccount%2Fsessions");
     // Someone who lost both the app and the codes is told what to do.
     await page.getByText("Lost your authenticator and your recovery codes?").click();
-    await expect(page.getByText(/^Contact support\. Neither your password nor a reset link alone can turn two-factor authentication off/)).toBeVisible();
+    await expect(
+      page.getByText(/^Contact support\. Neither your password nor a reset link alone can turn two-factor authentication off/),
+    ).toBeVisible();
     await enterCode(page, "000000");
     await expect(page.getByText(WRONG_CODE)).toBeVisible();
     await enterCode(page, await authenticator.code());
     await expect(page).toHaveURL(/\/account\/sessions$/);
-    await expect(page.getByTestId("session-row").filter({ hasText: "This device" }).getByTestId("second-factor")).toHaveText("Two-factor verified");
+    await expect(page.getByTestId("session-row").filter({ hasText: "This device" }).getByTestId("second-factor")).toHaveText(
+      "Two-factor verified",
+    );
 
     // The pending step's cookie is gone with it: the page now has nothing waiting.
     const names = (await page.context().cookies()).map((c) => c.name);
     expect(names.filter((n) => n.includes("sign-in-challenge"))).toEqual([]);
-    const [signedIn] = await db`select details from audit_events where user_id = ${user.id} and event = 'user.signed_in' order by created_at desc limit 1`;
+    const [signedIn] =
+      await db`select details from audit_events where user_id = ${user.id} and event = 'user.signed_in' order by created_at desc limit 1`;
     expect(signedIn!.details).toEqual({ second_factor: true });
   });
 
-  test("a recovery code signs in once and emails how many are left; the same code then fails", async ({ page, browser, createUser, mailbox }) => {
+  test("a recovery code signs in once and emails how many are left; the same code then fails", async ({
+    page,
+    browser,
+    createUser,
+    mailbox,
+  }) => {
     const { user, recoveryCodes } = await enrolledUser(page, createUser);
     const first = await otherBrowser(browser);
     await passwordStep(first.page, user);
@@ -137,7 +154,11 @@ test.describe("signing in with a second factor", () => {
     await attacker.context.close();
   });
 
-  test("works without JavaScript: password, 'Use a recovery code', a wrong one, then a right one", async ({ page, browser, createUser }) => {
+  test("works without JavaScript: password, 'Use a recovery code', a wrong one, then a right one", async ({
+    page,
+    browser,
+    createUser,
+  }) => {
     const { user, recoveryCodes, authenticator } = await enrolledUser(page, createUser);
     const plain = await otherBrowser(browser, { javaScriptEnabled: false });
     await passwordStep(plain.page, user);
@@ -160,7 +181,13 @@ test.describe("signing in with a second factor", () => {
     await again.context.close();
   });
 
-  test("Auth.js's own credentials URL gives no session to a two-factor account (and does to one without)", async ({ page, playwright, createUser, db, ip }) => {
+  test("Auth.js's own credentials URL gives no session to a two-factor account (and does to one without)", async ({
+    page,
+    playwright,
+    createUser,
+    db,
+    ip,
+  }) => {
     const { user } = await enrolledUser(page, createUser);
     const plainUser = await createUser();
     const before = await sessionCount(db, user.id);
@@ -181,7 +208,10 @@ test.describe("signing in with a second factor", () => {
       } else {
         expect(answer.headers().location).toContain("code=second_factor_required");
         expect(await sessionCookies(request)).toEqual([]);
-        const setCookies = answer.headersArray().filter((h) => h.name.toLowerCase() === "set-cookie").map((h) => h.value);
+        const setCookies = answer
+          .headersArray()
+          .filter((h) => h.name.toLowerCase() === "set-cookie")
+          .map((h) => h.value);
         expect(setCookies.filter((c) => /session-token=[^;]/.test(c))).toEqual([]);
         const account = await request.get("/account", { maxRedirects: 0 });
         expect(account.status()).toBe(307);
@@ -199,7 +229,9 @@ test.describe("signing in with a second factor", () => {
     // Another browser (no challenge cookie) has nothing to finish.
     const stranger = await otherBrowser(browser);
     await stranger.page.goto("/login/two-factor");
-    await expect(stranger.page.getByTestId("second-step-ended")).toHaveText("There is no sign-in waiting for a code in this browser. Sign in again.");
+    await expect(stranger.page.getByTestId("second-step-ended")).toHaveText(
+      "There is no sign-in waiting for a code in this browser. Sign in again.",
+    );
     await expect(stranger.page.getByLabel("Authentication code")).toHaveCount(0);
     await expectNoSeriousViolations(stranger.page);
     await stranger.context.close();
@@ -215,7 +247,11 @@ test.describe("signing in with a second factor", () => {
     await typed.context.close();
   });
 
-  test("the sessions page marks which sessions passed a second factor; changing the password keeps this browser's mark", async ({ page, browser, createUser }) => {
+  test("the sessions page marks which sessions passed a second factor; changing the password keeps this browser's mark", async ({
+    page,
+    browser,
+    createUser,
+  }) => {
     // `page` signed in before two-factor was on: a password-only session.
     const { user, authenticator } = await enrolledUser(page, createUser);
     const verified = await otherBrowser(browser);

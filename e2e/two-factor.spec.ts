@@ -6,7 +6,12 @@ import { Authenticator, enableTwoFactor } from "./support/two-factor";
 const CODE_SHAPE = /^[A-HJKMNP-Z2-9]{4}(-[A-HJKMNP-Z2-9]{4}){3}$/;
 
 test.describe("two-factor enrolment", () => {
-  test("turns on with a code from the setup key; ten recovery codes are shown once, downloadable, and an email says so", async ({ page, createUser, mailbox, db }) => {
+  test("turns on with a code from the setup key; ten recovery codes are shown once, downloadable, and an email says so", async ({
+    page,
+    createUser,
+    mailbox,
+    db,
+  }) => {
     const user = await createUser();
     await signIn(page, user);
     await page.getByRole("navigation", { name: "Account" }).getByRole("link", { name: "Two-factor" }).click();

@@ -39,7 +39,13 @@ describe("ResetPasswordEmail", () => {
 
   it("says 'unknown' when the requester's IP is not known", async () => {
     const text = await render(
-      <ResetPasswordEmail resetUrl={RESET_URL} expiresInMinutes={60} requestedAt={formatEmailTime(new Date())} requestIp="unknown" forgotPasswordUrl={FORGOT_URL} />,
+      <ResetPasswordEmail
+        resetUrl={RESET_URL}
+        expiresInMinutes={60}
+        requestedAt={formatEmailTime(new Date())}
+        requestIp="unknown"
+        forgotPasswordUrl={FORGOT_URL}
+      />,
       { plainText: true },
     );
 
@@ -51,7 +57,13 @@ const REPORT_URL = "http://rekey.test/wasnt-me/report-token";
 
 describe("PasswordChangedEmail", () => {
   const email = (
-    <PasswordChangedEmail changedAt={formatEmailTime(new Date("2026-11-21T10:05:00Z"))} ip="198.51.100.23" browser="Chrome 126 on Windows 10" forgotPasswordUrl={FORGOT_URL} reportUrl={REPORT_URL} />
+    <PasswordChangedEmail
+      changedAt={formatEmailTime(new Date("2026-11-21T10:05:00Z"))}
+      ip="198.51.100.23"
+      browser="Chrome 126 on Windows 10"
+      forgotPasswordUrl={FORGOT_URL}
+      reportUrl={REPORT_URL}
+    />
   );
 
   it("says in plain text when, from which IP and browser, and where to go if it wasn't you", async () => {

@@ -32,8 +32,7 @@ export function EmailLayout({ preview, children }: { preview: string; children: 
           <Section>{children}</Section>
           <Hr />
           <Text style={styles.footer}>
-            You received this email because of activity on your Rekey account. We will never ask you for your
-            password by email.
+            You received this email because of activity on your Rekey account. We will never ask you for your password by email.
           </Text>
         </Container>
       </Body>

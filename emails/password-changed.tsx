@@ -28,8 +28,8 @@ export default function PasswordChangedEmail({ changedAt, ip, browser, forgotPas
       <Text style={textStyle}>Devices that were signed in with the old password have been signed out.</Text>
       <Text style={textStyle}>If this was you, there is nothing to do.</Text>
       <Text style={textStyle}>
-        If it wasn&apos;t you, someone may know your password or have access to this email account. Use this link
-        to sign out every device, lock the password and get a fresh reset link:
+        If it wasn&apos;t you, someone may know your password or have access to this email account. Use this link to sign out every device,
+        lock the password and get a fresh reset link:
       </Text>
       <Button href={reportUrl} style={buttonStyle}>
         This wasn&apos;t me

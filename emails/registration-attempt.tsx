@@ -18,8 +18,8 @@ export default function RegistrationAttemptEmail({ attemptedAt, ip, signInUrl, f
   return (
     <EmailLayout preview="Your address already has a Rekey account.">
       <Text style={textStyle}>
-        Someone tried to create a new Rekey account with this email address on {attemptedAt} from IP
-        address {ip}. This address already has an account, so nothing was changed.
+        Someone tried to create a new Rekey account with this email address on {attemptedAt} from IP address {ip}. This address already has
+        an account, so nothing was changed.
       </Text>
       <Text style={textStyle}>
         If it was you, sign in instead: <Link href={signInUrl}>{signInUrl}</Link>

@@ -31,12 +31,11 @@ export default function ResetPasswordEmail({
         Or copy this address into your browser: <Link href={resetUrl}>{resetUrl}</Link>
       </Text>
       <Text style={textStyle}>
-        The request was made on {requestedAt} from IP address {requestIp}. The link
-        works once. If it has expired, ask for a new one: <Link href={forgotPasswordUrl}>{forgotPasswordUrl}</Link>
+        The request was made on {requestedAt} from IP address {requestIp}. The link works once. If it has expired, ask for a new one:{" "}
+        <Link href={forgotPasswordUrl}>{forgotPasswordUrl}</Link>
       </Text>
       <Text style={textStyle}>
-        If this wasn&apos;t you, ignore this email: your password stays as it is and nobody can change it without
-        this link.
+        If this wasn&apos;t you, ignore this email: your password stays as it is and nobody can change it without this link.
       </Text>
     </EmailLayout>
   );

@@ -15,7 +15,15 @@ export interface TwoFactorChangedEmailProps {
   forgotPasswordUrl: string;
 }
 
-export default function TwoFactorChangedEmail({ summary, advice, when, ip, browser, twoFactorUrl, forgotPasswordUrl }: TwoFactorChangedEmailProps) {
+export default function TwoFactorChangedEmail({
+  summary,
+  advice,
+  when,
+  ip,
+  browser,
+  twoFactorUrl,
+  forgotPasswordUrl,
+}: TwoFactorChangedEmailProps) {
   return (
     <EmailLayout preview={summary}>
       <Text style={textStyle}>{summary}</Text>

@@ -22,8 +22,8 @@ export default function VerifyEmail({ verifyUrl, expiresInHours }: VerifyEmailPr
         The link works once, for {expiresInHours} hours, together with the password chosen when the account was created.
       </Text>
       <Text style={textStyle}>
-        If you did not create a Rekey account, ignore this email: nobody can use an account with this address until its owner
-        confirms it. To have one yourself, register again or reset the password; either replaces what someone else chose.
+        If you did not create a Rekey account, ignore this email: nobody can use an account with this address until its owner confirms it.
+        To have one yourself, register again or reset the password; either replaces what someone else chose.
       </Text>
     </EmailLayout>
   );

@@ -24,7 +24,11 @@ describe("isDatabaseUnavailableError", () => {
   it("looks through drizzle's wrapper, Auth.js's wrapper and an AggregateError", () => {
     const refused = withCode("ECONNREFUSED");
     expect(isDatabaseUnavailableError(new Error("Failed query", { cause: refused }))).toBe(true);
-    expect(isDatabaseUnavailableError(Object.assign(new Error("CallbackRouteError"), { cause: { err: new Error("Failed query", { cause: refused }) } }))).toBe(true);
+    expect(
+      isDatabaseUnavailableError(
+        Object.assign(new Error("CallbackRouteError"), { cause: { err: new Error("Failed query", { cause: refused }) } }),
+      ),
+    ).toBe(true);
     expect(isDatabaseUnavailableError(new AggregateError([withCode("ECONNREFUSED")]))).toBe(true);
   });
 
@@ -41,34 +45,35 @@ describe("isDatabaseUnavailableError", () => {
 });
 
 // PostgreSQL only: PGlite has no connections to close.
-if (TEST_DATABASE_URL) describe("isDatabaseAvailable on PostgreSQL", () => {
-  let handle: Awaited<ReturnType<typeof openTestDatabase>>;
-  beforeAll(async () => {
-    handle = await openTestDatabase("postgres");
-    useDatabaseForTests(handle);
-  });
-  afterAll(async () => {
-    await handle?.dispose();
-  });
+if (TEST_DATABASE_URL)
+  describe("isDatabaseAvailable on PostgreSQL", () => {
+    let handle: Awaited<ReturnType<typeof openTestDatabase>>;
+    beforeAll(async () => {
+      handle = await openTestDatabase("postgres");
+      useDatabaseForTests(handle);
+    });
+    afterAll(async () => {
+      await handle?.dispose();
+    });
 
-  it("answers from a recent success without a query, and probes again as soon as a connection of the pool closes", async () => {
-    resetAvailabilityForTests();
-    const probes = vi.spyOn(handle.db, "execute");
-    expect(await isDatabaseAvailable()).toBe(true);
-    expect(await Promise.all([isDatabaseAvailable(), isDatabaseAvailable(), isDatabaseAvailable()])).toEqual([true, true, true]);
-    expect(probes).toHaveBeenCalledTimes(1);
+    it("answers from a recent success without a query, and probes again as soon as a connection of the pool closes", async () => {
+      resetAvailabilityForTests();
+      const probes = vi.spyOn(handle.db, "execute");
+      expect(await isDatabaseAvailable()).toBe(true);
+      expect(await Promise.all([isDatabaseAvailable(), isDatabaseAvailable(), isDatabaseAvailable()])).toEqual([true, true, true]);
+      expect(probes).toHaveBeenCalledTimes(1);
 
-    // What a PostgreSQL shutdown does to the pool: the server ends every connection.
-    const closedBefore = lastConnectionClosedAt();
-    const admin = postgres(TEST_DATABASE_URL!, { max: 1, onnotice: () => {} });
-    const [database] = await queryRows<{ name: string }>(handle.db, sql`select current_database() as name`);
-    await admin`select pg_terminate_backend(pid) from pg_stat_activity where datname = ${database!.name} and application_name = 'rekey'`;
-    await admin.end();
-    await vi.waitFor(() => expect(lastConnectionClosedAt()).toBeGreaterThan(closedBefore));
+      // What a PostgreSQL shutdown does to the pool: the server ends every connection.
+      const closedBefore = lastConnectionClosedAt();
+      const admin = postgres(TEST_DATABASE_URL!, { max: 1, onnotice: () => {} });
+      const [database] = await queryRows<{ name: string }>(handle.db, sql`select current_database() as name`);
+      await admin`select pg_terminate_backend(pid) from pg_stat_activity where datname = ${database!.name} and application_name = 'rekey'`;
+      await admin.end();
+      await vi.waitFor(() => expect(lastConnectionClosedAt()).toBeGreaterThan(closedBefore));
 
-    const before = probes.mock.calls.length;
-    expect(await isDatabaseAvailable()).toBe(true);
-    expect(probes.mock.calls.length - before).toBe(1);
-    probes.mockRestore();
+      const before = probes.mock.calls.length;
+      expect(await isDatabaseAvailable()).toBe(true);
+      expect(probes.mock.calls.length - before).toBe(1);
+      probes.mockRestore();
+    });
   });
-});

@@ -29,13 +29,20 @@ const LIMITERS: Limiter[] = [
       overrideEnvForTests({ RESET_REQUESTS_PER_IP_PER_HOUR: "3" });
       return 3;
     },
-    attempt: async (db, ip) => (await requestPasswordReset(db, { email: uniqueEmail(), ip, userAgent: null }, collectingSchedule().schedule)).ok,
+    attempt: async (db, ip) =>
+      (await requestPasswordReset(db, { email: uniqueEmail(), ip, userAgent: null }, collectingSchedule().schedule)).ok,
   },
   {
     name: "registrations",
     configure: () => REGISTER_IP_LIMIT.max,
     attempt: async (db, ip) =>
-      (await requestRegistration(db, { email: uniqueEmail(), password: "Tangerine-Quokka-42", ip, userAgent: null }, collectingSchedule().schedule)).ok,
+      (
+        await requestRegistration(
+          db,
+          { email: uniqueEmail(), password: "Tangerine-Quokka-42", ip, userAgent: null },
+          collectingSchedule().schedule,
+        )
+      ).ok,
   },
   {
     name: "failed sign-ins",

@@ -61,7 +61,8 @@ function passwordAssignments(password: NewPassword): SQL {
   }
   if (password.locked === "reported") return sql`password_hash = null, password_changed_at = now()`;
   // Forcing twice keeps the hash of the password the owner actually knew (sign-in tells them why it stopped working).
-  return sql`retired_password_hash = coalesce(${users.passwordHash}, ${users.retiredPasswordHash}), password_hash = null, password_reset_forced_at = now()`;
+  return sql`retired_password_hash = coalesce(${users.passwordHash}, ${users.retiredPasswordHash}),
+    password_hash = null, password_reset_forced_at = now()`;
 }
 
 function jsonObjectSql(fields: Record<string, unknown>): SQL {
@@ -69,6 +70,11 @@ function jsonObjectSql(fields: Record<string, unknown>): SQL {
     is(value, SQL) ? sql`${key}::text, ${value}` : sql`${key}::text, ${value === undefined ? null : value}::text`,
   );
   return sql`jsonb_build_object(${sql.join(pairs, sql`, `)})`;
+}
+
+/** The change's own audit row's details: the caller's, or the operator who made it. */
+function changeDetails<Input>(change: CredentialChange<Input>): AuditEntry["details"] {
+  return change.details ?? (change.adminId ? { admin_id: change.adminId } : undefined);
 }
 
 /**
@@ -84,7 +90,8 @@ export function credentialChangeSql<Input>(change: CredentialChange<Input>, when
   const sameHash = "hash" in password && password.ifCurrentHashIs ? sql`and ${users.passwordHash} = ${password.ifCurrentHashIs}` : sql``;
   const context = { userId: sql`changed.id`, ip: change.ip, userAgent: change.userAgent };
   const admin: Record<string, string> = change.adminId ? { admin_id: change.adminId } : {};
-  const ended = sql`jsonb_build_object('count', (select count(*) from ended_sessions), 'reason', ${change.reason}::text) || ${JSON.stringify(admin)}::jsonb`;
+  const ended = sql`jsonb_build_object('count', (select count(*) from ended_sessions), 'reason', ${change.reason}::text)
+    || ${JSON.stringify(admin)}::jsonb`;
   const user = { id: sql`changed.id`, email: sql`changed.email`, passwordChangedAt: sql`changed.password_changed_at` };
   const notice = jsonObjectSql(change.notice.payload(user, { ip: change.ip, userAgent: change.userAgent }));
   return sql`changed as (
@@ -93,7 +100,7 @@ export function credentialChangeSql<Input>(change: CredentialChange<Input>, when
         returning id, email, password_changed_at, credentials_version),
       ended_sessions as (${deleteUserSessionsSql(change.userId, sql`exists (select 1 from changed)`)}),
       spent_links as (${spendUserTokensSql(passwordResetTokens, change.userId, sql`exists (select 1 from changed)`)}),
-      change_audited as (${auditInsertSql({ event: change.event, ...context, details: change.details ?? (change.adminId ? admin : undefined) }, sql`from changed`)}),
+      change_audited as (${auditInsertSql({ event: change.event, ...context, details: changeDetails(change) }, sql`from changed`)}),
       sessions_audited as (${auditInsertSql({ event: "sessions.revoked", ...context, details: ended }, sql`from changed`)}),
       queued as (${jobInsertSql(change.notice.job, notice, sql`from changed`)})`;
 }
@@ -102,7 +109,12 @@ export function credentialChangeSql<Input>(change: CredentialChange<Input>, when
 export const CHANGE_OUTCOME = sql`(select id from changed) as user_id, (select credentials_version from changed) as credentials_version,
   (select count(*) from ended_sessions)::int as sessions_ended, (select id from queued) as job_id`;
 
-export type ChangeOutcomeRow = { user_id: string | null; credentials_version: number | null; sessions_ended: number; job_id: string | null };
+export type ChangeOutcomeRow = {
+  user_id: string | null;
+  credentials_version: number | null;
+  sessions_ended: number;
+  job_id: string | null;
+};
 
 /**
  * What follows a credential change's statement in this process once it changed something: the
@@ -117,7 +129,7 @@ export function noteCredentialChange<Input>(
   if (!row?.user_id || row.credentials_version === null || !row.job_id) return null;
   const context = { userId: row.user_id, ip: change.ip, userAgent: change.userAgent };
   const admin: Record<string, string> = change.adminId ? { admin_id: change.adminId } : {};
-  noteAudited({ event: change.event, ...context, details: change.details ?? (change.adminId ? admin : undefined) });
+  noteAudited({ event: change.event, ...context, details: changeDetails(change) });
   noteAudited({ event: "sessions.revoked", ...context, details: { count: row.sessions_ended, reason: change.reason, ...admin } });
   schedule(db, row.job_id);
   return { userId: row.user_id, credentialsVersion: row.credentials_version, sessionsEnded: row.sessions_ended };

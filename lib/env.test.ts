@@ -64,7 +64,9 @@ describe("parseEnv rejects malformed values, naming the variable", () => {
   });
 
   it("refuses a job lease that a single send could outlast", () => {
-    expect(parseError({ ...BASE, JOBS_LEASE_SECONDS: "10", MAIL_TIMEOUT_MS: "8000" }).message).toContain("JOBS_LEASE_SECONDS: must exceed MAIL_TIMEOUT_MS");
+    expect(parseError({ ...BASE, JOBS_LEASE_SECONDS: "10", MAIL_TIMEOUT_MS: "8000" }).message).toContain(
+      "JOBS_LEASE_SECONDS: must exceed MAIL_TIMEOUT_MS",
+    );
     expect(parseEnv({ ...BASE, JOBS_LEASE_SECONDS: "13", MAIL_TIMEOUT_MS: "8000" }).JOBS_LEASE_SECONDS).toBe(13);
   });
 
@@ -82,11 +84,16 @@ describe("parseEnv session lifetimes", () => {
   });
 
   it("refuses an idle lifetime raised past the default absolute one", () => {
-    expect(parseError({ ...BASE, SESSION_MAX_AGE_DAYS: "120" }).message).toMatch(/SESSION_ABSOLUTE_MAX_AGE_DAYS \(90\).*SESSION_MAX_AGE_DAYS \(120\)/);
+    expect(parseError({ ...BASE, SESSION_MAX_AGE_DAYS: "120" }).message).toMatch(
+      /SESSION_ABSOLUTE_MAX_AGE_DAYS \(90\).*SESSION_MAX_AGE_DAYS \(120\)/,
+    );
   });
 
   it("accepts equal lifetimes", () => {
-    expect(parseEnv({ ...BASE, SESSION_MAX_AGE_DAYS: "7", SESSION_ABSOLUTE_MAX_AGE_DAYS: "7" })).toMatchObject({ SESSION_MAX_AGE_DAYS: 7, SESSION_ABSOLUTE_MAX_AGE_DAYS: 7 });
+    expect(parseEnv({ ...BASE, SESSION_MAX_AGE_DAYS: "7", SESSION_ABSOLUTE_MAX_AGE_DAYS: "7" })).toMatchObject({
+      SESSION_MAX_AGE_DAYS: 7,
+      SESSION_ABSOLUTE_MAX_AGE_DAYS: 7,
+    });
   });
 });
 
@@ -163,7 +170,9 @@ describe("parseEnv refuses production configurations that lose data quietly", ()
   });
 
   it("refuses MAIL_TRANSPORT=resend without RESEND_API_KEY, and an unknown transport", () => {
-    expect(parseError({ ...production, MAIL_TRANSPORT: "resend", RESEND_API_KEY: undefined }).message).toMatch(/^\s+RESEND_API_KEY \(MAIL_TRANSPORT=resend/m);
+    expect(parseError({ ...production, MAIL_TRANSPORT: "resend", RESEND_API_KEY: undefined }).message).toMatch(
+      /^\s+RESEND_API_KEY \(MAIL_TRANSPORT=resend/m,
+    );
     expect(parseError({ ...production, MAIL_TRANSPORT: "smtp" }).message).toMatch(/^\s+MAIL_TRANSPORT: must be resend or outbox/m);
   });
 
@@ -286,7 +295,9 @@ describe("parseBuildEnv (next build)", () => {
   });
 
   it("ignores the variables that are read at start, however malformed", () => {
-    expect(() => parseBuildEnv({ NODE_ENV: "production", APP_URL: "not-a-url", AUTH_SECRET: "short", RESET_TOKEN_TTL_MINUTES: "soon" })).not.toThrow();
+    expect(() =>
+      parseBuildEnv({ NODE_ENV: "production", APP_URL: "not-a-url", AUTH_SECRET: "short", RESET_TOKEN_TTL_MINUTES: "soon" }),
+    ).not.toThrow();
   });
 
   it("includes the bench routes only for REKEY_BENCH_ROUTES=1", () => {

@@ -118,7 +118,14 @@ export const EnvSchema = z.object({
   ADMIN_EMAILS: z
     .string()
     .optional()
-    .transform((v) => [...new Set((v ?? "").split(",").map((e) => e.trim().toLowerCase()).filter((e) => e !== ""))]),
+    .transform((v) => [
+      ...new Set(
+        (v ?? "")
+          .split(",")
+          .map((e) => e.trim().toLowerCase())
+          .filter((e) => e !== ""),
+      ),
+    ]),
   /** Bearer secret for GET /api/metrics (Prometheus); unset, it answers 404. */
   METRICS_TOKEN: optionalString.pipe(z.string().min(16, "must be at least 16 characters").optional()),
   /** OTLP endpoint for traces; unset, tracing is off. Read here only to decide; @vercel/otel reads the OTEL_* variables itself. */
@@ -189,20 +196,31 @@ export function parseEnv(source: Record<string, string | undefined>): Env {
   // choice allows either.
   const unsafe: string[] = [];
   if (isProduction && mailTransport === "outbox" && parsed.MAIL_TRANSPORT !== "outbox") {
-    unsafe.push("RESEND_API_KEY is unset, so emails would only be written to the outbox folder: set RESEND_API_KEY, or MAIL_TRANSPORT=outbox to choose the outbox");
+    unsafe.push(
+      "RESEND_API_KEY is unset, so emails would only be written to the outbox folder: " +
+        "set RESEND_API_KEY, or MAIL_TRANSPORT=outbox to choose the outbox",
+    );
   }
   if (isProduction && !parsed.DATABASE_URL && !parsed.ALLOW_EMBEDDED_DATABASE) {
-    unsafe.push("DATABASE_URL is unset, so data would live in the embedded database in DATA_DIR: set DATABASE_URL, or ALLOW_EMBEDDED_DATABASE=1 to choose it");
+    unsafe.push(
+      "DATABASE_URL is unset, so data would live in the embedded database in DATA_DIR: " +
+        "set DATABASE_URL, or ALLOW_EMBEDDED_DATABASE=1 to choose it",
+    );
   }
 
   const problems: string[] = [];
   if (parsed.SESSION_ABSOLUTE_MAX_AGE_DAYS < parsed.SESSION_MAX_AGE_DAYS) {
     problems.push(
-      `Invalid environment configuration:\n  SESSION_ABSOLUTE_MAX_AGE_DAYS (${parsed.SESSION_ABSOLUTE_MAX_AGE_DAYS}) must be at least SESSION_MAX_AGE_DAYS (${parsed.SESSION_MAX_AGE_DAYS})`,
+      `Invalid environment configuration:\n  SESSION_ABSOLUTE_MAX_AGE_DAYS (${parsed.SESSION_ABSOLUTE_MAX_AGE_DAYS}) ` +
+        `must be at least SESSION_MAX_AGE_DAYS (${parsed.SESSION_MAX_AGE_DAYS})`,
     );
   }
-  if (missing.length > 0) problems.push(`Missing required environment variables${isProduction ? " in production" : ""}:\n${missing.map((m) => `  ${m}`).join("\n")}`);
-  if (unsafe.length > 0) problems.push(`Refusing to run in production with a configuration that loses data:\n${unsafe.map((m) => `  ${m}`).join("\n")}`);
+  if (missing.length > 0)
+    problems.push(
+      `Missing required environment variables${isProduction ? " in production" : ""}:\n${missing.map((m) => `  ${m}`).join("\n")}`,
+    );
+  if (unsafe.length > 0)
+    problems.push(`Refusing to run in production with a configuration that loses data:\n${unsafe.map((m) => `  ${m}`).join("\n")}`);
   if (problems.length > 0) throw new EnvError(problems.join("\n\n"));
 
   // A lease shorter than one send would let a second instance take over a job mid-send.

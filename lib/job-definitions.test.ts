@@ -7,11 +7,17 @@ import { ALL_JOBS } from "./job-definitions";
 const NEEDS_NEXT = /from "(next-auth[^"]*|next\/headers|next\/navigation)"/;
 const sources = import.meta.glob<string>(["./**/*.ts", "!./**/*.test.ts"], { query: "?raw", import: "default", eager: true });
 const modules = Object.fromEntries(
-  Object.entries(import.meta.glob<Record<string, unknown>>(["./**/*.ts", "!./**/*.test.ts"])).filter(([file]) => !NEEDS_NEXT.test(sources[file]!)),
+  Object.entries(import.meta.glob<Record<string, unknown>>(["./**/*.ts", "!./**/*.test.ts"])).filter(
+    ([file]) => !NEEDS_NEXT.test(sources[file]!),
+  ),
 );
 
 const isJobDefinition = (value: unknown): value is JobDefinition =>
-  typeof value === "object" && value !== null && "kind" in value && "payload" in value && typeof (value as { run?: unknown }).run === "function";
+  typeof value === "object" &&
+  value !== null &&
+  "kind" in value &&
+  "payload" in value &&
+  typeof (value as { run?: unknown }).run === "function";
 
 describe("the composition root of jobs", () => {
   it("lists every job definition that any module of lib/ exports, once, so every kind that can be enqueued can run", async () => {

@@ -28,7 +28,12 @@ afterAll(async () => {
 });
 beforeEach(() => {
   standIn.reset();
-  overrideEnvForTests({ RESEND_API_KEY: "re_test_key", RESEND_BASE_URL: standIn.url, MAIL_TIMEOUT_MS: "3000", MAIL_SENDS_PER_SECOND: "1000" });
+  overrideEnvForTests({
+    RESEND_API_KEY: "re_test_key",
+    RESEND_BASE_URL: standIn.url,
+    MAIL_TIMEOUT_MS: "3000",
+    MAIL_SENDS_PER_SECOND: "1000",
+  });
   vi.spyOn(console, "log").mockImplementation(() => {});
   vi.spyOn(console, "error").mockImplementation(() => {});
 });
@@ -45,20 +50,28 @@ async function jobRow(db: Database, id: string) {
 
 /** Makes a waiting job due now (the test does not sit out the backoff). */
 async function makeDue(db: Database, id: string): Promise<void> {
-  await db.update(jobs).set({ runAt: sql`now()` }).where(eq(jobs.id, id));
+  await db
+    .update(jobs)
+    .set({ runAt: sql`now()` })
+    .where(eq(jobs.id, id));
 }
 
 /** Requests a reset and returns the id of the job it queued, without running it. */
 async function queueReset(db: Database, email: string): Promise<string> {
   await requestPasswordReset(db, { email, ip: uniqueIp(), userAgent: null }, collectingSchedule().schedule);
-  const [row] = await db.select({ id: jobs.id }).from(jobs).where(sql`${jobs.payload}->>'email' = ${email}`);
+  const [row] = await db
+    .select({ id: jobs.id })
+    .from(jobs)
+    .where(sql`${jobs.payload}->>'email' = ${email}`);
   if (!row) throw new Error("no job queued");
   return row.id;
 }
 
 /** The hash of the token in an emailed reset link, as the database keeps it. */
-const linkHash = (request: { body: { text?: unknown } } | undefined) => hashToken(String(request?.body.text).match(RESET_LINK)?.[1] ?? "no link");
-const sentTo = (email: string) => standIn.requests.filter((r) => r.body.to === email || (Array.isArray(r.body.to) && r.body.to.includes(email)));
+const linkHash = (request: { body: { text?: unknown } } | undefined) =>
+  hashToken(String(request?.body.text).match(RESET_LINK)?.[1] ?? "no link");
+const sentTo = (email: string) =>
+  standIn.requests.filter((r) => r.body.to === email || (Array.isArray(r.body.to) && r.body.to.includes(email)));
 
 describe("sealing job secrets", () => {
   it("round-trips, differs on every seal, and refuses an altered value", () => {
@@ -121,7 +134,13 @@ describeEachDatabase("durable deferred work", ({ handle, driver }) => {
   });
 
   it("retries a failed send with the same token and idempotency key, and keeps the token only sealed meanwhile", async () => {
-    overrideEnvForTests({ RESEND_API_KEY: "re_test_key", RESEND_BASE_URL: standIn.url, MAIL_TIMEOUT_MS: "3000", MAIL_SENDS_PER_SECOND: "1000", JOBS_RETRY_BASE_MS: "60000" });
+    overrideEnvForTests({
+      RESEND_API_KEY: "re_test_key",
+      RESEND_BASE_URL: standIn.url,
+      MAIL_TIMEOUT_MS: "3000",
+      MAIL_SENDS_PER_SECOND: "1000",
+      JOBS_RETRY_BASE_MS: "60000",
+    });
     const user = await createUser(db());
     standIn.script(user.email, [{ status: 500 }]);
     const id = await queueReset(db(), user.email);
@@ -165,20 +184,35 @@ describeEachDatabase("durable deferred work", ({ handle, driver }) => {
   });
 
   it("does not retry a definite refusal: the job is abandoned, logged and audited at once", async () => {
-    overrideEnvForTests({ RESEND_API_KEY: "re_test_key", RESEND_BASE_URL: standIn.url, MAIL_TIMEOUT_MS: "3000", MAIL_SENDS_PER_SECOND: "1000", LOG_LEVEL: "error" });
+    overrideEnvForTests({
+      RESEND_API_KEY: "re_test_key",
+      RESEND_BASE_URL: standIn.url,
+      MAIL_TIMEOUT_MS: "3000",
+      MAIL_SENDS_PER_SECOND: "1000",
+      LOG_LEVEL: "error",
+    });
     const user = await createUser(db());
     standIn.script(user.email, [{ status: 422 }]);
     const id = await queueReset(db(), user.email);
     await runJob(db(), ALL_JOBS, id);
     expect(await jobRow(db(), id)).toMatchObject({ status: "failed", payload: null, attempts: 1, lastError: "scripted_error" });
-    const abandoned = await db().select().from(auditEvents).where(sql`${auditEvents.event} = 'job.abandoned' and ${auditEvents.details}->>'job_id' = ${id}`);
+    const abandoned = await db()
+      .select()
+      .from(auditEvents)
+      .where(sql`${auditEvents.event} = 'job.abandoned' and ${auditEvents.details}->>'job_id' = ${id}`);
     expect(abandoned).toHaveLength(1);
     expect(sentTo(user.email)).toHaveLength(1);
     expect(vi.mocked(console.error).mock.calls.some(([line]) => String(line).includes('"event":"job.abandoned"'))).toBe(true);
   });
 
   it("abandons transient failures after JOBS_MAX_ATTEMPTS attempts", async () => {
-    overrideEnvForTests({ RESEND_API_KEY: "re_test_key", RESEND_BASE_URL: standIn.url, MAIL_TIMEOUT_MS: "3000", MAIL_SENDS_PER_SECOND: "1000", JOBS_MAX_ATTEMPTS: "3" });
+    overrideEnvForTests({
+      RESEND_API_KEY: "re_test_key",
+      RESEND_BASE_URL: standIn.url,
+      MAIL_TIMEOUT_MS: "3000",
+      MAIL_SENDS_PER_SECOND: "1000",
+      JOBS_MAX_ATTEMPTS: "3",
+    });
     const user = await createUser(db());
     standIn.script(user.email, [{ status: 503 }, { status: 503 }, { status: 503 }, { status: 200 }]);
     const id = await queueReset(db(), user.email);
@@ -200,7 +234,10 @@ describeEachDatabase("durable deferred work", ({ handle, driver }) => {
     // While the lease holds, nobody else gets the job.
     expect(await claimJobs(db(), { ids: [id], limit: 1 })).toEqual([]);
     // The first instance died: its lease runs out.
-    await db().update(jobs).set({ lockedUntil: sql`now() - interval '1 second'` }).where(eq(jobs.id, id));
+    await db()
+      .update(jobs)
+      .set({ lockedUntil: sql`now() - interval '1 second'` })
+      .where(eq(jobs.id, id));
 
     expect(await runJob(db(), ALL_JOBS, id)).toBe(true);
     expect(await jobRow(db(), id)).toMatchObject({ status: "done", attempts: 2 });
@@ -211,14 +248,26 @@ describeEachDatabase("durable deferred work", ({ handle, driver }) => {
   });
 
   it("abandons a job whose sealed token no longer opens (AUTH_SECRET changed) instead of retrying it", async () => {
-    overrideEnvForTests({ RESEND_API_KEY: "re_test_key", RESEND_BASE_URL: standIn.url, MAIL_TIMEOUT_MS: "3000", MAIL_SENDS_PER_SECOND: "1000", AUTH_SECRET: "c".repeat(40) });
+    overrideEnvForTests({
+      RESEND_API_KEY: "re_test_key",
+      RESEND_BASE_URL: standIn.url,
+      MAIL_TIMEOUT_MS: "3000",
+      MAIL_SENDS_PER_SECOND: "1000",
+      AUTH_SECRET: "c".repeat(40),
+    });
     const user = await createUser(db());
     standIn.script(user.email, [{ status: 500 }]);
     const id = await queueReset(db(), user.email);
     await runJob(db(), ALL_JOBS, id);
     expect(await jobRow(db(), id)).toMatchObject({ status: "pending" });
 
-    overrideEnvForTests({ RESEND_API_KEY: "re_test_key", RESEND_BASE_URL: standIn.url, MAIL_TIMEOUT_MS: "3000", MAIL_SENDS_PER_SECOND: "1000", AUTH_SECRET: "d".repeat(40) });
+    overrideEnvForTests({
+      RESEND_API_KEY: "re_test_key",
+      RESEND_BASE_URL: standIn.url,
+      MAIL_TIMEOUT_MS: "3000",
+      MAIL_SENDS_PER_SECOND: "1000",
+      AUTH_SECRET: "d".repeat(40),
+    });
     await makeDue(db(), id);
     await runJob(db(), ALL_JOBS, id);
     expect(await jobRow(db(), id)).toMatchObject({ status: "failed", lastError: "sealed_secret_unreadable", payload: null });
@@ -241,13 +290,27 @@ describeEachDatabase("durable deferred work", ({ handle, driver }) => {
   it("removes finished jobs older than JOBS_RETENTION_DAYS in the cleanup, and nothing else", async () => {
     overrideEnvForTests({ JOBS_RETENTION_DAYS: "3" });
     const keep = collectingSchedule().schedule;
-    const ids = await Promise.all(Array.from({ length: 4 }, () => enqueueJob(db(), resetRequestJob, { email: uniqueEmail(), ip: null, userAgent: null }, keep)));
+    const ids = await Promise.all(
+      Array.from({ length: 4 }, () => enqueueJob(db(), resetRequestJob, { email: uniqueEmail(), ip: null, userAgent: null }, keep)),
+    );
     const [oldDone, oldFailed, recentDone, pending] = ids as [string, string, string, string];
-    await db().update(jobs).set({ status: "done", payload: null, finishedAt: sql`now() - interval '4 days'` }).where(eq(jobs.id, oldDone));
-    await db().update(jobs).set({ status: "failed", payload: null, finishedAt: sql`now() - interval '4 days'` }).where(eq(jobs.id, oldFailed));
-    await db().update(jobs).set({ status: "done", payload: null, finishedAt: sql`now() - interval '2 days'` }).where(eq(jobs.id, recentDone));
+    await db()
+      .update(jobs)
+      .set({ status: "done", payload: null, finishedAt: sql`now() - interval '4 days'` })
+      .where(eq(jobs.id, oldDone));
+    await db()
+      .update(jobs)
+      .set({ status: "failed", payload: null, finishedAt: sql`now() - interval '4 days'` })
+      .where(eq(jobs.id, oldFailed));
+    await db()
+      .update(jobs)
+      .set({ status: "done", payload: null, finishedAt: sql`now() - interval '2 days'` })
+      .where(eq(jobs.id, recentDone));
     // A job that never ran is not "finished", however old.
-    await db().update(jobs).set({ createdAt: sql`now() - interval '30 days'`, runAt: sql`now() + interval '1 hour'` }).where(eq(jobs.id, pending));
+    await db()
+      .update(jobs)
+      .set({ createdAt: sql`now() - interval '30 days'`, runAt: sql`now() + interval '1 hour'` })
+      .where(eq(jobs.id, pending));
 
     const report = await cleanUpExpiredRecords(db());
 
@@ -260,7 +323,12 @@ describeEachDatabase("durable deferred work", ({ handle, driver }) => {
 
   it("puts a send back in the queue without spending an attempt when the shared send rate is used up", async () => {
     // One send per 100 s: the first takes the free slot, the second's slot is past what a lease covers.
-    overrideEnvForTests({ RESEND_API_KEY: "re_test_key", RESEND_BASE_URL: standIn.url, MAIL_TIMEOUT_MS: "3000", MAIL_SENDS_PER_SECOND: "0.01" });
+    overrideEnvForTests({
+      RESEND_API_KEY: "re_test_key",
+      RESEND_BASE_URL: standIn.url,
+      MAIL_TIMEOUT_MS: "3000",
+      MAIL_SENDS_PER_SECOND: "0.01",
+    });
     try {
       const [first, second] = [await createUser(db()), await createUser(db())];
       const firstJob = await queueReset(db(), first.email);
@@ -273,7 +341,10 @@ describeEachDatabase("durable deferred work", ({ handle, driver }) => {
       const waiting = await jobRow(db(), secondJob);
       expect(waiting).toMatchObject({ status: "pending", attempts: 0, lastError: "paced" });
       expect(waiting.runAt.getTime() - Date.now()).toBeGreaterThan(90_000);
-      const failures = await db().select().from(auditEvents).where(sql`${auditEvents.event} = 'password_reset.email_failed' and ${auditEvents.userId} = ${second.id}`);
+      const failures = await db()
+        .select()
+        .from(auditEvents)
+        .where(sql`${auditEvents.event} = 'password_reset.email_failed' and ${auditEvents.userId} = ${second.id}`);
       expect(failures).toEqual([]);
     } finally {
       // The next tests send at full speed again.
@@ -309,7 +380,10 @@ describeEachDatabase("durable deferred work", ({ handle, driver }) => {
 
     // Four at once from a free rate: the fourth slot would be 1.5 s away, past the 1.2 s
     // allowed, so they are not taken together. Taken one by one, the first three fit.
-    await db().update(sendPace).set({ nextSlotAt: sql`now()` }).where(eq(sendPace.name, name));
+    await db()
+      .update(sendPace)
+      .set({ nextSlotAt: sql`now()` })
+      .where(eq(sendPace.name, name));
     const four = await Promise.all([reserve(), reserve(), reserve(), reserve()]);
     // Alone they race, so which of the four is refused varies; that one of them is does not.
     expect(four.filter((slot) => slot.ok)).toHaveLength(3);
@@ -333,7 +407,9 @@ describeEachDatabase("durable deferred work", ({ handle, driver }) => {
     const rows = await db()
       .select({ event: auditEvents.event, details: auditEvents.details })
       .from(auditEvents)
-      .where(sql`${auditEvents.emailHmac} = ${emailFingerprint(email)} and ${auditEvents.event} in ('password_reset.requested', 'password_reset.throttled')`);
+      .where(
+        sql`${auditEvents.emailHmac} = ${emailFingerprint(email)} and ${auditEvents.event} in ('password_reset.requested', 'password_reset.throttled')`,
+      );
     return {
       requested: rows.filter((r) => r.event === "password_reset.requested").map((r) => r.details),
       throttled: rows.filter((r) => r.event === "password_reset.throttled").length,
@@ -357,7 +433,10 @@ describeEachDatabase("durable deferred work", ({ handle, driver }) => {
     expect(queries.filter((q) => q.includes('insert into "password_reset_tokens"'))).toEqual(queries.filter(isDecision));
     // Their four emails start side by side: one statement takes their four send slots.
     expect(queries.filter(isSlot)).toHaveLength(1);
-    const rows = await db().select().from(jobs).where(sql`${jobs.id} in ${ids}`);
+    const rows = await db()
+      .select()
+      .from(jobs)
+      .where(sql`${jobs.id} in ${ids}`);
     expect(rows.map((r) => [r.status, r.attempts, r.payload])).toEqual(ids.map(() => ["done", 1, null]));
     expect([sentTo(twice.email).length, sentTo(once.email).length, ...unknown.map((e) => sentTo(e).length)]).toEqual([3, 1, 0, 0]);
     // Every emailed link is a stored, unused token of its own account, under the token's own idempotency key.
@@ -366,9 +445,16 @@ describeEachDatabase("durable deferred work", ({ handle, driver }) => {
       const sent = sentTo(user.email).map((r) => linkHash(r));
       expect(sent.sort()).toEqual(stored.map((t) => t.tokenHash).sort());
       expect(stored.every((t) => t.usedAt === null)).toBe(true);
-      expect(sentTo(user.email).map((r) => r.headers["idempotency-key"]).sort()).toEqual(stored.map((t) => `password-reset/${t.id}`).sort());
+      expect(
+        sentTo(user.email)
+          .map((r) => r.headers["idempotency-key"])
+          .sort(),
+      ).toEqual(stored.map((t) => `password-reset/${t.id}`).sort());
       // Each email's "sent" audit row, written with its job's end, names its token.
-      const sentRows = await db().select().from(auditEvents).where(sql`${auditEvents.event} = 'password_reset.email_sent' and ${auditEvents.userId} = ${user.id}`);
+      const sentRows = await db()
+        .select()
+        .from(auditEvents)
+        .where(sql`${auditEvents.event} = 'password_reset.email_sent' and ${auditEvents.userId} = ${user.id}`);
       expect(sentRows.map((r) => r.details?.token_id).sort()).toEqual(stored.map((t) => t.id).sort());
     }
     expect(await requestAudits(twice.email)).toEqual({ requested: Array(3).fill({ account_exists: true }), throttled: 1 });
@@ -376,7 +462,12 @@ describeEachDatabase("durable deferred work", ({ handle, driver }) => {
   });
 
   it("leaves only the newest link of a batch working when RESET_INVALIDATE_PREVIOUS_TOKENS is on", async () => {
-    overrideEnvForTests({ RESEND_API_KEY: "re_test_key", RESEND_BASE_URL: standIn.url, MAIL_SENDS_PER_SECOND: "1000", RESET_INVALIDATE_PREVIOUS_TOKENS: "true" });
+    overrideEnvForTests({
+      RESEND_API_KEY: "re_test_key",
+      RESEND_BASE_URL: standIn.url,
+      MAIL_SENDS_PER_SECOND: "1000",
+      RESET_INVALIDATE_PREVIOUS_TOKENS: "true",
+    });
     const user = await createUser(db());
     const [older] = await queueRequests([user.email]);
     await runAcceptedJob(db(), ALL_JOBS, older!);
@@ -405,7 +496,10 @@ describeEachDatabase("durable deferred work", ({ handle, driver }) => {
 
     expect(queries.filter(isClaim)).toHaveLength(2);
     expect(queries.filter(isDecision)).toHaveLength(2);
-    const rows = await db().select().from(jobs).where(sql`${jobs.id} in ${ids}`);
+    const rows = await db()
+      .select()
+      .from(jobs)
+      .where(sql`${jobs.id} in ${ids}`);
     expect(rows.map((r) => r.status)).toEqual(ids.map(() => "done"));
   });
 
@@ -422,9 +516,14 @@ describeEachDatabase("durable deferred work", ({ handle, driver }) => {
 
   it("runs every queued job exactly once when several instances drain one queue at the same time", async () => {
     const keep = collectingSchedule().schedule;
-    const ids = await Promise.all(Array.from({ length: 30 }, () => enqueueJob(db(), resetRequestJob, { email: uniqueEmail(), ip: null, userAgent: null }, keep)));
+    const ids = await Promise.all(
+      Array.from({ length: 30 }, () => enqueueJob(db(), resetRequestJob, { email: uniqueEmail(), ip: null, userAgent: null }, keep)),
+    );
     const ran = await Promise.all(Array.from({ length: 4 }, () => drainJobs(db(), ALL_JOBS, { concurrency: 3 })));
-    const rows = await db().select().from(jobs).where(sql`${jobs.id} in ${ids}`);
+    const rows = await db()
+      .select()
+      .from(jobs)
+      .where(sql`${jobs.id} in ${ids}`);
     expect(rows.map((r) => [r.status, r.attempts])).toEqual(ids.map(() => ["done", 1]));
     expect(ran.reduce((a, b) => a + b, 0)).toBeGreaterThanOrEqual(30);
     const requested = await db().select().from(auditEvents).where(eq(auditEvents.event, "password_reset.requested"));

@@ -34,12 +34,25 @@ describeEachDatabase("cleanUpExpiredRecords", ({ handle }) => {
     const { db } = handle();
     const user = await createUser(db);
     await db.insert(rateLimitBuckets).values([
-      { key: "test:ended", count: 3, windowStartedAt: sql`now() - interval '2 hours'` as unknown as Date, windowEndsAt: sql`now() - interval '1 hour'` as unknown as Date },
-      { key: "test:live", count: 3, windowStartedAt: sql`now()` as unknown as Date, windowEndsAt: sql`now() + interval '1 hour'` as unknown as Date },
+      {
+        key: "test:ended",
+        count: 3,
+        windowStartedAt: sql`now() - interval '2 hours'` as unknown as Date,
+        windowEndsAt: sql`now() - interval '1 hour'` as unknown as Date,
+      },
+      {
+        key: "test:live",
+        count: 3,
+        windowStartedAt: sql`now()` as unknown as Date,
+        windowEndsAt: sql`now() + interval '1 hour'` as unknown as Date,
+      },
     ]);
     const live = await insertSession(db, { userId: user.id, ip: null, userAgent: null });
     const expired = await insertSession(db, { userId: user.id, ip: null, userAgent: null });
-    await db.update(sessions).set({ expires: sql`now() - interval '1 minute'` }).where(eq(sessions.id, expired.id));
+    await db
+      .update(sessions)
+      .set({ expires: sql`now() - interval '1 minute'` })
+      .where(eq(sessions.id, expired.id));
     const keep = [
       await insertResetToken(db, user.id, { expiresAt: "1 hour" }),
       await insertResetToken(db, user.id, { expiresAt: "-1 day" }),
@@ -100,10 +113,18 @@ describeEachDatabase("cleanUpExpiredRecords", ({ handle }) => {
       const report = await cleanUpExpiredRecords(db);
 
       expect(report.auditDailyCounts).toBeGreaterThanOrEqual(3);
-      const left = await db.select({ day: auditDailyCounts.day }).from(auditDailyCounts).where(eq(auditDailyCounts.event, "user.signed_in"));
+      const left = await db
+        .select({ day: auditDailyCounts.day })
+        .from(auditDailyCounts)
+        .where(eq(auditDailyCounts.event, "user.signed_in"));
       // (The cleanup also rolls up the days other tests left events on: only these days are ours.)
       const ours = new Set(rows.map((r) => r.day));
-      expect(left.map((r) => r.day).filter((day) => ours.has(day)).sort()).toEqual([daysAgo(29), daysAgo(2)].sort());
+      expect(
+        left
+          .map((r) => r.day)
+          .filter((day) => ours.has(day))
+          .sort(),
+      ).toEqual([daysAgo(29), daysAgo(2)].sort());
       expect((await cleanUpExpiredRecords(db)).auditDailyCounts).toBe(0);
     } finally {
       overrideEnvForTests({});

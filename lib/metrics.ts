@@ -65,9 +65,13 @@ export function observeEmailSend(transport: string, ok: boolean, seconds: number
  */
 export async function renderMetrics(db: Database): Promise<{ contentType: string; body: string }> {
   const m = metrics();
-  const rows = await queryRows<{ status: string; n: number | string; retrying: number | string }>(db, sql`select status, count(*) as n, count(*) filter (where status = 'pending' and attempts > 0) as retrying from jobs group by status`);
+  const rows = await queryRows<{ status: string; n: number | string; retrying: number | string }>(
+    db,
+    sql`select status, count(*) as n, count(*) filter (where status = 'pending' and attempts > 0) as retrying from jobs group by status`,
+  );
   m.queueDepth.reset();
-  for (const status of ["pending", "running", "done", "failed"]) m.queueDepth.set({ status }, Number(rows.find((r) => r.status === status)?.n ?? 0));
+  for (const status of ["pending", "running", "done", "failed"])
+    m.queueDepth.set({ status }, Number(rows.find((r) => r.status === status)?.n ?? 0));
   m.jobsRetrying.set(rows.reduce((sum, r) => sum + Number(r.retrying), 0));
   return { contentType: m.registry.contentType, body: await m.registry.metrics() };
 }

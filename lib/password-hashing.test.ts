@@ -3,7 +3,16 @@ import { hash, parseOptions } from "@node-rs/argon2";
 import { afterEach, describe, expect, it } from "vitest";
 import { overrideEnvForTests } from "./env";
 import { argon2QueueFull } from "./argon2-slots";
-import { argon2Load, hashNewPassword, hashPassword, needsRehash, passwordHashParameters, passwordPolicyErrors, verifyPassword, withArgon2Slot } from "./password-hashing";
+import {
+  argon2Load,
+  hashNewPassword,
+  hashPassword,
+  needsRehash,
+  passwordHashParameters,
+  passwordPolicyErrors,
+  verifyPassword,
+  withArgon2Slot,
+} from "./password-hashing";
 import { isCommonPassword } from "./validation/common-passwords";
 import { COMMON_PASSWORD_MESSAGE } from "./validation/password-policy";
 

@@ -81,7 +81,10 @@ describeEachDatabase("rate limits", ({ handle, driver }) => {
     const remaining = results.flatMap((r) => (r.allowed ? [r.remaining] : [])).sort((a, b) => a - b);
     expect(remaining).toEqual([0, 1, 2, 3, 4, 5, 6, 7, 8, 9]);
 
-    const [bucket] = await db.select({ count: rateLimitBuckets.count }).from(rateLimitBuckets).where(eq(rateLimitBuckets.key, "burst:203.0.113.9"));
+    const [bucket] = await db
+      .select({ count: rateLimitBuckets.count })
+      .from(rateLimitBuckets)
+      .where(eq(rateLimitBuckets.key, "burst:203.0.113.9"));
     expect(bucket?.count).toBe(30);
     // Exactly one of the refused hits is the one that crossed the limit (it alone is audited).
     const refusedCounts = results.flatMap((r) => (r.allowed ? [] : [r.refusedInWindow])).sort((a, b) => a - b);

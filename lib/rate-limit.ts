@@ -86,7 +86,8 @@ export async function peekRateLimit(db: Database, limit: RateLimit, subject: str
     .from(rateLimitBuckets)
     .where(eq(rateLimitBuckets.key, `${limit.name}:${subject}`));
   if (!row || !row.live) return { allowed: true, remaining: limit.max };
-  if (row.count >= limit.max) return { allowed: false, retryAfterSeconds: Number(row.retryAfterSeconds), refusedInWindow: row.count - limit.max };
+  if (row.count >= limit.max)
+    return { allowed: false, retryAfterSeconds: Number(row.retryAfterSeconds), refusedInWindow: row.count - limit.max };
   return { allowed: true, remaining: limit.max - row.count };
 }
 

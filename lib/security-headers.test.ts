@@ -73,7 +73,9 @@ describe("pageSecurityHeaders", () => {
   });
 
   it("sends no HSTS on a plain-http APP_URL (local development)", () => {
-    expect(pageSecurityHeaders(new Headers(), { appUrl: "http://localhost:3000", development: false })).not.toHaveProperty("Strict-Transport-Security");
+    expect(pageSecurityHeaders(new Headers(), { appUrl: "http://localhost:3000", development: false })).not.toHaveProperty(
+      "Strict-Transport-Security",
+    );
   });
 });
 

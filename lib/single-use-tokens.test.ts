@@ -35,12 +35,24 @@ async function insertToken(
 
 /** used_at as PostgreSQL prints it (microseconds), or null. */
 async function usedAtOf(db: Database, table: SingleUseTokenTable, token: string): Promise<string | null> {
-  const [row] = await queryRows<{ used_at: string | null }>(db, sql`select used_at::text as used_at from ${table} where token_hash = ${hashToken(token)}`);
+  const [row] = await queryRows<{ used_at: string | null }>(
+    db,
+    sql`select used_at::text as used_at from ${table} where token_hash = ${hashToken(token)}`,
+  );
   if (!row) throw new Error("no such token row");
   return row.used_at;
 }
 
-const MALFORMED = ["", "abc", "A".repeat(42), "A".repeat(44), `${"A".repeat(42)}=`, `${"A".repeat(42)}/`, "../../etc/passwd", "x".repeat(10_000)];
+const MALFORMED = [
+  "",
+  "abc",
+  "A".repeat(42),
+  "A".repeat(44),
+  `${"A".repeat(42)}=`,
+  `${"A".repeat(42)}/`,
+  "../../etc/passwd",
+  "x".repeat(10_000),
+];
 
 describeEachDatabase("single-use tokens", ({ handle }) => {
   const db = () => handle().db;

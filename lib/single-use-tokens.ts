@@ -75,7 +75,8 @@ export async function consumeToken(
 export function consumeTokenSql(table: SingleUseTokenTable, token: string, owner?: SQL): SQL {
   const t = as(table);
   return sql`update ${t} set used_at = now()
-    where ${t.tokenHash} = ${hashToken(token)} and ${t.usedAt} is null and ${t.expiresAt} > now() ${owner ? sql`and ${t.userId} = ${owner}` : sql``}
+    where ${t.tokenHash} = ${hashToken(token)} and ${t.usedAt} is null and ${t.expiresAt} > now()
+      ${owner ? sql`and ${t.userId} = ${owner}` : sql``}
     returning ${t.id}, ${t.userId}`;
 }
 

@@ -39,7 +39,7 @@ async function userWithBothLinks(db: Database) {
   return { user, resetToken: reset.token, reportToken: report.token };
 }
 
-describeEachDatabase("reset, change password and \"This wasn't me\" at once for one user", ({ handle }) => {
+describeEachDatabase('reset, change password and "This wasn\'t me" at once for one user', ({ handle }) => {
   const db = () => handle().db;
 
   it(`never deadlocks or throws, and leaves one consistent outcome (${ROUNDS} rounds)`, { timeout: 120_000 }, async () => {
@@ -52,7 +52,13 @@ describeEachDatabase("reset, change password and \"This wasn't me\" at once for 
       // overlap in every order (the report hashes nothing and would otherwise always go first).
       const settled = await Promise.allSettled([
         later(() => resetPassword(db(), { token: resetToken, password: "Reset-Chose-This-71", ...context }, schedule)),
-        later(() => changePassword(db(), { userId: user.id, currentPassword: CURRENT_PASSWORD, newPassword: "Change-Chose-This-72", ...context }, schedule)),
+        later(() =>
+          changePassword(
+            db(),
+            { userId: user.id, currentPassword: CURRENT_PASSWORD, newPassword: "Change-Chose-This-72", ...context },
+            schedule,
+          ),
+        ),
         later(() => reportPasswordChange(db(), reportToken, context, schedule)),
       ]);
       for (const outcome of settled) {

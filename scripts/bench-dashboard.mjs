@@ -71,7 +71,9 @@ try {
     }
     samples.sort((a, b) => a - b);
     const at = (p) => samples[Math.min(samples.length - 1, Math.floor(p * samples.length))].toFixed(1);
-    console.log(`/admin?period=${period.padEnd(3)} n=${samples.length}  median ${at(0.5)} ms  p90 ${at(0.9)} ms  max ${at(1)} ms  (target < 300 ms; first render, counting closed days: ${first.toFixed(0)} ms)`);
+    console.log(
+      `/admin?period=${period.padEnd(3)} n=${samples.length}  median ${at(0.5)} ms  p90 ${at(0.9)} ms  max ${at(1)} ms  (target < 300 ms; first render, counting closed days: ${first.toFixed(0)} ms)`,
+    );
   }
   await sql.end();
 } finally {

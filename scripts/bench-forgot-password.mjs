@@ -68,7 +68,9 @@ const nextIp = () => {
  */
 function multipart(fields) {
   const boundary = `----rekeybench${randomBytes(8).toString("hex")}`;
-  const parts = Object.entries(fields).map(([name, value]) => `--${boundary}\r\nContent-Disposition: form-data; name="${name}"\r\n\r\n${value}\r\n`);
+  const parts = Object.entries(fields).map(
+    ([name, value]) => `--${boundary}\r\nContent-Disposition: form-data; name="${name}"\r\n\r\n${value}\r\n`,
+  );
   return { body: `${parts.join("")}--${boundary}--\r\n`, type: `multipart/form-data; boundary=${boundary}` };
 }
 
@@ -93,7 +95,13 @@ function request(agent, method, path, { json, form, headers = {} } = {}) {
         const chunks = [];
         res.on("data", (c) => chunks.push(c));
         res.on("end", () =>
-          resolve({ status: res.statusCode, headers: res.headers, body: Buffer.concat(chunks).toString(), ms: performance.now() - started, endedAt: performance.now() }),
+          resolve({
+            status: res.statusCode,
+            headers: res.headers,
+            body: Buffer.concat(chunks).toString(),
+            ms: performance.now() - started,
+            endedAt: performance.now(),
+          }),
         );
       },
     );
@@ -292,7 +300,9 @@ try {
     ratios.known.push(round.known.rps / round.health.rps);
     ratios.floor.push(round.floor.rps / round.health.rps);
   }
-  console.error(`bench: throughput ${JSON.stringify(Object.fromEntries(Object.entries(cells).map(([k, v]) => [k, v.map((c) => `${c.rps.toFixed(0)} req/s ${c.cpuMs.toFixed(2)} ms CPU`)])))}`);
+  console.error(
+    `bench: throughput ${JSON.stringify(Object.fromEntries(Object.entries(cells).map(([k, v]) => [k, v.map((c) => `${c.rps.toFixed(0)} req/s ${c.cpuMs.toFixed(2)} ms CPU`)])))}`,
+  );
 
   // 2. Timing parity, back to back: known and unknown interleaved in random order per pair.
   const agent = newAgent();
@@ -328,7 +338,9 @@ try {
     await new Promise((r) => setTimeout(r, 5));
   }
   const coinP = binomialP(knownFirst, concurrentPairs);
-  console.error(`bench: concurrent pairs, known first ${knownFirst}/${concurrentPairs}, the one written first answered first ${writtenFirstAnsweredFirst}/${concurrentPairs}`);
+  console.error(
+    `bench: concurrent pairs, known first ${knownFirst}/${concurrentPairs}, the one written first answered first ${writtenFirstAnsweredFirst}/${concurrentPairs}`,
+  );
 
   // 4. Reset p50 against one argon2 hash (the same parameters, measured in this process).
   // Also a hash beside a verify, as the reset runs them (its "different from your current
@@ -354,7 +366,9 @@ try {
       values (${user.id}, ${createHash("sha256").update(token).digest("hex")}, now() + interval '1 hour')`;
     const spaced = i >= 40;
     if (spaced) await new Promise((r) => setTimeout(r, 150));
-    const r = await request(agent, "POST", "/api/v1/auth/reset-password", { json: { token, new_password: `Quartz-Bench-${i}-${randomUUID()}` } });
+    const r = await request(agent, "POST", "/api/v1/auth/reset-password", {
+      json: { token, new_password: `Quartz-Bench-${i}-${randomUUID()}` },
+    });
     if (r.status !== 200) throw new Error(`reset answered ${r.status}: ${r.body}`);
     if (i % 40 >= 5) resetMs[spaced ? "spaced" : "backToBack"].push(r.ms);
   }
@@ -402,7 +416,9 @@ try {
     healthFlood.push(quantile(await probeHealth(stopAt), 0.99));
     await flood;
   }
-  console.error(`bench: reset p50 ${median(resetMs.spaced).toFixed(1)} ms spaced, ${median(resetMs.backToBack).toFixed(1)} ms back to back, hash ${median(hashMs).toFixed(1)} ms; health p99 quiet ${healthQuiet.map((x) => x.toFixed(1))} flood ${healthFlood.map((x) => x.toFixed(1))}`);
+  console.error(
+    `bench: reset p50 ${median(resetMs.spaced).toFixed(1)} ms spaced, ${median(resetMs.backToBack).toFixed(1)} ms back to back, hash ${median(hashMs).toFixed(1)} ms; health p99 quiet ${healthQuiet.map((x) => x.toFixed(1))} flood ${healthFlood.map((x) => x.toFixed(1))}`,
+  );
 
   // 6. Token check at 10k and at 1M rows (bulk insert with generate_series).
   const [owner] = await sql`select id from users limit 1`;
@@ -413,7 +429,9 @@ try {
     const ms = [];
     for (let i = 0; i < 220; i++) {
       const valid = i % 2 === 0;
-      const r = await request(agent, "POST", "/api/v1/auth/verify-reset-token", { json: { token: valid ? token : randomBytes(32).toString("base64url") } });
+      const r = await request(agent, "POST", "/api/v1/auth/verify-reset-token", {
+        json: { token: valid ? token : randomBytes(32).toString("base64url") },
+      });
       if (r.status !== 200) throw new Error(`verify answered ${r.status}`);
       if (i >= 20) ms.push(r.ms);
     }
@@ -468,8 +486,18 @@ try {
       "context",
       "",
     ],
-    [`parity, ${pairs} interleaved pairs`, `median gap ${gap.toFixed(2)} ms, KS D=${parity.d.toFixed(3)} p=${parity.p.toPrecision(2)}`, "|gap| < 1 ms, p > 0.01", met(Math.abs(gap) < 1 && parity.p > 0.01)],
-    [`parity, ${concurrentPairs} concurrent pairs`, `known first ${knownFirst}/${concurrentPairs}, binomial p=${coinP.toPrecision(2)}`, "p > 0.01", met(coinP > 0.01)],
+    [
+      `parity, ${pairs} interleaved pairs`,
+      `median gap ${gap.toFixed(2)} ms, KS D=${parity.d.toFixed(3)} p=${parity.p.toPrecision(2)}`,
+      "|gap| < 1 ms, p > 0.01",
+      met(Math.abs(gap) < 1 && parity.p > 0.01),
+    ],
+    [
+      `parity, ${concurrentPairs} concurrent pairs`,
+      `known first ${knownFirst}/${concurrentPairs}, binomial p=${coinP.toPrecision(2)}`,
+      "p > 0.01",
+      met(coinP > 0.01),
+    ],
     [
       "reset p50",
       `${median(resetMs.spaced).toFixed(1)} ms = hash ${median(hashMs).toFixed(1)} ms + ${(median(resetMs.spaced) - median(hashMs)).toFixed(1)} ms (back to back: hash + ${(median(resetMs.backToBack) - median(hashMs)).toFixed(1)} ms; a hash beside a verify: ${median(pairMs).toFixed(1)} ms)`,
@@ -482,7 +510,12 @@ try {
       "< 100 ms",
       met(median(healthFlood) < 100),
     ],
-    ["token check p50", `${token10k.toFixed(2)} ms at 10k rows, ${token1m.toFixed(2)} ms at ${tokenRows.toLocaleString("en")} rows`, "flat", met(token1m <= token10k * 1.5 + 1)],
+    [
+      "token check p50",
+      `${token10k.toFixed(2)} ms at 10k rows, ${token1m.toFixed(2)} ms at ${tokenRows.toLocaleString("en")} rows`,
+      "flat",
+      met(token1m <= token10k * 1.5 + 1),
+    ],
     [
       "first-load JS (compressed)",
       `home ${(home / 1024).toFixed(1)} KiB; ${authPages.map((p) => `${p.replace(/\/[^/]*-token$/, "/[token]")} ${(js[p] / 1024).toFixed(1)} KiB`).join(", ")}; worst ${worstJs.toFixed(2)}x`,
@@ -493,7 +526,9 @@ try {
   const widths = [0, 1, 2, 3].map((c) => Math.max(...rows.map((r) => r[c].length), ["goal", "measured", "target", ""][c].length));
   const line = (r) => `| ${r.map((v, c) => v.padEnd(widths[c])).join(" | ")} |`;
   console.log(`\nRekey bench, ${new Date().toISOString().slice(0, 16)}Z. ${loadAtStart} at start, ${systemLine()} at end.`);
-  console.log(`${rounds} rounds of ${cellSeconds} s cells, ${clients} clients each request from its own IP, mail stand-in answering after 80 ms. Medians (min-max over rounds).`);
+  console.log(
+    `${rounds} rounds of ${cellSeconds} s cells, ${clients} clients each request from its own IP, mail stand-in answering after 80 ms. Medians (min-max over rounds).`,
+  );
   console.log(line(["goal", "measured", "target", ""]));
   console.log(line(widths.map((w) => "-".repeat(w))));
   for (const r of rows) console.log(line(r));

@@ -38,7 +38,9 @@ function describe(label, samples) {
   const sorted = [...samples].sort((a, b) => a - b);
   const mean = samples.reduce((a, b) => a + b, 0) / samples.length;
   const fmt = (n) => `${n.toFixed(1).padStart(6)} ms`;
-  console.log(`${label.padEnd(16)} n=${String(samples.length).padStart(4)}  median ${fmt(percentile(sorted, 50))}  p90 ${fmt(percentile(sorted, 90))}  p99 ${fmt(percentile(sorted, 99))}  mean ${fmt(mean)}`);
+  console.log(
+    `${label.padEnd(16)} n=${String(samples.length).padStart(4)}  median ${fmt(percentile(sorted, 50))}  p90 ${fmt(percentile(sorted, 90))}  p99 ${fmt(percentile(sorted, 99))}  mean ${fmt(mean)}`,
+  );
   return percentile(sorted, 50);
 }
 
@@ -108,7 +110,9 @@ try {
   const free = describe("free address", registration.free.slice(5));
   const taken = describe("confirmed addr", registration.confirmed.slice(5));
   const waiting = describe("unconfirmed addr", registration.unconfirmed.slice(5));
-  console.log(`median difference (free - confirmed): ${(free - taken).toFixed(2)} ms, (free - unconfirmed): ${(free - waiting).toFixed(2)} ms`);
+  console.log(
+    `median difference (free - confirmed): ${(free - taken).toFixed(2)} ms, (free - unconfirmed): ${(free - waiting).toFixed(2)} ms`,
+  );
   console.log("the next answer, after the deferred work of a registration for a");
   const afterFree = describe("free address", registration.after.free.slice(5));
   const afterTaken = describe("confirmed addr", registration.after.confirmed.slice(5));
@@ -123,7 +127,9 @@ try {
       count(*) filter (where event = 'user.registration_replaced')::int as replaced,
       count(*) filter (where event = 'registration.existing_email')::int as warned
     from audit_events`;
-  console.log(`after the responses: ${counts.created} accounts created, ${counts.replaced} unconfirmed replaced, ${counts.warned} owners warned`);
+  console.log(
+    `after the responses: ${counts.created} accounts created, ${counts.replaced} unconfirmed replaced, ${counts.warned} owners warned`,
+  );
   await sql.end();
 } finally {
   stop();

@@ -4,7 +4,10 @@ import { spawn } from "node:child_process";
 
 /** Starts the stand-in and the server on `port` with `env`; returns how to wait for and stop them. */
 export function startBenchServer(port, env, { serverOutput = "inherit" } = {}) {
-  const standIn = spawn("node", ["e2e/support/resend-stand-in.mjs"], { env: { ...env, RESEND_STAND_IN_PORT: String(port + 1) }, stdio: "ignore" });
+  const standIn = spawn("node", ["e2e/support/resend-stand-in.mjs"], {
+    env: { ...env, RESEND_STAND_IN_PORT: String(port + 1) },
+    stdio: "ignore",
+  });
   const server = spawn("node", ["e2e/support/server.mjs"], { env, stdio: ["ignore", serverOutput, "inherit"] });
   const stop = () => {
     server.kill("SIGTERM");

@@ -49,7 +49,8 @@ export function installTestOutbox(): TestOutbox {
   return {
     configure,
     all: () => readOutbox(dir()),
-    to: async (email, subject) => (await readOutbox(dir())).filter((m) => m.to === email && (subject === undefined || m.subject === subject)),
+    to: async (email, subject) =>
+      (await readOutbox(dir())).filter((m) => m.to === email && (subject === undefined || m.subject === subject)),
   };
 }
 

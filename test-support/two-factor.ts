@@ -11,7 +11,11 @@ export async function enrol(db: Database, user: { id: string; email: string }): 
   if (!offer.ok) throw new Error(offer.code);
   const key = offer.setupKey.replace(/\s+/g, "");
   // The previous step's code: the tests' own codes (the current step and later) stay unspent.
-  const confirmed = await confirmEnrolment(db, { userId: user.id, code: totpCode(key, Date.now() - 30_000), ip: uniqueIp(), userAgent: CHROME_ON_WINDOWS }, () => {});
+  const confirmed = await confirmEnrolment(
+    db,
+    { userId: user.id, code: totpCode(key, Date.now() - 30_000), ip: uniqueIp(), userAgent: CHROME_ON_WINDOWS },
+    () => {},
+  );
   if (!confirmed.ok) throw new Error(confirmed.code);
   return { key, codes: confirmed.recoveryCodes };
 }

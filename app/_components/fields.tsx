@@ -70,12 +70,7 @@ export function PasswordField(props: Omit<FieldProps, "type" | "after">) {
       autoCapitalize="none"
       after={
         hydrated ? (
-          <button
-            type="button"
-            className="toggle"
-            aria-pressed={visible}
-            onClick={() => setVisible((v) => !v)}
-          >
+          <button type="button" className="toggle" aria-pressed={visible} onClick={() => setVisible((v) => !v)}>
             {/* Named by its content, not aria-label, so it is not a second "label" of the field. */}
             {visible ? "Hide" : "Show"}
             <span className="visually-hidden"> {props.label.toLowerCase()}</span>
@@ -138,14 +133,28 @@ export function FormAlert({
   alertRef?: Ref<HTMLDivElement>;
 }) {
   return (
-    <div ref={alertRef} tabIndex={-1} className={`alert alert-${tone}`} role={tone === "error" ? "alert" : "status"} data-testid={`form-${tone}`}>
+    <div
+      ref={alertRef}
+      tabIndex={-1}
+      className={`alert alert-${tone}`}
+      role={tone === "error" ? "alert" : "status"}
+      data-testid={`form-${tone}`}
+    >
       {children}
     </div>
   );
 }
 
 /** The form-level error of a server action's answer, if any. */
-export function FormError({ state, alertRef, children }: { state: FormState<string>; alertRef: Ref<HTMLDivElement>; children?: ReactNode }) {
+export function FormError({
+  state,
+  alertRef,
+  children,
+}: {
+  state: FormState<string>;
+  alertRef: Ref<HTMLDivElement>;
+  children?: ReactNode;
+}) {
   if (state.status !== "error" || !state.formError) return null;
   return (
     <FormAlert tone="error" alertRef={alertRef}>
@@ -191,7 +200,13 @@ export function NewPasswordFields({
   const { value, ...passwordField } = password;
   return (
     <>
-      <PasswordField label={labels.password} autoComplete="new-password" required {...passwordField} hint={<PasswordRules id={rulesId} password={value} />} />
+      <PasswordField
+        label={labels.password}
+        autoComplete="new-password"
+        required
+        {...passwordField}
+        hint={<PasswordRules id={rulesId} password={value} />}
+      />
       <PasswordField label={labels.confirm} autoComplete="new-password" required {...confirm} />
     </>
   );

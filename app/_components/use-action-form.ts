@@ -11,7 +11,9 @@ type Action<F extends string> = (state: FormState<F>, formData: FormData) => Pro
 /** All messages of a react-hook-form error (with criteriaMode "all", one per broken rule). */
 function messagesOf(error: FieldError | undefined): string[] {
   if (!error) return [];
-  const fromTypes = Object.values(error.types ?? {}).flatMap((v) => (Array.isArray(v) ? v : [v])).filter((v): v is string => typeof v === "string");
+  const fromTypes = Object.values(error.types ?? {})
+    .flatMap((v) => (Array.isArray(v) ? v : [v]))
+    .filter((v): v is string => typeof v === "string");
   const all = fromTypes.length > 0 ? fromTypes : error.message ? [error.message] : [];
   return [...new Set(all)];
 }

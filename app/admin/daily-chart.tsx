@@ -34,8 +34,24 @@ export function DailyChart({ daily }: { daily: RecoveryStats["daily"] }) {
           const x = PAD.left + i * slot + 1;
           return (
             <g key={d.day}>
-              <rect x={x} y={y(d.requests)} width={bar} height={y(0) - y(d.requests)} fill={REQUESTS} data-series="requests" data-value={d.requests} />
-              <rect x={x + bar} y={y(d.completions)} width={bar} height={y(0) - y(d.completions)} fill={COMPLETIONS} data-series="completions" data-value={d.completions} />
+              <rect
+                x={x}
+                y={y(d.requests)}
+                width={bar}
+                height={y(0) - y(d.requests)}
+                fill={REQUESTS}
+                data-series="requests"
+                data-value={d.requests}
+              />
+              <rect
+                x={x + bar}
+                y={y(d.completions)}
+                width={bar}
+                height={y(0) - y(d.completions)}
+                fill={COMPLETIONS}
+                data-series="completions"
+                data-value={d.completions}
+              />
               {i % labelEvery === 0 ? (
                 <text x={x + bar} y={HEIGHT - 10} textAnchor="middle" fontSize="11" fill="#52525b">
                   {d.day.slice(5)}

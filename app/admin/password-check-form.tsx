@@ -16,7 +16,13 @@ export function PasswordCheckForm({ returnTo }: { returnTo: string }) {
     <form ref={formRef} action={formAction} onSubmit={onSubmit} noValidate aria-label="Confirm your password">
       <FormError state={state} alertRef={alertRef} />
       <input type="hidden" name="returnTo" value={returnTo} />
-      <PasswordField label="Password" autoComplete="current-password" required {...form.register("password")} errors={errorsFor("password")} />
+      <PasswordField
+        label="Password"
+        autoComplete="current-password"
+        required
+        {...form.register("password")}
+        errors={errorsFor("password")}
+      />
       <SubmitButton busy={busy} busyLabel="Checking…">
         Confirm password
       </SubmitButton>

@@ -87,7 +87,12 @@ function rowsFor(endpoint: Endpoint): Row[] {
     { name: "an empty body", raw: "", contentType: "application/json", expected: invalidJson },
     { name: "JSON followed by garbage", raw: `${JSON.stringify(valid())} x`, contentType: "application/json", expected: invalidJson },
     { name: "single quotes", raw: JSON.stringify(valid()).replace(/"/g, "'"), contentType: "application/json", expected: invalidJson },
-    { name: "bytes that are not UTF-8", raw: Buffer.from([0x7b, 0x22, 0xff, 0xfe, 0x22, 0x3a, 0x31, 0x7d]), contentType: "application/json", expected: invalidJson },
+    {
+      name: "bytes that are not UTF-8",
+      raw: Buffer.from([0x7b, 0x22, 0xff, 0xfe, 0x22, 0x3a, 0x31, 0x7d]),
+      contentType: "application/json",
+      expected: invalidJson,
+    },
     { name: "JSON null", json: null, expected: notAnObject },
     { name: "a JSON array", json: [], expected: notAnObject },
     { name: "the valid body inside an array", json: [valid()], expected: notAnObject },
@@ -95,24 +100,67 @@ function rowsFor(endpoint: Endpoint): Row[] {
     { name: "a JSON number", json: 42, expected: notAnObject },
     { name: "an empty object", json: {}, expected: { status: 400, code: "validation_error", fields: all } },
     { name: "Content-Type text/plain", raw: JSON.stringify(valid()), contentType: "text/plain", expected: unsupported },
-    { name: "a form post", raw: new URLSearchParams(valid() as Record<string, string>).toString(), contentType: "application/x-www-form-urlencoded", expected: unsupported },
-    { name: "multipart", raw: "--b\r\nContent-Disposition: form-data; name=\"a\"\r\n\r\nb\r\n--b--\r\n", contentType: "multipart/form-data; boundary=b", expected: unsupported },
-    { name: "JSON in UTF-16", raw: Buffer.from(JSON.stringify(valid()), "utf16le"), contentType: "application/json; charset=utf-16", expected: unsupported },
+    {
+      name: "a form post",
+      raw: new URLSearchParams(valid() as Record<string, string>).toString(),
+      contentType: "application/x-www-form-urlencoded",
+      expected: unsupported,
+    },
+    {
+      name: "multipart",
+      raw: '--b\r\nContent-Disposition: form-data; name="a"\r\n\r\nb\r\n--b--\r\n',
+      contentType: "multipart/form-data; boundary=b",
+      expected: unsupported,
+    },
+    {
+      name: "JSON in UTF-16",
+      raw: Buffer.from(JSON.stringify(valid()), "utf16le"),
+      contentType: "application/json; charset=utf-16",
+      expected: unsupported,
+    },
     { name: "no Content-Type at all", node: { headers: {}, body: JSON.stringify(valid()) }, expected: unsupported },
-    { name: `a body of ${MAX_BODY_BYTES + 1} bytes`, raw: padded(valid(), MAX_BODY_BYTES + 1), contentType: "application/json", expected: tooLarge },
+    {
+      name: `a body of ${MAX_BODY_BYTES + 1} bytes`,
+      raw: padded(valid(), MAX_BODY_BYTES + 1),
+      contentType: "application/json",
+      expected: tooLarge,
+    },
     { name: "a 1 MiB body", raw: padded(valid(), 1024 * 1024), contentType: "application/json", expected: tooLarge },
     // No Content-Length to trust: the cap holds while the body streams in.
-    { name: "an oversized chunked body without Content-Length", node: { headers: { "content-type": "application/json" }, body: padded(valid(), 64 * 1024) }, expected: tooLarge },
-    { name: `a body of exactly ${MAX_BODY_BYTES} bytes`, raw: padded(valid(), MAX_BODY_BYTES), contentType: "application/json", expected: endpoint.reachesService },
-    { name: "Content-Type with charset=UTF-8", raw: JSON.stringify(valid()), contentType: "Application/JSON; charset=UTF-8", expected: endpoint.reachesService },
-    { name: "unknown fields (ignored)", json: { ...valid(), role: "admin", extra: [1, { deep: null }], __proto__x: {} }, expected: endpoint.reachesService },
+    {
+      name: "an oversized chunked body without Content-Length",
+      node: { headers: { "content-type": "application/json" }, body: padded(valid(), 64 * 1024) },
+      expected: tooLarge,
+    },
+    {
+      name: `a body of exactly ${MAX_BODY_BYTES} bytes`,
+      raw: padded(valid(), MAX_BODY_BYTES),
+      contentType: "application/json",
+      expected: endpoint.reachesService,
+    },
+    {
+      name: "Content-Type with charset=UTF-8",
+      raw: JSON.stringify(valid()),
+      contentType: "Application/JSON; charset=UTF-8",
+      expected: endpoint.reachesService,
+    },
+    {
+      name: "unknown fields (ignored)",
+      json: { ...valid(), role: "admin", extra: [1, { deep: null }], __proto__x: {} },
+      expected: endpoint.reachesService,
+    },
     {
       name: "__proto__ and constructor keys (ignored)",
       raw: `{"__proto__": {"polluted": true}, "constructor": {"prototype": {"polluted": true}}, ${JSON.stringify(valid()).slice(1)}`,
       contentType: "application/json",
       expected: endpoint.reachesService,
     },
-    { name: "deep nesting in an unknown field", raw: `{"nested": ${"[".repeat(3000)}${"]".repeat(3000)}, ${JSON.stringify(valid()).slice(1)}`, contentType: "application/json", expected: endpoint.reachesService },
+    {
+      name: "deep nesting in an unknown field",
+      raw: `{"nested": ${"[".repeat(3000)}${"]".repeat(3000)}, ${JSON.stringify(valid()).slice(1)}`,
+      contentType: "application/json",
+      expected: endpoint.reachesService,
+    },
   ];
   for (const field of all) {
     const [unicode, unicodeExpected] = endpoint.fields[field]!.unicode;
@@ -157,7 +205,9 @@ async function send(request: APIRequestContext, endpoint: Endpoint, row: Row, co
     return { status: response.status, headers, bytes: Buffer.from(response.body), text: response.body, body };
   }
   const options = { method: row.method, contentType: row.contentType, headers: { "x-forwarded-for": ip } };
-  return "json" in row ? call(request, endpoint.path, { ...options, json: row.json }) : call(request, endpoint.path, { ...options, raw: row.raw });
+  return "json" in row
+    ? call(request, endpoint.path, { ...options, json: row.json })
+    : call(request, endpoint.path, { ...options, raw: row.raw });
 }
 
 async function check(result: ApiResult, endpoint: Endpoint, row: Row): Promise<void> {

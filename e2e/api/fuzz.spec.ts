@@ -54,7 +54,10 @@ function requests(fields: string[]): fc.Arbitrary<Request> {
     { weight: 1, arbitrary: fc.uint8Array({ maxLength: 64 }).map((b) => Buffer.from(b)) },
     { weight: 1, arbitrary: fc.integer({ min: 16 * 1024 - 64, max: 20 * 1024 }).map((n) => Buffer.from(`{"a":"${"x".repeat(n)}"}`)) },
   );
-  const contentType = fc.oneof({ weight: 9, arbitrary: fc.constantFrom(...jsonTypes) }, { weight: 1, arbitrary: fc.constantFrom(...otherTypes) });
+  const contentType = fc.oneof(
+    { weight: 9, arbitrary: fc.constantFrom(...jsonTypes) },
+    { weight: 1, arbitrary: fc.constantFrom(...otherTypes) },
+  );
   return fc.record({ body, contentType });
 }
 
@@ -73,7 +76,9 @@ async function fuzz(request: APIRequestContext, path: string, fields: string[]):
     }),
     { numRuns: RUNS },
   );
-  test.info().annotations.push({ type: "statuses", description: JSON.stringify(Object.fromEntries([...statuses].sort(([a], [b]) => a - b))) });
+  test
+    .info()
+    .annotations.push({ type: "statuses", description: JSON.stringify(Object.fromEntries([...statuses].sort(([a], [b]) => a - b))) });
   return statuses;
 }
 

@@ -4,7 +4,13 @@ import { E2E } from "../support/settings";
 import { FORGOT_ANSWER, PATHS, call } from "./support/api";
 
 test.describe("forgot-password through the API tells nothing about accounts", () => {
-  test("a known and an unknown address get the same status and byte-identical bodies, and only the known one gets an email", async ({ request, createUser, mailbox, db, ip }) => {
+  test("a known and an unknown address get the same status and byte-identical bodies, and only the known one gets an email", async ({
+    request,
+    createUser,
+    mailbox,
+    db,
+    ip,
+  }) => {
     const user = await createUser();
     const stranger = uniqueEmail("nobody");
 
@@ -16,7 +22,10 @@ test.describe("forgot-password through the API tells nothing about accounts", ()
     expect(unknown.bytes.equals(known.bytes)).toBe(true);
     expect(known.body).toEqual({ message: FORGOT_ANSWER });
     // The headers too, but for the date.
-    const comparable = (headers: Record<string, string>) => Object.entries(headers).filter(([name]) => name !== "date").sort();
+    const comparable = (headers: Record<string, string>) =>
+      Object.entries(headers)
+        .filter(([name]) => name !== "date")
+        .sort();
     expect(comparable(unknown.headers)).toEqual(comparable(known.headers));
 
     await mailbox.resetLink(user.email);

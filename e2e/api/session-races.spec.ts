@@ -108,7 +108,11 @@ async function confirmReport(page: Page, mailbox: Mailbox, email: string): Promi
 test.describe("sign-ins racing a change of credentials", () => {
   test.describe.configure({ timeout: 90_000 });
 
-  test("parallel sign-ins with the old password raced against a reset: no session they got survives it", async ({ request, createUser, mailbox }) => {
+  test("parallel sign-ins with the old password raced against a reset: no session they got survives it", async ({
+    request,
+    createUser,
+    mailbox,
+  }) => {
     for (let round = 1; round <= ROUNDS; round++) {
       const user = await createUser();
       const token = await resetTokenFor(request, mailbox, user.email);
@@ -135,7 +139,7 @@ test.describe("sign-ins racing a change of credentials", () => {
     }
   });
 
-  test("parallel sign-ins raced against \"This wasn't me\": no session they got survives it", async ({ page, createUser, mailbox }) => {
+  test('parallel sign-ins raced against "This wasn\'t me": no session they got survives it', async ({ page, createUser, mailbox }) => {
     for (let round = 1; round <= ROUNDS; round++) {
       const user = await createUser();
       // Someone changed the password; the loops sign in with it while the owner reports it.

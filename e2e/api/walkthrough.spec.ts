@@ -64,7 +64,10 @@ test("the API section's curl walkthrough runs as written, and the new password s
   // (a production build runs that way only when told to).
   const dataDir = await mkdtemp(path.join(tmpdir(), "rekey-walkthrough-"));
   // A fresh embedded database is created before the server answers: ~3 s idle, 15 s and more on a busy machine.
-  const server = await startOwnServer({ DATA_DIR: dataDir, ALLOW_EMBEDDED_DATABASE: "1", MAIL_TRANSPORT: "outbox" }, { readyTimeoutMs: 60_000 });
+  const server = await startOwnServer(
+    { DATA_DIR: dataDir, ALLOW_EMBEDDED_DATABASE: "1", MAIL_TRANSPORT: "outbox" },
+    { readyTimeoutMs: 60_000 },
+  );
   try {
     const user = { email: uniqueEmail("walkthrough"), password: STRONG_PASSWORD };
     const newPassword = "Walkthrough-Pass-2026#";
@@ -81,9 +84,13 @@ test("the API section's curl walkthrough runs as written, and the new password s
     await registration.close();
     // The account is created just after that answer; its verification email says it exists.
     await expect
-      .poll(async () => (await readOutbox(path.join(dataDir, "outbox"))).some((m) => m.to === user.email && /confirm your email/i.test(m.subject)), {
-        timeout: 15_000,
-      })
+      .poll(
+        async () =>
+          (await readOutbox(path.join(dataDir, "outbox"))).some((m) => m.to === user.email && /confirm your email/i.test(m.subject)),
+        {
+          timeout: 15_000,
+        },
+      )
       .toBe(true);
 
     const run = await runBash(blocks[0] ?? "", {

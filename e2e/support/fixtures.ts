@@ -184,7 +184,9 @@ export async function unknownAddressesDecided(db: Sql, ip: string, count = 1): P
   await expect
     .poll(
       async () =>
-        (await db`select count(*)::int as n from audit_events where event = 'password_reset.requested' and ip = ${ip} and details->>'account_exists' = 'false'`)[0]?.n,
+        (
+          await db`select count(*)::int as n from audit_events where event = 'password_reset.requested' and ip = ${ip} and details->>'account_exists' = 'false'`
+        )[0]?.n,
       { message: `waiting for ${count} reset request(s) from ${ip} to be decided`, timeout: 15_000 },
     )
     .toBe(count);

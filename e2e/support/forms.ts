@@ -8,7 +8,12 @@ export interface RawResponse {
 }
 
 /** One raw HTTP request with exactly the headers given (Host included), as an attacker sends it. */
-export function rawRequest(options: { method: string; path: string; headers: Record<string, string>; body?: string | Buffer }): Promise<RawResponse> {
+export function rawRequest(options: {
+  method: string;
+  path: string;
+  headers: Record<string, string>;
+  body?: string | Buffer;
+}): Promise<RawResponse> {
   return new Promise((resolve, reject) => {
     const req = httpRequest(
       { host: "127.0.0.1", port: E2E.appPort, method: options.method, path: options.path, headers: options.headers, setHost: false },

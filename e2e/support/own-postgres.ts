@@ -37,7 +37,10 @@ export async function createOwnPostgres(port: number): Promise<OwnPostgres> {
   }
   const run = (tool: string, args: string[]) => {
     const bin = path.join(binDir(), tool);
-    if (asRoot) execFileSync("su", ["postgres", "-s", "/bin/sh", "-c", [bin, ...args].map((a) => `'${a.replace(/'/g, "'\\''")}'`).join(" ")], { stdio: "pipe" });
+    if (asRoot)
+      execFileSync("su", ["postgres", "-s", "/bin/sh", "-c", [bin, ...args].map((a) => `'${a.replace(/'/g, "'\\''")}'`).join(" ")], {
+        stdio: "pipe",
+      });
     else execFileSync(bin, args, { stdio: "pipe" });
   };
   const options = `-p ${port} -k ${dir} -c listen_addresses=127.0.0.1 -c fsync=off`;

@@ -92,7 +92,17 @@ export async function createResendStandIn({ port = 0, apiKey, delayMs = 0, keep 
         ? "scripted"
         : (modes.find((m) => m === "hang") ?? modes.find((m) => m === "fail") ?? modes.find((m) => m) ?? defaultMode);
     const idempotencyKey = req.headers["idempotency-key"] ?? null;
-    const recorded = { method: req.method, path, headers: req.headers, body, to, idempotencyKey, mode, status: null, receivedAt: Date.now() };
+    const recorded = {
+      method: req.method,
+      path,
+      headers: req.headers,
+      body,
+      to,
+      idempotencyKey,
+      mode,
+      status: null,
+      receivedAt: Date.now(),
+    };
     if (keep) requests.push(recorded);
 
     if (scripted?.hang || (mode === "hang" && !scripted?.status)) return; // never answers
@@ -112,7 +122,16 @@ export async function createResendStandIn({ port = 0, apiKey, delayMs = 0, keep 
     const earlier = idempotencyKey ? messages.find((m) => m.idempotencyKey === idempotencyKey) : undefined;
     recorded.id = earlier?.id ?? randomUUID();
     if (!earlier && keep) {
-      messages.push({ id: recorded.id, to, from: body.from, subject: body.subject, html: body.html, text: body.text, idempotencyKey, receivedAt: recorded.receivedAt });
+      messages.push({
+        id: recorded.id,
+        to,
+        from: body.from,
+        subject: body.subject,
+        html: body.html,
+        text: body.text,
+        idempotencyKey,
+        receivedAt: recorded.receivedAt,
+      });
     }
     return send(res, 200, { id: recorded.id });
   }
@@ -131,7 +150,7 @@ export async function createResendStandIn({ port = 0, apiKey, delayMs = 0, keep 
           standIn.script(String(to), answers);
           send(res, 200, { ok: true });
         })
-        .catch(() => send(res, 400, { statusCode: 400, name: "bad_script", message: "Expected {\"to\": …, \"answers\": […]}." }));
+        .catch(() => send(res, 400, { statusCode: 400, name: "bad_script", message: 'Expected {"to": …, "answers": […]}.' }));
     }
     send(res, 404, { statusCode: 404, name: "not_found", message: `${route} is not stood in for.` });
   });

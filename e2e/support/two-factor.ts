@@ -18,7 +18,12 @@ export class Authenticator {
   private lastStep = -Infinity;
 
   constructor(setupKey: string) {
-    this.totp = new OTPAuth.TOTP({ algorithm: "SHA1", digits: 6, period: 30, secret: OTPAuth.Secret.fromBase32(setupKey.replace(/\s+/g, "")) });
+    this.totp = new OTPAuth.TOTP({
+      algorithm: "SHA1",
+      digits: 6,
+      period: 30,
+      secret: OTPAuth.Secret.fromBase32(setupKey.replace(/\s+/g, "")),
+    });
   }
 
   /** A code for a step within the server's window now, later than every code given before. */

@@ -95,7 +95,11 @@ describeEachDatabase("change password", ({ handle }) => {
     );
 
     const same = await change(user.id, CURRENT_PASSWORD, CURRENT_PASSWORD);
-    expect(same.result).toEqual({ ok: false, code: "PASSWORD_REJECTED", passwordErrors: ["Choose a password different from your current one."] });
+    expect(same.result).toEqual({
+      ok: false,
+      code: "PASSWORD_REJECTED",
+      passwordErrors: ["Choose a password different from your current one."],
+    });
 
     expect(weak.pending).toHaveLength(0);
     expect(same.pending).toHaveLength(0);
@@ -161,20 +165,41 @@ describeEachDatabase("change password", ({ handle }) => {
     if (!withCode || !passwordOnly) throw new Error("no session");
 
     const secondFactorOf = async (token: string) => {
-      const [row] = await db().select({ at: sessions.secondFactorAt }).from(sessions).where(eq(sessions.sessionToken, hashToken(token)));
+      const [row] = await db()
+        .select({ at: sessions.secondFactorAt })
+        .from(sessions)
+        .where(eq(sessions.sessionToken, hashToken(token)));
       return row?.at ?? null;
     };
-    const first = await changePassword(db(), { userId: user.id, currentPassword: CURRENT_PASSWORD, newPassword: NEW_PASSWORD, currentSessionId: withCode.id, ...context() }, () => {});
+    const first = await changePassword(
+      db(),
+      { userId: user.id, currentPassword: CURRENT_PASSWORD, newPassword: NEW_PASSWORD, currentSessionId: withCode.id, ...context() },
+      () => {},
+    );
     if (!first.ok) throw new Error(first.code);
     expect(await secondFactorOf(first.session.sessionToken)).toBeInstanceOf(Date);
 
     // From a password-only session (and from none named), the fresh one is password-only too.
     const [now] = await db().select({ v: users.credentialsVersion }).from(users).where(eq(users.id, user.id));
     const plain = await createSession(db(), { ...grant, credentialsVersion: now!.v });
-    const second = await changePassword(db(), { userId: user.id, currentPassword: NEW_PASSWORD, newPassword: "Other-New-Pass-52", currentSessionId: plain!.id, ...context() }, () => {});
+    const second = await changePassword(
+      db(),
+      { userId: user.id, currentPassword: NEW_PASSWORD, newPassword: "Other-New-Pass-52", currentSessionId: plain!.id, ...context() },
+      () => {},
+    );
     if (!second.ok) throw new Error(second.code);
     expect(await secondFactorOf(second.session.sessionToken)).toBeNull();
-    const third = await changePassword(db(), { userId: user.id, currentPassword: "Other-New-Pass-52", newPassword: "Third-New-Pass-53", currentSessionId: "not-a-session-id", ...context() }, () => {});
+    const third = await changePassword(
+      db(),
+      {
+        userId: user.id,
+        currentPassword: "Other-New-Pass-52",
+        newPassword: "Third-New-Pass-53",
+        currentSessionId: "not-a-session-id",
+        ...context(),
+      },
+      () => {},
+    );
     if (!third.ok) throw new Error(third.code);
     expect(await secondFactorOf(third.session.sessionToken)).toBeNull();
   });
@@ -207,7 +232,11 @@ describeEachDatabase("change password", ({ handle }) => {
 
   it("forgets earlier wrong current passwords after a successful change", async () => {
     const user = await createUser(db());
-    const bucket = () => db().select().from(rateLimitBuckets).where(eq(rateLimitBuckets.key, `${CHANGE_PASSWORD_LIMIT.name}:${user.id}`));
+    const bucket = () =>
+      db()
+        .select()
+        .from(rateLimitBuckets)
+        .where(eq(rateLimitBuckets.key, `${CHANGE_PASSWORD_LIMIT.name}:${user.id}`));
 
     for (let i = 0; i < CHANGE_PASSWORD_LIMIT.max - 1; i++) {
       expect((await change(user.id, WRONG_PASSWORD)).result).toEqual({ ok: false, code: "WRONG_PASSWORD" });

@@ -38,7 +38,10 @@ export async function changePassword(
   const budget = await peekRateLimit(db, CHANGE_PASSWORD_LIMIT, input.userId);
   if (!budget.allowed) return { ok: false, code: "RATE_LIMITED", retryAfterSeconds: budget.retryAfterSeconds };
 
-  const user = await db.query.users.findFirst({ where: eq(users.id, input.userId), columns: { id: true, email: true, passwordHash: true } });
+  const user = await db.query.users.findFirst({
+    where: eq(users.id, input.userId),
+    columns: { id: true, email: true, passwordHash: true },
+  });
   if (!user?.passwordHash || !(await verifyPassword(user.passwordHash, input.currentPassword))) {
     const counted = await consumeRateLimit(db, CHANGE_PASSWORD_LIMIT, input.userId);
     await audit(db, { event: "password.change_failed", userId: input.userId, ip: input.ip, userAgent: input.userAgent });
@@ -74,7 +77,13 @@ export async function changePassword(
     );
     if (!changed) return null;
     // This browser stays signed in, on the new credentials.
-    const session = await createSession(tx, { userId: user.id, credentialsVersion: changed.credentialsVersion, ip: input.ip, userAgent: input.userAgent, secondFactor });
+    const session = await createSession(tx, {
+      userId: user.id,
+      credentialsVersion: changed.credentialsVersion,
+      ip: input.ip,
+      userAgent: input.userAgent,
+      secondFactor,
+    });
     if (!session) throw new Error("the new credentials changed inside their own transaction");
     return { session };
   });

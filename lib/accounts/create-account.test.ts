@@ -30,7 +30,10 @@ describeEachDatabase("registerUser", ({ handle }) => {
     const { db } = handle();
     const first = await registerUser(db, { email: "ada@example.com", password: PASSWORD });
     expect(first.ok).toBe(true);
-    await db.update(users).set({ emailVerified: sql`now()` }).where(eq(users.email, "ada@example.com"));
+    await db
+      .update(users)
+      .set({ emailVerified: sql`now()` })
+      .where(eq(users.email, "ada@example.com"));
     const [before] = await db.select().from(users).where(eq(users.email, "ada@example.com"));
 
     const second = await registerUser(db, { email: " ADA@Example.com ", password: "Other-Password-9" });

@@ -39,7 +39,11 @@ describeEachDatabase("registration", ({ handle }) => {
     const usersBefore = await countUsers(db());
     const { schedule, pending } = collectingSchedule();
 
-    const forNew = await requestRegistration(db(), { email: fresh, password: ATTEMPTED_PASSWORD, ip: uniqueIp(), userAgent: CHROME_ON_WINDOWS }, schedule);
+    const forNew = await requestRegistration(
+      db(),
+      { email: fresh, password: ATTEMPTED_PASSWORD, ip: uniqueIp(), userAgent: CHROME_ON_WINDOWS },
+      schedule,
+    );
     const forExisting = await requestRegistration(
       db(),
       { email: existing.email, password: ATTEMPTED_PASSWORD, ip: uniqueIp(), userAgent: CHROME_ON_WINDOWS },
@@ -61,7 +65,13 @@ describeEachDatabase("registration", ({ handle }) => {
     const typed = `  ${email.toUpperCase()} `;
     const { schedule, runAll } = collectingSchedule();
 
-    expect(await requestRegistration(db(), { email: typed, password: ATTEMPTED_PASSWORD, name: "Ada", ip: uniqueIp(), userAgent: null }, schedule)).toEqual({
+    expect(
+      await requestRegistration(
+        db(),
+        { email: typed, password: ATTEMPTED_PASSWORD, name: "Ada", ip: uniqueIp(), userAgent: null },
+        schedule,
+      ),
+    ).toEqual({
       ok: true,
     });
     await runAll();
@@ -77,7 +87,9 @@ describeEachDatabase("registration", ({ handle }) => {
     expect(messages).toHaveLength(1);
     expect(messages[0]).toMatchObject({ to: email, subject: verifyEmailSubject });
     // Its link, with the password chosen here, confirms the new account.
-    expect(await verifyEmail(db(), { token: tokenIn(messages[0], VERIFY_LINK), password: ATTEMPTED_PASSWORD, ip: null, userAgent: null })).toEqual({ ok: true });
+    expect(
+      await verifyEmail(db(), { token: tokenIn(messages[0], VERIFY_LINK), password: ATTEMPTED_PASSWORD, ip: null, userAgent: null }),
+    ).toEqual({ ok: true });
     expect((await usersWithEmail(db(), email))[0]?.emailVerified).toBeInstanceOf(Date);
     expect(await verifyCredentials(db(), email, ATTEMPTED_PASSWORD)).toMatchObject({ ok: true, user: { id: rows[0]?.id } });
   });
@@ -88,7 +100,9 @@ describeEachDatabase("registration", ({ handle }) => {
     const { schedule, runAll } = collectingSchedule();
 
     for (const email of [free, taken.email]) {
-      expect(await requestRegistration(db(), { email, password: ATTEMPTED_PASSWORD, ip: uniqueIp(), userAgent: null }, schedule)).toEqual({ ok: true });
+      expect(await requestRegistration(db(), { email, password: ATTEMPTED_PASSWORD, ip: uniqueIp(), userAgent: null }, schedule)).toEqual({
+        ok: true,
+      });
     }
     await runAll();
 
@@ -135,10 +149,17 @@ describeEachDatabase("registration", ({ handle }) => {
       ok: false,
       code: "WRONG_PASSWORD",
     });
-    expect(await verifyEmail(db(), { token: secondLink, password: ATTEMPTED_PASSWORD, ip: uniqueIp(), userAgent: null })).toEqual({ ok: true });
+    expect(await verifyEmail(db(), { token: secondLink, password: ATTEMPTED_PASSWORD, ip: uniqueIp(), userAgent: null })).toEqual({
+      ok: true,
+    });
     expect(await verifyCredentials(db(), email, strangersPassword)).toEqual({ ok: false, code: "INVALID_CREDENTIALS" });
     expect(await verifyCredentials(db(), email, ATTEMPTED_PASSWORD)).toMatchObject({ ok: true, user: { id: first!.id } });
-    expect(await db().select().from(auditEvents).where(and(eq(auditEvents.userId, first!.id), eq(auditEvents.event, "user.registration_replaced")))).toHaveLength(1);
+    expect(
+      await db()
+        .select()
+        .from(auditEvents)
+        .where(and(eq(auditEvents.userId, first!.id), eq(auditEvents.event, "user.registration_replaced"))),
+    ).toHaveLength(1);
   });
 
   it("never replaces a confirmed account, even one confirmed by a password reset", async () => {
@@ -150,8 +171,13 @@ describeEachDatabase("registration", ({ handle }) => {
     // The owner resets instead of confirming: the reset confirms the address.
     await requestPasswordReset(db(), { email, ip: uniqueIp(), userAgent: null }, schedule);
     await runAll();
-    const resetToken = tokenIn((await outbox.to(email)).find((m) => RESET_LINK.test(m.text)), RESET_LINK);
-    expect(await resetPassword(db(), { token: resetToken, password: "Owners-New-Pass-8", ip: null, userAgent: null }, schedule)).toEqual({ ok: true });
+    const resetToken = tokenIn(
+      (await outbox.to(email)).find((m) => RESET_LINK.test(m.text)),
+      RESET_LINK,
+    );
+    expect(await resetPassword(db(), { token: resetToken, password: "Owners-New-Pass-8", ip: null, userAgent: null }, schedule)).toEqual({
+      ok: true,
+    });
 
     await requestRegistration(db(), { email, password: ATTEMPTED_PASSWORD, ip: uniqueIp(), userAgent: null }, schedule);
     await runAll();
@@ -170,7 +196,11 @@ describeEachDatabase("registration", ({ handle }) => {
 
     // A differently spelled copy of the same address.
     expect(
-      await requestRegistration(db(), { email: ` ${existing.email.toUpperCase()}`, password: ATTEMPTED_PASSWORD, name: "Mallory", ip, userAgent: null }, schedule),
+      await requestRegistration(
+        db(),
+        { email: ` ${existing.email.toUpperCase()}`, password: ATTEMPTED_PASSWORD, name: "Mallory", ip, userAgent: null },
+        schedule,
+      ),
     ).toEqual({ ok: true });
     await runAll();
 
@@ -200,7 +230,9 @@ describeEachDatabase("registration", ({ handle }) => {
     const { schedule, pending } = collectingSchedule();
 
     for (let i = 0; i < REGISTER_IP_LIMIT.max; i++) {
-      expect(await requestRegistration(db(), { email: uniqueEmail(), password: ATTEMPTED_PASSWORD, ip, userAgent: null }, schedule)).toEqual({ ok: true });
+      expect(
+        await requestRegistration(db(), { email: uniqueEmail(), password: ATTEMPTED_PASSWORD, ip, userAgent: null }, schedule),
+      ).toEqual({ ok: true });
     }
     const refused = await requestRegistration(db(), { email: uniqueEmail(), password: ATTEMPTED_PASSWORD, ip, userAgent: null }, schedule);
 
@@ -209,7 +241,9 @@ describeEachDatabase("registration", ({ handle }) => {
     expect(!refused.ok && refused.retryAfterSeconds).toBeGreaterThan(0);
     expect(pending).toHaveLength(REGISTER_IP_LIMIT.max);
     // Another IP is unaffected.
-    expect(await requestRegistration(db(), { email: uniqueEmail(), password: ATTEMPTED_PASSWORD, ip: uniqueIp(), userAgent: null }, schedule)).toEqual({
+    expect(
+      await requestRegistration(db(), { email: uniqueEmail(), password: ATTEMPTED_PASSWORD, ip: uniqueIp(), userAgent: null }, schedule),
+    ).toEqual({
       ok: true,
     });
   });

@@ -90,5 +90,6 @@ export async function completeRegistration(
 export const registrationJob = defineJob({
   kind: "registration.complete",
   payload: z.object({ email: z.string(), sealedPassword: z.string(), name: z.string().optional(), ...requestContextShape }),
-  run: (db, { sealedPassword, ...payload }, steps) => completeRegistration(db, { ...payload, password: unsealOrGiveUp(sealedPassword) }, steps),
+  run: (db, { sealedPassword, ...payload }, steps) =>
+    completeRegistration(db, { ...payload, password: unsealOrGiveUp(sealedPassword) }, steps),
 });

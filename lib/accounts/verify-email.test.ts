@@ -67,7 +67,13 @@ describeEachDatabase("email verification", ({ handle }) => {
 
     const rows = await db().select().from(emailVerificationTokens).where(eq(emailVerificationTokens.userId, user.id));
     expect(rows).toHaveLength(1);
-    expect(rows[0]).toMatchObject({ tokenHash: hashToken(token), email: user.email, usedAt: null, requestIp: ip, requestUserAgent: CHROME_ON_WINDOWS });
+    expect(rows[0]).toMatchObject({
+      tokenHash: hashToken(token),
+      email: user.email,
+      usedAt: null,
+      requestIp: ip,
+      requestUserAgent: CHROME_ON_WINDOWS,
+    });
     const day = 24 * 60 * 60 * 1000;
     expect(rows[0]!.expiresAt.getTime()).toBeGreaterThanOrEqual(sentAfter + day);
     expect(rows[0]!.expiresAt.getTime()).toBeLessThanOrEqual(sentBefore + day);
@@ -87,7 +93,10 @@ describeEachDatabase("email verification", ({ handle }) => {
     expect(await inspectVerificationToken(db(), token)).toEqual({ status: "valid", maskedEmail: "a***@example.com" });
     expect(await inspectVerificationToken(db(), token)).toEqual({ status: "valid", maskedEmail: "a***@example.com" });
 
-    const [row] = await db().select().from(emailVerificationTokens).where(eq(emailVerificationTokens.tokenHash, hashToken(token)));
+    const [row] = await db()
+      .select()
+      .from(emailVerificationTokens)
+      .where(eq(emailVerificationTokens.tokenHash, hashToken(token)));
     expect(row?.usedAt).toBeNull();
     expect(await emailVerifiedAt(db(), user.id)).toBeNull();
     expect(await verifyEmail(db(), { token, password: CURRENT_PASSWORD, ...NO_CONTEXT })).toEqual({ ok: true });
@@ -107,7 +116,11 @@ describeEachDatabase("email verification", ({ handle }) => {
     expect(audited).toHaveLength(1);
     expect(audited[0]).toMatchObject({ ip, userAgent: CHROME_ON_WINDOWS });
 
-    expect(await verifyEmail(db(), { token, password: CURRENT_PASSWORD, ...NO_CONTEXT })).toEqual({ ok: false, code: "TOKEN_PROBLEM", problem: "used" });
+    expect(await verifyEmail(db(), { token, password: CURRENT_PASSWORD, ...NO_CONTEXT })).toEqual({
+      ok: false,
+      code: "TOKEN_PROBLEM",
+      problem: "used",
+    });
     expect(await inspectVerificationToken(db(), token)).toEqual({ status: "used" });
     expect(await emailVerifiedAt(db(), user.id)).toEqual(verifiedAt);
     expect(await eventsOf(db(), user.id, "email.verified")).toHaveLength(1);
@@ -122,7 +135,11 @@ describeEachDatabase("email verification", ({ handle }) => {
       .where(eq(emailVerificationTokens.tokenHash, hashToken(token)));
 
     expect(await inspectVerificationToken(db(), token)).toEqual({ status: "expired" });
-    expect(await verifyEmail(db(), { token, password: CURRENT_PASSWORD, ...NO_CONTEXT })).toEqual({ ok: false, code: "TOKEN_PROBLEM", problem: "expired" });
+    expect(await verifyEmail(db(), { token, password: CURRENT_PASSWORD, ...NO_CONTEXT })).toEqual({
+      ok: false,
+      code: "TOKEN_PROBLEM",
+      problem: "expired",
+    });
     expect(await emailVerifiedAt(db(), user.id)).toBeNull();
   });
 
@@ -132,7 +149,11 @@ describeEachDatabase("email verification", ({ handle }) => {
 
     for (const garbage of ["garbage", "", "A".repeat(43), `${"A".repeat(42)}=`, "x".repeat(5_000)]) {
       expect(await inspectVerificationToken(db(), garbage)).toEqual({ status: "invalid" });
-      expect(await verifyEmail(db(), { token: garbage, password: CURRENT_PASSWORD, ...NO_CONTEXT })).toEqual({ ok: false, code: "TOKEN_PROBLEM", problem: "invalid" });
+      expect(await verifyEmail(db(), { token: garbage, password: CURRENT_PASSWORD, ...NO_CONTEXT })).toEqual({
+        ok: false,
+        code: "TOKEN_PROBLEM",
+        problem: "invalid",
+      });
     }
     expect(await emailVerifiedAt(db(), user.id)).toBeNull();
   });
@@ -170,7 +191,9 @@ describeEachDatabase("email verification", ({ handle }) => {
     const user = await createUser(db(), UNCONFIRMED);
     const token = await sendToken(user);
 
-    const results = await Promise.all(Array.from({ length: 20 }, () => verifyEmail(db(), { token, password: CURRENT_PASSWORD, ip: uniqueIp(), userAgent: null })));
+    const results = await Promise.all(
+      Array.from({ length: 20 }, () => verifyEmail(db(), { token, password: CURRENT_PASSWORD, ip: uniqueIp(), userAgent: null })),
+    );
 
     expect(results.filter((r) => r.ok)).toHaveLength(1);
     expect(results.filter((r) => !r.ok)).toEqual(Array.from({ length: 19 }, () => ({ ok: false, code: "TOKEN_PROBLEM", problem: "used" })));
@@ -186,7 +209,10 @@ describeEachDatabase("email verification", ({ handle }) => {
       ok: false,
       code: "WRONG_PASSWORD",
     });
-    expect(await verifyEmail(db(), { token, password: "", ip: uniqueIp(), userAgent: null })).toEqual({ ok: false, code: "WRONG_PASSWORD" });
+    expect(await verifyEmail(db(), { token, password: "", ip: uniqueIp(), userAgent: null })).toEqual({
+      ok: false,
+      code: "WRONG_PASSWORD",
+    });
 
     expect(await emailVerifiedAt(db(), user.id)).toBeNull();
     expect(await eventsOf(db(), user.id, "email_verification.wrong_password")).toHaveLength(2);
@@ -214,7 +240,9 @@ describeEachDatabase("email verification", ({ handle }) => {
     expect(right).toMatchObject({ ok: false, code: "RATE_LIMITED" });
     expect(!right.ok && right.code === "RATE_LIMITED" && right.retryAfterSeconds).toBeGreaterThan(0);
     // The same budget as the sign-in form's: that is spent too.
-    expect(await attemptSignIn(db(), { email: user.email, password: CURRENT_PASSWORD, ip, userAgent: null })).toMatchObject({ code: "RATE_LIMITED" });
+    expect(await attemptSignIn(db(), { email: user.email, password: CURRENT_PASSWORD, ip, userAgent: null })).toMatchObject({
+      code: "RATE_LIMITED",
+    });
     expect(await emailVerifiedAt(db(), user.id)).toBeNull();
     expect(await inspectVerificationToken(db(), token)).toMatchObject({ status: "valid" });
     // From another network, the right password still confirms.

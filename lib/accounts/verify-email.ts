@@ -118,10 +118,7 @@ export type VerifyEmailResult =
  * address is never handed an account someone else set up. A wrong password leaves the link
  * valid; guesses count against the sign-in limits of the address.
  */
-export async function verifyEmail(
-  db: Database,
-  input: { token: string; password: string } & RequestContext,
-): Promise<VerifyEmailResult> {
+export async function verifyEmail(db: Database, input: { token: string; password: string } & RequestContext): Promise<VerifyEmailResult> {
   const context = { ip: input.ip, userAgent: input.userAgent };
   const found = await findVerification(db, input.token);
   if (found.status !== "valid") return { ok: false, code: "TOKEN_PROBLEM", problem: found.status };

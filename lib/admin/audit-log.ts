@@ -23,7 +23,13 @@ const optionalText = z
  * Anything malformed is an error for the form to show, never a 500.
  */
 export const AuditFiltersSchema = z.object({
-  event: optionalText.pipe(z.string().max(100).regex(/^[a-z_.]+$/, "Choose an event from the list.").optional()),
+  event: optionalText.pipe(
+    z
+      .string()
+      .max(100)
+      .regex(/^[a-z_.]+$/, "Choose an event from the list.")
+      .optional(),
+  ),
   from: optionalText.pipe(z.string().regex(DAY, "Enter a date like 2026-11-21.").optional()),
   to: optionalText.pipe(z.string().regex(DAY, "Enter a date like 2026-11-21.").optional()),
   email: optionalText.pipe(EmailSchema.optional()),
@@ -87,7 +93,9 @@ export async function exportAuditCsv(db: Database, filters: AuditFilters): Promi
   const lines = [CSV_COLUMNS.join(",")];
   for (const row of rows) {
     lines.push(
-      [row.createdAt.toISOString(), row.event, row.userId, row.emailHmac, row.ip, row.userAgent, JSON.stringify(row.details)].map(csvCell).join(","),
+      [row.createdAt.toISOString(), row.event, row.userId, row.emailHmac, row.ip, row.userAgent, JSON.stringify(row.details)]
+        .map(csvCell)
+        .join(","),
     );
   }
   return lines.join("\r\n") + "\r\n";

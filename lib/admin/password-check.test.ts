@@ -26,7 +26,10 @@ describeEachDatabase("admin password check", ({ handle }) => {
     const session = await insertSession(db(), { userId: user.id, userAgent: null, ip: null });
     await db()
       .update(sessions)
-      .set({ createdAt: sql`now() - make_interval(mins => ${minutesAgo})`, passwordCheckedAt: sql`now() - make_interval(mins => ${minutesAgo})` })
+      .set({
+        createdAt: sql`now() - make_interval(mins => ${minutesAgo})`,
+        passwordCheckedAt: sql`now() - make_interval(mins => ${minutesAgo})`,
+      })
       .where(eq(sessions.id, session.id));
     return { user, admin: { userId: user.id, email: user.email, sessionId: session.id } };
   }

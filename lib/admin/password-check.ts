@@ -32,13 +32,17 @@ export interface AdminContext {
  */
 export async function hasRecentPasswordCheck(db: Database, sessionId: string): Promise<boolean> {
   const [row] = await db
-    .select({ recent: sql<boolean>`coalesce(${sessions.passwordCheckedAt}, ${sessions.createdAt}) > now() - make_interval(mins => ${PASSWORD_CHECK_MAX_AGE_MINUTES})` })
+    .select({
+      recent: sql<boolean>`coalesce(${sessions.passwordCheckedAt}, ${sessions.createdAt})
+        > now() - make_interval(mins => ${PASSWORD_CHECK_MAX_AGE_MINUTES})`,
+    })
     .from(sessions)
     .where(eq(sessions.id, sessionId));
   return row?.recent === true;
 }
 
-export type PasswordCheckResult = { ok: true } | { ok: false; code: "WRONG_PASSWORD" } | { ok: false; code: "RATE_LIMITED"; retryAfterSeconds: number };
+export type PasswordCheckResult =
+  { ok: true } | { ok: false; code: "WRONG_PASSWORD" } | { ok: false; code: "RATE_LIMITED"; retryAfterSeconds: number };
 
 /**
  * Tries of the admin password form per admin account: a stolen admin cookie must not become
@@ -59,7 +63,10 @@ export async function recordPasswordCheck(
 ): Promise<PasswordCheckResult> {
   const budget = await consumeRateLimit(db, ADMIN_PASSWORD_CHECK_LIMIT, admin.userId);
   if (!budget.allowed) return { ok: false, code: "RATE_LIMITED", retryAfterSeconds: budget.retryAfterSeconds };
-  const [user] = await db.select({ hash: users.passwordHash, version: users.credentialsVersion }).from(users).where(eq(users.id, admin.userId));
+  const [user] = await db
+    .select({ hash: users.passwordHash, version: users.credentialsVersion })
+    .from(users)
+    .where(eq(users.id, admin.userId));
   const entry = { userId: admin.userId, ip: context.ip, userAgent: context.userAgent, details: { admin_id: admin.userId } };
   if (!user?.hash || !(await verifyPassword(user.hash, password))) {
     await audit(db, { event: "admin.password_check_failed", ...entry });
@@ -72,4 +79,3 @@ export async function recordPasswordCheck(
     .where(and(eq(sessions.id, admin.sessionId), eq(sessions.userId, admin.userId), eq(sessions.credentialsVersion, user.version)));
   return { ok: true };
 }
-

@@ -58,7 +58,11 @@ const startOfUtcDay = (t: number) => t - (t % DAY_MS);
  */
 async function countClosedDays(db: Database, from: number, to: number): Promise<void> {
   if (from >= to) return;
-  const counted = await queryRows<{ day: string }>(db, sql`select to_char(day, 'YYYY-MM-DD') as day from audit_daily_counts where event = ${COUNTED_MARK} and day >= ${dayOf(from)} and day < ${dayOf(to)}`);
+  const counted = await queryRows<{ day: string }>(
+    db,
+    sql`select to_char(day, 'YYYY-MM-DD') as day from audit_daily_counts
+      where event = ${COUNTED_MARK} and day >= ${dayOf(from)} and day < ${dayOf(to)}`,
+  );
   const done = new Set(counted.map((r) => r.day));
   for (let t = from; t < to; t += DAY_MS) {
     const day = dayOf(t);
@@ -108,19 +112,28 @@ export async function readRecoveryStats(db: Database, period: Period, now: Date 
   const firstClosedDay = startOfUtcDay(since.getTime()) + DAY_MS;
   const today = startOfUtcDay(now.getTime());
   const events = [...new Set<string>([...Object.values(COUNTED).flat(), "password_reset.requested", "password_reset.completed"])];
-  const eventList = sql.join(events.map((e) => sql`${e}`), sql`, `);
+  const eventList = sql.join(
+    events.map((e) => sql`${e}`),
+    sql`, `,
+  );
 
   // Sequential: PGlite runs one query at a time anyway.
   await countClosedDays(db, firstClosedDay, today);
-  const closed = await queryRows<{ day: string; event: string; n: number | string }>(db, sql`
+  const closed = await queryRows<{ day: string; event: string; n: number | string }>(
+    db,
+    sql`
       select to_char(day, 'YYYY-MM-DD') as day, event, count as n from audit_daily_counts
-      where event in (${eventList}) and day >= ${dayOf(firstClosedDay)} and day < ${dayOf(today)}`);
-  const partial = await queryRows<{ day: string; event: string; n: number | string }>(db, sql`
+      where event in (${eventList}) and day >= ${dayOf(firstClosedDay)} and day < ${dayOf(today)}`,
+  );
+  const partial = await queryRows<{ day: string; event: string; n: number | string }>(
+    db,
+    sql`
       select to_char(date_trunc('day', created_at at time zone 'UTC'), 'YYYY-MM-DD') as day, event, count(*) as n
       from audit_events
       where event in (${eventList}) and created_at >= ${sinceIso} and created_at < ${nowIso}
         and (created_at < ${new Date(Math.min(firstClosedDay, today)).toISOString()} or created_at >= ${new Date(today).toISOString()})
-      group by 1, 2`);
+      group by 1, 2`,
+  );
   const counts = new Map<string, number>();
   for (const r of [...closed, ...partial]) counts.set(`${r.day}|${r.event}`, (counts.get(`${r.day}|${r.event}`) ?? 0) + Number(r.n));
   const daily: RecoveryStats["daily"] = [];
@@ -129,19 +142,32 @@ export async function readRecoveryStats(db: Database, period: Period, now: Date 
   for (let t = startOfUtcDay(since.getTime()); t <= now.getTime(); t += DAY_MS) {
     const day = dayOf(t);
     for (const e of events) total.set(e, (total.get(e) ?? 0) + (counts.get(`${day}|${e}`) ?? 0));
-    daily.push({ day, requests: counts.get(`${day}|password_reset.requested`) ?? 0, completions: counts.get(`${day}|password_reset.completed`) ?? 0 });
+    daily.push({
+      day,
+      requests: counts.get(`${day}|password_reset.requested`) ?? 0,
+      completions: counts.get(`${day}|password_reset.completed`) ?? 0,
+    });
   }
   const figure = (name: CountedFigure) => COUNTED[name].reduce((sum, e) => sum + (total.get(e) ?? 0), 0);
 
-  const [tokens] = await queryRows<{ expired: number | string }>(db, sql`
+  const [tokens] = await queryRows<{ expired: number | string }>(
+    db,
+    sql`
       select count(*) as expired from password_reset_tokens
-      where used_at is null and expires_at >= ${sinceIso} and expires_at < ${nowIso}`);
-  const [queue] = await queryRows<{ depth: number | string; retrying: number | string }>(db, sql`select count(*) as depth, count(*) filter (where attempts > 0) as retrying from jobs where status = 'pending'`);
+      where used_at is null and expires_at >= ${sinceIso} and expires_at < ${nowIso}`,
+  );
+  const [queue] = await queryRows<{ depth: number | string; retrying: number | string }>(
+    db,
+    sql`select count(*) as depth, count(*) filter (where attempts > 0) as retrying from jobs where status = 'pending'`,
+  );
   // From the link rows: a used link records when it was requested and when it was used. The
   // cleanup deletes links a week after they expire, so a 30-day median covers the last week or so.
-  const [median] = await queryRows<{ seconds: number | string | null }>(db, sql`
+  const [median] = await queryRows<{ seconds: number | string | null }>(
+    db,
+    sql`
       select percentile_cont(0.5) within group (order by extract(epoch from used_at - created_at)) as seconds
-      from password_reset_tokens where used_at >= ${sinceIso} and used_at < ${nowIso}`);
+      from password_reset_tokens where used_at >= ${sinceIso} and used_at < ${nowIso}`,
+  );
 
   const resetEmailsSent = figure("resetEmailsSent");
   const resetsCompleted = figure("resetsCompleted");

@@ -21,7 +21,10 @@ const NEW_PASSWORD = "Brand-New-Horse-31";
 const CONTEXT = { ip: "192.0.2.44", userAgent: null };
 
 it("reads ADMIN_EMAILS as a normalised list, empty when unset", () => {
-  expect(parseEnv({ ADMIN_EMAILS: " Ops@Example.com, ,second@example.com,ops@example.com " }).ADMIN_EMAILS).toEqual(["ops@example.com", "second@example.com"]);
+  expect(parseEnv({ ADMIN_EMAILS: " Ops@Example.com, ,second@example.com,ops@example.com " }).ADMIN_EMAILS).toEqual([
+    "ops@example.com",
+    "second@example.com",
+  ]);
   expect(parseEnv({}).ADMIN_EMAILS).toEqual([]);
 });
 
@@ -34,8 +37,13 @@ describeEachDatabase("admin actions on an account", ({ handle }) => {
     const request = { adminId: admin.id, ...CONTEXT };
     expect((await findAccountByEmail(db(), ` ${user.email.toUpperCase()} `, request))?.id).toBe(user.id);
     expect(await findAccountByEmail(db(), user.email.slice(0, -1), request)).toBeNull();
-    const lookUps = await db().select().from(auditEvents).where(and(eq(auditEvents.event, "admin.user_looked_up"), eq(auditEvents.ip, CONTEXT.ip)));
-    expect(lookUps.filter((e) => e.details.admin_id === admin.id).map((e) => e.details.found)).toEqual(expect.arrayContaining([true, false]));
+    const lookUps = await db()
+      .select()
+      .from(auditEvents)
+      .where(and(eq(auditEvents.event, "admin.user_looked_up"), eq(auditEvents.ip, CONTEXT.ip)));
+    expect(lookUps.filter((e) => e.details.admin_id === admin.id).map((e) => e.details.found)).toEqual(
+      expect.arrayContaining([true, false]),
+    );
   });
 
   it("force password reset: the password stops working at once, every session ends, the emailed link sets a new one", async () => {
@@ -63,7 +71,10 @@ describeEachDatabase("admin actions on an account", ({ handle }) => {
     expect((await verifyCredentials(db(), user.email, NEW_PASSWORD)).ok).toBe(true);
     // Once reset, the old password is just a wrong password again.
     expect(await verifyCredentials(db(), user.email, user.password)).toEqual({ ok: false, code: "INVALID_CREDENTIALS" });
-    const [row] = await db().select({ forced: users.passwordResetForcedAt, retired: users.retiredPasswordHash }).from(users).where(eq(users.id, user.id));
+    const [row] = await db()
+      .select({ forced: users.passwordResetForcedAt, retired: users.retiredPasswordHash })
+      .from(users)
+      .where(eq(users.id, user.id));
     expect(row).toEqual({ forced: null, retired: null });
   });
 
@@ -73,7 +84,11 @@ describeEachDatabase("admin actions on an account", ({ handle }) => {
     expect((await describeAccount(db(), user.id))?.twoFactor).toEqual({ enabled: false, enabledAt: null, recoveryCodesLeft: 0 });
     const { codes } = await enrol(db(), user);
     await checkSecondFactor(db(), user.id, { recoveryCode: codes[0]! });
-    expect((await describeAccount(db(), user.id))?.twoFactor).toMatchObject({ enabled: true, enabledAt: expect.any(Date), recoveryCodesLeft: 9 });
+    expect((await describeAccount(db(), user.id))?.twoFactor).toMatchObject({
+      enabled: true,
+      enabledAt: expect.any(Date),
+      recoveryCodesLeft: 9,
+    });
 
     expect(await removeTwoFactorByAdmin(db(), { userId: user.id, adminId: admin.id, ...CONTEXT }, () => {})).toEqual({ ok: true });
     expect((await describeAccount(db(), user.id))?.twoFactor).toEqual({ enabled: false, enabledAt: null, recoveryCodesLeft: 0 });
@@ -103,13 +118,18 @@ describeEachDatabase("admin actions on an account", ({ handle }) => {
       const checked = await verifyCredentials(db(), user.email, user.password);
       if (!checked.ok) throw new Error("sign-in check failed");
       await act(user.id);
-      expect(await createSession(db(), { userId: user.id, credentialsVersion: checked.user.credentialsVersion, ip: null, userAgent: null })).toBeNull();
+      expect(
+        await createSession(db(), { userId: user.id, credentialsVersion: checked.user.credentialsVersion, ip: null, userAgent: null }),
+      ).toBeNull();
     }
   });
 
   it("an unknown account cannot be forced to reset", async () => {
     const admin = await createUser(db());
     const { schedule } = collectingSchedule();
-    expect(await forcePasswordReset(db(), "no-such-user", { adminId: admin.id, ...CONTEXT }, schedule)).toEqual({ ok: false, code: "NOT_FOUND" });
+    expect(await forcePasswordReset(db(), "no-such-user", { adminId: admin.id, ...CONTEXT }, schedule)).toEqual({
+      ok: false,
+      code: "NOT_FOUND",
+    });
   });
 });

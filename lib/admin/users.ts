@@ -117,7 +117,12 @@ export type ForceResetResult = { ok: true; sessionsEnded: number } | { ok: false
  * hash is kept only so that sign-in can tell the owner why their password stopped working
  * (lib/auth/credentials.ts); the next completed reset erases it.
  */
-export async function forcePasswordReset(db: Database, userId: string, request: AdminRequest, schedule: Schedule): Promise<ForceResetResult> {
+export async function forcePasswordReset(
+  db: Database,
+  userId: string,
+  request: AdminRequest,
+  schedule: Schedule,
+): Promise<ForceResetResult> {
   const changed = await db.transaction(async (tx) => {
     if (!(await lockUser(tx, userId))) return null;
     return changeCredentials(
@@ -147,11 +152,22 @@ export type ResendVerificationResult = { ok: true } | { ok: false; code: "NOT_FO
  * "Resend verification email" for an unconfirmed account. Goes through the same job as the
  * public form, so the per-address limit holds for admins too.
  */
-export async function resendVerificationForUser(db: Database, userId: string, request: AdminRequest, schedule: Schedule): Promise<ResendVerificationResult> {
+export async function resendVerificationForUser(
+  db: Database,
+  userId: string,
+  request: AdminRequest,
+  schedule: Schedule,
+): Promise<ResendVerificationResult> {
   const user = await db.query.users.findFirst({ where: eq(users.id, userId), columns: { id: true, email: true, emailVerified: true } });
   if (!user) return { ok: false, code: "NOT_FOUND" };
   if (user.emailVerified) return { ok: false, code: "ALREADY_CONFIRMED" };
-  await audit(db, { event: "admin.verification_resent", userId: user.id, ip: request.ip, userAgent: request.userAgent, details: { admin_id: request.adminId } });
+  await audit(db, {
+    event: "admin.verification_resent",
+    userId: user.id,
+    ip: request.ip,
+    userAgent: request.userAgent,
+    details: { admin_id: request.adminId },
+  });
   await enqueueJob(db, verificationRequestJob, { email: user.email, ip: request.ip, userAgent: request.userAgent }, schedule);
   return { ok: true };
 }

@@ -11,7 +11,14 @@ import { log } from "../log";
 import { isHttpsOrigin } from "../security-headers";
 import { LoginSchema } from "../validation/forms";
 import { sessionCookieName } from "./cookie-names";
-import { deleteSessionByToken, findSession, issueSignInSession, renewSession, SESSION_RENEW_AFTER_SECONDS, sessionMaxAgeSeconds } from "./sessions";
+import {
+  deleteSessionByToken,
+  findSession,
+  issueSignInSession,
+  renewSession,
+  SESSION_RENEW_AFTER_SECONDS,
+  sessionMaxAgeSeconds,
+} from "./sessions";
 import { checkSignInPassword } from "./sign-in";
 import { SignInPasswordResetForced, SignInRateLimited, SignInSecondFactorRequired } from "./sign-in-throttle-error";
 

@@ -63,6 +63,12 @@ export async function verifyCredentials(db: Database, email: string, password: s
   }
   return {
     ok: true,
-    user: { id: user.id, email: user.email, name: user.name, credentialsVersion: user.credentialsVersion, twoFactor: user.twoFactorEnabledAt !== null },
+    user: {
+      id: user.id,
+      email: user.email,
+      name: user.name,
+      credentialsVersion: user.credentialsVersion,
+      twoFactor: user.twoFactorEnabledAt !== null,
+    },
   };
 }

@@ -28,7 +28,11 @@ const freshIp = (): string => `198.18.${randomInt(0, 256)}.${randomInt(1, 255)}`
 const confirmedUser = (db: Database) => createUser(db, { email: uniqueEmail("race"), password: OLD_PASSWORD });
 
 /** An unused single-use link of `table` for the user. */
-async function linkFor(db: Database, table: typeof passwordResetTokens | typeof passwordChangeReportTokens, userId: string): Promise<string> {
+async function linkFor(
+  db: Database,
+  table: typeof passwordResetTokens | typeof passwordChangeReportTokens,
+  userId: string,
+): Promise<string> {
   const { token, hash } = generateToken();
   await db.insert(table).values({ userId, tokenHash: hash, expiresAt: new Date(Date.now() + 60 * 60_000) });
   return token;
@@ -51,7 +55,11 @@ async function prepare(db: Database, operation: Operation, user: { id: string })
   }
   if (operation === "change password") {
     return async () => {
-      const result = await changePassword(db, { userId: user.id, currentPassword: OLD_PASSWORD, newPassword: NEW_PASSWORD, ...context }, NOTHING_LATER);
+      const result = await changePassword(
+        db,
+        { userId: user.id, currentPassword: OLD_PASSWORD, newPassword: NEW_PASSWORD, ...context },
+        NOTHING_LATER,
+      );
       if (!result.ok) throw new Error(`change failed: ${result.code}`);
       // The browser that changed it stays signed in, on the new password.
       expect(await findSession(db, result.session.sessionToken)).not.toBeNull();
@@ -81,21 +89,27 @@ const OPERATIONS: Operation[] = ["reset", "change password", "this wasn't me"];
 describeEachDatabase("sessions raced against credential changes", ({ handle, driver }) => {
   const db = () => handle().db;
 
-  it.each(OPERATIONS)("a sign-in whose password check ran before a %s stores no session after it, and is audited as failed", async (operation) => {
-    const user = await confirmedUser(db());
-    const commit = await prepare(db(), operation, user);
+  it.each(OPERATIONS)(
+    "a sign-in whose password check ran before a %s stores no session after it, and is audited as failed",
+    async (operation) => {
+      const user = await confirmedUser(db());
+      const commit = await prepare(db(), operation, user);
 
-    const checked = await checkOldPassword(db(), user.email);
-    expect(checked).not.toBeNull();
-    await commit();
-    expect(await storeSession(db(), checked!)).toBeNull();
+      const checked = await checkOldPassword(db(), user.email);
+      expect(checked).not.toBeNull();
+      await commit();
+      expect(await storeSession(db(), checked!)).toBeNull();
 
-    const own = await db().select({ id: sessions.id }).from(sessions).where(eq(sessions.userId, user.id));
-    // Only the fresh session of the browser that changed the password, if any.
-    expect(own).toHaveLength(operation === "change password" ? 1 : 0);
-    const failures = await db().select({ details: auditEvents.details }).from(auditEvents).where(eq(auditEvents.event, "user.sign_in_failed"));
-    expect(failures.filter((f) => f.details.reason === "credentials_changed").length).toBeGreaterThanOrEqual(1);
-  });
+      const own = await db().select({ id: sessions.id }).from(sessions).where(eq(sessions.userId, user.id));
+      // Only the fresh session of the browser that changed the password, if any.
+      expect(own).toHaveLength(operation === "change password" ? 1 : 0);
+      const failures = await db()
+        .select({ details: auditEvents.details })
+        .from(auditEvents)
+        .where(eq(auditEvents.event, "user.sign_in_failed"));
+      expect(failures.filter((f) => f.details.reason === "credentials_changed").length).toBeGreaterThanOrEqual(1);
+    },
+  );
 
   it.each(OPERATIONS)("a session stored just before a %s is dead once it has answered", async (operation) => {
     const user = await confirmedUser(db());
@@ -117,12 +131,14 @@ describeEachDatabase("sessions raced against credential changes", ({ handle, dri
     const commit = await prepare(db(), "reset", user);
     await commit();
     const token = generateToken();
-    await db().insert(sessions).values({
-      sessionToken: token.hash,
-      userId: user.id,
-      expires: new Date(Date.now() + 86_400_000),
-      credentialsVersion: checked!.credentialsVersion,
-    });
+    await db()
+      .insert(sessions)
+      .values({
+        sessionToken: token.hash,
+        userId: user.id,
+        expires: new Date(Date.now() + 86_400_000),
+        credentialsVersion: checked!.credentialsVersion,
+      });
     expect(await findSession(db(), token.token)).toBeNull();
   });
 

@@ -18,7 +18,10 @@ async function newSession(db: Database, userId: string) {
 
 /** last_seen_at as PostgreSQL prints it (microseconds), so that any rewrite shows. */
 async function lastSeenText(db: Database, id: string): Promise<string> {
-  const [row] = await db.select({ at: sql<string>`${sessions.lastSeenAt}::text` }).from(sessions).where(eq(sessions.id, id));
+  const [row] = await db
+    .select({ at: sql<string>`${sessions.lastSeenAt}::text` })
+    .from(sessions)
+    .where(eq(sessions.id, id));
   if (!row) throw new Error(`no session ${id}`);
   return row.at;
 }
@@ -37,7 +40,8 @@ async function raiseCredentialsVersion(db: Database, userId: string): Promise<vo
 
 const DAY_MS = 86_400_000;
 /** Within five minutes of `expected`: the database clock and ours agree that well. */
-const expectNear = (actual: Date | undefined, expected: number) => expect(Math.abs((actual?.getTime() ?? 0) - expected)).toBeLessThan(5 * 60_000);
+const expectNear = (actual: Date | undefined, expected: number) =>
+  expect(Math.abs((actual?.getTime() ?? 0) - expected)).toBeLessThan(5 * 60_000);
 
 async function setLastSeenAgo(db: Database, id: string, interval: string): Promise<string> {
   await db
@@ -87,7 +91,10 @@ describeEachDatabase("sessions", ({ handle }) => {
     const { db } = handle();
     const user = await createUser(db);
     const created = await newSession(db, user.id);
-    await db.update(sessions).set({ expires: sql`now() - interval '1 second'` }).where(eq(sessions.id, created.id));
+    await db
+      .update(sessions)
+      .set({ expires: sql`now() - interval '1 second'` })
+      .where(eq(sessions.id, created.id));
     expect(await findSession(db, created.sessionToken)).toBeNull();
   });
 
@@ -123,7 +130,10 @@ describeEachDatabase("sessions", ({ handle }) => {
     const user = await createUser(db);
     const live = await newSession(db, user.id);
     const expired = await newSession(db, user.id);
-    await db.update(sessions).set({ expires: sql`now() - interval '1 second'` }).where(eq(sessions.id, expired.id));
+    await db
+      .update(sessions)
+      .set({ expires: sql`now() - interval '1 second'` })
+      .where(eq(sessions.id, expired.id));
 
     expect(await deleteExpiredSessions(db)).toBeGreaterThanOrEqual(1);
     const left = await db.select({ id: sessions.id }).from(sessions).where(eq(sessions.userId, user.id));
@@ -169,7 +179,10 @@ describeEachDatabase("sessions", ({ handle }) => {
     await newSession(db, other.id);
     await setLastSeenAgo(db, older.id, "2 hours");
     await setLastSeenAgo(db, newer.id, "5 minutes");
-    await db.update(sessions).set({ expires: sql`now() - interval '1 second'` }).where(eq(sessions.id, expired.id));
+    await db
+      .update(sessions)
+      .set({ expires: sql`now() - interval '1 second'` })
+      .where(eq(sessions.id, expired.id));
 
     const listed = await listUserSessions(db, user.id);
     expect(listed.map((s) => s.id)).toEqual([newer.id, older.id]);
@@ -229,7 +242,12 @@ describeEachDatabase("sessions", ({ handle }) => {
     expect(await signOutSession(db, { userId: user.id, sessionId: other.id, ip: "198.51.100.7", userAgent: "UA" })).toBe(true);
     const rows = await db.select().from(auditEvents).where(eq(auditEvents.userId, user.id));
     expect(rows).toHaveLength(1);
-    expect(rows[0]).toMatchObject({ event: "sessions.revoked", ip: "198.51.100.7", userAgent: "UA", details: { count: 1, reason: "user_signed_out_one" } });
+    expect(rows[0]).toMatchObject({
+      event: "sessions.revoked",
+      ip: "198.51.100.7",
+      userAgent: "UA",
+      details: { count: 1, reason: "user_signed_out_one" },
+    });
   });
 
   it("signOutOtherSessions keeps the current session, ends the rest, and audits how many", async () => {
@@ -244,7 +262,10 @@ describeEachDatabase("sessions", ({ handle }) => {
     expect(await findSession(db, current.sessionToken)).not.toBeNull();
     for (const ended of others) expect(await findSession(db, ended.sessionToken)).toBeNull();
     expect(await findSession(db, theirs.sessionToken)).not.toBeNull();
-    const rows = await db.select({ event: auditEvents.event, details: auditEvents.details }).from(auditEvents).where(eq(auditEvents.userId, user.id));
+    const rows = await db
+      .select({ event: auditEvents.event, details: auditEvents.details })
+      .from(auditEvents)
+      .where(eq(auditEvents.userId, user.id));
     expect(rows).toEqual([{ event: "sessions.revoked", details: { count: 2, reason: "user_signed_out_others" } }]);
 
     expect(await signOutOtherSessions(db, { userId: user.id, currentSessionId: current.id, ip: null, userAgent: null })).toBe(0);

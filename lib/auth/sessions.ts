@@ -158,7 +158,10 @@ export async function findSession(
     .where(and(eq(sessions.sessionToken, tokenHash), isLive()));
   if (!row) return null;
   if (Date.now() - row.lastSeenAt.getTime() > LAST_SEEN_RESOLUTION_MS) {
-    await db.update(sessions).set({ lastSeenAt: sql`now()` }).where(eq(sessions.sessionToken, tokenHash));
+    await db
+      .update(sessions)
+      .set({ lastSeenAt: sql`now()` })
+      .where(eq(sessions.sessionToken, tokenHash));
   }
   return {
     session: { id: row.id, sessionToken, userId: row.userId, expires: row.expires },

@@ -108,7 +108,10 @@ describeEachDatabase("sign-in throttling", ({ handle }) => {
     expect(unknownResults.at(-1)).toMatchObject({ ok: false, code: "RATE_LIMITED" });
     expect(await signInThrottledMessage(db, { email: unknown, ip })).toBe(THROTTLED_MESSAGE);
     expect(await signInThrottledMessage(db, { email: known.email, ip })).toBe(THROTTLED_MESSAGE);
-    expect(await auditedEvents(db, unknown)).toEqual([...Array.from({ length: 10 }, () => "user.sign_in_failed"), "user.sign_in_throttled"]);
+    expect(await auditedEvents(db, unknown)).toEqual([
+      ...Array.from({ length: 10 }, () => "user.sign_in_failed"),
+      "user.sign_in_throttled",
+    ]);
   });
 
   it("counts an address however it is capitalised or padded as the same address", async () => {
@@ -127,7 +130,10 @@ describeEachDatabase("sign-in throttling", ({ handle }) => {
     await failTimes(db, user.email, attackerIp, 10);
     expect(await attempt(db, user.email, PASSWORD, attackerIp)).toMatchObject({ ok: false, code: "RATE_LIMITED" });
 
-    expect(await attempt(db, user.email, PASSWORD, freshIp())).toEqual({ ok: true, user: { id: user.id, email: user.email, name: null, credentialsVersion: 1, twoFactor: false } });
+    expect(await attempt(db, user.email, PASSWORD, freshIp())).toEqual({
+      ok: true,
+      user: { id: user.id, email: user.email, name: null, credentialsVersion: 1, twoFactor: false },
+    });
   });
 
   it("blocks one IP across many addresses once the per-IP limit is spent, and only that IP", async () => {
@@ -136,7 +142,8 @@ describeEachDatabase("sign-in throttling", ({ handle }) => {
     const user = await createUser(db, { passwordHash });
     const ip = freshIp();
 
-    for (let i = 0; i < 5; i++) expect(await attempt(db, uniqueEmail(`spray${i}`), WRONG, ip)).toEqual({ ok: false, code: "INVALID_CREDENTIALS" });
+    for (let i = 0; i < 5; i++)
+      expect(await attempt(db, uniqueEmail(`spray${i}`), WRONG, ip)).toEqual({ ok: false, code: "INVALID_CREDENTIALS" });
 
     const refused = await attempt(db, user.email, PASSWORD, ip);
     expect(refused).toMatchObject({ ok: false, code: "RATE_LIMITED" });
@@ -205,6 +212,11 @@ describeEachDatabase("sign-in throttling", ({ handle }) => {
     const ip = freshIp();
     const results = await failTimes(db, user.email, ip, 100);
     expect(results.filter((r) => !r.ok && r.code === "RATE_LIMITED")).toHaveLength(97);
-    expect(await auditedEvents(db, user.email)).toEqual(["user.sign_in_failed", "user.sign_in_failed", "user.sign_in_failed", "user.sign_in_throttled"]);
+    expect(await auditedEvents(db, user.email)).toEqual([
+      "user.sign_in_failed",
+      "user.sign_in_failed",
+      "user.sign_in_failed",
+      "user.sign_in_throttled",
+    ]);
   });
 });

@@ -3,7 +3,15 @@ import type { Database } from "@/db/client";
 import { audit, auditThrottled } from "../audit";
 import { clientKey } from "../client-ip";
 import { env } from "../env";
-import { consumeRateLimit, describeWait, peekRateLimit, refundRateLimit, resetRateLimit, type RateLimit, type RateLimitResult } from "../rate-limit";
+import {
+  consumeRateLimit,
+  describeWait,
+  peekRateLimit,
+  refundRateLimit,
+  resetRateLimit,
+  type RateLimit,
+  type RateLimitResult,
+} from "../rate-limit";
 import { emailFingerprint } from "../tokens";
 import { verifyCredentials, type CredentialsResult } from "./credentials";
 

@@ -54,11 +54,18 @@ describeEachDatabase("sign-in with a second factor", ({ handle }) => {
     expect(stored).toHaveLength(1);
     expect(stored[0]!.secondFactorAt).toBeInstanceOf(Date);
     expect(await findSession(db(), done.session.sessionToken)).toMatchObject({ user: { id: user.id } });
-    const signedIn = await db().select().from(auditEvents).where(and(eq(auditEvents.userId, user.id), eq(auditEvents.event, "user.signed_in")));
+    const signedIn = await db()
+      .select()
+      .from(auditEvents)
+      .where(and(eq(auditEvents.userId, user.id), eq(auditEvents.event, "user.signed_in")));
     expect(signedIn.map((e) => e.details)).toEqual([{ second_factor: true }]);
 
     // The step is spent with the session: the same token never signs in twice.
-    const again = await completeSignIn(db(), { token: step.challenge.token, otp: totpCode(key, Date.now() + 30_000), ...context() }, noSchedule);
+    const again = await completeSignIn(
+      db(),
+      { token: step.challenge.token, otp: totpCode(key, Date.now() + 30_000), ...context() },
+      noSchedule,
+    );
     expect(again).toEqual({ ok: false, code: "CHALLENGE_EXPIRED" });
   });
 
@@ -81,7 +88,10 @@ describeEachDatabase("sign-in with a second factor", ({ handle }) => {
     const user = await createUser(db());
     const { key } = await enrol(db(), user);
     const token = await passwordStep(db(), user);
-    const [row] = await db().select().from(twoFactorChallenges).where(eq(twoFactorChallenges.tokenHash, hashToken(token)));
+    const [row] = await db()
+      .select()
+      .from(twoFactorChallenges)
+      .where(eq(twoFactorChallenges.tokenHash, hashToken(token)));
     expect((row!.expiresAt.getTime() - row!.createdAt.getTime()) / 1000).toBe(SIGN_IN_CHALLENGE_TTL_SECONDS);
     expect(SIGN_IN_CHALLENGE_TTL_SECONDS).toBe(300);
 
@@ -90,7 +100,10 @@ describeEachDatabase("sign-in with a second factor", ({ handle }) => {
       .update(twoFactorChallenges)
       .set({ createdAt: sql`now() - interval '301 seconds'`, expiresAt: sql`now() - interval '1 second'` })
       .where(eq(twoFactorChallenges.tokenHash, hashToken(token)));
-    expect(await completeSignIn(db(), { token, otp: totpCode(key), ...context() }, noSchedule)).toEqual({ ok: false, code: "CHALLENGE_EXPIRED" });
+    expect(await completeSignIn(db(), { token, otp: totpCode(key), ...context() }, noSchedule)).toEqual({
+      ok: false,
+      code: "CHALLENGE_EXPIRED",
+    });
     expect(await sessionsOf(db(), user.id)).toEqual([]);
   });
 
@@ -100,7 +113,10 @@ describeEachDatabase("sign-in with a second factor", ({ handle }) => {
     const mine = await passwordStep(db(), user);
     const forged = mine.slice(0, -1) + (mine.endsWith("A") ? "B" : "A");
     for (const token of [forged, "not-a-token", ""]) {
-      expect(await completeSignIn(db(), { token, otp: totpCode(key), ...context() }, noSchedule)).toEqual({ ok: false, code: "CHALLENGE_EXPIRED" });
+      expect(await completeSignIn(db(), { token, otp: totpCode(key), ...context() }, noSchedule)).toEqual({
+        ok: false,
+        code: "CHALLENGE_EXPIRED",
+      });
     }
     expect(await sessionsOf(db(), user.id)).toEqual([]);
 
@@ -108,7 +124,10 @@ describeEachDatabase("sign-in with a second factor", ({ handle }) => {
     const theirs = await passwordStep(db(), user);
     const done = await completeSignIn(db(), { token: theirs, otp: totpCode(key), ...context() }, noSchedule);
     expect(done.ok).toBe(true);
-    const [mineRow] = await db().select().from(twoFactorChallenges).where(eq(twoFactorChallenges.tokenHash, hashToken(mine)));
+    const [mineRow] = await db()
+      .select()
+      .from(twoFactorChallenges)
+      .where(eq(twoFactorChallenges.tokenHash, hashToken(mine)));
     expect(mineRow!.usedAt).toBeNull();
   });
 
@@ -118,13 +137,23 @@ describeEachDatabase("sign-in with a second factor", ({ handle }) => {
     const token = await passwordStep(db(), user);
 
     // Changed elsewhere (as a reset or "This wasn't me" would: the credentials version moves on).
-    const changed = await changePassword(db(), { userId: user.id, currentPassword: user.password, newPassword: "Brand-New-Pass-41", ...context() }, noSchedule);
+    const changed = await changePassword(
+      db(),
+      { userId: user.id, currentPassword: user.password, newPassword: "Brand-New-Pass-41", ...context() },
+      noSchedule,
+    );
     expect(changed.ok).toBe(true);
     const before = await sessionsOf(db(), user.id);
 
-    expect(await completeSignIn(db(), { token, otp: totpCode(key), ...context() }, noSchedule)).toEqual({ ok: false, code: "CHALLENGE_EXPIRED" });
+    expect(await completeSignIn(db(), { token, otp: totpCode(key), ...context() }, noSchedule)).toEqual({
+      ok: false,
+      code: "CHALLENGE_EXPIRED",
+    });
     expect(await sessionsOf(db(), user.id)).toEqual(before);
-    const failed = await db().select().from(auditEvents).where(and(eq(auditEvents.userId, user.id), eq(auditEvents.event, "user.sign_in_failed")));
+    const failed = await db()
+      .select()
+      .from(auditEvents)
+      .where(and(eq(auditEvents.userId, user.id), eq(auditEvents.event, "user.sign_in_failed")));
     expect(failed.map((e) => e.details)).toContainEqual({ reason: "credentials_changed" });
   });
 

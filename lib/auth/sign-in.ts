@@ -71,6 +71,12 @@ export function signInChallengeCookie(token: string) {
   return {
     name: signInChallengeCookieName(),
     value: token,
-    options: { httpOnly: true, sameSite: "lax" as const, path: "/", secure: isHttpsOrigin(env().APP_URL), maxAge: SIGN_IN_CHALLENGE_TTL_SECONDS },
+    options: {
+      httpOnly: true,
+      sameSite: "lax" as const,
+      path: "/",
+      secure: isHttpsOrigin(env().APP_URL),
+      maxAge: SIGN_IN_CHALLENGE_TTL_SECONDS,
+    },
   };
 }

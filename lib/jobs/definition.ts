@@ -43,11 +43,11 @@ export function defineJob<Schema extends z.ZodType<object, object>>(definition: 
 }
 
 /** Every job kind an instance can run, by kind: built once, by lib/job-definitions.ts. */
-export type JobRegistry = ReadonlyMap<string, JobDefinition<any>>; // eslint-disable-line @typescript-eslint/no-explicit-any
+export type JobRegistry = ReadonlyMap<string, JobDefinition<unknown, unknown>>;
 
 /** The registry of `definitions`; two definitions of one kind are a mistake caught at start. */
-export function jobRegistry(definitions: readonly JobDefinition<any>[]): JobRegistry { // eslint-disable-line @typescript-eslint/no-explicit-any
-  const registry = new Map<string, JobDefinition<any>>(); // eslint-disable-line @typescript-eslint/no-explicit-any
+export function jobRegistry(definitions: readonly JobDefinition<unknown, unknown>[]): JobRegistry {
+  const registry = new Map<string, JobDefinition<unknown, unknown>>();
   for (const definition of definitions) {
     if (registry.has(definition.kind)) throw new Error(`job kind ${definition.kind} is defined twice`);
     registry.set(definition.kind, definition);

@@ -74,11 +74,13 @@ const enqueueWithinLimits = batchedPerDatabase(async (db: Database, calls: reado
     groupPositions(calls, ({ kind, limit }) => JSON.stringify([kind, limit])).map(async (members) => {
       const { kind, limit } = calls[members[0]!]!;
       const input = members.map((n) => ({ n, id: ids[n], subject: calls[n]!.subject, payload: calls[n]!.payload }));
+      const within = sql`from counted where counted.count <= ${limit.max} order by counted.n`;
       const rows = await queryRows<{ n: number; count: number; retry_after_seconds: number }>(
         db,
-        sql`with input as (select * from jsonb_to_recordset(${JSON.stringify(input)}::jsonb) as t(n int, id uuid, subject text, payload jsonb)),
+        sql`with input as (
+            select * from jsonb_to_recordset(${JSON.stringify(input)}::jsonb) as t(n int, id uuid, subject text, payload jsonb)),
           ${countEachHitSql(limit, sql`input`, sql`input.subject`)},
-          queued as (${jobInsertSql({ kind }, sql`counted.payload`, sql`from counted where counted.count <= ${limit.max} order by counted.n`, sql`counted.id`)})
+          queued as (${jobInsertSql({ kind }, sql`counted.payload`, within, sql`counted.id`)})
           select n, count::int, retry_after_seconds from counted`,
       );
       for (const row of rows) {

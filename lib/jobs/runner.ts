@@ -19,7 +19,12 @@ export function backoffMs(attempt: number, baseMs: number, random: () => number 
 }
 
 /** The delay before the next attempt: the provider's Retry-After when it gave one, never less. */
-export function retryDelayMs(attempt: number, retryAfterMs: number | undefined, baseMs: number, random: () => number = Math.random): number {
+export function retryDelayMs(
+  attempt: number,
+  retryAfterMs: number | undefined,
+  baseMs: number,
+  random: () => number = Math.random,
+): number {
   if (retryAfterMs !== undefined) return retryAfterMs + Math.round(random() * Math.min(1_000, retryAfterMs / 10));
   return backoffMs(attempt, baseMs, random);
 }
@@ -56,10 +61,24 @@ async function execute(db: Database, registry: JobRegistry, claim: Claim): Promi
       return;
     }
     const permanent = error instanceof PermanentJobError || error instanceof z.ZodError;
-    const reason = error instanceof RetryableJobError || error instanceof PermanentJobError ? error.reason : error instanceof Error ? error.name : "unknown_error";
+    const reason =
+      error instanceof RetryableJobError || error instanceof PermanentJobError
+        ? error.reason
+        : error instanceof Error
+          ? error.name
+          : "unknown_error";
     if (permanent || job.attempts >= config.JOBS_MAX_ATTEMPTS) return abandon(db, claim, reason);
-    const delay = retryDelayMs(job.attempts, error instanceof RetryableJobError ? error.retryAfterMs : undefined, config.JOBS_RETRY_BASE_MS);
-    log("warn", "job.retry", { jobId: job.id, kind: job.kind, attempt: job.attempts, reason, delayMs: delay }, error instanceof Error && !(error instanceof RetryableJobError) ? error : undefined);
+    const delay = retryDelayMs(
+      job.attempts,
+      error instanceof RetryableJobError ? error.retryAfterMs : undefined,
+      config.JOBS_RETRY_BASE_MS,
+    );
+    log(
+      "warn",
+      "job.retry",
+      { jobId: job.id, kind: job.kind, attempt: job.attempts, reason, delayMs: delay },
+      error instanceof Error && !(error instanceof RetryableJobError) ? error : undefined,
+    );
     await retryJobLater(db, claim, delay, reason, true);
   }
 }

@@ -122,7 +122,9 @@ export function stepJsonSql(name: string, secret: string[], values: SQL): SQL {
  * step, or ends the job as done when `ended`. Only a job still held under `claim_id` changes.
  */
 export function stepRecordSql(name: string, secret: string[], rows: SQL): SQL {
-  return stepsRecordSql(sql`select r.job_id, r.claim_id, r.ended, ${stepJsonSql(name, secret, sql`r.v`)} from (${rows}) r(job_id, claim_id, ended, v)`);
+  return stepsRecordSql(
+    sql`select r.job_id, r.claim_id, r.ended, ${stepJsonSql(name, secret, sql`r.v`)} from (${rows}) r(job_id, claim_id, ended, v)`,
+  );
 }
 
 /** `payload` with step `name` saved (`secret` naming its sealed fields), as a job keeps it. */

@@ -107,7 +107,12 @@ describe("sendEmail through Resend", () => {
   });
 
   it("paces sends to MAIL_SENDS_PER_SECOND: a burst queues instead of failing", async () => {
-    overrideEnvForTests({ RESEND_API_KEY: "re_test_key", RESEND_BASE_URL: standIn.url, MAIL_OUTBOX_DIR: outbox.dir, MAIL_SENDS_PER_SECOND: "10" });
+    overrideEnvForTests({
+      RESEND_API_KEY: "re_test_key",
+      RESEND_BASE_URL: standIn.url,
+      MAIL_OUTBOX_DIR: outbox.dir,
+      MAIL_SENDS_PER_SECOND: "10",
+    });
     const started = Date.now();
     const results = await Promise.all(["g1", "g2", "g3", "g4", "g5"].map((n) => sendEmail(resetEmail(`${n}@example.com`))));
     expect(results.every((r) => r.ok)).toBe(true);
@@ -155,7 +160,9 @@ describe("sendEmail through the outbox", () => {
 
     const files = (await readdir(outbox.dir)).filter((name) => name.endsWith(".json"));
     expect(files).toHaveLength(2);
-    const stored = await Promise.all(files.map(async (name) => JSON.parse(await readFile(path.join(outbox.dir, name), "utf8")) as Record<string, unknown>));
+    const stored = await Promise.all(
+      files.map(async (name) => JSON.parse(await readFile(path.join(outbox.dir, name), "utf8")) as Record<string, unknown>),
+    );
     for (const message of stored) {
       expect(Object.keys(message).sort()).toEqual(["createdAt", "from", "html", "id", "subject", "text", "to"]);
       expect(message).toMatchObject({ from: "Rekey Tests <no-reply@rekey.test>", subject: resetPasswordSubject });

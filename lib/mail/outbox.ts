@@ -39,8 +39,6 @@ export async function readOutbox(dir: string): Promise<OutboxMessage[]> {
     throw error;
   }
   names.sort().reverse();
-  const messages = await Promise.all(
-    names.map(async (name) => JSON.parse(await readFile(path.join(dir, name), "utf8")) as OutboxMessage),
-  );
+  const messages = await Promise.all(names.map(async (name) => JSON.parse(await readFile(path.join(dir, name), "utf8")) as OutboxMessage));
   return messages;
 }

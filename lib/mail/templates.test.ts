@@ -30,14 +30,19 @@ describe("renderTemplate", () => {
 
   for (const file of templateFiles) {
     it(`fills ${file} exactly as a direct render would, for values with markup, entities, quotes and unicode`, async () => {
-      const mod = (await import(path.join(emailsDir, file))) as { default: ComponentType<Record<string, unknown>> & { PreviewProps: Record<string, unknown> } };
+      const mod = (await import(path.join(emailsDir, file))) as {
+        default: ComponentType<Record<string, unknown>> & { PreviewProps: Record<string, unknown> };
+      };
       const component = mod.default;
       const preview = component.PreviewProps;
       expect(Object.keys(preview).length).toBeGreaterThan(0);
       for (const [i, tricky] of TRICKY.entries()) {
         // Every string prop gets a different tricky value; numbers stay numbers.
         const props = Object.fromEntries(
-          Object.entries(preview).map(([name, value], j) => [name, typeof value === "string" ? `${TRICKY[(i + j) % TRICKY.length]}${j}` : value]),
+          Object.entries(preview).map(([name, value], j) => [
+            name,
+            typeof value === "string" ? `${TRICKY[(i + j) % TRICKY.length]}${j}` : value,
+          ]),
         );
         const filled = await renderTemplate(createElement(component, props));
         expect(filled).toEqual(await direct(component, props));

@@ -19,6 +19,9 @@ import { normalizeEmail } from "../validation/fields";
 // buys (docs/decisions/003-one-statement-per-answer.md). Its CTEs are its named steps:
 // count, look up, spend and insert tokens, audit, record each job's step.
 
+const INPUT_COLUMNS =
+  "n int, job_id uuid, claim_id uuid, email text, fp text, ip text, user_agent text, token_hash text, sealed_token text";
+
 const emailLimit = (): RateLimit => ({ name: "reset-email", max: env().RESET_REQUESTS_PER_EMAIL_PER_HOUR, windowSeconds: 60 * 60 });
 
 export type Decision = { userId: string | null; throttled: boolean };
@@ -73,11 +76,15 @@ export async function decideRequests(db: Database, requests: DecideRequest[]): P
   }));
   const context = { email: sql`decision.fp`, ip: sql`decision.ip`, userAgent: sql`decision.user_agent` };
   const t = passwordResetTokens;
+  const onlyNewest = sql`${config.RESET_INVALIDATE_PREVIOUS_TOKENS}::boolean`;
+  const decideStep = stepJsonSql("decide", [], sql`jsonb_build_object('userId', user_id, 'throttled', throttled)`);
+  const link = sql`jsonb_build_object('token', sealed_token, 'tokenId', token_id, 'requestedAt', ${requestedAt.toISOString()}::text)`;
+  const linkStep = stepJsonSql("reset-link", ["token"], link);
   // Each request's own count is the bucket's count before the batch plus its place among the
   // batch's requests for the address (countEachHitSql).
   const rows = await queryRows<{ n: number; throttled: boolean; refused: number; user_id: string | null; token_id: string | null }>(
     db,
-    sql`with ${heldInputSql(input, "n int, job_id uuid, claim_id uuid, email text, fp text, ip text, user_agent text, token_hash text, sealed_token text")},
+    sql`with ${heldInputSql(input, INPUT_COLUMNS)},
       ${countEachHitSql(limit, sql`held`, sql`held.fp`)},
       decision as (
         select counted.*, counted.count > ${limit.max} as throttled, counted.count - ${limit.max} as refused,
@@ -86,7 +93,7 @@ export async function decideRequests(db: Database, requests: DecideRequest[]): P
       linked as (
         select decision.*, row_number() over (partition by decision.user_id order by decision.n desc) > 1 as superseded
         from decision where not decision.throttled and decision.user_id is not null),
-      spent as (${spendUserTokensSql(t, { userIds: sql`select user_id from linked` }, sql`${config.RESET_INVALIDATE_PREVIOUS_TOKENS}::boolean`)}),
+      spent as (${spendUserTokensSql(t, { userIds: sql`select user_id from linked` }, onlyNewest)}),
       -- When only the newest link may work, a user's earlier requests in this batch get theirs spent at once.
       inserted as (
         insert into ${t} (user_id, token_hash, created_at, expires_at, request_ip, request_user_agent, used_at)
@@ -96,7 +103,12 @@ export async function decideRequests(db: Database, requests: DecideRequest[]): P
       outcome as (
         select decision.*, inserted.id as token_id from decision left join inserted on inserted.token_hash = decision.token_hash),
       requested as (${auditInsertSql(
-        { event: "password_reset.requested", ...context, userId: sql`decision.user_id`, details: sql`jsonb_build_object('account_exists', decision.user_id is not null)` },
+        {
+          event: "password_reset.requested",
+          ...context,
+          userId: sql`decision.user_id`,
+          details: sql`jsonb_build_object('account_exists', decision.user_id is not null)`,
+        },
         sql`from decision where not decision.throttled`,
       )}),
       throttled as (${auditInsertSql(
@@ -104,9 +116,9 @@ export async function decideRequests(db: Database, requests: DecideRequest[]): P
         sql`from decision where decision.throttled and decision.refused = 1`,
       )}),
       recorded as (${stepsRecordSql(
-        sql`select job_id, claim_id, token_id is null, ${stepJsonSql("decide", [], sql`jsonb_build_object('userId', user_id, 'throttled', throttled)`)}
+        sql`select job_id, claim_id, token_id is null, ${decideStep}
           || case when token_id is null then '{}'::jsonb
-            else ${stepJsonSql("reset-link", ["token"], sql`jsonb_build_object('token', sealed_token, 'tokenId', token_id, 'requestedAt', ${requestedAt.toISOString()}::text)`)} end
+            else ${linkStep} end
           from outcome where job_id is not null`,
       )})
       select n, throttled, refused::int, user_id, token_id from outcome`,
@@ -119,7 +131,13 @@ export async function decideRequests(db: Database, requests: DecideRequest[]): P
     const link = row.token_id ? { token: tokens[row.n]!.token, tokenId: row.token_id, requestedAt: requestedAt.toISOString() } : undefined;
     decisions[row.n] = { ...decision, link };
     const context = { email: request.email, ip: request.ip, userAgent: request.userAgent };
-    if (!decision.throttled) noteAudited({ event: "password_reset.requested", ...context, userId: decision.userId, details: { account_exists: Boolean(decision.userId) } });
+    if (!decision.throttled)
+      noteAudited({
+        event: "password_reset.requested",
+        ...context,
+        userId: decision.userId,
+        details: { account_exists: Boolean(decision.userId) },
+      });
     else if (row.refused === 1) noteAudited({ event: "password_reset.throttled", ...context, details: { limit: "email" } });
     else noteRefusalContinuing({ event: "password_reset.throttled", ...context, details: { limit: "email" } }, row.refused);
     request.steps.recorded("decide", decision, [], !link);

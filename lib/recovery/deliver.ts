@@ -24,7 +24,11 @@ import { decideRequests, type Decision, type DecisionWithLink, type ResetLink } 
  * The deferred half of a request (the "password_reset.request" job). Throws when the work
  * should be tried again; the limit, look-up and audit are done once per job, not per attempt.
  */
-async function deliverPasswordResetUntraced(db: Database, input: { email: string } & RequestContext, steps: JobSteps = RUN_ONCE): Promise<void> {
+async function deliverPasswordResetUntraced(
+  db: Database,
+  input: { email: string } & RequestContext,
+  steps: JobSteps = RUN_ONCE,
+): Promise<void> {
   const email = normalizeEmail(input.email);
   const decided: DecisionWithLink | undefined =
     steps.completed<Decision>("decide") ?? (await decideRequests(db, [{ steps, email, ip: input.ip, userAgent: input.userAgent }]))[0];
@@ -33,7 +37,6 @@ async function deliverPasswordResetUntraced(db: Database, input: { email: string
   // too little to tell the paths apart, and the answer went out before either ran.
   if (!decided.throttled && decided.userId) await issueResetLink(db, { id: decided.userId, email }, input, steps, decided.link);
 }
-
 
 /** The reset email for `token` (the bench's floor route sends the same one). */
 export function resetEmail(token: string, requestedAt: Date, requestIp: string | null) {
@@ -48,7 +51,6 @@ export function resetEmail(token: string, requestedAt: Date, requestIp: string |
   });
 }
 
-
 /**
  * A new reset token for `user` (spending older ones when so configured) and the job's record of
  * it, sealed, in one statement: a retry finds the same token, so it sends the same email under
@@ -61,7 +63,8 @@ async function createResetLink(db: Database, userId: string, context: RequestCon
   const expiresAt = new Date(requestedAt.getTime() + config.RESET_TOKEN_TTL_MINUTES * 60_000);
   const step = steps.statement("reset-link", ["token"]);
   const sealedToken = seal(token);
-  const stored = sql`(select jsonb_build_object('token', ${sealedToken}::text, 'tokenId', id, 'requestedAt', ${requestedAt.toISOString()}::text) from inserted)`;
+  const stored = sql`(
+    select jsonb_build_object('token', ${sealedToken}::text, 'tokenId', id, 'requestedAt', ${requestedAt.toISOString()}::text) from inserted)`;
   const record = step.record(stored, sql`false`);
   const t = passwordResetTokens;
   const [row] = await queryRows<{ id: string }>(
@@ -70,7 +73,8 @@ async function createResetLink(db: Database, userId: string, context: RequestCon
       spent as (${spendUserTokensSql(t, userId, sql`${config.RESET_INVALIDATE_PREVIOUS_TOKENS}::boolean and exists (select 1 from held)`)}),
       inserted as (
         insert into ${t} (user_id, token_hash, created_at, expires_at, request_ip, request_user_agent)
-        select ${userId}, ${hash}, ${requestedAt.toISOString()}::timestamptz, ${expiresAt.toISOString()}::timestamptz, ${context.ip}, ${context.userAgent}
+        select ${userId}, ${hash}, ${requestedAt.toISOString()}::timestamptz, ${expiresAt.toISOString()}::timestamptz,
+          ${context.ip}, ${context.userAgent}
         from held returning id)
       ${record ? sql`, recorded as (${record})` : sql``}
       select id from inserted`,

@@ -12,21 +12,28 @@ import { resetRequestJob } from "./jobs";
 const ipLimit = (): RateLimit => ({ name: "reset-ip", max: env().RESET_REQUESTS_PER_IP_PER_HOUR, windowSeconds: 60 * 60 });
 
 export type RequestPasswordResetResult =
-  | { ok: true; expiresInMinutes: number }
-  | { ok: false; code: "RATE_LIMITED"; retryAfterSeconds: number };
+  { ok: true; expiresInMinutes: number } | { ok: false; code: "RATE_LIMITED"; retryAfterSeconds: number };
 
 /**
  * Accepts a reset request for a well-formed email. The answer depends only on the caller's IP
  * budget: everything that depends on whether the account exists (per-email limit, look-up,
  * token, email) is a job (lib/recovery/jobs.ts), persisted here and run after the response.
  */
-async function requestPasswordResetUntraced(db: Database, input: { email: string } & RequestContext, schedule: Schedule): Promise<RequestPasswordResetResult> {
+async function requestPasswordResetUntraced(
+  db: Database,
+  input: { email: string } & RequestContext,
+  schedule: Schedule,
+): Promise<RequestPasswordResetResult> {
   // The IP's hit and the job row in one statement: the same one write for every address; the
   // job decides what the address is.
   const payload = { email: input.email, ip: input.ip, userAgent: input.userAgent };
   const limited = await enqueueJobWithinLimit(db, resetRequestJob, payload, schedule, ipLimit(), clientKey(input.ip));
   if (!limited.allowed) {
-    await auditThrottled(db, { event: "password_reset.throttled", ip: input.ip, userAgent: input.userAgent, details: { limit: "ip" } }, limited.refusedInWindow);
+    await auditThrottled(
+      db,
+      { event: "password_reset.throttled", ip: input.ip, userAgent: input.userAgent, details: { limit: "ip" } },
+      limited.refusedInWindow,
+    );
     return { ok: false, code: "RATE_LIMITED", retryAfterSeconds: limited.retryAfterSeconds };
   }
   return { ok: true, expiresInMinutes: env().RESET_TOKEN_TTL_MINUTES };

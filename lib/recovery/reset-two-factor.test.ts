@@ -41,7 +41,10 @@ describeEachDatabase("password reset with a second factor", ({ handle, driver })
   }
 
   async function attemptsCounted(userId: string): Promise<number> {
-    const [bucket] = await db().select().from(rateLimitBuckets).where(eq(rateLimitBuckets.key, `${SECOND_FACTOR_LIMIT.name}:${userId}`));
+    const [bucket] = await db()
+      .select()
+      .from(rateLimitBuckets)
+      .where(eq(rateLimitBuckets.key, `${SECOND_FACTOR_LIMIT.name}:${userId}`));
     return bucket?.count ?? 0;
   }
 
@@ -87,7 +90,11 @@ describeEachDatabase("password reset with a second factor", ({ handle, driver })
     const { key } = await enrol(db(), user);
     const { schedule, pending } = collectingSchedule();
 
-    const result = await consumeAndChangeAtOnce(db(), { token, userId: user.id, tokenId: "00000000-0000-0000-0000-000000000000", passwordHash: "not-a-real-hash", ...context() }, schedule);
+    const result = await consumeAndChangeAtOnce(
+      db(),
+      { token, userId: user.id, tokenId: "00000000-0000-0000-0000-000000000000", passwordHash: "not-a-real-hash", ...context() },
+      schedule,
+    );
     expect(result).toEqual({ ok: false, code: "SECOND_FACTOR_REQUIRED" });
 
     expect(pending).toHaveLength(0);
@@ -95,7 +102,10 @@ describeEachDatabase("password reset with a second factor", ({ handle, driver })
     expect((await verifyCredentials(db(), user.email, CURRENT_PASSWORD)).ok).toBe(true);
     expect(await db().select({ id: sessions.id }).from(sessions).where(eq(sessions.userId, user.id))).toEqual([{ id: session.id }]);
     expect(await eventsOf(user.id, "password_reset.completed")).toHaveLength(0);
-    expect(await resetPassword(db(), { token, password: NEW_PASSWORD, ...context() }, schedule)).toEqual({ ok: false, code: "SECOND_FACTOR_REQUIRED" });
+    expect(await resetPassword(db(), { token, password: NEW_PASSWORD, ...context() }, schedule)).toEqual({
+      ok: false,
+      code: "SECOND_FACTOR_REQUIRED",
+    });
     expect(await resetPassword(db(), { token, password: NEW_PASSWORD, otp: totpCode(key), ...context() }, schedule)).toEqual({ ok: true });
   });
 
@@ -103,14 +113,22 @@ describeEachDatabase("password reset with a second factor", ({ handle, driver })
     const { user, key, codes, token } = await enrolledUserWithLink();
     const { schedule, pending } = collectingSchedule();
 
-    expect(await resetPassword(db(), { token, password: NEW_PASSWORD, otp: "000000", ...context() }, schedule)).toEqual({ ok: false, code: "INVALID_CODE" });
-    expect(await resetPassword(db(), { token, password: NEW_PASSWORD, recoveryCode: "AAAA-BBBB-CCCC-DDDD", ...context() }, schedule)).toEqual({
+    expect(await resetPassword(db(), { token, password: NEW_PASSWORD, otp: "000000", ...context() }, schedule)).toEqual({
+      ok: false,
+      code: "INVALID_CODE",
+    });
+    expect(
+      await resetPassword(db(), { token, password: NEW_PASSWORD, recoveryCode: "AAAA-BBBB-CCCC-DDDD", ...context() }, schedule),
+    ).toEqual({
       ok: false,
       code: "INVALID_CODE",
     });
 
     expect(pending).toHaveLength(0);
-    const [row] = await db().select().from(passwordResetTokens).where(eq(passwordResetTokens.tokenHash, hashToken(token)));
+    const [row] = await db()
+      .select()
+      .from(passwordResetTokens)
+      .where(eq(passwordResetTokens.tokenHash, hashToken(token)));
     expect(row?.usedAt).toBeNull();
     expect(await inspectResetToken(db(), token)).toMatchObject({ status: "valid" });
     expect((await verifyCredentials(db(), user.email, CURRENT_PASSWORD)).ok).toBe(true);
@@ -148,7 +166,9 @@ describeEachDatabase("password reset with a second factor", ({ handle, driver })
     const code = totpCode(key);
     const { schedule, runAll } = collectingSchedule();
 
-    expect(await resetPassword(db(), { token, password: NEW_PASSWORD, otp: ` ${code.slice(0, 3)} ${code.slice(3)} `, ...context() }, schedule)).toEqual({ ok: true });
+    expect(
+      await resetPassword(db(), { token, password: NEW_PASSWORD, otp: ` ${code.slice(0, 3)} ${code.slice(3)} `, ...context() }, schedule),
+    ).toEqual({ ok: true });
 
     expect(await db().select().from(sessions).where(eq(sessions.userId, user.id))).toEqual([]);
     expect(await verifyCredentials(db(), user.email, CURRENT_PASSWORD)).toEqual({ ok: false, code: "INVALID_CREDENTIALS" });
@@ -161,7 +181,10 @@ describeEachDatabase("password reset with a second factor", ({ handle, driver })
 
     // The code was spent with the reset: on a new link it is refused.
     const next = await resetLinkFor(user);
-    expect(await resetPassword(db(), { token: next, password: "Another-Pass-72", otp: code, ...context() }, schedule)).toEqual({ ok: false, code: "INVALID_CODE" });
+    expect(await resetPassword(db(), { token: next, password: "Another-Pass-72", otp: code, ...context() }, schedule)).toEqual({
+      ok: false,
+      code: "INVALID_CODE",
+    });
     expect(await inspectResetToken(db(), next)).toMatchObject({ status: "valid" });
   });
 
@@ -169,7 +192,9 @@ describeEachDatabase("password reset with a second factor", ({ handle, driver })
     const { user, codes, token } = await enrolledUserWithLink();
     const { schedule, runAll } = collectingSchedule();
 
-    expect(await resetPassword(db(), { token, password: NEW_PASSWORD, recoveryCode: codes[2]!.toLowerCase(), ...context() }, schedule)).toEqual({ ok: true });
+    expect(
+      await resetPassword(db(), { token, password: NEW_PASSWORD, recoveryCode: codes[2]!.toLowerCase(), ...context() }, schedule),
+    ).toEqual({ ok: true });
     expect((await twoFactorState(db(), user.id)).recoveryCodesLeft).toBe(9);
     const used = await eventsOf(user.id, "two_factor.recovery_code_used");
     expect(used.map((e) => e.details)).toEqual([{ left: 9 }]);
@@ -177,7 +202,9 @@ describeEachDatabase("password reset with a second factor", ({ handle, driver })
     expect(await outbox.to(user.email, "A recovery code was used (9 left)")).toHaveLength(1);
 
     const next = await resetLinkFor(user);
-    expect(await resetPassword(db(), { token: next, password: "Another-Pass-73", recoveryCode: codes[2]!, ...context() }, schedule)).toEqual({
+    expect(
+      await resetPassword(db(), { token: next, password: "Another-Pass-73", recoveryCode: codes[2]!, ...context() }, schedule),
+    ).toEqual({
       ok: false,
       code: "INVALID_CODE",
     });
@@ -192,7 +219,9 @@ describeEachDatabase("password reset with a second factor", ({ handle, driver })
     const { user, key, token } = await enrolledUserWithLink();
     const { schedule } = collectingSchedule();
     for (let i = 0; i < SECOND_FACTOR_LIMIT.max; i++) {
-      expect(await resetPassword(db(), { token, password: NEW_PASSWORD, otp: String(100000 + i), ...context() }, schedule)).toMatchObject({ code: "INVALID_CODE" });
+      expect(await resetPassword(db(), { token, password: NEW_PASSWORD, otp: String(100000 + i), ...context() }, schedule)).toMatchObject({
+        code: "INVALID_CODE",
+      });
     }
     const limited = await resetPassword(db(), { token, password: NEW_PASSWORD, otp: totpCode(key), ...context() }, schedule);
     expect(limited).toMatchObject({ ok: false, code: "RATE_LIMITED" });
@@ -202,11 +231,15 @@ describeEachDatabase("password reset with a second factor", ({ handle, driver })
     expect(await eventsOf(user.id, "two_factor.throttled")).toHaveLength(1);
   });
 
-  it("keeps the second factor through \"This wasn't me\": the fresh link still asks for a code", async () => {
+  it('keeps the second factor through "This wasn\'t me": the fresh link still asks for a code', async () => {
     const user = await createUser(db());
     const { key } = await enrol(db(), user);
     const { schedule: later, runAll: sendNotice } = collectingSchedule();
-    const changed = await changePassword(db(), { userId: user.id, currentPassword: CURRENT_PASSWORD, newPassword: "Intruder-Chose-This-8", ...context() }, later);
+    const changed = await changePassword(
+      db(),
+      { userId: user.id, currentPassword: CURRENT_PASSWORD, newPassword: "Intruder-Chose-This-8", ...context() },
+      later,
+    );
     if (!changed.ok) throw new Error(changed.code);
     await sendNotice();
     const [notice] = await outbox.to(user.email, passwordChangedSubject);
@@ -223,7 +256,10 @@ describeEachDatabase("password reset with a second factor", ({ handle, driver })
     const fresh = (await outbox.to(user.email)).find((m) => RESET_LINK.test(m.text));
     const token = tokenIn(fresh, RESET_LINK);
     expect(await inspectResetToken(db(), token)).toMatchObject({ status: "valid", secondFactorRequired: true });
-    expect(await resetPassword(db(), { token, password: NEW_PASSWORD, ...context() }, schedule)).toEqual({ ok: false, code: "SECOND_FACTOR_REQUIRED" });
+    expect(await resetPassword(db(), { token, password: NEW_PASSWORD, ...context() }, schedule)).toEqual({
+      ok: false,
+      code: "SECOND_FACTOR_REQUIRED",
+    });
     expect(await resetPassword(db(), { token, password: NEW_PASSWORD, otp: totpCode(key), ...context() }, schedule)).toEqual({ ok: true });
   });
 
@@ -237,9 +273,17 @@ describeEachDatabase("password reset with a second factor", ({ handle, driver })
 
     expect(await twoFactorState(db(), user.id)).toMatchObject({ enabled: true, recoveryCodesLeft: 10 });
     expect(await db().select().from(recoveryCodes).where(eq(recoveryCodes.userId, user.id))).toHaveLength(10);
-    const token = tokenIn((await outbox.to(user.email)).find((m) => RESET_LINK.test(m.text)), RESET_LINK);
-    expect(await resetPassword(db(), { token, password: NEW_PASSWORD, ...context() }, schedule)).toEqual({ ok: false, code: "SECOND_FACTOR_REQUIRED" });
-    expect(await resetPassword(db(), { token, password: NEW_PASSWORD, recoveryCode: codes[0]!, ...context() }, schedule)).toEqual({ ok: true });
+    const token = tokenIn(
+      (await outbox.to(user.email)).find((m) => RESET_LINK.test(m.text)),
+      RESET_LINK,
+    );
+    expect(await resetPassword(db(), { token, password: NEW_PASSWORD, ...context() }, schedule)).toEqual({
+      ok: false,
+      code: "SECOND_FACTOR_REQUIRED",
+    });
+    expect(await resetPassword(db(), { token, password: NEW_PASSWORD, recoveryCode: codes[0]!, ...context() }, schedule)).toEqual({
+      ok: true,
+    });
     expect(await twoFactorState(db(), user.id)).toMatchObject({ enabled: true, recoveryCodesLeft: 9 });
   });
 
@@ -247,7 +291,10 @@ describeEachDatabase("password reset with a second factor", ({ handle, driver })
     const admin = await createUser(db());
     const { user, token } = await enrolledUserWithLink();
     const { schedule } = collectingSchedule();
-    expect(await resetPassword(db(), { token, password: NEW_PASSWORD, ...context() }, schedule)).toEqual({ ok: false, code: "SECOND_FACTOR_REQUIRED" });
+    expect(await resetPassword(db(), { token, password: NEW_PASSWORD, ...context() }, schedule)).toEqual({
+      ok: false,
+      code: "SECOND_FACTOR_REQUIRED",
+    });
     expect(await removeTwoFactorByAdmin(db(), { userId: user.id, adminId: admin.id, ...context() }, schedule)).toEqual({ ok: true });
     expect(await inspectResetToken(db(), token)).toMatchObject({ status: "valid", secondFactorRequired: false });
     expect(await resetPassword(db(), { token, password: NEW_PASSWORD, ...context() }, schedule)).toEqual({ ok: true });
@@ -261,7 +308,9 @@ describeEachDatabase("password reset with a second factor", ({ handle, driver })
       const passwords = Array.from({ length: 20 }, (_, i) => `Racing-Pass-${i}-!q`);
 
       const results = await Promise.all(
-        passwords.map((password, i) => resetPassword(db(), { token, password, recoveryCode: codes[i % codes.length]!, ...context() }, schedule)),
+        passwords.map((password, i) =>
+          resetPassword(db(), { token, password, recoveryCode: codes[i % codes.length]!, ...context() }, schedule),
+        ),
       );
 
       const winners = results.flatMap((r, i) => (r.ok ? [i] : []));
@@ -284,7 +333,9 @@ describeEachDatabase("password reset with a second factor", ({ handle, driver })
     it("checks at most five of twelve parallel wrong codes on one link, and the link still works", async () => {
       const { user, token } = await enrolledUserWithLink();
       const results = await Promise.all(
-        Array.from({ length: 12 }, (_, i) => resetPassword(db(), { token, password: NEW_PASSWORD, otp: String(200000 + i), ...context() }, () => {})),
+        Array.from({ length: 12 }, (_, i) =>
+          resetPassword(db(), { token, password: NEW_PASSWORD, otp: String(200000 + i), ...context() }, () => {}),
+        ),
       );
       const codes = results.map((r) => (r.ok ? "ok" : r.code));
       expect(codes.filter((c) => c === "INVALID_CODE")).toHaveLength(SECOND_FACTOR_LIMIT.max);

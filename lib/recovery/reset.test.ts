@@ -192,16 +192,26 @@ describeEachDatabase("password reset", ({ handle }) => {
     expect(queries.filter((q) => q.includes('insert into "jobs"'))).toHaveLength(1);
     const allowed = (ip: string) => answers.filter((a, n) => a.ok && requests[n]!.ip === ip).length;
     expect([allowed(busy), allowed(other)]).toEqual([2, 2]);
-    for (const refused of answers.filter((a) => !a.ok)) expect(refused).toMatchObject({ code: "RATE_LIMITED", retryAfterSeconds: expect.any(Number) });
-    const throttled = await db().select().from(auditEvents).where(and(eq(auditEvents.event, "password_reset.throttled"), eq(auditEvents.ip, busy)));
+    for (const refused of answers.filter((a) => !a.ok))
+      expect(refused).toMatchObject({ code: "RATE_LIMITED", retryAfterSeconds: expect.any(Number) });
+    const throttled = await db()
+      .select()
+      .from(auditEvents)
+      .where(and(eq(auditEvents.event, "password_reset.throttled"), eq(auditEvents.ip, busy)));
     expect(throttled.map((a) => a.details)).toEqual([{ limit: "ip" }]);
     // Each accepted request's own job is queued and scheduled: run, each ends done, and none other exists.
     const accepted = requests.filter((_, n) => answers[n]!.ok).map((r) => r.email);
-    const queued = await db().select().from(jobs).where(sql`${jobs.payload}->>'email' in ${requests.map((r) => r.email)}`);
+    const queued = await db()
+      .select()
+      .from(jobs)
+      .where(sql`${jobs.payload}->>'email' in ${requests.map((r) => r.email)}`);
     expect(queued.map((j) => j.payload?.email).sort()).toEqual([...accepted].sort());
     expect(pending).toHaveLength(4);
     await runAll();
-    const ran = await db().select({ status: jobs.status }).from(jobs).where(sql`${jobs.id} in ${queued.map((j) => j.id)}`);
+    const ran = await db()
+      .select({ status: jobs.status })
+      .from(jobs)
+      .where(sql`${jobs.id} in ${queued.map((j) => j.id)}`);
     expect(ran.map((j) => j.status)).toEqual(["done", "done", "done", "done"]);
   });
 
@@ -212,14 +222,22 @@ describeEachDatabase("password reset", ({ handle }) => {
     // Four instances (each its own batches), five requests each, all at once.
     const instances = Array.from({ length: 4 }, () => recordingQueries(handle()));
     const answers = await Promise.all(
-      instances.flatMap(({ db: instance }) => Array.from({ length: 5 }, () => requestPasswordReset(instance, { email: uniqueEmail(), ip, userAgent: null }, schedule))),
+      instances.flatMap(({ db: instance }) =>
+        Array.from({ length: 5 }, () => requestPasswordReset(instance, { email: uniqueEmail(), ip, userAgent: null }, schedule)),
+      ),
     );
 
     expect(instances.map(({ queries }) => queries.filter((q) => q.includes('insert into "jobs"')).length)).toEqual([1, 1, 1, 1]);
     expect(answers.filter((a) => a.ok)).toHaveLength(7);
-    const [bucket] = await db().select().from(rateLimitBuckets).where(eq(rateLimitBuckets.key, `reset-ip:${ip}`));
+    const [bucket] = await db()
+      .select()
+      .from(rateLimitBuckets)
+      .where(eq(rateLimitBuckets.key, `reset-ip:${ip}`));
     expect(bucket?.count).toBe(20);
-    const throttled = await db().select().from(auditEvents).where(and(eq(auditEvents.event, "password_reset.throttled"), eq(auditEvents.ip, ip)));
+    const throttled = await db()
+      .select()
+      .from(auditEvents)
+      .where(and(eq(auditEvents.event, "password_reset.throttled"), eq(auditEvents.ip, ip)));
     expect(throttled).toHaveLength(1);
   });
 
@@ -235,7 +253,8 @@ describeEachDatabase("password reset", ({ handle }) => {
 
     const flood = async (count: number) => {
       const answers = [];
-      for (let i = 0; i < count; i++) answers.push(await requestPasswordReset(db(), { email: uniqueEmail(), ip, userAgent: null }, schedule));
+      for (let i = 0; i < count; i++)
+        answers.push(await requestPasswordReset(db(), { email: uniqueEmail(), ip, userAgent: null }, schedule));
       return answers;
     };
     const first = await flood(200);
@@ -244,7 +263,10 @@ describeEachDatabase("password reset", ({ handle }) => {
     expect(await throttledRows()).toHaveLength(1);
 
     // The window ends: the next crossing is recorded again, once.
-    await db().update(rateLimitBuckets).set({ windowEndsAt: sql`now() - interval '1 second'` }).where(eq(rateLimitBuckets.key, `reset-ip:${ip}`));
+    await db()
+      .update(rateLimitBuckets)
+      .set({ windowEndsAt: sql`now() - interval '1 second'` })
+      .where(eq(rateLimitBuckets.key, `reset-ip:${ip}`));
     const second = await flood(50);
     expect(second.filter((a) => a.ok)).toHaveLength(2);
     expect(await throttledRows()).toHaveLength(2);
@@ -334,7 +356,10 @@ describeEachDatabase("password reset", ({ handle }) => {
     // Unconfirmed: even its registration password does not sign in yet.
     expect(await verifyCredentials(db(), user.email, CURRENT_PASSWORD)).toEqual({ ok: false, code: "INVALID_CREDENTIALS" });
     const token = await requestToken(db(), user.email);
-    const [older] = await db().select().from(passwordResetTokens).where(eq(passwordResetTokens.tokenHash, hashToken(token)));
+    const [older] = await db()
+      .select()
+      .from(passwordResetTokens)
+      .where(eq(passwordResetTokens.tokenHash, hashToken(token)));
     // A second, still-valid link for the same account.
     const { schedule: requestSchedule, runAll: deliver } = collectingSchedule();
     await requestPasswordReset(db(), { email: user.email, ip: uniqueIp(), userAgent: null }, requestSchedule);
@@ -362,10 +387,15 @@ describeEachDatabase("password reset", ({ handle }) => {
 
     expect(await inspectResetToken(db(), secondToken)).toEqual({ status: "used" });
     expect((await tokenRowsOf(db(), user.id)).every((row) => row.usedAt !== null)).toBe(true);
-    expect(await resetPassword(db(), { token, password: "Another-New-Pass-44", ip, userAgent: null }, schedule)).toEqual({ ok: false, code: "TOKEN_PROBLEM", problem: "used" });
+    expect(await resetPassword(db(), { token, password: "Another-New-Pass-44", ip, userAgent: null }, schedule)).toEqual({
+      ok: false,
+      code: "TOKEN_PROBLEM",
+      problem: "used",
+    });
     expect(await resetPassword(db(), { token: secondToken, password: "Another-New-Pass-44", ip, userAgent: null }, schedule)).toEqual({
       ok: false,
-      code: "TOKEN_PROBLEM", problem: "used",
+      code: "TOKEN_PROBLEM",
+      problem: "used",
     });
 
     const audits = await db().select().from(auditEvents).where(eq(auditEvents.userId, user.id));
@@ -392,13 +422,17 @@ describeEachDatabase("password reset", ({ handle }) => {
 
     expect(await resetPassword(db(), { token, password: "Brand-New-Pass-45", ip: null, userAgent: null }, schedule)).toEqual({
       ok: false,
-      code: "TOKEN_PROBLEM", problem: "expired",
+      code: "TOKEN_PROBLEM",
+      problem: "expired",
     });
     expect(pending).toHaveLength(0);
     expect((await verifyCredentials(db(), user.email, CURRENT_PASSWORD)).ok).toBe(true);
-    expect(await resetPassword(db(), { token: "A".repeat(43), password: "Brand-New-Pass-45", ip: null, userAgent: null }, schedule)).toEqual({
+    expect(
+      await resetPassword(db(), { token: "A".repeat(43), password: "Brand-New-Pass-45", ip: null, userAgent: null }, schedule),
+    ).toEqual({
       ok: false,
-      code: "TOKEN_PROBLEM", problem: "invalid",
+      code: "TOKEN_PROBLEM",
+      problem: "invalid",
     });
   });
 
@@ -408,7 +442,9 @@ describeEachDatabase("password reset", ({ handle }) => {
     const passwords = Array.from({ length: 20 }, (_, i) => `Racing-Pass-${i}-!q`);
     const { schedule, pending } = collectingSchedule();
 
-    const results = await Promise.all(passwords.map((password) => resetPassword(db(), { token, password, ip: null, userAgent: null }, schedule)));
+    const results = await Promise.all(
+      passwords.map((password) => resetPassword(db(), { token, password, ip: null, userAgent: null }, schedule)),
+    );
 
     const winners = results.flatMap((r, i) => (r.ok ? [i] : []));
     expect(winners).toHaveLength(1);
@@ -424,7 +460,9 @@ describeEachDatabase("password reset", ({ handle }) => {
     const token = await requestToken(db(), user.email);
     const newPassword = "Brand-New-Pass-46";
     const { schedule, runAll } = collectingSchedule();
-    expect(await resetPassword(db(), { token, password: newPassword, ip: uniqueIp(), userAgent: CHROME_ON_WINDOWS }, schedule)).toEqual({ ok: true });
+    expect(await resetPassword(db(), { token, password: newPassword, ip: uniqueIp(), userAgent: CHROME_ON_WINDOWS }, schedule)).toEqual({
+      ok: true,
+    });
     await runAll();
 
     const dump = await dumpAllTables(db());
@@ -466,7 +504,9 @@ describeEachDatabase("password reset", ({ handle }) => {
     const ip = uniqueIp();
     const { schedule, pending, runAll } = collectingSchedule();
 
-    expect(await resetPassword(db(), { token, password: "Brand-New-Pass-47", ip, userAgent: CHROME_ON_WINDOWS }, schedule)).toEqual({ ok: true });
+    expect(await resetPassword(db(), { token, password: "Brand-New-Pass-47", ip, userAgent: CHROME_ON_WINDOWS }, schedule)).toEqual({
+      ok: true,
+    });
     expect(pending).toHaveLength(1);
     expect((await mailTo(user.email)).filter((m) => m.subject === passwordChangedSubject)).toEqual([]);
 

@@ -8,7 +8,14 @@ import { audit } from "../audit";
 import type { RequestContext } from "../client-ip";
 import type { Schedule } from "../jobs/definition";
 import { hashNewPassword, passwordPolicyErrors } from "../password-hashing";
-import { checkSecondFactor, countSecondFactorAttempt, recordRecoveryCodeUse, settleAttempt, type CodeRefusal, type SecondFactorInput } from "../second-factor/check";
+import {
+  checkSecondFactor,
+  countSecondFactorAttempt,
+  recordRecoveryCodeUse,
+  settleAttempt,
+  type CodeRefusal,
+  type SecondFactorInput,
+} from "../second-factor/check";
 import { hasTwoFactor } from "../second-factor/enrolment";
 import { consumeToken, consumeTokenSql, lookUpTokenAndUser, type TokenProblem } from "../single-use-tokens";
 import { isWellFormedToken } from "../tokens";
@@ -19,8 +26,7 @@ import { maskEmail } from "../validation/fields";
 export type { TokenProblem };
 
 export type InspectResult =
-  | { status: "valid"; maskedEmail: string; expiresAt: Date; secondFactorRequired: boolean }
-  | { status: TokenProblem };
+  { status: "valid"; maskedEmail: string; expiresAt: Date; secondFactorRequired: boolean } | { status: TokenProblem };
 
 /**
  * What a reset link is, without consuming it: GET and HEAD (and mail scanners) land here.
@@ -40,7 +46,15 @@ async function findToken(db: Database, token: string): Promise<FoundToken> {
   const { lookup, user } = await lookUpTokenAndUser(db, passwordResetTokens, token);
   if (lookup.status !== "valid") return lookup;
   if (!user) return { status: "invalid" };
-  return { status: "valid", tokenId: lookup.id, userId: lookup.userId, email: user.email, passwordHash: user.passwordHash, twoFactor: user.twoFactor, expiresAt: lookup.expiresAt };
+  return {
+    status: "valid",
+    tokenId: lookup.id,
+    userId: lookup.userId,
+    email: user.email,
+    passwordHash: user.passwordHash,
+    twoFactor: user.twoFactor,
+    expiresAt: lookup.expiresAt,
+  };
 }
 
 export type ResetPasswordResult =
@@ -102,7 +116,10 @@ async function resetPasswordUntraced(
   // one argon2 run's wait, not two. A rejected password only wasted its hash (and, with two
   // factors, spent no code: the code is checked only once the password is accepted).
   // Hashed before the transaction so that row locks are held for milliseconds, not an argon2 run.
-  const [passwordErrors, hashed] = await Promise.all([passwordPolicyErrors(input.password), hashNewPassword(found.passwordHash, input.password)]);
+  const [passwordErrors, hashed] = await Promise.all([
+    passwordPolicyErrors(input.password),
+    hashNewPassword(found.passwordHash, input.password),
+  ]);
   if (hashed.sameAsCurrent) passwordErrors.push("Choose a password different from your current one.");
   if (passwordErrors.length > 0) return { ok: false, code: "PASSWORD_REJECTED", passwordErrors };
 
@@ -155,7 +172,9 @@ export async function consumeAndChangeAtOnce(
   const change = resetChange(input);
   const [row] = await queryRows<ChangeOutcomeRow & { two_factor: boolean | null }>(
     db,
-    sql`with owner as (select ${users.id} as id, ${users.twoFactorEnabledAt} is not null as two_factor from ${users} where ${users.id} = ${input.userId} for no key update),
+    sql`with owner as (
+        select ${users.id} as id, ${users.twoFactorEnabledAt} is not null as two_factor from ${users}
+        where ${users.id} = ${input.userId} for no key update),
       consumed as (${consumeTokenSql(passwordResetTokens, input.token, sql`(select id from owner where not two_factor)`)}),
       ${credentialChangeSql(change, sql`exists (select 1 from consumed)`)}
       select ${CHANGE_OUTCOME}, (select two_factor from owner) as two_factor`,
@@ -188,13 +207,19 @@ async function consumeAndChange(
       let recoveryCodesLeft: number | undefined;
       if (await hasTwoFactor(tx, consumed.userId)) {
         const checked = await checkSecondFactor(tx, consumed.userId, input);
-        if (!checked.ok) throw new RollBack({ ok: false, code: checked.code === "NOT_ENABLED" ? "SECOND_FACTOR_REQUIRED" : "INVALID_CODE" });
+        if (!checked.ok)
+          throw new RollBack({ ok: false, code: checked.code === "NOT_ENABLED" ? "SECOND_FACTOR_REQUIRED" : "INVALID_CODE" });
         if (checked.method === "recovery_code") recoveryCodesLeft = checked.recoveryCodesLeft ?? 0;
       }
 
       if (!(await changeCredentials(tx, db, resetChange(input), schedule))) throw new Error("reset token points at a missing user");
       if (recoveryCodesLeft !== undefined) {
-        await recordRecoveryCodeUse(db, tx, schedule, { userId: consumed.userId, recoveryCodesLeft, ip: input.ip, userAgent: input.userAgent });
+        await recordRecoveryCodeUse(db, tx, schedule, {
+          userId: consumed.userId,
+          recoveryCodesLeft,
+          ip: input.ip,
+          userAgent: input.userAgent,
+        });
       }
       return { ok: true } as const;
     });

@@ -29,7 +29,7 @@ async function eventsOf(db: Database, userId: string, event: string) {
     .where(and(eq(auditEvents.userId, userId), eq(auditEvents.event, event)));
 }
 
-describeEachDatabase("\"This wasn't me\" report", ({ handle }) => {
+describeEachDatabase('"This wasn\'t me" report', ({ handle }) => {
   const db = () => handle().db;
 
   /** Tokens in the emails to `email` with `subject` and `link`, in no particular order. */
@@ -62,7 +62,10 @@ describeEachDatabase("\"This wasn't me\" report", ({ handle }) => {
     expect(await inspectReportToken(db(), reportToken)).toEqual({ status: "valid" });
     expect(await inspectReportToken(db(), reportToken)).toEqual({ status: "valid" });
 
-    const [row] = await db().select().from(passwordChangeReportTokens).where(eq(passwordChangeReportTokens.tokenHash, hashToken(reportToken)));
+    const [row] = await db()
+      .select()
+      .from(passwordChangeReportTokens)
+      .where(eq(passwordChangeReportTokens.tokenHash, hashToken(reportToken)));
     expect(row?.usedAt).toBeNull();
     expect(await findSession(db(), sessionToken)).not.toBeNull();
     expect((await verifyCredentials(db(), user.email, CHANGED_PASSWORD)).ok).toBe(true);
@@ -133,7 +136,9 @@ describeEachDatabase("\"This wasn't me\" report", ({ handle }) => {
 
     const reclaimed = "Owner-Took-It-Back-9";
     const after = collectingSchedule();
-    expect(await resetPassword(db(), { token: resetTokens[0]!, password: reclaimed, ip: null, userAgent: null }, after.schedule)).toEqual({ ok: true });
+    expect(await resetPassword(db(), { token: resetTokens[0]!, password: reclaimed, ip: null, userAgent: null }, after.schedule)).toEqual({
+      ok: true,
+    });
     expect(await verifyCredentials(db(), user.email, reclaimed)).toMatchObject({ ok: true, user: { id: user.id } });
     expect(await verifyCredentials(db(), user.email, CHANGED_PASSWORD)).toEqual({ ok: false, code: "INVALID_CREDENTIALS" });
   });
@@ -145,7 +150,9 @@ describeEachDatabase("\"This wasn't me\" report", ({ handle }) => {
     await first.runAll();
     const [resetToken] = await tokensSent(user.email, resetPasswordSubject, RESET_LINK);
     const reclaimed = "Owner-Took-It-Back-10";
-    expect(await resetPassword(db(), { token: resetToken!, password: reclaimed, ip: null, userAgent: null }, collectingSchedule().schedule)).toEqual({
+    expect(
+      await resetPassword(db(), { token: resetToken!, password: reclaimed, ip: null, userAgent: null }, collectingSchedule().schedule),
+    ).toEqual({
       ok: true,
     });
     const session = await insertSession(db(), { userId: user.id, userAgent: null, ip: null });

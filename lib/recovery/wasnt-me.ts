@@ -21,7 +21,12 @@ export type ReportResult = { ok: true } | { ok: false; problem: TokenProblem };
  * and the password is locked (no password signs in any more); then a fresh reset link goes
  * to the address, so its owner can take the account back.
  */
-export async function reportPasswordChange(db: Database, token: string, context: RequestContext, schedule: Schedule): Promise<ReportResult> {
+export async function reportPasswordChange(
+  db: Database,
+  token: string,
+  context: RequestContext,
+  schedule: Schedule,
+): Promise<ReportResult> {
   // Read first for the user id: the transaction locks the user row before the token's (see lockUser).
   const found = await lookUpToken(db, passwordChangeReportTokens, token);
   if (found.status !== "valid") return { ok: false, problem: found.status };

@@ -34,14 +34,21 @@ describeEachDatabase("checking a second factor", ({ handle, driver }) => {
   it("accepts each recovery code once, counting down, and new codes replace all old ones", async () => {
     const user = await createUser(db());
     const { codes } = await enrol(db(), user);
-    expect(await checkSecondFactor(db(), user.id, { recoveryCode: codes[0]!.toLowerCase() })).toEqual({ ok: true, method: "recovery_code", recoveryCodesLeft: 9 });
+    expect(await checkSecondFactor(db(), user.id, { recoveryCode: codes[0]!.toLowerCase() })).toEqual({
+      ok: true,
+      method: "recovery_code",
+      recoveryCodesLeft: 9,
+    });
     expect(await checkSecondFactor(db(), user.id, { recoveryCode: codes[0]! })).toEqual({ ok: false, code: "INVALID_CODE" });
     expect(await checkSecondFactor(db(), user.id, { recoveryCode: "not-a-code" })).toEqual({ ok: false, code: "INVALID_CODE" });
 
     const replaced = await replaceRecoveryCodes(db(), { userId: user.id, ...context() });
     if (!replaced.ok) throw new Error(replaced.code);
     expect(await checkSecondFactor(db(), user.id, { recoveryCode: codes[1]! })).toEqual({ ok: false, code: "INVALID_CODE" });
-    expect(await checkSecondFactor(db(), user.id, { recoveryCode: replaced.recoveryCodes[0]! })).toMatchObject({ ok: true, recoveryCodesLeft: 9 });
+    expect(await checkSecondFactor(db(), user.id, { recoveryCode: replaced.recoveryCodes[0]! })).toMatchObject({
+      ok: true,
+      recoveryCodesLeft: 9,
+    });
   });
 
   it("counts attempts before checking and gives a right code's attempt back", async () => {
@@ -49,44 +56,68 @@ describeEachDatabase("checking a second factor", ({ handle, driver }) => {
     const { key } = await enrol(db(), user);
     for (let i = 0; i < SECOND_FACTOR_LIMIT.max - 1; i++) {
       const challenge = await startSignInChallenge(db(), { userId: user.id, credentialsVersion: 1, ...context() });
-      expect(await passSignInChallenge(db(), { token: challenge.token, otp: "000000", ...context() }, () => {})).toMatchObject({ code: "INVALID_CODE" });
+      expect(await passSignInChallenge(db(), { token: challenge.token, otp: "000000", ...context() }, () => {})).toMatchObject({
+        code: "INVALID_CODE",
+      });
     }
     const challenge = await startSignInChallenge(db(), { userId: user.id, credentialsVersion: 1, ...context() });
-    expect(await passSignInChallenge(db(), { token: challenge.token, otp: totpCode(key), ...context() }, () => {})).toMatchObject({ ok: true });
+    expect(await passSignInChallenge(db(), { token: challenge.token, otp: totpCode(key), ...context() }, () => {})).toMatchObject({
+      ok: true,
+    });
     const last = await startSignInChallenge(db(), { userId: user.id, credentialsVersion: 1, ...context() });
-    expect(await passSignInChallenge(db(), { token: last.token, otp: "000000", ...context() }, () => {})).toMatchObject({ code: "INVALID_CODE" });
-    expect(await passSignInChallenge(db(), { token: last.token, otp: totpCode(key, Date.now() + 30_000), ...context() }, () => {})).toMatchObject({ code: "RATE_LIMITED" });
-    expect(await passSignInChallenge(db(), { token: last.token, otp: totpCode(key, Date.now() + 30_000), ...context() }, () => {})).toMatchObject({ code: "RATE_LIMITED" });
+    expect(await passSignInChallenge(db(), { token: last.token, otp: "000000", ...context() }, () => {})).toMatchObject({
+      code: "INVALID_CODE",
+    });
+    expect(
+      await passSignInChallenge(db(), { token: last.token, otp: totpCode(key, Date.now() + 30_000), ...context() }, () => {}),
+    ).toMatchObject({ code: "RATE_LIMITED" });
+    expect(
+      await passSignInChallenge(db(), { token: last.token, otp: totpCode(key, Date.now() + 30_000), ...context() }, () => {}),
+    ).toMatchObject({ code: "RATE_LIMITED" });
     // The first refusal of the window is audited once, not every one after it.
-    const throttled = await db().select().from(auditEvents).where(and(eq(auditEvents.userId, user.id), eq(auditEvents.event, "two_factor.throttled")));
+    const throttled = await db()
+      .select()
+      .from(auditEvents)
+      .where(and(eq(auditEvents.userId, user.id), eq(auditEvents.event, "two_factor.throttled")));
     expect(throttled).toHaveLength(1);
   });
 
   // PGlite runs one query at a time: a race can only show on PostgreSQL.
-  if (driver === "postgres") it("checks at most 5 of 30 parallel wrong codes, and accepts one code once among 10 parallel uses", async () => {
-    const user = await createUser(db());
-    const { key } = await enrol(db(), user);
-    const challenges = await Promise.all(Array.from({ length: 30 }, () => startSignInChallenge(db(), { userId: user.id, credentialsVersion: 1, ...context() })));
-    const wrong = await Promise.all(challenges.map((c, i) => passSignInChallenge(db(), { token: c.token, otp: String(100000 + i), ...context() }, () => {})));
-    expect(wrong.filter((r) => !r.ok && r.code === "INVALID_CODE")).toHaveLength(SECOND_FACTOR_LIMIT.max);
-    expect(wrong.filter((r) => !r.ok && r.code === "RATE_LIMITED")).toHaveLength(30 - SECOND_FACTOR_LIMIT.max);
-    const failed = await db().select().from(auditEvents).where(and(eq(auditEvents.userId, user.id), eq(auditEvents.event, "two_factor.code_failed")));
-    expect(failed).toHaveLength(SECOND_FACTOR_LIMIT.max);
+  if (driver === "postgres")
+    it("checks at most 5 of 30 parallel wrong codes, and accepts one code once among 10 parallel uses", async () => {
+      const user = await createUser(db());
+      const { key } = await enrol(db(), user);
+      const challenges = await Promise.all(
+        Array.from({ length: 30 }, () => startSignInChallenge(db(), { userId: user.id, credentialsVersion: 1, ...context() })),
+      );
+      const wrong = await Promise.all(
+        challenges.map((c, i) => passSignInChallenge(db(), { token: c.token, otp: String(100000 + i), ...context() }, () => {})),
+      );
+      expect(wrong.filter((r) => !r.ok && r.code === "INVALID_CODE")).toHaveLength(SECOND_FACTOR_LIMIT.max);
+      expect(wrong.filter((r) => !r.ok && r.code === "RATE_LIMITED")).toHaveLength(30 - SECOND_FACTOR_LIMIT.max);
+      const failed = await db()
+        .select()
+        .from(auditEvents)
+        .where(and(eq(auditEvents.userId, user.id), eq(auditEvents.event, "two_factor.code_failed")));
+      expect(failed).toHaveLength(SECOND_FACTOR_LIMIT.max);
 
-    const other = await createUser(db());
-    const enrolled = await enrol(db(), other);
-    const code = totpCode(enrolled.key, Date.now() + 30_000);
-    const uses = await Promise.all(Array.from({ length: 10 }, () => checkSecondFactor(db(), other.id, { otp: code })));
-    expect(uses.filter((r) => r.ok)).toHaveLength(1);
-    expect(key).not.toBe(enrolled.key);
-  });
+      const other = await createUser(db());
+      const enrolled = await enrol(db(), other);
+      const code = totpCode(enrolled.key, Date.now() + 30_000);
+      const uses = await Promise.all(Array.from({ length: 10 }, () => checkSecondFactor(db(), other.id, { otp: code })));
+      expect(uses.filter((r) => r.ok)).toHaveLength(1);
+      expect(key).not.toBe(enrolled.key);
+    });
 
   it("reads a key sealed under AUTH_SECRET_PREVIOUS and seals it again under the new secret", async () => {
     const user = await createUser(db());
     const { key } = await enrol(db(), user);
     const oldSecret = "an-old-secret-that-is-at-least-32-chars-long";
     outbox.configure({ AUTH_SECRET: oldSecret });
-    await db().update(users).set({ twoFactorSecret: seal(key, "two-factor") }).where(eq(users.id, user.id));
+    await db()
+      .update(users)
+      .set({ twoFactorSecret: seal(key, "two-factor") })
+      .where(eq(users.id, user.id));
     outbox.configure({ AUTH_SECRET: "the-new-secret-that-is-at-least-32-chars-long", AUTH_SECRET_PREVIOUS: oldSecret });
     const [before] = await db().select({ s: users.twoFactorSecret }).from(users).where(eq(users.id, user.id));
     expect(await checkSecondFactor(db(), user.id, { otp: totpCode(key) })).toMatchObject({ ok: true });

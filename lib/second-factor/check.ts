@@ -25,13 +25,10 @@ export interface SecondFactorInput {
 }
 
 export type SecondFactorCheck =
-  | { ok: true; method: "totp" | "recovery_code"; recoveryCodesLeft?: number }
-  | { ok: false; code: "INVALID_CODE" | "NOT_ENABLED" };
+  { ok: true; method: "totp" | "recovery_code"; recoveryCodesLeft?: number } | { ok: false; code: "INVALID_CODE" | "NOT_ENABLED" };
 
 /** Why a code was not accepted: wrong, or over the budget. */
-export type CodeRefusal =
-  | { ok: false; code: "INVALID_CODE" }
-  | { ok: false; code: "RATE_LIMITED"; retryAfterSeconds: number };
+export type CodeRefusal = { ok: false; code: "INVALID_CODE" } | { ok: false; code: "RATE_LIMITED"; retryAfterSeconds: number };
 
 /**
  * Spends one attempt of the user's second-factor budget; the caller checks the code only when
@@ -45,7 +42,11 @@ export async function countSecondFactorAttempt(
   const counted = await consumeRateLimit(db, SECOND_FACTOR_LIMIT, userId);
   if (counted.allowed) return { ok: true };
   // Once per window (the first refusal), as every other limit is audited.
-  await auditThrottled(db, { event: "two_factor.throttled", userId, ip: context.ip, userAgent: context.userAgent }, counted.refusedInWindow);
+  await auditThrottled(
+    db,
+    { event: "two_factor.throttled", userId, ip: context.ip, userAgent: context.userAgent },
+    counted.refusedInWindow,
+  );
   return { ok: false, code: "RATE_LIMITED", retryAfterSeconds: counted.retryAfterSeconds };
 }
 
@@ -53,7 +54,12 @@ export async function countSecondFactorAttempt(
  * After a counted attempt: a wrong code is audited and stays counted; anything else (a right
  * code, or a refusal that checked no code) gives the attempt back.
  */
-export async function settleAttempt(db: Database, userId: string, outcome: { ok: boolean; code?: string }, context: RequestContext): Promise<void> {
+export async function settleAttempt(
+  db: Database,
+  userId: string,
+  outcome: { ok: boolean; code?: string },
+  context: RequestContext,
+): Promise<void> {
   if (!outcome.ok && outcome.code === "INVALID_CODE") {
     await audit(db, { event: "two_factor.code_failed", userId, ip: context.ip, userAgent: context.userAgent });
     return;
@@ -74,7 +80,10 @@ export async function checkSecondFactor(
   input: SecondFactorInput,
   timestampMs: number = Date.now(),
 ): Promise<SecondFactorCheck> {
-  const user = await db.query.users.findFirst({ where: eq(users.id, userId), columns: { twoFactorSecret: true, twoFactorEnabledAt: true } });
+  const user = await db.query.users.findFirst({
+    where: eq(users.id, userId),
+    columns: { twoFactorSecret: true, twoFactorEnabledAt: true },
+  });
   if (!user?.twoFactorSecret || !user.twoFactorEnabledAt) return { ok: false, code: "NOT_ENABLED" };
 
   if (input.otp) {
@@ -119,6 +128,19 @@ export async function recordRecoveryCodeUse(
 ): Promise<void> {
   const user = await tx.query.users.findFirst({ where: eq(users.id, input.userId), columns: { email: true } });
   if (!user) return;
-  await audit(tx, { event: "two_factor.recovery_code_used", userId: input.userId, ip: input.ip, userAgent: input.userAgent, details: { left: input.recoveryCodesLeft } });
-  await enqueueTwoFactorNotice(db, tx, schedule, { userId: input.userId, email: user.email, change: "recovery_code_used", recoveryCodesLeft: input.recoveryCodesLeft, ip: input.ip, userAgent: input.userAgent });
+  await audit(tx, {
+    event: "two_factor.recovery_code_used",
+    userId: input.userId,
+    ip: input.ip,
+    userAgent: input.userAgent,
+    details: { left: input.recoveryCodesLeft },
+  });
+  await enqueueTwoFactorNotice(db, tx, schedule, {
+    userId: input.userId,
+    email: user.email,
+    change: "recovery_code_used",
+    recoveryCodesLeft: input.recoveryCodesLeft,
+    ip: input.ip,
+    userAgent: input.userAgent,
+  });
 }

@@ -51,14 +51,20 @@ describeEachDatabase("two-factor enrolment", ({ handle }) => {
   it("turns off only with the password and a current code, and emails the user", async () => {
     const user = await createUser(db());
     const { key } = await enrol(db(), user);
-    const wrongPassword = await disableTwoFactor(db(), { userId: user.id, password: "Wrong-Password-1", otp: totpCode(key), ...context() }, () => {});
+    const wrongPassword = await disableTwoFactor(
+      db(),
+      { userId: user.id, password: "Wrong-Password-1", otp: totpCode(key), ...context() },
+      () => {},
+    );
     expect(wrongPassword).toEqual({ ok: false, code: "WRONG_PASSWORD" });
     const wrongCode = await disableTwoFactor(db(), { userId: user.id, password: user.password, otp: "000000", ...context() }, () => {});
     expect(wrongCode).toEqual({ ok: false, code: "INVALID_CODE" });
     expect((await twoFactorState(db(), user.id)).enabled).toBe(true);
 
     const scheduled = collectingSchedule();
-    expect(await disableTwoFactor(db(), { userId: user.id, password: user.password, otp: totpCode(key), ...context() }, scheduled.schedule)).toEqual({ ok: true });
+    expect(
+      await disableTwoFactor(db(), { userId: user.id, password: user.password, otp: totpCode(key), ...context() }, scheduled.schedule),
+    ).toEqual({ ok: true });
     expect(await twoFactorState(db(), user.id)).toEqual({ enabled: false, enabledAt: null, recoveryCodesLeft: 0 });
     expect(await db().select().from(recoveryCodes).where(eq(recoveryCodes.userId, user.id))).toEqual([]);
     await scheduled.runAll();
@@ -69,14 +75,22 @@ describeEachDatabase("two-factor enrolment", ({ handle }) => {
     const user = await createUser(db());
     await enrol(db(), user);
     const scheduled = collectingSchedule();
-    expect(await removeTwoFactorByAdmin(db(), { userId: user.id, adminId: "admin-1", ...context() }, scheduled.schedule)).toEqual({ ok: true });
+    expect(await removeTwoFactorByAdmin(db(), { userId: user.id, adminId: "admin-1", ...context() }, scheduled.schedule)).toEqual({
+      ok: true,
+    });
     expect((await twoFactorState(db(), user.id)).enabled).toBe(false);
-    const events = await db().select().from(auditEvents).where(and(eq(auditEvents.userId, user.id), eq(auditEvents.event, "admin.two_factor_removed")));
+    const events = await db()
+      .select()
+      .from(auditEvents)
+      .where(and(eq(auditEvents.userId, user.id), eq(auditEvents.event, "admin.two_factor_removed")));
     expect(events[0]?.details).toMatchObject({ admin_id: "admin-1" });
     await scheduled.runAll();
     const [mail] = await outbox.to(user.email, "Two-factor authentication was turned off");
     expect(mail?.text).toContain("An administrator turned off two-factor authentication");
-    expect(await removeTwoFactorByAdmin(db(), { userId: user.id, adminId: "admin-1", ...context() }, () => {})).toEqual({ ok: false, code: "NOT_ENABLED" });
+    expect(await removeTwoFactorByAdmin(db(), { userId: user.id, adminId: "admin-1", ...context() }, () => {})).toEqual({
+      ok: false,
+      code: "NOT_ENABLED",
+    });
   });
 
   it("writes the notice as a durable job in the change's transaction", async () => {

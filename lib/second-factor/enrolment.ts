@@ -35,9 +35,7 @@ export async function hasTwoFactor(db: Database | Transaction, userId: string): 
   return Boolean(user?.twoFactorEnabledAt);
 }
 
-export type EnrolmentOffer =
-  | { ok: true; setupKey: string; uri: string; qrSvg: string }
-  | { ok: false; code: "ALREADY_ENABLED" };
+export type EnrolmentOffer = { ok: true; setupKey: string; uri: string; qrSvg: string } | { ok: false; code: "ALREADY_ENABLED" };
 
 /**
  * The key to enrol, with its QR code: the pending key when one was offered within
@@ -71,9 +69,7 @@ export async function offerEnrolment(db: Database, user: { id: string; email: st
 }
 
 export type ConfirmEnrolmentResult =
-  | { ok: true; recoveryCodes: string[] }
-  | CodeRefusal
-  | { ok: false; code: "ENROLMENT_EXPIRED" | "ALREADY_ENABLED" };
+  { ok: true; recoveryCodes: string[] } | CodeRefusal | { ok: false; code: "ENROLMENT_EXPIRED" | "ALREADY_ENABLED" };
 
 /**
  * Turns two-factor authentication on once `code` proves the app holds the offered key; returns
@@ -94,7 +90,10 @@ export async function confirmEnrolment(
     });
     if (!row) throw new Error(`no user ${input.userId}`);
     if (row.twoFactorEnabledAt) return { ok: false, code: "ALREADY_ENABLED" };
-    const expired = !row.twoFactorPendingSecret || !row.twoFactorPendingAt || Date.now() - row.twoFactorPendingAt.getTime() > ENROLMENT_TTL_MINUTES * 60_000;
+    const expired =
+      !row.twoFactorPendingSecret ||
+      !row.twoFactorPendingAt ||
+      Date.now() - row.twoFactorPendingAt.getTime() > ENROLMENT_TTL_MINUTES * 60_000;
     if (expired) return { ok: false, code: "ENROLMENT_EXPIRED" };
     const key = unsealWithAge(row.twoFactorPendingSecret!, "two-factor").plain;
     const step = matchingTotpStep(key, input.code);
@@ -111,7 +110,13 @@ export async function confirmEnrolment(
       .where(eq(users.id, input.userId));
     const codes = await storeRecoveryCodes(tx, input.userId);
     await audit(tx, { event: "two_factor.enabled", userId: input.userId, ip: input.ip, userAgent: input.userAgent });
-    await enqueueTwoFactorNotice(db, tx, schedule, { userId: input.userId, email: row.email, change: "enabled", ip: input.ip, userAgent: input.userAgent });
+    await enqueueTwoFactorNotice(db, tx, schedule, {
+      userId: input.userId,
+      email: row.email,
+      change: "enabled",
+      ip: input.ip,
+      userAgent: input.userAgent,
+    });
     return { ok: true, recoveryCodes: codes };
   });
   await settleAttempt(db, input.userId, outcome, input);
@@ -140,14 +145,23 @@ export async function disableTwoFactor(
   input: { userId: string; password: string } & SecondFactorInput & RequestContext,
   schedule: Schedule,
 ): Promise<DisableTwoFactorResult> {
-  const user = await db.query.users.findFirst({ where: eq(users.id, input.userId), columns: { passwordHash: true, twoFactorEnabledAt: true } });
+  const user = await db.query.users.findFirst({
+    where: eq(users.id, input.userId),
+    columns: { passwordHash: true, twoFactorEnabledAt: true },
+  });
   if (!user?.twoFactorEnabledAt) return { ok: false, code: "NOT_ENABLED" };
   const budget = await countSecondFactorAttempt(db, input.userId, input);
   if (!budget.ok) return budget;
   // The password is checked under the same budget: both secrets are needed, and a wrong one of
   // either costs an attempt.
   if (!user.passwordHash || !(await verifyPassword(user.passwordHash, input.password))) {
-    await audit(db, { event: "two_factor.code_failed", userId: input.userId, ip: input.ip, userAgent: input.userAgent, details: { reason: "wrong_password" } });
+    await audit(db, {
+      event: "two_factor.code_failed",
+      userId: input.userId,
+      ip: input.ip,
+      userAgent: input.userAgent,
+      details: { reason: "wrong_password" },
+    });
     return { ok: false, code: "WRONG_PASSWORD" };
   }
   const outcome = await db.transaction(async (tx): Promise<DisableTwoFactorResult> => {
@@ -155,8 +169,20 @@ export async function disableTwoFactor(
     const checked = await checkSecondFactor(tx, input.userId, input);
     if (!checked.ok) return checked.code === "NOT_ENABLED" ? { ok: false, code: "NOT_ENABLED" } : { ok: false, code: "INVALID_CODE" };
     const email = await turnOff(tx, input.userId);
-    await audit(tx, { event: "two_factor.disabled", userId: input.userId, ip: input.ip, userAgent: input.userAgent, details: { method: checked.method } });
-    await enqueueTwoFactorNotice(db, tx, schedule, { userId: input.userId, email, change: "disabled", ip: input.ip, userAgent: input.userAgent });
+    await audit(tx, {
+      event: "two_factor.disabled",
+      userId: input.userId,
+      ip: input.ip,
+      userAgent: input.userAgent,
+      details: { method: checked.method },
+    });
+    await enqueueTwoFactorNotice(db, tx, schedule, {
+      userId: input.userId,
+      email,
+      change: "disabled",
+      ip: input.ip,
+      userAgent: input.userAgent,
+    });
     return { ok: true };
   });
   await settleAttempt(db, input.userId, outcome, input);
@@ -176,8 +202,20 @@ export async function removeTwoFactorByAdmin(
     if (!(await lockUser(tx, input.userId))) return { ok: false, code: "NOT_ENABLED" } as const;
     if (!(await hasTwoFactor(tx, input.userId))) return { ok: false, code: "NOT_ENABLED" } as const;
     const email = await turnOff(tx, input.userId);
-    await audit(tx, { event: "admin.two_factor_removed", userId: input.userId, ip: input.ip, userAgent: input.userAgent, details: { admin_id: input.adminId } });
-    await enqueueTwoFactorNotice(db, tx, schedule, { userId: input.userId, email, change: "removed_by_admin", ip: input.ip, userAgent: input.userAgent });
+    await audit(tx, {
+      event: "admin.two_factor_removed",
+      userId: input.userId,
+      ip: input.ip,
+      userAgent: input.userAgent,
+      details: { admin_id: input.adminId },
+    });
+    await enqueueTwoFactorNotice(db, tx, schedule, {
+      userId: input.userId,
+      email,
+      change: "removed_by_admin",
+      ip: input.ip,
+      userAgent: input.userAgent,
+    });
     return { ok: true } as const;
   });
 }
@@ -185,12 +223,21 @@ export async function removeTwoFactorByAdmin(
 async function turnOff(tx: Transaction, userId: string): Promise<string> {
   const [row] = await tx
     .update(users)
-    .set({ twoFactorSecret: null, twoFactorEnabledAt: null, twoFactorLastStep: null, twoFactorPendingSecret: null, twoFactorPendingAt: null })
+    .set({
+      twoFactorSecret: null,
+      twoFactorEnabledAt: null,
+      twoFactorLastStep: null,
+      twoFactorPendingSecret: null,
+      twoFactorPendingAt: null,
+    })
     .where(eq(users.id, userId))
     .returning({ email: users.email });
   await tx.delete(recoveryCodes).where(eq(recoveryCodes.userId, userId));
   // A pending sign-in must not finish against a factor that no longer exists.
-  await tx.update(twoFactorChallenges).set({ usedAt: sql`now()` }).where(and(eq(twoFactorChallenges.userId, userId), isNull(twoFactorChallenges.usedAt)));
+  await tx
+    .update(twoFactorChallenges)
+    .set({ usedAt: sql`now()` })
+    .where(and(eq(twoFactorChallenges.userId, userId), isNull(twoFactorChallenges.usedAt)));
   if (!row) throw new Error(`no user ${userId}`);
   return row.email;
 }

@@ -19,13 +19,18 @@ export type TwoFactorChange = (typeof TWO_FACTOR_CHANGES)[number];
 const NOT_YOU = "If this wasn't you, someone may know your password: reset it now.";
 
 /** The subject, summary and advice of each two-factor notice. */
-export function twoFactorNotice(change: TwoFactorChange, recoveryCodesLeft: number | null): { subject: string; summary: string; advice: string } {
+export function twoFactorNotice(
+  change: TwoFactorChange,
+  recoveryCodesLeft: number | null,
+): { subject: string; summary: string; advice: string } {
   switch (change) {
     case "enabled":
       return {
         subject: "Two-factor authentication was turned on",
         summary: "Two-factor authentication was turned on for your Rekey account.",
-        advice: `From now on, signing in and resetting your password also ask for a code from your authenticator app. Keep your recovery codes somewhere safe. ${NOT_YOU}`,
+        advice:
+          "From now on, signing in and resetting your password also ask for a code from your authenticator app. " +
+          `Keep your recovery codes somewhere safe. ${NOT_YOU}`,
       };
     case "disabled":
       return {
@@ -38,7 +43,9 @@ export function twoFactorNotice(change: TwoFactorChange, recoveryCodesLeft: numb
         subject: "Two-factor authentication was turned off",
         summary: "An administrator turned off two-factor authentication for your Rekey account.",
         advice:
-          "This is done when someone has lost both their authenticator and their recovery codes. Signing in now needs only your password; you can turn two-factor authentication on again from your account. If you did not ask for this, reset your password now and contact support.",
+          "This is done when someone has lost both their authenticator and their recovery codes. " +
+          "Signing in now needs only your password; you can turn two-factor authentication on again from your account. " +
+          "If you did not ask for this, reset your password now and contact support.",
       };
     case "recovery_code_used": {
       const left = recoveryCodesLeft ?? 0;

@@ -22,11 +22,21 @@ describeEachDatabase("the second step of a sign-in", ({ handle }) => {
     const [row] = await db().select({ v: users.credentialsVersion }).from(users).where(eq(users.id, user.id));
     const challenge = await startSignInChallenge(db(), { userId: user.id, credentialsVersion: row!.v, ...context() });
 
-    expect(await passSignInChallenge(db(), { token: challenge.token, otp: "000000", ...context() }, () => {})).toEqual({ ok: false, code: "INVALID_CODE" });
+    expect(await passSignInChallenge(db(), { token: challenge.token, otp: "000000", ...context() }, () => {})).toEqual({
+      ok: false,
+      code: "INVALID_CODE",
+    });
     const scheduled = collectingSchedule();
     const passed = await passSignInChallenge(db(), { token: challenge.token, recoveryCode: codes[3]!, ...context() }, scheduled.schedule);
-    expect(passed).toMatchObject({ ok: true, method: "recovery_code", grant: { userId: user.id, credentialsVersion: row!.v, secondFactor: true } });
-    expect(await passSignInChallenge(db(), { token: challenge.token, otp: totpCode(key), ...context() }, () => {})).toEqual({ ok: false, code: "CHALLENGE_EXPIRED" });
+    expect(passed).toMatchObject({
+      ok: true,
+      method: "recovery_code",
+      grant: { userId: user.id, credentialsVersion: row!.v, secondFactor: true },
+    });
+    expect(await passSignInChallenge(db(), { token: challenge.token, otp: totpCode(key), ...context() }, () => {})).toEqual({
+      ok: false,
+      code: "CHALLENGE_EXPIRED",
+    });
     await scheduled.runAll();
     expect(await outbox.to(user.email, "A recovery code was used (9 left)")).toHaveLength(1);
   });

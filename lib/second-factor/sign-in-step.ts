@@ -7,7 +7,14 @@ import type { SessionGrant } from "../auth/sessions";
 import type { RequestContext } from "../client-ip";
 import type { Schedule } from "../jobs/definition";
 import { hashToken, isWellFormedToken } from "../tokens";
-import { checkSecondFactor, countSecondFactorAttempt, recordRecoveryCodeUse, settleAttempt, type CodeRefusal, type SecondFactorInput } from "./check";
+import {
+  checkSecondFactor,
+  countSecondFactorAttempt,
+  recordRecoveryCodeUse,
+  settleAttempt,
+  type CodeRefusal,
+  type SecondFactorInput,
+} from "./check";
 
 /** How long the second step of a sign-in waits after the password was right. */
 export const SIGN_IN_CHALLENGE_TTL_SECONDS = 5 * 60;
@@ -40,16 +47,18 @@ export async function startSignInChallenge(
 export async function findSignInChallenge(db: Database, token: string): Promise<{ userId: string; expiresAt: Date } | null> {
   if (!isWellFormedToken(token)) return null;
   const row = await db.query.twoFactorChallenges.findFirst({
-    where: and(eq(twoFactorChallenges.tokenHash, hashToken(token)), isNull(twoFactorChallenges.usedAt), gt(twoFactorChallenges.expiresAt, sql`now()`)),
+    where: and(
+      eq(twoFactorChallenges.tokenHash, hashToken(token)),
+      isNull(twoFactorChallenges.usedAt),
+      gt(twoFactorChallenges.expiresAt, sql`now()`),
+    ),
     columns: { userId: true, expiresAt: true },
   });
   return row ?? null;
 }
 
 export type SignInChallengeResult =
-  | { ok: true; grant: SessionGrant; method: "totp" | "recovery_code" }
-  | CodeRefusal
-  | { ok: false; code: "CHALLENGE_EXPIRED" };
+  { ok: true; grant: SessionGrant; method: "totp" | "recovery_code" } | CodeRefusal | { ok: false; code: "CHALLENGE_EXPIRED" };
 
 /**
  * The second step of a sign-in: the challenge must be unused and unexpired, the code right
@@ -70,19 +79,39 @@ export async function passSignInChallenge(
     const [row] = await tx
       .select({ userId: twoFactorChallenges.userId, credentialsVersion: twoFactorChallenges.credentialsVersion })
       .from(twoFactorChallenges)
-      .where(and(eq(twoFactorChallenges.tokenHash, hashToken(input.token)), isNull(twoFactorChallenges.usedAt), gt(twoFactorChallenges.expiresAt, sql`now()`)))
+      .where(
+        and(
+          eq(twoFactorChallenges.tokenHash, hashToken(input.token)),
+          isNull(twoFactorChallenges.usedAt),
+          gt(twoFactorChallenges.expiresAt, sql`now()`),
+        ),
+      )
       .for("update");
     if (!row) return { ok: false, code: "CHALLENGE_EXPIRED" };
     const checked = await checkSecondFactor(tx, row.userId, input);
     if (!checked.ok) return checked.code === "NOT_ENABLED" ? { ok: false, code: "CHALLENGE_EXPIRED" } : { ok: false, code: "INVALID_CODE" };
-    await tx.update(twoFactorChallenges).set({ usedAt: sql`now()` }).where(eq(twoFactorChallenges.tokenHash, hashToken(input.token)));
+    await tx
+      .update(twoFactorChallenges)
+      .set({ usedAt: sql`now()` })
+      .where(eq(twoFactorChallenges.tokenHash, hashToken(input.token)));
     if (checked.method === "recovery_code") {
-      await recordRecoveryCodeUse(db, tx, schedule, { userId: row.userId, recoveryCodesLeft: checked.recoveryCodesLeft ?? 0, ip: input.ip, userAgent: input.userAgent });
+      await recordRecoveryCodeUse(db, tx, schedule, {
+        userId: row.userId,
+        recoveryCodesLeft: checked.recoveryCodesLeft ?? 0,
+        ip: input.ip,
+        userAgent: input.userAgent,
+      });
     }
     return {
       ok: true,
       method: checked.method,
-      grant: { userId: row.userId, credentialsVersion: row.credentialsVersion, ip: input.ip, userAgent: input.userAgent, secondFactor: true },
+      grant: {
+        userId: row.userId,
+        credentialsVersion: row.credentialsVersion,
+        ip: input.ip,
+        userAgent: input.userAgent,
+        secondFactor: true,
+      },
     };
   });
   await settleAttempt(db, challenge.userId, outcome, input);

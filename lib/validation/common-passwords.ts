@@ -3,9 +3,7 @@
 let dictionary: Promise<ReadonlySet<string>> | undefined;
 
 function loadDictionary(): Promise<ReadonlySet<string>> {
-  dictionary ??= import("@zxcvbn-ts/language-common").then(
-    (m) => new Set(m.dictionary["passwords-common"].map((p) => p.toLowerCase())),
-  );
+  dictionary ??= import("@zxcvbn-ts/language-common").then((m) => new Set(m.dictionary["passwords-common"].map((p) => p.toLowerCase())));
   return dictionary;
 }
 

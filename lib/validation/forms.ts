@@ -81,7 +81,8 @@ export const ResetPasswordSchema = z
     message: "The passwords do not match.",
   })
   .superRefine((v, ctx) => {
-    const [field, schema] = v.secondFactor === "totp" ? (["otp", AuthenticationCodeInput] as const) : (["recoveryCode", RecoveryCodeInput] as const);
+    const [field, schema] =
+      v.secondFactor === "totp" ? (["otp", AuthenticationCodeInput] as const) : (["recoveryCode", RecoveryCodeInput] as const);
     if (!v.secondFactor) return;
     const checked = schema.safeParse(v[field] ?? "");
     if (!checked.success) ctx.addIssue({ code: "custom", path: [field], message: checked.error.issues[0]?.message ?? "Enter a code." });

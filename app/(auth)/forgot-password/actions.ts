@@ -18,11 +18,7 @@ export async function forgotPasswordAction(_previous: FormState<Field>, formData
   if (!parsed.success) return { status: "error", fieldErrors: fieldErrorsOf<Field>(parsed.error), values };
 
   const requestHeaders = await headers();
-  const result = await requestPasswordReset(
-    await getDb(),
-    { email: parsed.data.email, ...requestContext(requestHeaders) },
-    afterResponse,
-  );
+  const result = await requestPasswordReset(await getDb(), { email: parsed.data.email, ...requestContext(requestHeaders) }, afterResponse);
   if (!result.ok) {
     return { status: "error", formError: `Too many requests, try again in ${describeWait(result.retryAfterSeconds)}.`, values };
   }

@@ -45,7 +45,8 @@ export async function loginAction(_previous: FormState<Field>, formData: FormDat
     if (isSignInPasswordResetForced(error)) {
       return {
         status: "error",
-        formError: "This password no longer works: an administrator required a new password for this account. We emailed you a link to choose one; you can also ask for a new link with “Forgot your password?”.",
+        formError:
+          "This password no longer works: an administrator required a new password for this account. We emailed you a link to choose one; you can also ask for a new link with “Forgot your password?”.",
         values,
       };
     }

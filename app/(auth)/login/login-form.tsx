@@ -17,7 +17,13 @@ export function LoginForm({ callbackUrl }: { callbackUrl: string }) {
       <FormError state={state} alertRef={alertRef} />
       <input type="hidden" {...form.register("callbackUrl")} value={callbackUrl} />
       <EmailField {...form.register("email")} errors={errorsFor("email")} defaultValue={valueFor("email")} />
-      <PasswordField label="Password" autoComplete="current-password" required {...form.register("password")} errors={errorsFor("password")} />
+      <PasswordField
+        label="Password"
+        autoComplete="current-password"
+        required
+        {...form.register("password")}
+        errors={errorsFor("password")}
+      />
       <SubmitButton busy={busy} busyLabel="Signing in…">
         Sign in
       </SubmitButton>

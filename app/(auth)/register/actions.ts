@@ -33,12 +33,13 @@ export async function registerAction(_previous: FormState<Field>, formData: Form
   if (!parsed.success || Object.keys(fieldErrors).length > 0) return { status: "error", fieldErrors, values };
 
   const requestHeaders = await headers();
-  const result = await requestRegistration(
-    await getDb(),
-    { ...parsed.data, ...requestContext(requestHeaders) },
-    afterResponse,
-  );
-  if (!result.ok) return { status: "error", formError: `Too many sign-ups from your network, try again in ${describeWait(result.retryAfterSeconds)}.`, values };
+  const result = await requestRegistration(await getDb(), { ...parsed.data, ...requestContext(requestHeaders) }, afterResponse);
+  if (!result.ok)
+    return {
+      status: "error",
+      formError: `Too many sign-ups from your network, try again in ${describeWait(result.retryAfterSeconds)}.`,
+      values,
+    };
   // The same answer for a new address and one that already has an account.
   return { status: "success", message: "Check your email to finish creating your account." };
 }

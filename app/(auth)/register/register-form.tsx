@@ -18,8 +18,8 @@ export function RegisterForm() {
     return (
       <SuccessPanel message={state.message} testId="register-answer">
         <p>
-          We sent a link to the address you entered. Open it and enter the password you just chose to confirm the address; it works
-          for 24 hours. Until then the account cannot be signed in to.
+          We sent a link to the address you entered. Open it and enter the password you just chose to confirm the address; it works for 24
+          hours. Until then the account cannot be signed in to.
         </p>
         <h2>Didn&apos;t get the email?</h2>
         <ResendVerificationForm email={form.getValues("email")} compact />
@@ -33,7 +33,14 @@ export function RegisterForm() {
   return (
     <form ref={formRef} action={formAction} onSubmit={onSubmit} noValidate aria-label="Create an account">
       <FormError state={state} alertRef={alertRef} />
-      <Field label="Name (optional)" type="text" autoComplete="name" {...form.register("name")} errors={errorsFor("name")} defaultValue={valueFor("name")} />
+      <Field
+        label="Name (optional)"
+        type="text"
+        autoComplete="name"
+        {...form.register("name")}
+        errors={errorsFor("name")}
+        defaultValue={valueFor("name")}
+      />
       <EmailField {...form.register("email")} errors={errorsFor("email")} defaultValue={valueFor("email")} />
       <NewPasswordFields
         labels={{ password: "Password", confirm: "Confirm password" }}

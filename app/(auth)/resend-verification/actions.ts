@@ -22,7 +22,8 @@ export async function resendVerificationAction(_previous: FormState<Field>, form
     { email: parsed.data.email, ...requestContext(await headers()) },
     afterResponse,
   );
-  if (!result.ok) return { status: "error", formError: `Too many requests, try again in ${describeWait(result.retryAfterSeconds)}.`, values };
+  if (!result.ok)
+    return { status: "error", formError: `Too many requests, try again in ${describeWait(result.retryAfterSeconds)}.`, values };
   // The same answer for every address: whether it has an account waiting for confirmation is
   // looked at after the response.
   return {

@@ -15,7 +15,13 @@ export function ChangePasswordForm() {
   return (
     <form ref={formRef} action={formAction} onSubmit={onSubmit} noValidate aria-label="Change password">
       <FormError state={state} alertRef={alertRef} />
-      <PasswordField label="Current password" autoComplete="current-password" required {...form.register("currentPassword")} errors={errorsFor("currentPassword")} />
+      <PasswordField
+        label="Current password"
+        autoComplete="current-password"
+        required
+        {...form.register("currentPassword")}
+        errors={errorsFor("currentPassword")}
+      />
       <NewPasswordFields
         labels={{ password: "New password", confirm: "Confirm new password" }}
         password={{ ...form.register("password"), errors: errorsFor("password"), value: form.watch("password") ?? "" }}

@@ -21,7 +21,11 @@ function SignOutButton({ session, device, current }: { session: UserSession; dev
     <form action={signOutSessionAction}>
       <input type="hidden" name="sessionId" value={session.id} />
       <button type="submit" className="danger">
-        Sign out<span className="visually-hidden"> {device}, last active {formatWhen(session.lastSeenAt)}</span>
+        Sign out
+        <span className="visually-hidden">
+          {" "}
+          {device}, last active {formatWhen(session.lastSeenAt)}
+        </span>
       </button>
     </form>
   );

@@ -25,12 +25,14 @@ export default async function TwoFactorPage({ searchParams }: { searchParams: Pr
     <div className="card wide stack">
       <AccountNav current={PAGE} />
       <h1>Two-factor authentication</h1>
-      <TwoFactorFlow offer={offer ? { qr: `data:image/svg+xml;base64,${Buffer.from(offer.qrSvg).toString("base64")}`, setupKey: offer.setupKey } : null}>
+      <TwoFactorFlow
+        offer={offer ? { qr: `data:image/svg+xml;base64,${Buffer.from(offer.qrSvg).toString("base64")}`, setupKey: offer.setupKey } : null}
+      >
         {state.enabled ? (
           <div className="stack">
             <p data-testid="two-factor-status">
-              <strong>On</strong> since {formatEmailTime(state.enabledAt!)}. Signing in and resetting your password ask for a
-              code from your authenticator app, or one of your recovery codes.
+              <strong>On</strong> since {formatEmailTime(state.enabledAt!)}. Signing in and resetting your password ask for a code from your
+              authenticator app, or one of your recovery codes.
             </p>
             <section className={`stack ${styles.section}`} aria-labelledby="codes-heading">
               <h2 id="codes-heading">Recovery codes</h2>
@@ -53,8 +55,8 @@ export default async function TwoFactorPage({ searchParams }: { searchParams: Pr
               </FormAlert>
             ) : null}
             <p className="lead" data-testid="two-factor-status">
-              Off. With it on, signing in and resetting your password also need a code from an authenticator app on your
-              phone, so your password or your mailbox alone is not enough to take over your account.
+              Off. With it on, signing in and resetting your password also need a code from an authenticator app on your phone, so your
+              password or your mailbox alone is not enough to take over your account.
             </p>
           </div>
         )}

@@ -33,8 +33,8 @@ export function RecoveryCodes({ codes, message }: { codes: string[]; message: st
         Save your recovery codes
       </h2>
       <p>
-        If you lose your phone, each of these codes signs you in (or lets you reset your password) once, instead of a code
-        from your app. This is the only time they are shown: download them or copy them somewhere safe now.
+        If you lose your phone, each of these codes signs you in (or lets you reset your password) once, instead of a code from your app.
+        This is the only time they are shown: download them or copy them somewhere safe now.
       </p>
       <ol className={styles.codes} aria-label="Recovery codes" data-testid="recovery-codes">
         {codes.map((code) => (
@@ -53,7 +53,11 @@ export function RecoveryCodes({ codes, message }: { codes: string[]; message: st
           </button>
         ) : null}
         <span role="status" className={styles.copied}>
-          {copied === "copied" ? "Copied to the clipboard." : copied === "failed" ? "Could not copy: select the codes and copy them by hand." : ""}
+          {copied === "copied"
+            ? "Copied to the clipboard."
+            : copied === "failed"
+              ? "Could not copy: select the codes and copy them by hand."
+              : ""}
         </span>
       </div>
       <p>

@@ -38,7 +38,13 @@ export function TwoFactorFlow({ offer, children }: { offer: { qr: string; setupK
         <li>
           <p>Scan this QR code with an authenticator app (Google Authenticator, Microsoft Authenticator, 1Password, Aegis…).</p>
           {/* eslint-disable-next-line @next/next/no-img-element -- a data: URL drawn on the server, nothing to optimise */}
-          <img className={styles.qr} src={offer.qr} width={192} height={192} alt="QR code that adds your Rekey account to an authenticator app" />
+          <img
+            className={styles.qr}
+            src={offer.qr}
+            width={192}
+            height={192}
+            alt="QR code that adds your Rekey account to an authenticator app"
+          />
         </li>
         <li>
           <p>Can&apos;t scan it? Choose to enter a key by hand in your app, and type this one (time-based):</p>
@@ -51,7 +57,14 @@ export function TwoFactorFlow({ offer, children }: { offer: { qr: string; setupK
           <p>Enter the 6-digit code your app now shows for Rekey.</p>
           <form ref={formRef} action={formAction} onSubmit={onSubmit} noValidate aria-label="Turn on two-factor authentication">
             <FormError state={state} alertRef={alertRef} />
-            <Field label="Authentication code" hint={CODE_HINT} required {...codeInputProps()} {...form.register("code")} errors={errorsFor("code")} />
+            <Field
+              label="Authentication code"
+              hint={CODE_HINT}
+              required
+              {...codeInputProps()}
+              {...form.register("code")}
+              errors={errorsFor("code")}
+            />
             <SubmitButton busy={busy} busyLabel="Checking…">
               Turn on two-factor authentication
             </SubmitButton>
@@ -93,8 +106,21 @@ export function DisableTwoFactorForm() {
   return (
     <form ref={formRef} action={formAction} onSubmit={onSubmit} noValidate aria-label="Turn off two-factor authentication">
       <FormError state={state} alertRef={alertRef} />
-      <PasswordField label="Password" autoComplete="current-password" required {...form.register("password")} errors={errorsFor("password")} />
-      <Field label="Authentication code" hint={CODE_HINT} required {...codeInputProps()} {...form.register("code")} errors={errorsFor("code")} />
+      <PasswordField
+        label="Password"
+        autoComplete="current-password"
+        required
+        {...form.register("password")}
+        errors={errorsFor("password")}
+      />
+      <Field
+        label="Authentication code"
+        hint={CODE_HINT}
+        required
+        {...codeInputProps()}
+        {...form.register("code")}
+        errors={errorsFor("code")}
+      />
       <div>
         <button type="submit" className="danger" disabled={busy} aria-disabled={busy}>
           {busy ? "Turning off…" : "Turn off two-factor authentication"}

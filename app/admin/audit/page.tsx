@@ -26,7 +26,13 @@ function queryOf(filters: Partial<AuditFilters>, page?: number): string {
 export default async function AdminAuditPage({ searchParams }: { searchParams: Promise<Params> }) {
   await requireAdmin();
   const params = await searchParams;
-  const raw = { event: first(params.event), from: first(params.from), to: first(params.to), email: first(params.email), page: first(params.page) || "1" };
+  const raw = {
+    event: first(params.event),
+    from: first(params.from),
+    to: first(params.to),
+    email: first(params.email),
+    page: first(params.page) || "1",
+  };
   const parsed = AuditFiltersSchema.safeParse(raw);
   const db = await getDb();
   const events = await listAuditEventNames(db);

@@ -11,7 +11,10 @@ export async function GET(request: Request): Promise<Response> {
   const token = env().METRICS_TOKEN;
   if (!token) return Response.json({ error: { code: "not_found", message: "Not found." } }, { status: 404 });
   if (!safeEqual(request.headers.get("authorization") ?? "", `Bearer ${token}`)) {
-    return Response.json({ error: { code: "unauthorized", message: "A valid metrics token is required." } }, { status: 401, headers: { "WWW-Authenticate": "Bearer" } });
+    return Response.json(
+      { error: { code: "unauthorized", message: "A valid metrics token is required." } },
+      { status: 401, headers: { "WWW-Authenticate": "Bearer" } },
+    );
   }
   const { contentType, body } = await renderMetrics(await getDb());
   return new Response(body, { headers: { "Content-Type": contentType, "Cache-Control": "no-store" } });

@@ -63,7 +63,12 @@ export default async function OutboxPage({ searchParams }: { searchParams: Promi
             </>
           ) : null}
           <h3>HTML</h3>
-          <iframe title={`HTML version of ${selected.subject}`} srcDoc={selected.html} sandbox="" style={{ width: "100%", height: "32rem", border: "1px solid #d4d4d8" }} />
+          <iframe
+            title={`HTML version of ${selected.subject}`}
+            srcDoc={selected.html}
+            sandbox=""
+            style={{ width: "100%", height: "32rem", border: "1px solid #d4d4d8" }}
+          />
           <h3>Plain text</h3>
           <pre className="mail">{selected.text}</pre>
         </section>

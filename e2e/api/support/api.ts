@@ -102,13 +102,20 @@ const pointer = (...segments: string[]) => segments.map((s) => `/${s.replace(/~/
  * documented, its body validates against that response's schema, and its documented headers
  * are present. Works for every endpoint, success and error alike.
  */
-export async function expectContract(result: ApiResult, operation: { method: "get" | "post"; path: string }, options: { head?: boolean } = {}): Promise<void> {
+export async function expectContract(
+  result: ApiResult,
+  operation: { method: "get" | "post"; path: string },
+  options: { head?: boolean } = {},
+): Promise<void> {
   const { doc, ajv, validators } = await loadContract();
   const documented = doc.paths[operation.path]?.[operation.method];
   expect(documented, `${operation.method.toUpperCase()} ${operation.path} is in the document`).toBeTruthy();
   const status = String(result.status);
   const spec = documented?.responses[status];
-  expect(spec, `${status} is documented for ${operation.method.toUpperCase()} ${operation.path} (body: ${result.text.slice(0, 300)})`).toBeTruthy();
+  expect(
+    spec,
+    `${status} is documented for ${operation.method.toUpperCase()} ${operation.path} (body: ${result.text.slice(0, 300)})`,
+  ).toBeTruthy();
   if (!spec) return;
   for (const header of Object.keys(spec.headers ?? {})) {
     expect(result.headers[header.toLowerCase()], `header ${header} on ${status}`).toBeTruthy();

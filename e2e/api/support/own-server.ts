@@ -34,7 +34,8 @@ export async function startOwnServer(env: Record<string, string>, options: { rea
   // Every instance polls its database for due jobs: on the run's database it would take the
   // shared server's (reset emails sent to its own outbox, under its own APP_URL and secret),
   // and a test in the other worker would wait for an email that never comes.
-  if (env.DATABASE_URL === E2E.databaseUrl) throw new Error("startOwnServer: give the server a database of its own (freshDatabase), not the run's");
+  if (env.DATABASE_URL === E2E.databaseUrl)
+    throw new Error("startOwnServer: give the server a database of its own (freshDatabase), not the run's");
   // freePort() closes its probe before next start binds: in between, any connection this
   // machine opens may be given that port. Then start again on another.
   for (let attempt = 1; ; attempt++) {

@@ -31,7 +31,8 @@ export async function resetPasswordAction(_previous: FormState<Field>, formData:
 
   const { token, password, secondFactor } = parsed.data;
   // Only the code of the kind the form showed: a stale value of the other field is ignored.
-  const code = secondFactor === "totp" ? { otp: parsed.data.otp } : secondFactor === "recovery" ? { recoveryCode: parsed.data.recoveryCode } : {};
+  const code =
+    secondFactor === "totp" ? { otp: parsed.data.otp } : secondFactor === "recovery" ? { recoveryCode: parsed.data.recoveryCode } : {};
   const requestHeaders = await headers();
   const result = await resetPassword(await getDb(), { token, password, ...code, ...requestContext(requestHeaders) }, afterResponse);
   if (!result.ok) {
@@ -39,7 +40,10 @@ export async function resetPasswordAction(_previous: FormState<Field>, formData:
       case "PASSWORD_REJECTED":
         return { status: "error", fieldErrors: { password: result.passwordErrors } };
       case "INVALID_CODE":
-        return { status: "error", fieldErrors: { [secondFactor === "recovery" ? "recoveryCode" : "otp"]: [SECOND_FACTOR_COPY.INVALID_CODE] } };
+        return {
+          status: "error",
+          fieldErrors: { [secondFactor === "recovery" ? "recoveryCode" : "otp"]: [SECOND_FACTOR_COPY.INVALID_CODE] },
+        };
       case "SECOND_FACTOR_REQUIRED":
         // Two-factor was turned on after the page was drawn: draw it again, with the code field.
         refresh();

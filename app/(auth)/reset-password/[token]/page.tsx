@@ -32,7 +32,12 @@ export default async function ResetPasswordPage({
     await auditTokenProblem(db, result.status, requestContext(requestHeaders));
     const copy = RESET_LINK_PROBLEMS[result.status];
     return (
-      <TokenProblemCard status={result.status} title={copy.title} body={copy.body} action={{ href: "/forgot-password", label: "Request a new link" }}>
+      <TokenProblemCard
+        status={result.status}
+        title={copy.title}
+        body={copy.body}
+        action={{ href: "/forgot-password", label: "Request a new link" }}
+      >
         <p>
           <Link href="/login">Back to sign in</Link>
         </p>

@@ -22,7 +22,11 @@ export async function verifyEmailAction(_previous: FormState<Field>, formData: F
       case "WRONG_PASSWORD":
         return {
           status: "error",
-          fieldErrors: { password: ["That is not the password chosen when this account was created. Nothing was confirmed, and this link still works: try again."] },
+          fieldErrors: {
+            password: [
+              "That is not the password chosen when this account was created. Nothing was confirmed, and this link still works: try again.",
+            ],
+          },
         };
       case "RATE_LIMITED":
         return {

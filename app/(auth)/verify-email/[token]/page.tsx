@@ -35,15 +35,16 @@ export default async function VerifyEmailPage({
   }
   if (result.status !== "valid") {
     const copy = VERIFY_PROBLEMS[result.status];
-    const action = result.status === "used" ? { href: "/login", label: "Sign in" } : { href: "/resend-verification", label: "Send a new link" };
+    const action =
+      result.status === "used" ? { href: "/login", label: "Sign in" } : { href: "/resend-verification", label: "Send a new link" };
     return <TokenProblemCard status={result.status} title={copy.title} body={copy.body} action={action} />;
   }
   return (
     <div className="card stack" data-token-status="valid">
       <h1>Confirm your email address</h1>
       <p>
-        Confirm that <strong>{result.maskedEmail}</strong> is your address to finish creating your account. Enter the password
-        chosen when the account was created: the link alone does not confirm it.
+        Confirm that <strong>{result.maskedEmail}</strong> is your address to finish creating your account. Enter the password chosen when
+        the account was created: the link alone does not confirm it.
       </p>
       <VerifyEmailForm token={token} />
     </div>

@@ -11,11 +11,6 @@ export async function reportPasswordChangeAction(formData: FormData): Promise<vo
   const token = formData.get("token");
   if (typeof token !== "string") redirect("/");
   const requestHeaders = await headers();
-  const result = await reportPasswordChange(
-    await getDb(),
-    token,
-    requestContext(requestHeaders),
-    afterResponse,
-  );
+  const result = await reportPasswordChange(await getDb(), token, requestContext(requestHeaders), afterResponse);
   redirect(result.ok ? `/wasnt-me/${encodeURIComponent(token)}?done=1` : `/wasnt-me/${encodeURIComponent(token)}`);
 }

@@ -8,12 +8,24 @@ export const metadata: Metadata = { title: "Secure your account", robots: { inde
 
 const PROBLEMS = {
   expired: { title: "This link has expired", body: "If your password was changed without you, reset it now." },
-  used: { title: "This link has already been used", body: "Your account was already secured and a reset link was sent to your email address." },
-  invalid: { title: "This link is not valid", body: "Copy the whole link from the email. If your password was changed without you, reset it now." },
+  used: {
+    title: "This link has already been used",
+    body: "Your account was already secured and a reset link was sent to your email address.",
+  },
+  invalid: {
+    title: "This link is not valid",
+    body: "Copy the whole link from the email. If your password was changed without you, reset it now.",
+  },
 } as const;
 
 // Opening the link changes nothing (mail scanners open links); the button does.
-export default async function WasntMePage({ params, searchParams }: { params: Promise<{ token: string }>; searchParams: Promise<{ done?: string }> }) {
+export default async function WasntMePage({
+  params,
+  searchParams,
+}: {
+  params: Promise<{ token: string }>;
+  searchParams: Promise<{ done?: string }>;
+}) {
   const [{ token }, { done }] = await Promise.all([params, searchParams]);
   const result = await inspectReportToken(await getDb(), token);
 
@@ -28,7 +40,14 @@ export default async function WasntMePage({ params, searchParams }: { params: Pr
   }
   if (result.status !== "valid") {
     const copy = PROBLEMS[result.status];
-    return <TokenProblemCard status={result.status} title={copy.title} body={copy.body} action={{ href: "/forgot-password", label: "Reset your password" }} />;
+    return (
+      <TokenProblemCard
+        status={result.status}
+        title={copy.title}
+        body={copy.body}
+        action={{ href: "/forgot-password", label: "Reset your password" }}
+      />
+    );
   }
   return (
     <div className="card stack" data-token-status="valid">

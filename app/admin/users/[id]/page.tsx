@@ -15,8 +15,14 @@ export const metadata: Metadata = { title: "Account" };
 
 const NOTICES: Record<string, { tone: "success" | "error"; text: string }> = {
   "signed-out": { tone: "success", text: "Every session of this account has ended." },
-  "reset-forced": { tone: "success", text: "The password no longer works, every session has ended, and a reset link is on its way to the address." },
-  "verification-sent": { tone: "success", text: "A new confirmation link is on its way (unless the address already had several this hour)." },
+  "reset-forced": {
+    tone: "success",
+    text: "The password no longer works, every session has ended, and a reset link is on its way to the address.",
+  },
+  "verification-sent": {
+    tone: "success",
+    text: "A new confirmation link is on its way (unless the address already had several this hour).",
+  },
   "two-factor-removed": {
     tone: "success",
     text: "Two-factor authentication is off for this account, its recovery codes are deleted, and the owner has been emailed. A password reset now needs the emailed link only.",
@@ -24,7 +30,10 @@ const NOTICES: Record<string, { tone: "success" | "error"; text: string }> = {
   "two-factor-off": { tone: "error", text: "This account does not have two-factor authentication on." },
   "already-confirmed": { tone: "error", text: "This address is already confirmed." },
   "not-found": { tone: "error", text: "That account no longer exists." },
-  "password-needed": { tone: "error", text: `Enter your password again first: admin actions need it within the last ${PASSWORD_CHECK_MAX_AGE_MINUTES} minutes.` },
+  "password-needed": {
+    tone: "error",
+    text: `Enter your password again first: admin actions need it within the last ${PASSWORD_CHECK_MAX_AGE_MINUTES} minutes.`,
+  },
   "password-checked": { tone: "success", text: "Password confirmed." },
 };
 
@@ -63,7 +72,13 @@ export default async function AdminAccountPage({
         <dt>Password last changed</dt>
         <dd>{formatUtc(account.passwordChangedAt)}</dd>
         <dt>Password</dt>
-        <dd>{account.hasPassword ? "Set" : account.passwordResetForcedAt ? `Reset forced ${formatUtc(account.passwordResetForcedAt)}` : "None (locked until reset)"}</dd>
+        <dd>
+          {account.hasPassword
+            ? "Set"
+            : account.passwordResetForcedAt
+              ? `Reset forced ${formatUtc(account.passwordResetForcedAt)}`
+              : "None (locked until reset)"}
+        </dd>
         <dt>Two-factor authentication</dt>
         <dd data-testid="two-factor">
           {account.twoFactor.enabled
@@ -109,8 +124,8 @@ export default async function AdminAccountPage({
       ) : null}
       {checked && account.twoFactor.enabled ? (
         <p className="hint">
-          Remove two-factor only for an owner who lost both the authenticator and the recovery codes, after checking it is them by a way other than
-          this email address: whoever reads the mailbox can ask for a reset link, and the second factor is what stops them.
+          Remove two-factor only for an owner who lost both the authenticator and the recovery codes, after checking it is them by a way
+          other than this email address: whoever reads the mailbox can ask for a reset link, and the second factor is what stops them.
         </p>
       ) : null}
       {checked ? null : (
@@ -121,11 +136,7 @@ export default async function AdminAccountPage({
       )}
 
       <h2>Sessions</h2>
-      {account.sessions.length === 0 ? (
-        <p>No active sessions.</p>
-      ) : (
-        <SessionsTable sessions={account.sessions} />
-      )}
+      {account.sessions.length === 0 ? <p>No active sessions.</p> : <SessionsTable sessions={account.sessions} />}
 
       <h2>Recent events</h2>
       <div className={styles.scroll} role="region" aria-labelledby="events-caption" tabIndex={0}>

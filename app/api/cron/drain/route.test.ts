@@ -29,7 +29,9 @@ describeEachDatabase("GET /api/cron/drain", ({ handle }) => {
     outbox.configure({ CRON_SECRET: SECRET });
     const db = handle().db;
     const dropped = () => {}; // the instance died before its after() work ran
-    const ids = await Promise.all([1, 2, 3].map(() => enqueueJob(db, resetRequestJob, { email: uniqueEmail(), ip: null, userAgent: null }, dropped)));
+    const ids = await Promise.all(
+      [1, 2, 3].map(() => enqueueJob(db, resetRequestJob, { email: uniqueEmail(), ip: null, userAgent: null }, dropped)),
+    );
 
     const response = await call(`Bearer ${SECRET}`);
 

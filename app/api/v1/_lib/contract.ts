@@ -38,7 +38,9 @@ const policy = [...PASSWORD_RULES.map((rule) => rule.label.toLowerCase()), COMMO
 const NewPassword = NewPasswordSchema.meta({
   description: `The new password. Policy (checked by the server; each broken rule is its own message in fields.new_password): ${policy}; different from the current password.`,
 });
-const Token = ResetPasswordSchema.shape.token.meta({ description: "The token from the reset link: the last path segment of /reset-password/{token}." });
+const Token = ResetPasswordSchema.shape.token.meta({
+  description: "The token from the reset link: the last path segment of /reset-password/{token}.",
+});
 
 export const ForgotPasswordRequest = z.object({
   email: EmailSchema.meta({ description: "The account's email address (trimmed, case-insensitive)." }),
@@ -52,7 +54,8 @@ export const ResetPasswordRequest = z.object({
       "For an account with two-factor authentication: the 6-digit code from the authenticator app (spaces ignored). Send this or recovery_code; ignored for an account without two-factor authentication.",
   }),
   recovery_code: RecoveryCodeInput.optional().meta({
-    description: "For an account with two-factor authentication: one unused recovery code (case, spaces and dashes ignored). Used when otp is absent; works once.",
+    description:
+      "For an account with two-factor authentication: one unused recovery code (case, spaces and dashes ignored). Used when otp is absent; works once.",
   }),
 });
 export const ChangePasswordRequest = z.object({
@@ -71,7 +74,8 @@ export const ValidResetToken = z.object({
   expires_at: z.iso.datetime().meta({ description: "When the link stops working (ISO 8601, UTC)." }),
   email: z.string().meta({ description: "The account's address, masked: j***@example.com." }),
   second_factor_required: z.boolean().meta({
-    description: "True when the account has two-factor authentication: reset-password will then need otp or recovery_code with the new password.",
+    description:
+      "True when the account has two-factor authentication: reset-password will then need otp or recovery_code with the new password.",
   }),
 });
 export const InvalidResetToken = z.object({
@@ -127,7 +131,10 @@ export interface Operation {
 
 // What every JSON-body endpoint can answer before its own logic runs.
 const bodyErrors: Record<number, ResponseSpec> = {
-  400: { description: "Malformed JSON (invalid_json), or a field missing or of the wrong type (validation_error, with fields).", errors: ["invalid_json", "validation_error"] },
+  400: {
+    description: "Malformed JSON (invalid_json), or a field missing or of the wrong type (validation_error, with fields).",
+    errors: ["invalid_json", "validation_error"],
+  },
   413: { description: `The body is over ${MAX_BODY_BYTES} bytes.`, errors: ["payload_too_large"] },
   415: { description: "The body is not sent as application/json.", errors: ["unsupported_media_type"] },
   422: { description: "A field is present and a string but not acceptable (validation_error, with fields).", errors: ["validation_error"] },
@@ -158,7 +165,11 @@ export const OPERATIONS = [
     responses: {
       202: { description: "Accepted. Identical for every well-formed address.", body: MessageResponse },
       ...bodyErrors,
-      429: { description: "Too many requests from this IP; Retry-After says when to try again.", errors: ["rate_limited"], headers: ["Retry-After"] },
+      429: {
+        description: "Too many requests from this IP; Retry-After says when to try again.",
+        errors: ["rate_limited"],
+        headers: ["Retry-After"],
+      },
       ...always,
       ...databaseDown,
     },
@@ -193,10 +204,19 @@ export const OPERATIONS = [
       400: {
         description:
           "Malformed JSON, a field missing or of the wrong type, a token that does not work (invalid_token, expired_token, used_token), no otp or recovery_code for an account with two-factor authentication (second_factor_required), or a wrong or already used code (invalid_second_factor). The token stays valid after the last two.",
-        errors: ["invalid_json", "validation_error", "invalid_token", "expired_token", "used_token", "second_factor_required", "invalid_second_factor"],
+        errors: [
+          "invalid_json",
+          "validation_error",
+          "invalid_token",
+          "expired_token",
+          "used_token",
+          "second_factor_required",
+          "invalid_second_factor",
+        ],
       },
       422: {
-        description: "The new password breaks the policy (validation_error, messages in fields.new_password), or otp is not 6 digits (fields.otp).",
+        description:
+          "The new password breaks the policy (validation_error, messages in fields.new_password), or otp is not 6 digits (fields.otp).",
         errors: ["validation_error"],
       },
       429: {
@@ -225,10 +245,15 @@ export const OPERATIONS = [
       403: { description: "A cross-site request (foreign Origin, or Sec-Fetch-Site: cross-site).", errors: ["cross_site_request"] },
       409: { description: "The password was changed by another request meanwhile.", errors: ["conflict"] },
       422: {
-        description: "A wrong current password (invalid_current_password, in fields.current_password) or a new password that breaks the policy (validation_error).",
+        description:
+          "A wrong current password (invalid_current_password, in fields.current_password) or a new password that breaks the policy (validation_error).",
         errors: ["validation_error", "invalid_current_password"],
       },
-      429: { description: "Too many wrong current passwords; Retry-After says when to try again.", errors: ["rate_limited"], headers: ["Retry-After"] },
+      429: {
+        description: "Too many wrong current passwords; Retry-After says when to try again.",
+        errors: ["rate_limited"],
+        headers: ["Retry-After"],
+      },
       ...always,
       ...databaseDown,
     },

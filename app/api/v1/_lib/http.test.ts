@@ -52,10 +52,13 @@ describe("parseJsonBody", () => {
     expect((await failure(request)).status).toBe(413);
   });
 
-  it.each([["text/plain"], ["application/json; charset=utf-16"], ["application/jsonx"], [""]])("refuses Content-Type %j with 415", async (type) => {
-    const headers: Record<string, string> = type ? { "content-type": type } : {};
-    expect(await failure(post("{}", headers))).toMatchObject({ status: 415, body: { error: { code: "unsupported_media_type" } } });
-  });
+  it.each([["text/plain"], ["application/json; charset=utf-16"], ["application/jsonx"], [""]])(
+    "refuses Content-Type %j with 415",
+    async (type) => {
+      const headers: Record<string, string> = type ? { "content-type": type } : {};
+      expect(await failure(post("{}", headers))).toMatchObject({ status: 415, body: { error: { code: "unsupported_media_type" } } });
+    },
+  );
 
   it.each([['{"email": '], [""], [new Uint8Array([0x7b, 0xff, 0x7d])]])("answers 400 invalid_json for %j", async (body) => {
     expect(await failure(post(body))).toMatchObject({ status: 400, body: { error: { code: "invalid_json" } } });
@@ -70,7 +73,10 @@ describe("parseJsonBody", () => {
       status: 422,
       body: { error: { code: "validation_error", message: expect.any(String), fields: { email: ["Enter your email address."] } } },
     });
-    expect(await failure(post("[]"))).toEqual({ status: 400, body: { error: { code: "validation_error", message: "The request body must be a JSON object." } } });
+    expect(await failure(post("[]"))).toEqual({
+      status: 400,
+      body: { error: { code: "validation_error", message: "The request body must be a JSON object." } },
+    });
   });
 });
 
@@ -101,7 +107,10 @@ describe("routeHandlers", () => {
   });
 
   // As drizzle wraps postgres.js's refused connection.
-  const refused = () => new Error("Failed query: select secret", { cause: Object.assign(new Error("connect ECONNREFUSED 127.0.0.1:5432"), { code: "ECONNREFUSED" }) });
+  const refused = () =>
+    new Error("Failed query: select secret", {
+      cause: Object.assign(new Error("connect ECONNREFUSED 127.0.0.1:5432"), { code: "ECONNREFUSED" }),
+    });
 
   afterEach(() => resetAvailabilityForTests());
 
@@ -135,7 +144,10 @@ describe("routeHandlers", () => {
     expect(checked.headers.get("retry-after")).toBe("5");
     expect(((await checked.json()) as { error: { code: string } }).error.code).toBe("service_unavailable");
     expect(ran).toBe(0);
-    expect((await routeHandlers({ POST: handler }, { checksDatabase: false }).POST(new Request("http://rekey.test/x", { method: "POST" }))).status).toBe(204);
+    expect(
+      (await routeHandlers({ POST: handler }, { checksDatabase: false }).POST(new Request("http://rekey.test/x", { method: "POST" })))
+        .status,
+    ).toBe(204);
     expect(ran).toBe(1);
   });
 });
@@ -148,10 +160,12 @@ describe("refuseCrossSite", () => {
     expect(refuseCrossSite(request({}))).toBeNull();
   });
 
-  it.each([[{ origin: "https://evil.example" }], [{ origin: "null" }], [{ origin: "https://rekey.test" }], [{ "sec-fetch-site": "cross-site" }]])(
-    "refuses %j with 403",
-    (headers) => {
-      expect(refuseCrossSite(request(headers))?.status).toBe(403);
-    },
-  );
+  it.each([
+    [{ origin: "https://evil.example" }],
+    [{ origin: "null" }],
+    [{ origin: "https://rekey.test" }],
+    [{ "sec-fetch-site": "cross-site" }],
+  ])("refuses %j with 403", (headers) => {
+    expect(refuseCrossSite(request(headers))?.status).toBe(403);
+  });
 });

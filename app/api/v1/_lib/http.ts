@@ -51,7 +51,10 @@ function isJsonContentType(header: string | null): boolean {
   if (!header) return false;
   const [type, ...parameters] = header.split(";").map((part) => part.trim().toLowerCase());
   if (type !== "application/json") return false;
-  const charset = parameters.find((p) => p.startsWith("charset="))?.slice("charset=".length).replace(/"/g, "");
+  const charset = parameters
+    .find((p) => p.startsWith("charset="))
+    ?.slice("charset=".length)
+    .replace(/"/g, "");
   return charset === undefined || charset === "utf-8" || charset === "utf8";
 }
 

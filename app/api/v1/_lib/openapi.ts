@@ -53,7 +53,12 @@ function bodySchema(schema: z.ZodType): JsonObject {
 
 // The Error component with `code` narrowed (input side: no additionalProperties of its own).
 function errorSchema(codes: readonly [ErrorCode, ...ErrorCode[]]): JsonObject {
-  return { allOf: [{ $ref: ref("Error") }, embedded(z.toJSONSchema(contract.errorCodes(codes), { io: "input", target: "draft-2020-12" }) as JsonObject)] };
+  return {
+    allOf: [
+      { $ref: ref("Error") },
+      embedded(z.toJSONSchema(contract.errorCodes(codes), { io: "input", target: "draft-2020-12" }) as JsonObject),
+    ],
+  };
 }
 
 function requestRef(schema: z.ZodType): string {
@@ -95,7 +100,7 @@ function build(): JsonObject {
       title: "Rekey API",
       version: "1.0.0",
       description: [
-        "JSON in, JSON out, snake_case fields. Every error has one shape: {\"error\": {\"code\", \"message\", \"fields\"?}}.",
+        'JSON in, JSON out, snake_case fields. Every error has one shape: {"error": {"code", "message", "fields"?}}.',
         `Bodies must be application/json and at most ${contract.MAX_BODY_BYTES} bytes; unknown fields are ignored.`,
         "A path under /api/v1 that does not exist answers 404 with code not_found.",
       ].join(" "),
@@ -109,7 +114,8 @@ function build(): JsonObject {
           type: "apiKey",
           in: "cookie",
           name: "authjs.session-token",
-          description: "The session cookie set by signing in on the web page (named __Host-authjs.session-token when the app runs on https).",
+          description:
+            "The session cookie set by signing in on the web page (named __Host-authjs.session-token when the app runs on https).",
         },
       },
     },

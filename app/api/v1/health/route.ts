@@ -27,11 +27,14 @@ async function databaseAnswers(): Promise<boolean> {
   }
 }
 
-export const { GET, HEAD, POST, PUT, DELETE, PATCH, OPTIONS } = routeHandlers({
-  async GET() {
-    await connection();
-    if (await databaseAnswers()) return respond(200, HealthOk, { status: "ok", database: "ok" });
-    return respond(503, HealthUnavailable, { status: "error", database: "unavailable" });
+export const { GET, HEAD, POST, PUT, DELETE, PATCH, OPTIONS } = routeHandlers(
+  {
+    async GET() {
+      await connection();
+      if (await databaseAnswers()) return respond(200, HealthOk, { status: "ok", database: "ok" });
+      return respond(503, HealthUnavailable, { status: "error", database: "unavailable" });
+    },
+    // It asks the database itself, on every request.
   },
-  // It asks the database itself, on every request.
-}, { checksDatabase: false });
+  { checksDatabase: false },
+);

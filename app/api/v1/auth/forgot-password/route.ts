@@ -13,12 +13,9 @@ export const { GET, HEAD, POST, PUT, DELETE, PATCH, OPTIONS } = routeHandlers({
   async POST(request) {
     const body = await parseJsonBody(request, ForgotPasswordRequest);
     if (!body.ok) return body.response;
-    const result = await requestPasswordReset(
-      await getDb(),
-      { email: body.data.email, ...requestContext(request.headers) },
-      afterResponse,
-    );
-    if (!result.ok) return rateLimited(result.retryAfterSeconds, `Too many requests, try again in ${describeWait(result.retryAfterSeconds)}.`);
+    const result = await requestPasswordReset(await getDb(), { email: body.data.email, ...requestContext(request.headers) }, afterResponse);
+    if (!result.ok)
+      return rateLimited(result.retryAfterSeconds, `Too many requests, try again in ${describeWait(result.retryAfterSeconds)}.`);
     return respond(202, MessageResponse, RESET_REQUEST_ACCEPTED);
   },
 });

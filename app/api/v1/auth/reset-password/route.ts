@@ -24,7 +24,10 @@ export const { GET, HEAD, POST, PUT, DELETE, PATCH, OPTIONS } = routeHandlers({
         case "PASSWORD_REJECTED":
           return passwordRejected(result.passwordErrors);
         case "RATE_LIMITED":
-          return rateLimited(result.retryAfterSeconds, `${tooManyCodesMessage(result.retryAfterSeconds)} The link still works until it expires.`);
+          return rateLimited(
+            result.retryAfterSeconds,
+            `${tooManyCodesMessage(result.retryAfterSeconds)} The link still works until it expires.`,
+          );
         case "SECOND_FACTOR_REQUIRED":
         case "INVALID_CODE":
           return apiError(400, SECOND_FACTOR_ERRORS[result.code], SECOND_FACTOR_COPY[result.code]);
@@ -34,6 +37,8 @@ export const { GET, HEAD, POST, PUT, DELETE, PATCH, OPTIONS } = routeHandlers({
         }
       }
     }
-    return respond(200, MessageResponse, { message: "Your password has been changed. Every session has been signed out; sign in with your new password." });
+    return respond(200, MessageResponse, {
+      message: "Your password has been changed. Every session has been signed out; sign in with your new password.",
+    });
   },
 });
