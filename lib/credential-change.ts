@@ -65,6 +65,7 @@ function passwordAssignments(password: NewPassword): SQL {
     password_hash = null, password_reset_forced_at = now()`;
 }
 
+/** A jsonb object of `fields`: SQL values as the statement computes them, the others as text (a notice's ids and addresses). */
 function jsonObjectSql(fields: Record<string, unknown>): SQL {
   const pairs = Object.entries(fields).map(([key, value]) =>
     is(value, SQL) ? sql`${key}::text, ${value}` : sql`${key}::text, ${value === undefined ? null : value}::text`,

@@ -1,4 +1,4 @@
-import { and, eq } from "drizzle-orm";
+import { and, eq, sql } from "drizzle-orm";
 import { expect, it } from "vitest";
 import { auditEvents, users } from "@/db/schema";
 import { resetPasswordSubject } from "@/emails/reset-password";
@@ -44,6 +44,37 @@ describeEachDatabase("admin actions on an account", ({ handle }) => {
     expect(lookUps.filter((e) => e.details.admin_id === admin.id).map((e) => e.details.found)).toEqual(
       expect.arrayContaining([true, false]),
     );
+  });
+
+  it("force password reset writes its email in its own transaction: when the email's job cannot be stored, nothing changes", async () => {
+    const admin = await createUser(db());
+    const user = await createUser(db());
+    const session = await insertSession(db(), { userId: user.id, userAgent: null, ip: null });
+    // The job store refuses this user's forced-reset email, as a crash between the change and
+    // its email would lose it: the change must not commit without it.
+    await db().execute(
+      sql.raw(`create function refuse_forced_reset_email() returns trigger language plpgsql as $$
+        begin
+          if new.kind = 'admin.forced_reset' and new.payload->>'userId' = '${user.id}' then raise exception 'job store refused'; end if;
+          return new;
+        end $$`),
+    );
+    await db().execute(
+      sql`create trigger refuse_forced_reset_email before insert on jobs for each row execute function refuse_forced_reset_email()`,
+    );
+    try {
+      await expect(forcePasswordReset(db(), user.id, { adminId: admin.id, ...CONTEXT }, collectingSchedule().schedule)).rejects.toThrow();
+    } finally {
+      await db().execute(sql`drop trigger refuse_forced_reset_email on jobs`);
+      await db().execute(sql`drop function refuse_forced_reset_email()`);
+    }
+    expect((await verifyCredentials(db(), user.email, user.password)).ok).toBe(true);
+    expect(await findSession(db(), session.sessionToken)).not.toBeNull();
+    const forced = await db()
+      .select()
+      .from(auditEvents)
+      .where(and(eq(auditEvents.event, "admin.password_reset_forced"), eq(auditEvents.userId, user.id)));
+    expect(forced).toEqual([]);
   });
 
   it("force password reset: the password stops working at once, every session ends, the emailed link sets a new one", async () => {
