@@ -1,10 +1,9 @@
 import { sql, type SQL } from "drizzle-orm";
 import { expect, it } from "vitest";
-import type { Database } from "@/db/client";
+import { queryRows, type Database } from "@/db/client";
 import { emailVerificationTokens, passwordChangeReportTokens, passwordResetTokens } from "@/db/schema";
 import { describeEachDatabase } from "@/test-support/databases";
 import { recordingQueries } from "@/test-support/query-counter";
-import { queryRows } from "@/test-support/reset-helpers";
 import { createUser } from "@/test-support/users";
 import { consumeToken, lookUpToken, spendUserTokens, type SingleUseTokenTable } from "./single-use-tokens";
 import { generateToken, hashToken } from "./tokens";

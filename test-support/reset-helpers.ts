@@ -3,7 +3,7 @@ import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { sql } from "drizzle-orm";
-import type { Database } from "@/db/client";
+import { queryRows, type Database } from "@/db/client";
 import { ALL_JOBS } from "@/lib/job-definitions";
 import type { Schedule } from "@/lib/jobs/definition";
 import { runAcceptedJob } from "@/lib/jobs/runner";
@@ -44,12 +44,6 @@ let addressCounter = 0;
 export function uniqueIp(): string {
   addressCounter += 1;
   return `10.${(process.pid % 250) + 1}.${Math.floor(addressCounter / 250)}.${(addressCounter % 250) + 1}`;
-}
-
-/** Rows of a raw query, whichever driver ran it (PGlite answers {rows}, postgres.js an array). */
-export async function queryRows<T extends Record<string, unknown>>(db: Database, query: ReturnType<typeof sql>): Promise<T[]> {
-  const result: unknown = await db.execute(query);
-  return (Array.isArray(result) ? result : (result as { rows: T[] }).rows) as T[];
 }
 
 /** Every row of every table in the public schema, as one JSON string per table. */
