@@ -11,6 +11,10 @@ export async function enrol(db: Database, user: { id: string; email: string }): 
   if (!offer.ok) throw new Error(offer.code);
   const key = offer.setupKey.replace(/\s+/g, "");
   // The previous step's code: the tests' own codes (the current step and later) stay unspent.
+  // A 30 s step must not end between computing it and the check, which would make it two steps
+  // old (outside the one step of drift allowed): near the end of a step, wait for the next.
+  const intoStep = Date.now() % 30_000;
+  if (intoStep > 28_000) await new Promise((resolve) => setTimeout(resolve, 30_000 - intoStep + 50));
   const confirmed = await confirmEnrolment(
     db,
     { userId: user.id, code: totpCode(key, Date.now() - 30_000), ip: uniqueIp(), userAgent: CHROME_ON_WINDOWS },

@@ -2,14 +2,14 @@ import "server-only";
 import { and, eq, isNull, sql } from "drizzle-orm";
 import type { Database, Transaction } from "@/db/client";
 import { recoveryCodes, twoFactorChallenges, users } from "@/db/schema";
-import { audit } from "../audit";
+import { audit, type AuditEntry, type AuditEventName } from "../audit";
 import type { RequestContext } from "../client-ip";
 import type { Schedule } from "../jobs/definition";
 import { seal, unsealWithAge } from "../jobs/seal";
 import { verifyPassword } from "../password-hashing";
 import { lockUser } from "../user-lock";
 import { checkSecondFactor, countSecondFactorAttempt, settleAttempt, type CodeRefusal, type SecondFactorInput } from "./check";
-import { enqueueTwoFactorNotice } from "./notify";
+import { enqueueTwoFactorNotice, type TwoFactorChange } from "./notify";
 import { recoveryCodesLeft, storeRecoveryCodes } from "./recovery-codes";
 import { formatSetupKey, matchingTotpStep, newTotpKey, qrCodeSvg, totpUri } from "./totp";
 
@@ -168,21 +168,7 @@ export async function disableTwoFactor(
     await lockUser(tx, input.userId);
     const checked = await checkSecondFactor(tx, input.userId, input);
     if (!checked.ok) return checked.code === "NOT_ENABLED" ? { ok: false, code: "NOT_ENABLED" } : { ok: false, code: "INVALID_CODE" };
-    const email = await turnOff(tx, input.userId);
-    await audit(tx, {
-      event: "two_factor.disabled",
-      userId: input.userId,
-      ip: input.ip,
-      userAgent: input.userAgent,
-      details: { method: checked.method },
-    });
-    await enqueueTwoFactorNotice(db, tx, schedule, {
-      userId: input.userId,
-      email,
-      change: "disabled",
-      ip: input.ip,
-      userAgent: input.userAgent,
-    });
+    await turnOff(db, tx, schedule, input, { event: "two_factor.disabled", details: { method: checked.method }, change: "disabled" });
     return { ok: true };
   });
   await settleAttempt(db, input.userId, outcome, input);
@@ -201,26 +187,24 @@ export async function removeTwoFactorByAdmin(
   return db.transaction(async (tx) => {
     if (!(await lockUser(tx, input.userId))) return { ok: false, code: "NOT_ENABLED" } as const;
     if (!(await hasTwoFactor(tx, input.userId))) return { ok: false, code: "NOT_ENABLED" } as const;
-    const email = await turnOff(tx, input.userId);
-    await audit(tx, {
-      event: "admin.two_factor_removed",
-      userId: input.userId,
-      ip: input.ip,
-      userAgent: input.userAgent,
-      details: { admin_id: input.adminId },
-    });
-    await enqueueTwoFactorNotice(db, tx, schedule, {
-      userId: input.userId,
-      email,
-      change: "removed_by_admin",
-      ip: input.ip,
-      userAgent: input.userAgent,
-    });
+    const why = { event: "admin.two_factor_removed", details: { admin_id: input.adminId }, change: "removed_by_admin" } as const;
+    await turnOff(db, tx, schedule, input, why);
     return { ok: true } as const;
   });
 }
 
-async function turnOff(tx: Transaction, userId: string): Promise<string> {
+/**
+ * Turns two-factor authentication off in `tx`: the key, the codes and any pending sign-in step
+ * gone, then `why`'s audit row and the owner's notice, which commit with it.
+ */
+async function turnOff(
+  db: Database,
+  tx: Transaction,
+  schedule: Schedule,
+  input: { userId: string } & RequestContext,
+  why: { event: AuditEventName; details: AuditEntry["details"]; change: TwoFactorChange },
+): Promise<void> {
+  const { userId } = input;
   const [row] = await tx
     .update(users)
     .set({
@@ -239,5 +223,12 @@ async function turnOff(tx: Transaction, userId: string): Promise<string> {
     .set({ usedAt: sql`now()` })
     .where(and(eq(twoFactorChallenges.userId, userId), isNull(twoFactorChallenges.usedAt)));
   if (!row) throw new Error(`no user ${userId}`);
-  return row.email;
+  await audit(tx, { event: why.event, userId, ip: input.ip, userAgent: input.userAgent, details: why.details });
+  await enqueueTwoFactorNotice(db, tx, schedule, {
+    userId,
+    email: row.email,
+    change: why.change,
+    ip: input.ip,
+    userAgent: input.userAgent,
+  });
 }
