@@ -5,7 +5,8 @@ import { staticSecurityHeaders } from "./lib/security-headers";
 
 export default function config(phase: string): NextConfig {
   // A bad or missing variable stops `next dev` and `next start` right here, with a message
-  // naming it, before any request is handled. Never in `next build`: one build (one container
+  // naming it, before any page is served (Next has already opened its port: a request in that
+  // instant gets its plain 500). Never in `next build`: one build (one container
   // image) serves every environment, each configured when its server starts. Standalone
   // output's server.js does not run this file; instrumentation.ts checks there.
   if (phase === PHASE_DEVELOPMENT_SERVER || phase === PHASE_PRODUCTION_SERVER) exitOnInvalidEnv(env);

@@ -73,9 +73,14 @@ function jsonObjectSql(fields: Record<string, unknown>): SQL {
   return sql`jsonb_build_object(${sql.join(pairs, sql`, `)})`;
 }
 
+/** The operator who made the change, as both audit rows name them (nothing for the owner's own change). */
+function adminOf<Input>(change: CredentialChange<Input>): Record<string, string> {
+  return change.adminId ? { admin_id: change.adminId } : {};
+}
+
 /** The change's own audit row's details: the caller's, or the operator who made it. */
 function changeDetails<Input>(change: CredentialChange<Input>): AuditEntry["details"] {
-  return change.details ?? (change.adminId ? { admin_id: change.adminId } : undefined);
+  return change.details ?? (change.adminId ? adminOf(change) : undefined);
 }
 
 /**
@@ -90,7 +95,7 @@ export function credentialChangeSql<Input>(change: CredentialChange<Input>, when
   const { password } = change;
   const sameHash = "hash" in password && password.ifCurrentHashIs ? sql`and ${users.passwordHash} = ${password.ifCurrentHashIs}` : sql``;
   const context = { userId: sql`changed.id`, ip: change.ip, userAgent: change.userAgent };
-  const admin: Record<string, string> = change.adminId ? { admin_id: change.adminId } : {};
+  const admin = adminOf(change);
   const ended = sql`jsonb_build_object('count', (select count(*) from ended_sessions), 'reason', ${change.reason}::text)
     || ${JSON.stringify(admin)}::jsonb`;
   const user = { id: sql`changed.id`, email: sql`changed.email`, passwordChangedAt: sql`changed.password_changed_at` };
@@ -129,7 +134,7 @@ export function noteCredentialChange<Input>(
 ): ChangedCredentials | null {
   if (!row?.user_id || row.credentials_version === null || !row.job_id) return null;
   const context = { userId: row.user_id, ip: change.ip, userAgent: change.userAgent };
-  const admin: Record<string, string> = change.adminId ? { admin_id: change.adminId } : {};
+  const admin = adminOf(change);
   noteAudited({ event: change.event, ...context, details: changeDetails(change) });
   noteAudited({ event: "sessions.revoked", ...context, details: { count: row.sessions_ended, reason: change.reason, ...admin } });
   schedule(db, row.job_id);

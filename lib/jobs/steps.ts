@@ -121,7 +121,7 @@ export function stepJsonSql(name: string, secret: string[], values: SQL): SQL {
  * (job_id, claim_id, ended, v): it saves `v` (jsonb, `secret` fields already sealed) as the
  * step, or ends the job as done when `ended`. Only a job still held under `claim_id` changes.
  */
-export function stepRecordSql(name: string, secret: string[], rows: SQL): SQL {
+function stepRecordSql(name: string, secret: string[], rows: SQL): SQL {
   return stepsRecordSql(
     sql`select r.job_id, r.claim_id, r.ended, ${stepJsonSql(name, secret, sql`r.v`)} from (${rows}) r(job_id, claim_id, ended, v)`,
   );
