@@ -29,6 +29,54 @@ describe("clientIp", () => {
   });
 });
 
+describe("clientIp with client-sent junk left of the trusted entries", () => {
+  // The proxy in front appends the address it received the request from; everything left of
+  // that entry came from the client and must never erase it.
+  it.each([
+    ["an empty header value", ", 198.51.100.7"],
+    ["only commas", ",,, 198.51.100.7"],
+    ["an empty entry among forged ones", "1.1.1.1,, 198.51.100.7"],
+    ["spaces", "   ,  , 198.51.100.7"],
+    ["a tab and spaces inside an entry", "1.1.1.1 \t 2.2.2.2, 198.51.100.7"],
+    ["garbage", "not-an-ip, <script>, 999.1.1.1, 198.51.100.7"],
+    ["a port or brackets gone wrong", "1.2.3.4:80, [::1, 198.51.100.7"],
+    ["a loose IPv4 form", "0x7f.1, 127.1, 198.51.100.7"],
+    ["an obfuscated unknown keyword", "unknown, _hidden, 198.51.100.7"],
+  ])("keeps the trusted entry after %s", (_name, value) => {
+    expect(clientIp(headers({ "x-forwarded-for": value }))).toBe("198.51.100.7");
+  });
+
+  it("reads several X-Forwarded-For headers as one list, the last header's last entry trusted", () => {
+    const several = new Headers();
+    several.append("x-forwarded-for", "");
+    several.append("x-forwarded-for", "garbage,");
+    several.append("x-forwarded-for", "198.51.100.7");
+    expect(clientIp(several)).toBe("198.51.100.7");
+    const two = new Headers();
+    two.append("x-forwarded-for", "6.6.6.6, 203.0.113.9");
+    two.append("x-forwarded-for", "10.0.0.1");
+    expect(clientIp(two, 2)).toBe("203.0.113.9");
+  });
+
+  it("keeps a trusted IPv6 or IPv4-mapped entry after junk, normalised", () => {
+    expect(clientIp(headers({ "x-forwarded-for": ", garbage, 2001:DB8:0:0:0:0:0:1" }))).toBe("2001:db8::1");
+    expect(clientIp(headers({ "x-forwarded-for": ",, [2001:db8::2]" }))).toBe("2001:db8::2");
+    expect(clientIp(headers({ "x-forwarded-for": " , ::ffff:203.0.113.5" }))).toBe("203.0.113.5");
+    expect(clientIp(headers({ "x-forwarded-for": "::ffff:6.6.6.6,, ::ffff:cb00:7105" }))).toBe("203.0.113.5");
+  });
+
+  it("takes the hops-th entry from the right with junk further left, for two proxies", () => {
+    expect(clientIp(headers({ "x-forwarded-for": ",, garbage, 2001:db8::9, 10.0.0.1" }), 2)).toBe("2001:db8::9");
+    expect(clientIp(headers({ "x-forwarded-for": " , 203.0.113.9 , 10.0.0.1" }), 2)).toBe("203.0.113.9");
+  });
+
+  it("still answers null when the trusted entry itself is empty or not an address", () => {
+    expect(clientIp(headers({ "x-forwarded-for": "198.51.100.7, " }))).toBeNull();
+    expect(clientIp(headers({ "x-forwarded-for": "198.51.100.7, ::ffff:garbage" }))).toBeNull();
+    expect(clientIp(headers({ "x-forwarded-for": " " }))).toBeNull();
+  });
+});
+
 describe("clientIp with more than one trusted proxy (TRUSTED_PROXY_HOPS)", () => {
   const chain = headers({ "x-forwarded-for": "6.6.6.6, 203.0.113.9, 10.0.0.1, 198.51.100.7" });
 
@@ -44,9 +92,15 @@ describe("clientIp with more than one trusted proxy (TRUSTED_PROXY_HOPS)", () =>
     expect(clientIp(headers({ "x-forwarded-for": "203.0.113.9, 198.51.100.7" }), 5)).toBe("203.0.113.9");
   });
 
-  it("returns null when the chosen entry is not an address, or any entry is empty", () => {
+  it("returns null when the chosen entry is not an address or is empty", () => {
     expect(clientIp(headers({ "x-forwarded-for": "garbage, 198.51.100.7" }), 2)).toBeNull();
-    expect(clientIp(headers({ "x-forwarded-for": "203.0.113.9,, 198.51.100.7" }), 1)).toBeNull();
+    expect(clientIp(headers({ "x-forwarded-for": "6.6.6.6, , 198.51.100.7" }), 2)).toBeNull();
+  });
+
+  it("never lets an empty entry shift the trusted ones: what a client put left of them is not chosen", () => {
+    // A parser that drops empty entries would read 6.6.6.6 as the second from the right.
+    expect(clientIp(headers({ "x-forwarded-for": "6.6.6.6,, 10.0.0.1" }), 2)).toBeNull();
+    expect(clientIp(headers({ "x-forwarded-for": ",6.6.6.6, 203.0.113.9, 10.0.0.1" }), 2)).toBe("203.0.113.9");
   });
 
   it("reads the right-most entry by default (TRUSTED_PROXY_HOPS unset)", () => {

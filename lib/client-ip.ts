@@ -1,5 +1,4 @@
 import ipaddr from "ipaddr.js";
-import proxyaddr from "proxy-addr";
 import { z } from "zod";
 import { env } from "./env";
 
@@ -14,15 +13,16 @@ import { env } from "./env";
  * request that passed fewer proxies yields the left-most entry, which a trusted proxy wrote.
  */
 export function clientIp(headers: Pick<Headers, "get">, hops: number = env().TRUSTED_PROXY_HOPS): string | null {
+  // Several X-Forwarded-For headers arrive joined by ", ", in order: one list either way.
   const forwarded = headers.get("x-forwarded-for");
-  // An empty entry means a proxy wrote nothing where its address belongs: no entry is trustworthy.
-  if (!forwarded || /(^|,)\s*(,|$)/.test(forwarded)) return null;
-  // proxy-addr walks from the socket outwards; Next.js hides the socket (it only fills
-  // X-Forwarded-For when absent), so the socket stands for the hop into this server and is
-  // always trusted: index i < hops trusted means the answer is the hops-th entry from the right.
-  const request = { headers: { "x-forwarded-for": forwarded }, socket: { remoteAddress: undefined }, connection: {} };
-  const chosen = proxyaddr(request as unknown as Parameters<typeof proxyaddr>[0], (_address, index) => index < hops);
-  return normaliseIp(chosen);
+  if (!forwarded) return null;
+  // Split by position, empty entries kept: only the `hops` entries on the right were written by
+  // trusted proxies, and whatever a client put left of them (empty, spaces, garbage) must neither
+  // shift them (a parser that drops empty entries would) nor erase them. proxy-addr's parser
+  // drops empty entries, so the walk is done here: the socket Next.js hides stands for the hop
+  // into this server, which makes the answer the hops-th entry from the right.
+  const entries = forwarded.split(",");
+  return normaliseIp(entries[Math.max(0, entries.length - hops)]);
 }
 
 /** `value` as a canonical IP address string, or null when it is not one. */
