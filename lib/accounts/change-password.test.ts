@@ -35,7 +35,7 @@ async function userRow(db: Database, userId: string) {
   return row;
 }
 
-describeEachDatabase("change password", ({ handle }) => {
+describeEachDatabase("change password", ({ handle, driver }) => {
   const db = () => handle().db;
 
   /** Calls changePassword with a fresh IP and the given passwords; returns the result and the scheduled work. */
@@ -262,4 +262,29 @@ describeEachDatabase("change password", ({ handle }) => {
 
     expect(await inspectResetToken(db(), resetToken)).toMatchObject({ status: "valid" });
   });
+  it("gives back a right current password's attempt when the new one is refused", async () => {
+    const user = await createUser(db());
+    for (let i = 0; i < CHANGE_PASSWORD_LIMIT.max - 1; i++) {
+      expect((await change(user.id, WRONG_PASSWORD)).result).toEqual({ ok: false, code: "WRONG_PASSWORD" });
+    }
+    // Counted before the check, given back after it passed: the last try of the window stays.
+    for (let i = 0; i < 3; i++) {
+      expect((await change(user.id, CURRENT_PASSWORD, "short")).result).toMatchObject({ ok: false, code: "PASSWORD_REJECTED" });
+    }
+    expect((await change(user.id, CURRENT_PASSWORD)).result).toMatchObject({ ok: true });
+  });
+
+  // PGlite runs one query at a time: a race can only show on PostgreSQL.
+  if (driver === "postgres")
+    it("checks at most five of 20 parallel wrong current passwords: each is counted before it is checked", async () => {
+      const user = await createUser(db());
+      const results = await Promise.all(Array.from({ length: 20 }, (_, i) => change(user.id, `${WRONG_PASSWORD}-${i}`)));
+      const codes = results.map(({ result }) => (result.ok ? "OK" : result.code));
+
+      expect(codes.filter((code) => code === "WRONG_PASSWORD")).toHaveLength(CHANGE_PASSWORD_LIMIT.max);
+      expect(codes.filter((code) => code === "RATE_LIMITED")).toHaveLength(20 - CHANGE_PASSWORD_LIMIT.max);
+      // One audit row per password actually checked.
+      expect(await eventsOf(db(), user.id, "password.change_failed")).toHaveLength(CHANGE_PASSWORD_LIMIT.max);
+      expect((await change(user.id, CURRENT_PASSWORD)).result).toMatchObject({ ok: false, code: "RATE_LIMITED" });
+    });
 });

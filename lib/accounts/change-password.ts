@@ -8,7 +8,7 @@ import { sessionPassedSecondFactor } from "../auth/user-sessions";
 import type { RequestContext } from "../client-ip";
 import type { Schedule } from "../jobs/definition";
 import { hashPassword, passwordPolicyErrors, verifyPassword } from "../password-hashing";
-import { consumeRateLimit, peekRateLimit, resetRateLimit, type RateLimit } from "../rate-limit";
+import { consumeRateLimit, refundRateLimit, resetRateLimit, type RateLimit } from "../rate-limit";
 import { lockUser } from "../user-lock";
 import { changeCredentials } from "../credential-change";
 import { passwordChangedNotice } from "./password-changed-notice";
@@ -35,7 +35,9 @@ export async function changePassword(
   input: { userId: string; currentPassword: string; newPassword: string; currentSessionId?: string } & RequestContext,
   schedule: Schedule,
 ): Promise<ChangePasswordResult> {
-  const budget = await peekRateLimit(db, CHANGE_PASSWORD_LIMIT, input.userId);
+  // Counted before the guess is checked (one atomic upsert), so parallel guesses cannot all be
+  // judged within the limit; a right password gives its count back.
+  const budget = await consumeRateLimit(db, CHANGE_PASSWORD_LIMIT, input.userId);
   if (!budget.allowed) return { ok: false, code: "RATE_LIMITED", retryAfterSeconds: budget.retryAfterSeconds };
 
   const user = await db.query.users.findFirst({
@@ -43,11 +45,10 @@ export async function changePassword(
     columns: { id: true, email: true, passwordHash: true },
   });
   if (!user?.passwordHash || !(await verifyPassword(user.passwordHash, input.currentPassword))) {
-    const counted = await consumeRateLimit(db, CHANGE_PASSWORD_LIMIT, input.userId);
     await audit(db, { event: "password.change_failed", userId: input.userId, ip: input.ip, userAgent: input.userAgent });
-    if (!counted.allowed) return { ok: false, code: "RATE_LIMITED", retryAfterSeconds: counted.retryAfterSeconds };
     return { ok: false, code: "WRONG_PASSWORD" };
   }
+  await refundRateLimit(db, CHANGE_PASSWORD_LIMIT, user.id);
 
   const passwordErrors = await passwordPolicyErrors(input.newPassword);
   if (input.newPassword === input.currentPassword) passwordErrors.push("Choose a password different from your current one.");
