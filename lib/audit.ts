@@ -24,6 +24,7 @@ export type AuditEventName =
   | "password.change_failed"
   | "password_change.reported"
   | "sessions.revoked"
+  | "sessions.all_ended"
   | "registration.existing_email"
   | "email_verification.sent"
   | "email_verification.email_failed"

@@ -4,7 +4,8 @@ import { headers } from "next/headers";
 import { redirect } from "next/navigation";
 import { fieldErrorsOf, type FormState } from "@/app/_components/form-state";
 import { getDb } from "@/lib/db";
-import { recordPasswordCheck, requireAdmin } from "@/lib/admin/access";
+import { recordPasswordCheck, requireAdmin, requireRecentPasswordCheck } from "@/lib/admin/access";
+import { endAllSessions } from "@/lib/admin/end-all-sessions";
 import { requestContext } from "@/lib/client-ip";
 import { describeWait } from "@/lib/rate-limit";
 import { AdminPasswordCheckSchema } from "@/lib/validation/forms";
@@ -27,4 +28,17 @@ export async function checkAdminPasswordAction(_previous: FormState<Field>, form
   }
   if (!result.ok) return { status: "error", fieldErrors: { password: ["That is not your password."] } };
   redirect(`${adminPath(formData.get("returnTo"))}?notice=password-checked`);
+}
+
+/**
+ * "End every session": signs out every user, this admin included, and drops every pending
+ * second sign-in step. Needs the recent password check and the ticked confirmation.
+ */
+export async function endAllSessionsAction(formData: FormData): Promise<void> {
+  const db = await getDb();
+  const check = await requireRecentPasswordCheck(db);
+  if (!check.ok) redirect("/admin/users?notice=password-needed");
+  if (formData.get("confirm") !== "yes") redirect("/admin/users?notice=confirm-needed");
+  await endAllSessions(db, { via: "admin", adminId: check.admin.userId, ...requestContext(await headers()) });
+  redirect("/login?notice=all-signed-out");
 }

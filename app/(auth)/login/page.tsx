@@ -8,6 +8,7 @@ export const metadata: Metadata = { title: "Sign in" };
 const NOTICES: Record<string, string> = {
   "password-reset": "Your password has been changed. Sign in with your new password.",
   "signed-out": "You have been signed out.",
+  "all-signed-out": "Every session of every user has ended, yours too. Sign in again.",
 };
 
 export default async function LoginPage({ searchParams }: { searchParams: Promise<Record<string, string | string[] | undefined>> }) {
