@@ -20,6 +20,7 @@ export type AuditEventName =
   | "password_reset.token_expired"
   | "password_reset.token_reused"
   | "password_reset.completed"
+  | "password_reset.link_attempts_spent"
   | "password.changed"
   | "password.change_failed"
   | "password_change.reported"

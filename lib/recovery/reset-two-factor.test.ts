@@ -12,7 +12,7 @@ import { forcePasswordReset } from "../admin/users";
 import { verifyCredentials } from "../auth/credentials";
 import { changePassword } from "../accounts/change-password";
 import { reportPasswordChange } from "./wasnt-me";
-import { consumeAndChangeAtOnce, inspectResetToken, resetPassword } from "./reset";
+import { consumeAndChangeAtOnce, inspectResetToken, RESET_LINK_ATTEMPTS, resetLinkLimit, resetPassword } from "./reset";
 import { issueResetLink } from "./deliver";
 import { hashToken } from "../tokens";
 import { SECOND_FACTOR_LIMIT } from "../second-factor/check";
@@ -45,6 +45,19 @@ describeEachDatabase("password reset with a second factor", ({ handle, driver })
       .select()
       .from(rateLimitBuckets)
       .where(eq(rateLimitBuckets.key, `${SECOND_FACTOR_LIMIT.name}:${userId}`));
+    return bucket?.count ?? 0;
+  }
+
+  /** Attempts counted against a reset link (RESET_LINK_ATTEMPTS). */
+  async function linkAttempts(token: string): Promise<number> {
+    const [link] = await db()
+      .select({ id: passwordResetTokens.id })
+      .from(passwordResetTokens)
+      .where(eq(passwordResetTokens.tokenHash, hashToken(token)));
+    const [bucket] = await db()
+      .select()
+      .from(rateLimitBuckets)
+      .where(eq(rateLimitBuckets.key, `${resetLinkLimit().name}:${link?.id}`));
     return bucket?.count ?? 0;
   }
 
@@ -143,7 +156,7 @@ describeEachDatabase("password reset with a second factor", ({ handle, driver })
     expect(await attemptsCounted(user.id)).toBe(2);
   });
 
-  it("checks the new password before the code: a refused password spends neither the code nor the link", async () => {
+  it("checks the new password only once the code passed: a refused password spends no code, and the link stays valid", async () => {
     const { user, key, token } = await enrolledUserWithLink();
     const now = Date.now();
     const code = totpCode(key, now);
@@ -153,10 +166,71 @@ describeEachDatabase("password reset with a second factor", ({ handle, driver })
     expect(weak).toMatchObject({ ok: false, code: "PASSWORD_REJECTED" });
     const same = await resetPassword(db(), { token, password: CURRENT_PASSWORD, otp: code, ...context() }, schedule);
     expect(same).toEqual({ ok: false, code: "PASSWORD_REJECTED", passwordErrors: ["Choose a password different from your current one."] });
+    // A right code gives its attempt of the account's budget back (the link's two stay counted).
     expect(await attemptsCounted(user.id)).toBe(0);
+    expect(await linkAttempts(token)).toBe(2);
 
     // The same code still works: it was never spent.
     expect(await resetPassword(db(), { token, password: NEW_PASSWORD, otp: code, ...context() }, schedule)).toEqual({ ok: true });
+  });
+
+  it("compares nothing about the password before the code passed: a wrong code answers the same for the current password, a weak one and another", async () => {
+    const { user, token } = await enrolledUserWithLink();
+    const { schedule, pending } = collectingSchedule();
+    const guesses = [CURRENT_PASSWORD, "short", "password", NEW_PASSWORD];
+
+    const answers = [];
+    for (const password of guesses) {
+      answers.push(await resetPassword(db(), { token, password, otp: "000000", ...context() }, schedule));
+    }
+
+    expect(answers).toEqual(guesses.map(() => ({ ok: false, code: "INVALID_CODE" })));
+    expect(pending).toHaveLength(0);
+    expect((await verifyCredentials(db(), user.email, CURRENT_PASSWORD)).ok).toBe(true);
+    expect(await linkAttempts(token)).toBe(guesses.length);
+    expect(await attemptsCounted(user.id)).toBe(guesses.length);
+  });
+
+  it(`spends the link at the ${RESET_LINK_ATTEMPTS}th failed attempt, whatever failed, and says so; the right code and password then no longer work`, async () => {
+    const { user, key, token } = await enrolledUserWithLink();
+    const { schedule, pending } = collectingSchedule();
+    // Wrong codes and, with a right code, a refused password: every attempt counts against the link.
+    for (let i = 0; i < RESET_LINK_ATTEMPTS - 1; i++) {
+      const attempt = i % 2 === 0 ? { password: CURRENT_PASSWORD, otp: String(300000 + i) } : { password: "short", otp: totpCode(key) };
+      const result = await resetPassword(db(), { token, ...attempt, ...context() }, schedule);
+      expect(result.ok).toBe(false);
+      expect(await inspectResetToken(db(), token)).toMatchObject({ status: "valid" });
+    }
+
+    const last = await resetPassword(db(), { token, password: CURRENT_PASSWORD, otp: "999999", ...context() }, schedule);
+    expect(last).toEqual({ ok: false, code: "TOO_MANY_ATTEMPTS" });
+    expect(await inspectResetToken(db(), token)).toEqual({ status: "used" });
+    expect(await eventsOf(user.id, "password_reset.link_attempts_spent")).toHaveLength(1);
+
+    const late = await resetPassword(
+      db(),
+      { token, password: NEW_PASSWORD, otp: totpCode(key, Date.now() + 30_000), ...context() },
+      schedule,
+    );
+    expect(late).toEqual({ ok: false, code: "TOKEN_PROBLEM", problem: "used" });
+    expect(pending).toHaveLength(0);
+    expect((await verifyCredentials(db(), user.email, CURRENT_PASSWORD)).ok).toBe(true);
+    // A new link works.
+    const fresh = await resetLinkFor(user);
+    expect(
+      await resetPassword(db(), { token: fresh, password: NEW_PASSWORD, otp: totpCode(key, Date.now() + 30_000), ...context() }, schedule),
+    ).toEqual({ ok: true });
+  });
+
+  it("counts nothing against the link of an account without a second factor (the link alone may reset it)", async () => {
+    const user = await createUser(db());
+    const token = await resetLinkFor(user);
+    const { schedule } = collectingSchedule();
+    for (let i = 0; i < RESET_LINK_ATTEMPTS + 1; i++) {
+      expect(await resetPassword(db(), { token, password: "short", ...context() }, schedule)).toMatchObject({ code: "PASSWORD_REJECTED" });
+    }
+    expect(await linkAttempts(token)).toBe(0);
+    expect(await resetPassword(db(), { token, password: NEW_PASSWORD, ...context() }, schedule)).toEqual({ ok: true });
   });
 
   it("sets the password with a right authentication code, ends every session, keeps two-factor on, and the code cannot be replayed", async () => {
@@ -218,15 +292,21 @@ describeEachDatabase("password reset with a second factor", ({ handle, driver })
   it("stops checking codes past the account's limit, even a right one, and says when to retry", async () => {
     const { user, key, token } = await enrolledUserWithLink();
     const { schedule } = collectingSchedule();
+    // Over two links: each allows RESET_LINK_ATTEMPTS attempts, the account's budget is shared.
+    const second = await resetLinkFor(user);
     for (let i = 0; i < SECOND_FACTOR_LIMIT.max; i++) {
-      expect(await resetPassword(db(), { token, password: NEW_PASSWORD, otp: String(100000 + i), ...context() }, schedule)).toMatchObject({
+      const link = i < 3 ? token : second;
+      expect(
+        await resetPassword(db(), { token: link, password: NEW_PASSWORD, otp: String(100000 + i), ...context() }, schedule),
+      ).toMatchObject({
         code: "INVALID_CODE",
       });
     }
-    const limited = await resetPassword(db(), { token, password: NEW_PASSWORD, otp: totpCode(key), ...context() }, schedule);
+    const limited = await resetPassword(db(), { token: second, password: NEW_PASSWORD, otp: totpCode(key), ...context() }, schedule);
     expect(limited).toMatchObject({ ok: false, code: "RATE_LIMITED" });
     expect(limited.ok === false && limited.code === "RATE_LIMITED" && limited.retryAfterSeconds).toBeGreaterThan(0);
     expect(await inspectResetToken(db(), token)).toMatchObject({ status: "valid" });
+    expect(await inspectResetToken(db(), second)).toMatchObject({ status: "valid" });
     expect((await verifyCredentials(db(), user.email, CURRENT_PASSWORD)).ok).toBe(true);
     expect(await eventsOf(user.id, "two_factor.throttled")).toHaveLength(1);
   });
@@ -318,7 +398,8 @@ describeEachDatabase("password reset with a second factor", ({ handle, driver })
       // The others lost the token, or were refused before any check (past the code budget;
       // how many depends on when the winner's attempt was given back).
       const losers = results.filter((r) => !r.ok).map((r) => (r.ok ? "ok" : r.code === "TOKEN_PROBLEM" ? `link ${r.problem}` : r.code));
-      expect(losers.filter((c) => c !== "link used" && c !== "RATE_LIMITED")).toEqual([]);
+      // (Or past the link's own limit of attempts, which only RESET_LINK_ATTEMPTS of them pass.)
+      expect(losers.filter((c) => c !== "link used" && c !== "RATE_LIMITED" && c !== "TOO_MANY_ATTEMPTS")).toEqual([]);
       expect(losers.filter((c) => c === "link used").length).toBeGreaterThanOrEqual(1);
       // One password-changed notice and one recovery-code notice: the winner's. Only the
       // winner's recovery code is spent; the losers' rolled back with their transactions.
@@ -330,7 +411,7 @@ describeEachDatabase("password reset with a second factor", ({ handle, driver })
       expect((await verifyCredentials(db(), user.email, passwords[winners[0]!]!)).ok).toBe(true);
     });
 
-    it("checks at most five of twelve parallel wrong codes on one link, and the link still works", async () => {
+    it("checks at most five of twelve parallel wrong codes on one link, and the link is then spent", async () => {
       const { user, token } = await enrolledUserWithLink();
       const results = await Promise.all(
         Array.from({ length: 12 }, (_, i) =>
@@ -338,10 +419,37 @@ describeEachDatabase("password reset with a second factor", ({ handle, driver })
         ),
       );
       const codes = results.map((r) => (r.ok ? "ok" : r.code));
-      expect(codes.filter((c) => c === "INVALID_CODE")).toHaveLength(SECOND_FACTOR_LIMIT.max);
-      expect(codes.filter((c) => c === "RATE_LIMITED")).toHaveLength(12 - SECOND_FACTOR_LIMIT.max);
+      // Four wrong codes answered as such; the fifth spent the link; the rest were over its limit.
+      expect(codes.filter((c) => c === "INVALID_CODE")).toHaveLength(RESET_LINK_ATTEMPTS - 1);
+      expect(codes.filter((c) => c === "TOO_MANY_ATTEMPTS")).toHaveLength(12 - (RESET_LINK_ATTEMPTS - 1));
       expect(await eventsOf(user.id, "two_factor.code_failed")).toHaveLength(SECOND_FACTOR_LIMIT.max);
-      expect(await inspectResetToken(db(), token)).toMatchObject({ status: "valid" });
+      expect(await inspectResetToken(db(), token)).toEqual({ status: "used" });
+    });
+
+    it("never lets parallel attempts on one link past its limit: three judged, then ten at once, two more judged (counted before the check)", async () => {
+      const { user, codes, token } = await enrolledUserWithLink();
+      // Right recovery codes with a refused password: judged, the account's budget given back,
+      // the link's count kept. So only the link's own limit can stop the parallel ones.
+      for (let i = 0; i < 3; i++) {
+        expect(await resetPassword(db(), { token, password: "short", recoveryCode: codes[i]!, ...context() }, () => {})).toMatchObject({
+          code: "PASSWORD_REJECTED",
+        });
+      }
+      expect(await attemptsCounted(user.id)).toBe(0);
+
+      const results = await Promise.all(
+        Array.from({ length: 10 }, (_, i) =>
+          resetPassword(db(), { token, password: NEW_PASSWORD, otp: String(400000 + i), ...context() }, () => {}),
+        ),
+      );
+      const answers = results.map((r) => (r.ok ? "ok" : r.code));
+      // Every wrong code that was checked is audited: exactly the two attempts the link had left.
+      expect(await eventsOf(user.id, "two_factor.code_failed")).toHaveLength(RESET_LINK_ATTEMPTS - 3);
+      expect(answers.filter((c) => c === "INVALID_CODE")).toHaveLength(RESET_LINK_ATTEMPTS - 3 - 1);
+      expect(answers.filter((c) => c === "TOO_MANY_ATTEMPTS")).toHaveLength(10 - (RESET_LINK_ATTEMPTS - 3 - 1));
+      expect(await linkAttempts(token)).toBe(13);
+      expect(await inspectResetToken(db(), token)).toEqual({ status: "used" });
+      expect((await twoFactorState(db(), user.id)).recoveryCodesLeft).toBe(codes.length);
     });
   }
 });

@@ -1,13 +1,15 @@
 import "server-only";
-import { sql } from "drizzle-orm";
-import { queryRows, type Database } from "@/db/client";
+import { and, eq, isNull, sql } from "drizzle-orm";
+import { queryRows, type Database, type Transaction } from "@/db/client";
 import { passwordResetTokens, users } from "@/db/schema";
 import { changeCredentials, CHANGE_OUTCOME, credentialChangeSql, noteCredentialChange, type ChangeOutcomeRow } from "../credential-change";
 import { passwordChangedNotice } from "../accounts/password-changed-notice";
 import { audit } from "../audit";
 import type { RequestContext } from "../client-ip";
 import type { Schedule } from "../jobs/definition";
+import { env } from "../env";
 import { hashNewPassword, passwordPolicyErrors } from "../password-hashing";
+import { consumeRateLimit, type RateLimit } from "../rate-limit";
 import {
   checkSecondFactor,
   countSecondFactorAttempt,
@@ -64,8 +66,23 @@ export type ResetPasswordResult =
   | { ok: false; code: "PASSWORD_REJECTED"; passwordErrors: string[] }
   /** The account has two-factor authentication on and no code came with the password. */
   | { ok: false; code: "SECOND_FACTOR_REQUIRED" }
+  /**
+   * Two-factor accounts: this link's attempts are used up (RESET_LINK_ATTEMPTS); the one that
+   * reached the limit also spent the link. Nothing about the attempt is said: ask for a new link.
+   */
+  | { ok: false; code: "TOO_MANY_ATTEMPTS" }
   /** A wrong or already used code (INVALID_CODE), or past the account's code budget (RATE_LIMITED). */
   | CodeRefusal;
+
+/** Attempts (with a code) one reset link of a two-factor account allows before it is spent. */
+export const RESET_LINK_ATTEMPTS = 5;
+
+/** The per-link attempt count: kept for at least as long as a link lives. */
+export const resetLinkLimit = (): RateLimit => ({
+  name: "reset-link",
+  max: RESET_LINK_ATTEMPTS,
+  windowSeconds: env().RESET_TOKEN_TTL_MINUTES * 60,
+});
 
 /** Thrown inside the reset's transaction to roll back the token it consumed, carrying the answer. */
 class RollBack extends Error {
@@ -93,9 +110,11 @@ export async function auditTokenProblem(db: Database, problem: TokenProblem, con
  * submissions exactly one wins; the winner's transaction also ends every session of the user.
  *
  * For an account with two-factor authentication on, the mailbox alone is not enough: an
- * authentication code (`otp`) or a recovery code must come with the password. The token is
- * consumed only when both are accepted; a missing code changes nothing and counts nothing, a
- * wrong one rolls the consumption back and stays counted against the account's code budget.
+ * authentication code (`otp`) or a recovery code must come with the password. A missing code
+ * changes nothing and counts nothing. Otherwise the attempt is counted against the link
+ * (RESET_LINK_ATTEMPTS, then the link is spent) and against the account's code budget, and
+ * the code is checked first: nothing about the current or the new password is compared or
+ * answered before it passes, so a wrong code says nothing about a guessed password.
  */
 async function resetPasswordUntraced(
   db: Database,
@@ -109,13 +128,11 @@ async function resetPasswordUntraced(
   }
   // Asked before anything is hashed or counted; asked again under the user's lock in the
   // transaction, so a second factor turned on meanwhile is still required.
-  const secondFactor = found.twoFactor;
-  if (secondFactor && !hasSecondFactorInput(input)) return { ok: false, code: "SECOND_FACTOR_REQUIRED" };
+  if (found.twoFactor) return resetWithSecondFactor(db, { ...input, found }, schedule);
 
+  // Without a second factor the link alone may set this password: the mailbox is the whole proof.
   // The policy, the "different from your current password" check and the new hash side by side:
-  // one argon2 run's wait, not two. A rejected password only wasted its hash (and, with two
-  // factors, spent no code: the code is checked only once the password is accepted).
-  // Hashed before the transaction so that row locks are held for milliseconds, not an argon2 run.
+  // one argon2 run's wait, not two. Hashed before the transaction so that row locks are held for milliseconds, not an argon2 run.
   const [passwordErrors, hashed] = await Promise.all([
     passwordPolicyErrors(input.password),
     hashNewPassword(found.passwordHash, input.password),
@@ -123,23 +140,63 @@ async function resetPasswordUntraced(
   if (hashed.sameAsCurrent) passwordErrors.push("Choose a password different from your current one.");
   if (passwordErrors.length > 0) return { ok: false, code: "PASSWORD_REJECTED", passwordErrors };
 
-  // Counted before the code is checked and outside the transaction (PGlite has one connection):
-  // parallel guesses cannot pass the budget, and the count outlives a wrong code's rollback.
-  if (secondFactor) {
-    const budget = await countSecondFactorAttempt(db, found.userId, input);
-    if (!budget.ok) return budget;
-  }
   const change = { ...input, userId: found.userId, tokenId: found.tokenId, passwordHash: hashed.hash };
-  const outcome = secondFactor ? await consumeAndChange(db, change, schedule) : await consumeAndChangeAtOnce(db, change, schedule);
-  // A right code (or one never checked because the token was gone) gives its attempt back.
-  if (secondFactor) await settleAttempt(db, found.userId, outcome ?? { ok: false }, input);
-  if (outcome) return outcome;
+  const outcome = await consumeAndChangeAtOnce(db, change, schedule);
+  return outcome ?? (await lostTheToken(db, input, found.userId));
+}
 
-  // Lost a race (or expired a moment ago): say which, from the row as it is now.
+/** Lost a race (or expired a moment ago): says which, from the row as it is now. */
+async function lostTheToken(db: Database, input: { token: string } & RequestContext, userId: string): Promise<ResetPasswordResult> {
   const now = await findToken(db, input.token);
   const problem: TokenProblem = now.status === "valid" ? "used" : now.status;
-  await auditTokenProblem(db, problem, { ...input, userId: found.userId });
+  await auditTokenProblem(db, problem, { ...input, userId });
   return { ok: false, code: "TOKEN_PROBLEM", problem };
+}
+
+/** The reset of an account with two-factor on: counted, then the code, then the password. */
+async function resetWithSecondFactor(
+  db: Database,
+  input: { token: string; password: string; found: { userId: string; tokenId: string } } & SecondFactorInput & RequestContext,
+  schedule: Schedule,
+): Promise<ResetPasswordResult> {
+  const { userId, tokenId } = input.found;
+  if (!hasSecondFactorInput(input)) return { ok: false, code: "SECOND_FACTOR_REQUIRED" };
+
+  // Both counts come before anything is checked and outside the transaction (PGlite has one
+  // connection): parallel attempts cannot pass either limit, and the counts outlive a rollback.
+  const onLink = await consumeRateLimit(db, resetLinkLimit(), tokenId);
+  if (!onLink.allowed) return { ok: false, code: "TOO_MANY_ATTEMPTS" };
+  const budget = await countSecondFactorAttempt(db, userId, input);
+  let outcome: ResetPasswordResult | null = budget;
+  if (budget.ok) {
+    outcome = await consumeAndChange(db, { ...input, userId, tokenId }, schedule);
+    // A right code (or one never checked because the token was gone) gives its attempt back.
+    await settleAttempt(db, userId, outcome ?? { ok: false }, input);
+  }
+  if (!outcome) return lostTheToken(db, input, userId);
+  // The link's last attempt failed: the link is spent, whatever the reason.
+  if (!outcome.ok && outcome.code !== "TOKEN_PROBLEM" && onLink.remaining === 0) {
+    await spendResetLink(db, tokenId, { ...input, userId });
+    return { ok: false, code: "TOO_MANY_ATTEMPTS" };
+  }
+  return outcome;
+}
+
+/** Marks a reset link used once its attempts are spent; audited once, by the attempt that spends it. */
+async function spendResetLink(db: Database, tokenId: string, context: RequestContext & { userId: string }): Promise<void> {
+  const spent = await db
+    .update(passwordResetTokens)
+    .set({ usedAt: sql`now()` })
+    .where(and(eq(passwordResetTokens.id, tokenId), isNull(passwordResetTokens.usedAt)))
+    .returning({ id: passwordResetTokens.id });
+  if (spent.length === 0) return;
+  await audit(db, {
+    event: "password_reset.link_attempts_spent",
+    userId: context.userId,
+    ip: context.ip,
+    userAgent: context.userAgent,
+    details: { token_id: tokenId, attempts: RESET_LINK_ATTEMPTS },
+  });
 }
 
 /** The reset's credential change: the new password, and the owner's "your password was changed" email. */
@@ -186,12 +243,13 @@ export async function consumeAndChangeAtOnce(
 
 /**
  * The reset's transaction for an account with a second factor: consume the token, check the
- * code, then the credential change. Null when the token was no longer there to consume; a
- * refused code rolls everything back, the token's consumption with it, so the link still works.
+ * code, then (only once it passed) the new password, then the credential change. Null when the
+ * token was no longer there to consume; a refused code or password rolls everything back, the
+ * token's consumption and the code's spending with it.
  */
 async function consumeAndChange(
   db: Database,
-  input: { token: string; userId: string; tokenId: string; passwordHash: string } & SecondFactorInput & RequestContext,
+  input: { token: string; password: string; userId: string; tokenId: string } & SecondFactorInput & RequestContext,
   schedule: Schedule,
 ): Promise<ResetPasswordResult | null> {
   try {
@@ -212,7 +270,14 @@ async function consumeAndChange(
         if (checked.method === "recovery_code") recoveryCodesLeft = checked.recoveryCodesLeft ?? 0;
       }
 
-      if (!(await changeCredentials(tx, db, resetChange(input), schedule))) throw new Error("reset token points at a missing user");
+      // Only now, past the second factor, is the password compared with the current one: before
+      // it, an answer would tell a mailbox holder whether a guess is the current password. The
+      // argon2 run holds the user's lock; only an attempt with a right code gets here.
+      const passwordHash = await acceptedNewPassword(tx, consumed.userId, input.password);
+      if (typeof passwordHash !== "string") throw new RollBack(passwordHash);
+
+      if (!(await changeCredentials(tx, db, resetChange({ ...input, passwordHash }), schedule)))
+        throw new Error("reset token points at a missing user");
       if (recoveryCodesLeft !== undefined) {
         await recordRecoveryCodeUse(db, tx, schedule, {
           userId: consumed.userId,
@@ -227,6 +292,18 @@ async function consumeAndChange(
     if (error instanceof RollBack) return error.result;
     throw error;
   }
+}
+
+/** The new password's hash, or why it is refused: the policy, or the same as the current one. */
+async function acceptedNewPassword(tx: Transaction, userId: string, password: string): Promise<string | ResetPasswordResult> {
+  const [user] = await tx.select({ passwordHash: users.passwordHash }).from(users).where(eq(users.id, userId));
+  const [passwordErrors, hashed] = await Promise.all([
+    passwordPolicyErrors(password),
+    hashNewPassword(user?.passwordHash ?? null, password),
+  ]);
+  if (hashed.sameAsCurrent) passwordErrors.push("Choose a password different from your current one.");
+  if (passwordErrors.length > 0) return { ok: false, code: "PASSWORD_REJECTED", passwordErrors };
+  return hashed.hash;
 }
 
 // Each step of the reset flow is a span when tracing is on (instrumentation.ts).

@@ -9,7 +9,7 @@ import { requestContext } from "@/lib/client-ip";
 import { resetPassword } from "@/lib/recovery/reset";
 import { ResetPasswordSchema } from "@/lib/validation/forms";
 import { SECOND_FACTOR_COPY, tooManyCodesMessage } from "@/app/_components/second-factor-copy";
-import { RESET_LINK_PROBLEMS } from "./token-problems";
+import { RESET_LINK_ATTEMPTS_SPENT, RESET_LINK_PROBLEMS } from "./token-problems";
 import { afterResponse } from "@/lib/job-definitions";
 
 type Field = "password" | "confirmPassword" | "otp" | "recoveryCode";
@@ -54,6 +54,8 @@ export async function resetPasswordAction(_previous: FormState<Field>, formData:
         const problem = RESET_LINK_PROBLEMS[result.problem];
         return { status: "error", formError: `${problem.title}. ${problem.body}` };
       }
+      case "TOO_MANY_ATTEMPTS":
+        return { status: "error", formError: `${RESET_LINK_ATTEMPTS_SPENT.title}. ${RESET_LINK_ATTEMPTS_SPENT.body}` };
     }
   }
   // No automatic sign-in: the user proves the new password works, on a fresh session.

@@ -15,3 +15,9 @@ export const RESET_LINK_PROBLEMS: Record<TokenProblem, { title: string; body: st
     body: "It may be incomplete or mistyped. Copy the whole link from the email, or ask for a new one.",
   },
 };
+
+/** What a person is told once a two-factor account's reset link has used up its attempts (page and API alike). */
+export const RESET_LINK_ATTEMPTS_SPENT = {
+  title: "This link was tried too many times",
+  body: "It no longer works. Ask for a new link, then enter it with the code from your authenticator app or a recovery code.",
+} as const;

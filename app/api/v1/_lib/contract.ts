@@ -23,6 +23,7 @@ export const ERROR_CODES = [
   "used_token",
   "second_factor_required",
   "invalid_second_factor",
+  "too_many_attempts",
   "unauthenticated",
   "cross_site_request",
   "invalid_current_password",
@@ -195,7 +196,7 @@ export const OPERATIONS = [
     operationId: "resetPassword",
     summary: "Set a new password with a reset token",
     description:
-      "Consumes the token (once: of two concurrent calls exactly one succeeds), sets the password, ends every session of the account and spends its other reset links. The link proves the address, so an account whose address was not confirmed yet is confirmed, with this password replacing the one chosen at registration. A rejected password leaves the token valid. For an account with two-factor authentication (verify-reset-token says second_factor_required) the token alone is not enough: send otp or recovery_code too. Without one the answer is 400 second_factor_required and nothing changes; a wrong code answers 400 invalid_second_factor and leaves the token valid. Codes are limited per account (5 wrong codes per 15 minutes, shared with sign-in), then 429. The token is consumed only when both the code and the new password are accepted.",
+      "Consumes the token (once: of two concurrent calls exactly one succeeds), sets the password, ends every session of the account and spends its other reset links. The link proves the address, so an account whose address was not confirmed yet is confirmed, with this password replacing the one chosen at registration. A rejected password leaves the token valid. For an account with two-factor authentication (verify-reset-token says second_factor_required) the token alone is not enough: send otp or recovery_code too. Without one the answer is 400 second_factor_required and nothing changes; a wrong code answers 400 invalid_second_factor and leaves the token valid. Codes are limited per account (5 wrong codes per 15 minutes, shared with sign-in), then 429. The code is checked first: nothing about the current or the new password is compared or answered until it passes. Each attempt with a code counts against the link: after 5 the link is spent (400 too_many_attempts, then used_token). The token is consumed only when both the code and the new password are accepted.",
     tag: "Password reset",
     request: ResetPasswordRequest,
     responses: {
@@ -203,7 +204,7 @@ export const OPERATIONS = [
       ...bodyErrors,
       400: {
         description:
-          "Malformed JSON, a field missing or of the wrong type, a token that does not work (invalid_token, expired_token, used_token), no otp or recovery_code for an account with two-factor authentication (second_factor_required), or a wrong or already used code (invalid_second_factor). The token stays valid after the last two.",
+          "Malformed JSON, a field missing or of the wrong type, a token that does not work (invalid_token, expired_token, used_token), no otp or recovery_code for an account with two-factor authentication (second_factor_required), a wrong or already used code (invalid_second_factor), or a link of such an account whose attempts are used up (too_many_attempts: the link is spent). The token stays valid after second_factor_required and invalid_second_factor, within the link's attempts.",
         errors: [
           "invalid_json",
           "validation_error",
@@ -212,6 +213,7 @@ export const OPERATIONS = [
           "used_token",
           "second_factor_required",
           "invalid_second_factor",
+          "too_many_attempts",
         ],
       },
       422: {

@@ -1,5 +1,5 @@
 import { SECOND_FACTOR_COPY, tooManyCodesMessage } from "@/app/_components/second-factor-copy";
-import { RESET_LINK_PROBLEMS } from "@/app/(auth)/reset-password/[token]/token-problems";
+import { RESET_LINK_ATTEMPTS_SPENT, RESET_LINK_PROBLEMS } from "@/app/(auth)/reset-password/[token]/token-problems";
 import { getDb } from "@/lib/db";
 import { requestContext } from "@/lib/client-ip";
 import { resetPassword } from "@/lib/recovery/reset";
@@ -35,6 +35,8 @@ export const { GET, HEAD, POST, PUT, DELETE, PATCH, OPTIONS } = routeHandlers({
           const copy = RESET_LINK_PROBLEMS[result.problem];
           return apiError(400, `${result.problem}_token`, `${copy.title}. ${copy.body}`);
         }
+        case "TOO_MANY_ATTEMPTS":
+          return apiError(400, "too_many_attempts", `${RESET_LINK_ATTEMPTS_SPENT.title}. ${RESET_LINK_ATTEMPTS_SPENT.body}`);
       }
     }
     return respond(200, MessageResponse, {
