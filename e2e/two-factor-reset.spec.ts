@@ -191,19 +191,22 @@ test.describe("password reset with a second factor", () => {
     expect(await accountState(db, user, token)).toEqual({ newPassword: true, oldPassword: false, sessions: 0, linkUsed: true });
   });
 
-  test("the API answers 429 with Retry-After past five wrong codes, and the link still works afterwards", async ({
+  test("the API answers 429 with Retry-After past five wrong codes on the account, and its links still work afterwards", async ({
     page,
     createUser,
     mailbox,
     db,
   }) => {
     const { user, authenticator } = await userWithTwoFactor(page, createUser);
+    // Two links: each allows five attempts of its own; the account's five wrong codes are shared.
     const { token } = await linkFor(page, mailbox, user);
+    const second = await resetTokenFor(page.request, mailbox, user.email, 2);
     for (let i = 0; i < 5; i++) {
       const wrong = await call(page.request, PATHS.reset, {
-        json: { token, new_password: NEW_PASSWORD, recovery_code: `AAAA-BBBB-CCCC-DDD${i + 2}` },
+        json: { token: i < 3 ? token : second, new_password: NEW_PASSWORD, recovery_code: `AAAA-BBBB-CCCC-DDD${i + 2}` },
       });
       expect(wrong.status).toBe(400);
+      expect(errorCode(wrong)).toBe("invalid_second_factor");
     }
     const limited = await call(page.request, PATHS.reset, { json: { token, new_password: NEW_PASSWORD, otp: await authenticator.code() } });
     expect(limited.status).toBe(429);
@@ -212,7 +215,91 @@ test.describe("password reset with a second factor", () => {
     expect(Number(limited.headers["retry-after"])).toBeGreaterThan(800);
     expect(Number(limited.headers["retry-after"])).toBeLessThanOrEqual(900);
     expect(await accountState(db, user, token)).toEqual({ newPassword: false, oldPassword: true, sessions: 1, linkUsed: false });
+    for (const link of [token, second]) {
+      const inspected = await call(page.request, PATHS.verify, { json: { token: link } });
+      expect(inspected.body).toMatchObject({ valid: true });
+    }
+  });
+
+  test("a wrong code with a guessed password answers the same whether the guess is the current password or not, and five attempts spend the link", async ({
+    page,
+    browser,
+    createUser,
+    mailbox,
+    db,
+  }) => {
+    const { user, authenticator } = await userWithTwoFactor(page, createUser);
+    const { link, token } = await linkFor(page, mailbox, user);
+    const guess = (password: string) =>
+      call(page.request, PATHS.reset, { json: { token, new_password: password, otp: authenticator.staleCode() } });
+
+    // The API: the current password, and a password that is not it (both pass the policy).
+    const current = await guess(user.password);
+    const other = await guess("Not-The-Password-77");
+    for (const answer of [current, other]) {
+      expect(answer.status).toBe(400);
+      expect(errorCode(answer)).toBe("invalid_second_factor");
+      await expectContract(answer, reset);
+    }
+    expect(current.body).toEqual(other.body);
+    expect(current.headers["content-type"]).toBe(other.headers["content-type"]);
+
+    // The page, in a browser of the mailbox holder: the same words for both guesses.
+    const context = await browser.newContext();
+    const resetPage = await context.newPage();
+    const pageAnswer = async (password: string) => {
+      await resetPage.goto(link);
+      await resetPage.getByLabel("Authentication code").fill(authenticator.staleCode());
+      await fillNewPassword(resetPage, password);
+      await resetPage.getByRole("button", { name: "Set new password" }).click();
+      const code = resetPage.getByLabel("Authentication code");
+      await expect(code).toHaveAccessibleDescription(/That code is not right/);
+      return {
+        description: await code.evaluate((el) => el.getAttribute("aria-describedby")),
+        text: await resetPage.locator("main").innerText(),
+      };
+    };
+    const onPageCurrent = await pageAnswer(user.password);
+    const onPageOther = await pageAnswer("Not-The-Password-77");
+    expect(onPageCurrent).toEqual(onPageOther);
+    expect(await accountState(db, user, token)).toEqual({ newPassword: false, oldPassword: true, sessions: 1, linkUsed: false });
+    // The fifth attempt on the link: refused, and the link is spent.
+    await resetPage.goto(link);
+    await resetPage.getByLabel("Authentication code").fill(authenticator.staleCode());
+    await fillNewPassword(resetPage, "Not-The-Password-77");
+    await resetPage.getByRole("button", { name: "Set new password" }).click();
+    await expect(resetPage.getByText("This link was tried too many times. It no longer works.")).toBeVisible();
+    await expectNoSeriousViolations(resetPage);
+    expect(onPageCurrent.text).not.toContain("different from your current");
+    expect(await accountState(db, user, token)).toEqual({ newPassword: false, oldPassword: true, sessions: 1, linkUsed: true });
+
+    // Spent: the right code and a new password no longer work, on the API or the page.
+    const late = await call(page.request, PATHS.reset, { json: { token, new_password: NEW_PASSWORD, otp: await authenticator.code() } });
+    expect(late.status).toBe(400);
+    expect(errorCode(late)).toBe("used_token");
+    await resetPage.goto(link);
+    await expect(resetPage.getByText("This link has already been used")).toBeVisible();
+    expect(await accountState(db, user, token)).toEqual({ newPassword: false, oldPassword: true, sessions: 1, linkUsed: true });
+    await context.close();
+  });
+
+  test("the API answers 400 too_many_attempts on a link's fifth failed attempt, then used_token", async ({ page, createUser, mailbox }) => {
+    const { user, authenticator } = await userWithTwoFactor(page, createUser);
+    const { token } = await linkFor(page, mailbox, user);
+    // With a right code and a refused password, then wrong codes: every attempt counts against the link.
+    const refused = await call(page.request, PATHS.reset, {
+      json: { token, new_password: user.password, otp: await authenticator.code() },
+    });
+    expect(refused.status).toBe(422);
+    for (let i = 0; i < 3; i++) {
+      const wrong = await call(page.request, PATHS.reset, { json: { token, new_password: NEW_PASSWORD, otp: authenticator.staleCode() } });
+      expect(errorCode(wrong)).toBe("invalid_second_factor");
+    }
+    const fifth = await call(page.request, PATHS.reset, { json: { token, new_password: NEW_PASSWORD, otp: authenticator.staleCode() } });
+    expect(fifth.status).toBe(400);
+    expect(errorCode(fifth)).toBe("too_many_attempts");
+    await expectContract(fifth, reset);
     const inspected = await call(page.request, PATHS.verify, { json: { token } });
-    expect(inspected.body).toMatchObject({ valid: true });
+    expect(inspected.body).toMatchObject({ valid: false, reason: "used" });
   });
 });

@@ -83,7 +83,14 @@ async function runScript(database: { DATABASE_URL: string } | { DATA_DIR: string
   return execFileAsync("npm", ["run", "-s", "sessions:end-all"], {
     cwd: ROOT,
     timeout: 90_000,
-    env: { NODE_ENV: "development", PATH: process.env.PATH ?? "", HOME: process.env.HOME ?? "/tmp", USER: "night-operator", LOG_LEVEL: "silent", ...database },
+    env: {
+      NODE_ENV: "development",
+      PATH: process.env.PATH ?? "",
+      HOME: process.env.HOME ?? "/tmp",
+      USER: "night-operator",
+      LOG_LEVEL: "silent",
+      ...database,
+    },
   });
 }
 

@@ -7,9 +7,7 @@ import { nextCredentialsVersion } from "../auth/sessions";
 import type { RequestContext } from "../client-ip";
 
 /** Who ends every session: an admin from /admin, or an operator running the script. */
-export type EndAllSessionsActor =
-  | ({ via: "admin"; adminId: string } & RequestContext)
-  | { via: "script"; operator: string; host: string };
+export type EndAllSessionsActor = ({ via: "admin"; adminId: string } & RequestContext) | { via: "script"; operator: string; host: string };
 
 export interface EndAllSessionsResult {
   sessionsEnded: number;
@@ -18,7 +16,10 @@ export interface EndAllSessionsResult {
 
 /** Deletes every row of `table`; returns how many (counted in the database, not shipped over). */
 async function deleteAll(tx: Transaction, table: typeof sessions | typeof twoFactorChallenges): Promise<number> {
-  const [row] = await queryRows<{ n: number }>(tx, sql`with gone as (delete from ${table} returning 1) select count(*)::int as n from gone`);
+  const [row] = await queryRows<{ n: number }>(
+    tx,
+    sql`with gone as (delete from ${table} returning 1) select count(*)::int as n from gone`,
+  );
   return Number(row?.n ?? 0);
 }
 
@@ -38,7 +39,12 @@ export async function endAllSessions(db: Database, actor: EndAllSessionsActor): 
     await audit(
       tx,
       actor.via === "admin"
-        ? { event: "sessions.all_ended", ip: actor.ip, userAgent: actor.userAgent, details: { via: "admin", admin_id: actor.adminId, ...counts } }
+        ? {
+            event: "sessions.all_ended",
+            ip: actor.ip,
+            userAgent: actor.userAgent,
+            details: { via: "admin", admin_id: actor.adminId, ...counts },
+          }
         : { event: "sessions.all_ended", details: { via: "script", operator: actor.operator, host: actor.host, ...counts } },
     );
     return result;

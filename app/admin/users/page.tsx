@@ -35,8 +35,8 @@ export default async function AdminUsersPage({ searchParams }: { searchParams: P
 
       <h2>Every account</h2>
       <p>
-        End every session of every user at once: every browser, app and command-line tool is signed out, you included, and sign-ins
-        waiting for their second step must start again. Use it after a breach; passwords keep working.
+        End every session of every user at once: every browser, app and command-line tool is signed out, you included, and sign-ins waiting
+        for their second step must start again. Use it after a breach; passwords keep working.
       </p>
       {checked ? (
         <form action={endAllSessionsAction} className="stack">
