@@ -2,7 +2,7 @@
 // database under DATA_DIR. The app also does this itself when it starts; this is for
 // deployments that migrate in a release step. Stop `npm run dev` first when using the
 // embedded database: PGlite allows one process per data folder.
-import { getDatabase } from "../db/client.ts";
+import { getDatabase } from "../lib/db.ts";
 import { env } from "../lib/env.ts";
 
 const config = env();
