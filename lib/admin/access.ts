@@ -8,7 +8,6 @@ export {
   ADMIN_PASSWORD_CHECK_LIMIT,
   hasRecentPasswordCheck,
   isAdminEmail,
-  PASSWORD_CHECK_MAX_AGE_MINUTES,
   recordPasswordCheck,
   type AdminContext,
   type PasswordCheckResult,
