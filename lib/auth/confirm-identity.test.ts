@@ -8,8 +8,10 @@ import { insertSession } from "@/test-support/sessions";
 import { enrol } from "@/test-support/two-factor";
 import { createUser, type TestUser } from "@/test-support/users";
 import { overrideEnvForTests } from "../env";
+import { changePassword } from "../accounts/change-password";
 import { totpCode } from "../second-factor/totp";
 import { CONFIRM_IDENTITY_LIMIT, confirmIdentity, isIdentityConfirmed } from "./confirm-identity";
+import { findSession } from "./sessions";
 
 const outbox = installTestOutbox();
 const context = () => ({ ip: uniqueIp(), userAgent: CHROME_ON_WINDOWS });
@@ -168,6 +170,28 @@ describeEachDatabase("Confirm it's you", ({ handle, driver }) => {
       code: "SESSION_ENDED",
     });
     expect(await stampOf(plainSession.sessionId)).toEqual(plainBefore);
+  });
+
+  it("does not count a password change as a code: the fresh session keeps its mark's old time", async () => {
+    const user = await createUser(db());
+    await enrol(db(), user);
+    const session = await sessionOf(user, 30, true);
+    const changed = await changePassword(
+      db(),
+      {
+        userId: user.id,
+        currentPassword: user.password,
+        newPassword: "Brand-New-Password-42",
+        currentSessionId: session.sessionId,
+        ...context(),
+      },
+      NOTHING_LATER,
+    );
+    if (!changed.ok) throw new Error(changed.code);
+    const fresh = await findSession(db(), changed.session.sessionToken);
+    const [row] = await db().select().from(sessions).where(eq(sessions.id, fresh!.session.id));
+    expect(row!.secondFactorAt).not.toBeNull();
+    expect(await isIdentityConfirmed(db(), { userId: user.id, sessionId: fresh!.session.id })).toBe(false);
   });
 
   it("refuses every try past the per-account limit, the right password too, and audits the refusal once", async () => {

@@ -119,6 +119,3 @@ export type AdminFindUserInput = z.input<typeof AdminFindUserSchema>;
 
 export const EnableTwoFactorSchema = z.object({ code: AuthenticationCodeInput });
 export type EnableTwoFactorInput = z.input<typeof EnableTwoFactorSchema>;
-
-export const DisableTwoFactorSchema = z.object({ password: PasswordInput, code: AuthenticationCodeInput });
-export type DisableTwoFactorInput = z.input<typeof DisableTwoFactorSchema>;
