@@ -82,6 +82,7 @@ test.describe("accessibility (axe: no serious or critical violation)", () => {
 
     await page.getByLabel("Password", { exact: true }).fill(user.password);
     await page.getByRole("button", { name: "Confirm", exact: true }).click();
+    await expect(page.getByTestId("setup-key")).toBeVisible();
     await enableTwoFactor(page);
     await stale();
     await page.goto("/account/two-factor");
