@@ -61,8 +61,8 @@ export function twoFactorNotice(
         summary: "New recovery codes were made for your Rekey account. Your old recovery codes no longer work.",
         advice:
           "Keep the new codes somewhere safe: each one signs you in once if you lose your authenticator. " +
-          "If this wasn't you, someone is signed in to your account and knows your password: reset your password now, " +
-          "then sign in and turn two-factor authentication off and on again.",
+          "If this wasn't you, someone is signed in to your account and knows your password: reset your password now " +
+          "(that signs every browser out), then sign in and generate new recovery codes, so that the ones just made stop working.",
       };
   }
 }
