@@ -81,9 +81,9 @@ export const sessions = pgTable(
     ip: text("ip"),
     /** The user's credentials_version whose password check created this session. */
     credentialsVersion: integer("credentials_version").notNull(),
-    /** When this session's user last re-entered the password (admin actions); null: at sign-in (created_at). */
+    /** When this session last had its password entered (its sign-in, or "Confirm it's you" since); null: at sign-in (created_at). */
     passwordCheckedAt: timestamptz("password_checked_at"),
-    /** When this session's sign-in passed a second factor; null: password only. */
+    /** When this session last passed a second factor (its sign-in, "Confirm it's you" or turning two-factor on); null: password only. */
     secondFactorAt: timestamptz("second_factor_at"),
   },
   (t) => [index("sessions_user_id_idx").on(t.userId)],

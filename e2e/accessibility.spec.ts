@@ -1,5 +1,6 @@
 import { expectNoSeriousViolations } from "./support/axe";
-import { expect, test, uniqueEmail } from "./support/fixtures";
+import { expect, signIn, test, uniqueEmail } from "./support/fixtures";
+import { enableTwoFactor } from "./support/two-factor";
 
 test.describe("accessibility (axe: no serious or critical violation)", () => {
   test("/login, with and without an error shown", async ({ page }) => {
@@ -59,6 +60,36 @@ test.describe("accessibility (axe: no serious or critical violation)", () => {
 
     await page.goto("/reset-password/this-link-is-not-valid");
     await expect(page.getByRole("heading", { name: "This link is not valid" })).toBeVisible();
+    await expectNoSeriousViolations(page);
+  });
+
+  test('"Confirm it\'s you" on /account/two-factor: password only, with the code field, and with an error shown', async ({
+    page,
+    createUser,
+    db,
+  }) => {
+    const user = await createUser();
+    await signIn(page, user);
+    const stale = () =>
+      db`update sessions set password_checked_at = now() - interval '11 minutes', second_factor_at = null where user_id = ${user.id}`;
+    await stale();
+    await page.goto("/account/two-factor");
+    await expect(page.getByRole("heading", { name: "Confirm it's you" })).toBeVisible();
+    await expectNoSeriousViolations(page);
+    await page.getByRole("button", { name: "Confirm", exact: true }).click();
+    await expect(page.getByLabel("Password", { exact: true })).toHaveAttribute("aria-invalid", "true");
+    await expectNoSeriousViolations(page);
+
+    await page.getByLabel("Password", { exact: true }).fill(user.password);
+    await page.getByRole("button", { name: "Confirm", exact: true }).click();
+    await expect(page.getByTestId("setup-key")).toBeVisible();
+    await enableTwoFactor(page);
+    await stale();
+    await page.goto("/account/two-factor");
+    await expect(page.getByLabel("Authentication code")).toBeVisible();
+    await page.getByLabel("Password", { exact: true }).fill(user.password);
+    await page.getByRole("button", { name: "Confirm", exact: true }).click();
+    await expect(page.getByLabel("Authentication code")).toHaveAttribute("aria-invalid", "true");
     await expectNoSeriousViolations(page);
   });
 

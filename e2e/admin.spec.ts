@@ -102,13 +102,14 @@ test.describe("admin area", () => {
 
     await openAccount(page, user);
     await expect(page.getByRole("button", { name: "Force password reset" })).toHaveCount(0);
+    await expect(page.getByRole("heading", { name: "Confirm it's you" })).toBeVisible();
     await page.getByLabel("Password", { exact: true }).fill("Not-My-Password-1");
-    await page.getByRole("button", { name: "Confirm password" }).click();
+    await page.getByRole("button", { name: "Confirm", exact: true }).click();
     await expect(page.getByText("That is not your password.")).toBeVisible();
 
     await page.getByLabel("Password", { exact: true }).fill(STRONG_PASSWORD);
-    await page.getByRole("button", { name: "Confirm password" }).click();
-    await expect(page.getByText("Password confirmed.")).toBeVisible();
+    await page.getByRole("button", { name: "Confirm", exact: true }).click();
+    await expect(page.getByText("Confirmed. You can act on this account now.")).toBeVisible();
     await expect(page.getByRole("button", { name: "Force password reset" })).toBeVisible();
 
     // The check is stored on this session's row, with the admin's id in the audit log.
@@ -121,7 +122,7 @@ test.describe("admin area", () => {
     // Stale again: an action posted anyway does nothing and asks for the password.
     await db`update sessions set password_checked_at = now() - interval '11 minutes' where user_id = ${admin.id}`;
     await page.getByRole("button", { name: "Sign out everywhere" }).click();
-    await expect(page.getByText(/Enter your password again first/)).toBeVisible();
+    await expect(page.getByText(/Confirm it's you first: admin actions need/)).toBeVisible();
     const [ended] = await db`select count(*)::int as n from audit_events where event = 'admin.sessions_revoked' and user_id = ${user.id}`;
     expect(ended?.n).toBe(0);
   });

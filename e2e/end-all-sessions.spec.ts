@@ -43,14 +43,14 @@ test("an admin's \"End every session\" signs out another user's browser and the 
     const adminPage = await adminContext.newPage();
     await signInAt(server, adminPage, admin.email);
 
-    // A stale password check: the action is not offered, the password is asked for.
+    // A stale confirmation: the action is not offered, "Confirm it's you" asks for the password.
     await database.sql`update sessions set created_at = now() - interval '11 minutes', password_checked_at = null where user_id = ${admin.id}`;
     await adminPage.goto(`${server.url}/admin/users`);
     await expect(adminPage.getByRole("button", { name: "End every session" })).toHaveCount(0);
     await expectNoSeriousViolations(adminPage);
     await adminPage.getByLabel("Password", { exact: true }).fill(STRONG_PASSWORD);
-    await adminPage.getByRole("button", { name: "Confirm password" }).click();
-    await expect(adminPage.getByText("Password confirmed.")).toBeVisible();
+    await adminPage.getByRole("button", { name: "Confirm", exact: true }).click();
+    await expect(adminPage.getByText("Confirmed. You can act on every account now.")).toBeVisible();
     await expectNoSeriousViolations(adminPage);
 
     await adminPage.getByLabel("I understand that every user, me included, will be signed out").check();

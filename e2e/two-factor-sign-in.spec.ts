@@ -252,7 +252,7 @@ test.describe("signing in with a second factor", () => {
     browser,
     createUser,
   }) => {
-    // `page` signed in before two-factor was on: a password-only session.
+    // `page` turned two-factor on with a code from the new key: it passed a second factor too.
     const { user, authenticator } = await enrolledUser(page, createUser);
     const verified = await otherBrowser(browser);
     await passwordStep(verified.page, user, "/login?callbackUrl=%2Faccount%2Fsessions");
@@ -261,7 +261,7 @@ test.describe("signing in with a second factor", () => {
     const rows = verified.page.getByTestId("session-row");
     await expect(rows).toHaveCount(2);
     await expect(rows.filter({ hasText: "This device" }).getByTestId("second-factor")).toHaveText("Two-factor verified");
-    await expect(rows.filter({ hasNotText: "This device" }).getByTestId("second-factor")).toHaveText("Password only");
+    await expect(rows.filter({ hasNotText: "This device" }).getByTestId("second-factor")).toHaveText("Two-factor verified");
     await expectNoSeriousViolations(verified.page);
 
     // The current password only (this session already passed the second factor).

@@ -76,31 +76,41 @@ test.describe("two-factor enrolment", () => {
     await expect(list.getByRole("listitem")).toHaveCount(10);
     const fresh = (await list.getByRole("listitem").allInnerTexts()).map((c) => c.trim());
     expect(fresh.filter((c) => recoveryCodes.includes(c))).toEqual([]);
-    await expect(page.getByText("New recovery codes made. The old ones no longer work.")).toBeVisible();
+    await expect(page.getByText("New recovery codes made. The old ones no longer work. We emailed you about it.")).toBeVisible();
   });
 
-  test("turning it off needs the password and a current code, and emails the user", async ({ page, createUser, mailbox }) => {
+  test('turning it off needs the password and a current code ("Confirm it\'s you"), and emails the user', async ({
+    page,
+    createUser,
+    mailbox,
+    db,
+  }) => {
     const user = await createUser();
     await signIn(page, user);
     const { authenticator } = await enableTwoFactor(page);
+    // Past REAUTH_MINUTES since the sign-in and the enrolment's code: the page asks again.
+    await db`update sessions set password_checked_at = now() - interval '11 minutes', second_factor_at = now() - interval '11 minutes' where user_id = ${user.id}`;
     await page.goto("/account/two-factor");
-    const off = page.getByRole("form", { name: "Turn off two-factor authentication" });
+    await expect(page.getByRole("button", { name: "Turn off two-factor authentication" })).toHaveCount(0);
+    const confirm = page.getByTestId("confirm-identity");
 
-    await off.getByLabel("Password", { exact: true }).fill("Not-The-Password-1");
-    await off.getByLabel("Authentication code").fill(await authenticator.code());
-    await off.getByRole("button", { name: "Turn off two-factor authentication" }).click();
-    await expect(off.getByText("That is not your password.")).toBeVisible();
+    await confirm.getByLabel("Password", { exact: true }).fill("Not-The-Password-1");
+    await confirm.getByLabel("Authentication code").fill(await authenticator.code());
+    await confirm.getByRole("button", { name: "Confirm" }).click();
+    await expect(confirm.getByText("That is not your password.")).toBeVisible();
 
-    await off.getByLabel("Password", { exact: true }).fill(user.password);
-    await off.getByLabel("Authentication code").fill(authenticator.staleCode());
-    await off.getByRole("button", { name: "Turn off two-factor authentication" }).click();
-    await expect(off.getByText(/That code is not right/)).toBeVisible();
+    await confirm.getByLabel("Password", { exact: true }).fill(user.password);
+    await confirm.getByLabel("Authentication code").fill(authenticator.staleCode());
+    await confirm.getByRole("button", { name: "Confirm" }).click();
+    await expect(confirm.getByText(/That code is not right/)).toBeVisible();
     await page.reload();
     await expect(page.getByTestId("two-factor-status")).toContainText("On");
+    await expect(page.getByRole("button", { name: "Turn off two-factor authentication" })).toHaveCount(0);
 
-    await off.getByLabel("Password", { exact: true }).fill(user.password);
-    await off.getByLabel("Authentication code").fill(await authenticator.code());
-    await off.getByRole("button", { name: "Turn off two-factor authentication" }).click();
+    await confirm.getByLabel("Password", { exact: true }).fill(user.password);
+    await confirm.getByLabel("Authentication code").fill(await authenticator.code());
+    await confirm.getByRole("button", { name: "Confirm" }).click();
+    await page.getByRole("button", { name: "Turn off two-factor authentication" }).click();
     await expect(page.getByText("Two-factor authentication is off. We emailed you about it.")).toBeVisible();
     await expect(page.getByTestId("setup-key")).toBeVisible();
     const email = await mailbox.waitFor(user.email, /^Two-factor authentication was turned off$/);

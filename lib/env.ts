@@ -92,6 +92,8 @@ export const EnvSchema = z.object({
   SESSION_MAX_AGE_DAYS: intFrom(1, 365, 30),
   /** Absolute lifetime: a session this old ends however active it is. */
   SESSION_ABSOLUTE_MAX_AGE_DAYS: intFrom(1, 3650, 90),
+  /** "Confirm it's you": how long a session's password (and code) entry allows account and factor changes. */
+  REAUTH_MINUTES: intFrom(1, 60, 10),
   SIGN_IN_FAILURES_PER_ACCOUNT_AND_IP: intFrom(1, 10_000, 10),
   SIGN_IN_FAILURES_PER_IP_PER_HOUR: intFrom(1, 1_000_000, 100),
   /** Proxies in front of the app that each append to X-Forwarded-For; the client is that many entries from the right. */

@@ -2,31 +2,30 @@
 
 import { headers } from "next/headers";
 import { redirect } from "next/navigation";
+import { confirmIdentityRefusal, type ConfirmField } from "@/app/_components/confirm-identity-copy";
 import { fieldErrorsOf, type FormState } from "@/app/_components/form-state";
 import { getDb } from "@/lib/db";
 import { recordPasswordCheck, requireAdmin, requireRecentPasswordCheck } from "@/lib/admin/access";
 import { endAllSessions } from "@/lib/admin/end-all-sessions";
 import { requestContext } from "@/lib/client-ip";
-import { describeWait } from "@/lib/rate-limit";
-import { AdminPasswordCheckSchema } from "@/lib/validation/forms";
-
-type Field = "password";
+import { afterResponse } from "@/lib/job-definitions";
+import { ConfirmIdentitySchema } from "@/lib/validation/confirm-identity";
 
 /** Only paths inside /admin: the hidden field is posted by the client and must not steer elsewhere. */
 function adminPath(value: FormDataEntryValue | null): string {
   return typeof value === "string" && /^\/admin(\/[A-Za-z0-9/_-]*)?$/.test(value) ? value : "/admin";
 }
 
-/** "Password": re-verifies the admin's password and records the time on this session. */
-export async function checkAdminPasswordAction(_previous: FormState<Field>, formData: FormData): Promise<FormState<Field>> {
+/** The admin's "Confirm it's you": the password (and code) re-entered, recorded on this session. */
+export async function checkAdminPasswordAction(_previous: FormState<ConfirmField>, formData: FormData): Promise<FormState<ConfirmField>> {
   const admin = await requireAdmin();
-  const parsed = AdminPasswordCheckSchema.safeParse({ password: formData.get("password") });
-  if (!parsed.success) return { status: "error", fieldErrors: fieldErrorsOf<Field>(parsed.error) };
-  const result = await recordPasswordCheck(await getDb(), admin, parsed.data.password, requestContext(await headers()));
-  if (!result.ok && result.code === "RATE_LIMITED") {
-    return { status: "error", formError: `Too many tries. Try again in ${describeWait(result.retryAfterSeconds)}.` };
-  }
-  if (!result.ok) return { status: "error", fieldErrors: { password: ["That is not your password."] } };
+  const parsed = ConfirmIdentitySchema.safeParse({
+    password: formData.get("password") ?? undefined,
+    code: formData.get("code") ?? undefined,
+  });
+  if (!parsed.success) return { status: "error", fieldErrors: fieldErrorsOf<ConfirmField>(parsed.error) };
+  const result = await recordPasswordCheck(await getDb(), admin, parsed.data, requestContext(await headers()), afterResponse);
+  if (!result.ok) return confirmIdentityRefusal(result);
   redirect(`${adminPath(formData.get("returnTo"))}?notice=password-checked`);
 }
 

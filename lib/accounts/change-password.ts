@@ -4,7 +4,7 @@ import type { Database } from "@/db/client";
 import { users } from "@/db/schema";
 import { audit } from "../audit";
 import { createSession } from "../auth/sessions";
-import { sessionPassedSecondFactor } from "../auth/user-sessions";
+import { sessionSecondFactorAt } from "../auth/user-sessions";
 import type { RequestContext } from "../client-ip";
 import type { Schedule } from "../jobs/definition";
 import { hashPassword, passwordPolicyErrors, verifyPassword } from "../password-hashing";
@@ -59,8 +59,9 @@ export async function changePassword(
   const outcome = await db.transaction(async (tx) => {
     // The user row first, as every credential change does (see lockUser): no deadlocks.
     if (!(await lockUser(tx, user.id))) return null;
-    // Read before the sessions go: this browser's sign-in already passed the second factor.
-    const secondFactor = input.currentSessionId ? await sessionPassedSecondFactor(tx, user.id, input.currentSessionId) : false;
+    // Read before the sessions go: this browser's sign-in already passed the second factor. Its
+    // time is kept, not renewed: no code was entered here ("Confirm it's you" counts from it).
+    const secondFactorAt = input.currentSessionId ? await sessionSecondFactorAt(tx, user.id, input.currentSessionId) : null;
     const changed = await changeCredentials(
       tx,
       db,
@@ -83,7 +84,8 @@ export async function changePassword(
       credentialsVersion: changed.credentialsVersion,
       ip: input.ip,
       userAgent: input.userAgent,
-      secondFactor,
+      secondFactor: secondFactorAt !== null,
+      secondFactorAt,
     });
     if (!session) throw new Error("the new credentials changed inside their own transaction");
     return { session };

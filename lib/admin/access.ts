@@ -8,7 +8,6 @@ export {
   ADMIN_PASSWORD_CHECK_LIMIT,
   hasRecentPasswordCheck,
   isAdminEmail,
-  PASSWORD_CHECK_MAX_AGE_MINUTES,
   recordPasswordCheck,
   type AdminContext,
   type PasswordCheckResult,
@@ -39,7 +38,7 @@ export type RecentCheckResult = { ok: true; admin: AdminContext } | { ok: false;
 /**
  * For admin actions that change something: the admin (else 404, as requireAdmin) and whether
  * the password was checked recently. When it was not, the action must not run; the page asks
- * for the password again (app/admin/password-check-form.tsx).
+ * for it again ("Confirm it's you", app/_components/confirm-identity-form.tsx).
  */
 export async function requireRecentPasswordCheck(db: Database): Promise<RecentCheckResult> {
   const admin = await requireAdmin();

@@ -81,6 +81,8 @@ export interface SessionGrant {
   ip: string | null;
   /** True when the sign-in also passed a second factor (lib/second-factor/). */
   secondFactor?: boolean;
+  /** When an earlier session passed it, for a session that carries its mark over (a password change): else now. */
+  secondFactorAt?: Date | null;
 }
 
 /**
@@ -107,9 +109,12 @@ export async function createSession(
           userAgent: sql<string | null>`${grant.userAgent}::text`.as("user_agent"),
           ip: sql<string | null>`${grant.ip}::text`.as("ip"),
           credentialsVersion: users.credentialsVersion,
-          // A sign-in is a password check (admin actions count from it, lib/admin/access.ts).
+          // A sign-in is a password check ("Confirm it's you" counts from it, lib/auth/confirm-identity.ts).
           passwordCheckedAt: sql<Date>`now()`.as("password_checked_at"),
-          secondFactorAt: sql<Date | null>`${grant.secondFactor ? sql`now()` : sql`null`}::timestamptz`.as("second_factor_at"),
+          secondFactorAt:
+            sql<Date | null>`${grant.secondFactor ? (grant.secondFactorAt ? grant.secondFactorAt.toISOString() : sql`now()`) : sql`null`}::timestamptz`.as(
+              "second_factor_at",
+            ),
         })
         .from(users)
         .where(and(eq(users.id, grant.userId), eq(users.credentialsVersion, grant.credentialsVersion))),

@@ -70,14 +70,14 @@ export async function revokeUserSession(db: Database | Transaction, userId: stri
   return deleted.length > 0;
 }
 
-/** True when the user's session `sessionId` was made by a sign-in that passed a second factor. */
-export async function sessionPassedSecondFactor(db: Database | Transaction, userId: string, sessionId: string): Promise<boolean> {
-  if (!SESSION_ID.test(sessionId)) return false;
+/** When the user's session `sessionId` last passed a second factor; null when it never did. */
+export async function sessionSecondFactorAt(db: Database | Transaction, userId: string, sessionId: string): Promise<Date | null> {
+  if (!SESSION_ID.test(sessionId)) return null;
   const [row] = await db
     .select({ at: sessions.secondFactorAt })
     .from(sessions)
     .where(and(eq(sessions.id, sessionId), eq(sessions.userId, userId)));
-  return Boolean(row?.at);
+  return row?.at ?? null;
 }
 
 /** Who asked for a session to end, for the audit log. */

@@ -100,7 +100,7 @@ describeEachDatabase("password reset with a second factor", ({ handle, driver })
     const user = await createUser(db());
     const token = await resetLinkFor(user);
     const session = await insertSession(db(), { userId: user.id, userAgent: null, ip: "192.0.2.21" });
-    const { key } = await enrol(db(), user);
+    const { key } = await enrol(db(), user, { sessionId: session.id });
     const { schedule, pending } = collectingSchedule();
 
     const result = await consumeAndChangeAtOnce(

@@ -4,6 +4,7 @@ import { auditEvents, users } from "@/db/schema";
 import { describeEachDatabase } from "@/test-support/databases";
 import { installTestOutbox } from "@/test-support/mail-helpers";
 import { CHROME_ON_WINDOWS, uniqueIp } from "@/test-support/reset-helpers";
+import { insertSession } from "@/test-support/sessions";
 import { createUser } from "@/test-support/users";
 import { enrol } from "@/test-support/two-factor";
 import { overrideEnvForTests } from "../env";
@@ -42,7 +43,8 @@ describeEachDatabase("checking a second factor", ({ handle, driver }) => {
     expect(await checkSecondFactor(db(), user.id, { recoveryCode: codes[0]! })).toEqual({ ok: false, code: "INVALID_CODE" });
     expect(await checkSecondFactor(db(), user.id, { recoveryCode: "not-a-code" })).toEqual({ ok: false, code: "INVALID_CODE" });
 
-    const replaced = await replaceRecoveryCodes(db(), { userId: user.id, ...context() });
+    const session = await insertSession(db(), { userId: user.id, userAgent: null, ip: null, secondFactor: true });
+    const replaced = await replaceRecoveryCodes(db(), { userId: user.id, sessionId: session.id, ...context() }, () => {});
     if (!replaced.ok) throw new Error(replaced.code);
     expect(await checkSecondFactor(db(), user.id, { recoveryCode: codes[1]! })).toEqual({ ok: false, code: "INVALID_CODE" });
     expect(await checkSecondFactor(db(), user.id, { recoveryCode: replaced.recoveryCodes[0]! })).toMatchObject({

@@ -1,14 +1,14 @@
 import "server-only";
-import { and, eq, isNull, sql } from "drizzle-orm";
+import { and, eq, isNull, ne, sql } from "drizzle-orm";
 import type { Database, Transaction } from "@/db/client";
-import { recoveryCodes, twoFactorChallenges, users } from "@/db/schema";
+import { recoveryCodes, sessions, twoFactorChallenges, users } from "@/db/schema";
 import { audit, type AuditEntry, type AuditEventName } from "../audit";
+import { isIdentityConfirmed, type ConfirmationNeeded, type ConfirmingSession } from "../auth/confirm-identity";
 import type { RequestContext } from "../client-ip";
 import type { Schedule } from "../jobs/definition";
 import { seal, unsealWithAge } from "../jobs/seal";
-import { verifyPassword } from "../password-hashing";
 import { lockUser } from "../user-lock";
-import { checkSecondFactor, countSecondFactorAttempt, settleAttempt, type CodeRefusal, type SecondFactorInput } from "./check";
+import { countSecondFactorAttempt, settleAttempt, type CodeRefusal } from "./check";
 import { enqueueTwoFactorNotice, type TwoFactorChange } from "./notify";
 import { recoveryCodesLeft, storeRecoveryCodes } from "./recovery-codes";
 import { formatSetupKey, matchingTotpStep, newTotpKey, qrCodeSvg, totpUri } from "./totp";
@@ -35,13 +35,16 @@ export async function hasTwoFactor(db: Database | Transaction, userId: string): 
   return Boolean(user?.twoFactorEnabledAt);
 }
 
-export type EnrolmentOffer = { ok: true; setupKey: string; uri: string; qrSvg: string } | { ok: false; code: "ALREADY_ENABLED" };
+export type EnrolmentOffer =
+  { ok: true; setupKey: string; uri: string; qrSvg: string } | { ok: false; code: "ALREADY_ENABLED" } | ConfirmationNeeded;
 
 /**
  * The key to enrol, with its QR code: the pending key when one was offered within
- * ENROLMENT_TTL_MINUTES (a reload shows the same key), a new one otherwise.
+ * ENROLMENT_TTL_MINUTES (a reload shows the same key), a new one otherwise. Only to a session
+ * that confirmed it's the owner ("Confirm it's you"): whoever reads the key can enrol it.
  */
-export async function offerEnrolment(db: Database, user: { id: string; email: string }): Promise<EnrolmentOffer> {
+export async function offerEnrolment(db: Database, user: { id: string; email: string; sessionId: string }): Promise<EnrolmentOffer> {
+  if (!(await isIdentityConfirmed(db, { userId: user.id, sessionId: user.sessionId }))) return { ok: false, code: "CONFIRMATION_NEEDED" };
   const row = await db.query.users.findFirst({
     where: eq(users.id, user.id),
     columns: { twoFactorEnabledAt: true, twoFactorPendingSecret: true, twoFactorPendingAt: true },
@@ -69,21 +72,28 @@ export async function offerEnrolment(db: Database, user: { id: string; email: st
 }
 
 export type ConfirmEnrolmentResult =
-  { ok: true; recoveryCodes: string[] } | CodeRefusal | { ok: false; code: "ENROLMENT_EXPIRED" | "ALREADY_ENABLED" };
+  | { ok: true; recoveryCodes: string[]; otherSessionsEnded: number }
+  | CodeRefusal
+  | ConfirmationNeeded
+  | { ok: false; code: "ENROLMENT_EXPIRED" | "ALREADY_ENABLED" };
 
 /**
- * Turns two-factor authentication on once `code` proves the app holds the offered key; returns
- * the recovery codes, which exist in the clear only in this answer.
+ * Turns two-factor authentication on once `code` proves the app holds the offered key, for a
+ * session that confirmed it's the owner. In the same transaction the account's other sessions
+ * that never passed a second factor end (a password alone no longer signs in), and this one
+ * is marked as having passed it. Returns the recovery codes, which exist in the clear only in
+ * this answer, and how many other sessions ended.
  */
 export async function confirmEnrolment(
   db: Database,
-  input: { userId: string; code: string } & RequestContext,
+  input: ConfirmingSession & { code: string } & RequestContext,
   schedule: Schedule,
 ): Promise<ConfirmEnrolmentResult> {
   const budget = await countSecondFactorAttempt(db, input.userId, input);
   if (!budget.ok) return budget;
   const outcome = await db.transaction(async (tx): Promise<ConfirmEnrolmentResult> => {
     await lockUser(tx, input.userId);
+    if (!(await isIdentityConfirmed(tx, input))) return { ok: false, code: "CONFIRMATION_NEEDED" };
     const row = await tx.query.users.findFirst({
       where: eq(users.id, input.userId),
       columns: { email: true, twoFactorEnabledAt: true, twoFactorPendingSecret: true, twoFactorPendingAt: true },
@@ -110,6 +120,7 @@ export async function confirmEnrolment(
       .where(eq(users.id, input.userId));
     const codes = await storeRecoveryCodes(tx, input.userId);
     await audit(tx, { event: "two_factor.enabled", userId: input.userId, ip: input.ip, userAgent: input.userAgent });
+    const otherSessionsEnded = await endPasswordOnlySessions(tx, input);
     await enqueueTwoFactorNotice(db, tx, schedule, {
       userId: input.userId,
       email: row.email,
@@ -117,62 +128,85 @@ export async function confirmEnrolment(
       ip: input.ip,
       userAgent: input.userAgent,
     });
-    return { ok: true, recoveryCodes: codes };
+    return { ok: true, recoveryCodes: codes, otherSessionsEnded };
   });
   await settleAttempt(db, input.userId, outcome, input);
   return outcome;
 }
 
-/** Replaces every recovery code of a user with two-factor on; returns the new ones (shown once). */
+/**
+ * Turning two-factor on: the user's other sessions that never passed a second factor end (a
+ * stolen cookie of a password-only sign-in must not outlive the new factor), audited; this
+ * session, which just entered a code of the new factor, is marked as having passed one.
+ */
+async function endPasswordOnlySessions(tx: Transaction, input: ConfirmingSession & RequestContext): Promise<number> {
+  const ended = await tx
+    .delete(sessions)
+    .where(and(eq(sessions.userId, input.userId), ne(sessions.id, input.sessionId), isNull(sessions.secondFactorAt)))
+    .returning({ id: sessions.id });
+  if (ended.length > 0) {
+    await audit(tx, {
+      event: "sessions.revoked",
+      userId: input.userId,
+      ip: input.ip,
+      userAgent: input.userAgent,
+      details: { count: ended.length, reason: "two_factor_enabled" },
+    });
+  }
+  await tx
+    .update(sessions)
+    .set({ secondFactorAt: sql`now()` })
+    .where(and(eq(sessions.id, input.sessionId), eq(sessions.userId, input.userId)));
+  return ended.length;
+}
+
+/**
+ * Replaces every recovery code of a user with two-factor on, for a session that confirmed it's
+ * the owner; audited and emailed to the owner in the same transaction. Returns the new codes
+ * (shown once).
+ */
 export async function replaceRecoveryCodes(
   db: Database,
-  input: { userId: string } & RequestContext,
-): Promise<{ ok: true; recoveryCodes: string[] } | { ok: false; code: "NOT_ENABLED" }> {
+  input: ConfirmingSession & RequestContext,
+  schedule: Schedule,
+): Promise<{ ok: true; recoveryCodes: string[] } | ConfirmationNeeded | { ok: false; code: "NOT_ENABLED" }> {
   return db.transaction(async (tx) => {
     await lockUser(tx, input.userId);
-    if (!(await hasTwoFactor(tx, input.userId))) return { ok: false, code: "NOT_ENABLED" } as const;
+    if (!(await isIdentityConfirmed(tx, input))) return { ok: false, code: "CONFIRMATION_NEEDED" } as const;
+    const user = await tx.query.users.findFirst({ where: eq(users.id, input.userId), columns: { email: true, twoFactorEnabledAt: true } });
+    if (!user?.twoFactorEnabledAt) return { ok: false, code: "NOT_ENABLED" } as const;
     const codes = await storeRecoveryCodes(tx, input.userId);
     await audit(tx, { event: "two_factor.recovery_codes_replaced", userId: input.userId, ip: input.ip, userAgent: input.userAgent });
+    await enqueueTwoFactorNotice(db, tx, schedule, {
+      userId: input.userId,
+      email: user.email,
+      change: "recovery_codes_replaced",
+      recoveryCodesLeft: codes.length,
+      ip: input.ip,
+      userAgent: input.userAgent,
+    });
     return { ok: true, recoveryCodes: codes } as const;
   });
 }
 
-export type DisableTwoFactorResult = { ok: true } | CodeRefusal | { ok: false; code: "WRONG_PASSWORD" | "NOT_ENABLED" };
+export type DisableTwoFactorResult = { ok: true } | ConfirmationNeeded | { ok: false; code: "NOT_ENABLED" };
 
-/** Turns two-factor authentication off: needs the password and a current code (or a recovery code). */
+/**
+ * Turns two-factor authentication off, for a session that confirmed it's the owner ("Confirm
+ * it's you": the password and a code, within REAUTH_MINUTES).
+ */
 export async function disableTwoFactor(
   db: Database,
-  input: { userId: string; password: string } & SecondFactorInput & RequestContext,
+  input: ConfirmingSession & RequestContext,
   schedule: Schedule,
 ): Promise<DisableTwoFactorResult> {
-  const user = await db.query.users.findFirst({
-    where: eq(users.id, input.userId),
-    columns: { passwordHash: true, twoFactorEnabledAt: true },
-  });
-  if (!user?.twoFactorEnabledAt) return { ok: false, code: "NOT_ENABLED" };
-  const budget = await countSecondFactorAttempt(db, input.userId, input);
-  if (!budget.ok) return budget;
-  // The password is checked under the same budget: both secrets are needed, and a wrong one of
-  // either costs an attempt.
-  if (!user.passwordHash || !(await verifyPassword(user.passwordHash, input.password))) {
-    await audit(db, {
-      event: "two_factor.code_failed",
-      userId: input.userId,
-      ip: input.ip,
-      userAgent: input.userAgent,
-      details: { reason: "wrong_password" },
-    });
-    return { ok: false, code: "WRONG_PASSWORD" };
-  }
-  const outcome = await db.transaction(async (tx): Promise<DisableTwoFactorResult> => {
+  return db.transaction(async (tx): Promise<DisableTwoFactorResult> => {
     await lockUser(tx, input.userId);
-    const checked = await checkSecondFactor(tx, input.userId, input);
-    if (!checked.ok) return checked.code === "NOT_ENABLED" ? { ok: false, code: "NOT_ENABLED" } : { ok: false, code: "INVALID_CODE" };
-    await turnOff(db, tx, schedule, input, { event: "two_factor.disabled", details: { method: checked.method }, change: "disabled" });
+    if (!(await isIdentityConfirmed(tx, input))) return { ok: false, code: "CONFIRMATION_NEEDED" };
+    if (!(await hasTwoFactor(tx, input.userId))) return { ok: false, code: "NOT_ENABLED" };
+    await turnOff(db, tx, schedule, input, { event: "two_factor.disabled", details: { method: "confirmed_session" }, change: "disabled" });
     return { ok: true };
   });
-  await settleAttempt(db, input.userId, outcome, input);
-  return outcome;
 }
 
 /**

@@ -13,7 +13,7 @@ import { sendEmail } from "../mail";
 import { describeUserAgent } from "../user-agent";
 
 /** What a "two_factor.notify" job tells the user about. */
-export const TWO_FACTOR_CHANGES = ["enabled", "disabled", "removed_by_admin", "recovery_code_used"] as const;
+export const TWO_FACTOR_CHANGES = ["enabled", "disabled", "removed_by_admin", "recovery_code_used", "recovery_codes_replaced"] as const;
 export type TwoFactorChange = (typeof TWO_FACTOR_CHANGES)[number];
 
 const NOT_YOU = "If this wasn't you, someone may know your password: reset it now.";
@@ -55,6 +55,15 @@ export function twoFactorNotice(
         advice: `Each recovery code works once. When they run low, generate new ones from your account's two-factor page. ${NOT_YOU}`,
       };
     }
+    case "recovery_codes_replaced":
+      return {
+        subject: "New recovery codes were made",
+        summary: "New recovery codes were made for your Rekey account. Your old recovery codes no longer work.",
+        advice:
+          "Keep the new codes somewhere safe: each one signs you in once if you lose your authenticator. " +
+          "If this wasn't you, someone is signed in to your account and knows your password: reset your password now " +
+          "(that signs every browser out), then sign in and generate new recovery codes, so that the ones just made stop working.",
+      };
   }
 }
 

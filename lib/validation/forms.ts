@@ -4,7 +4,10 @@ import { NewPasswordSchema } from "./password-policy";
 
 // One schema per form: the client form resolves with it, the server action re-parses with it.
 
-const PasswordInput = z.string({ error: "Enter your password." }).min(1, "Enter your password.").max(1024, "That password is too long.");
+export const PasswordInput = z
+  .string({ error: "Enter your password." })
+  .min(1, "Enter your password.")
+  .max(1024, "That password is too long.");
 const optionalName = z
   .string()
   .trim()
@@ -110,16 +113,9 @@ export type VerifyEmailInput = z.input<typeof VerifyEmailSchema>;
 export const ResendVerificationSchema = z.object({ email: EmailSchema });
 export type ResendVerificationInput = z.input<typeof ResendVerificationSchema>;
 
-/** /admin: an admin re-enters their password before an action. */
-export const AdminPasswordCheckSchema = z.object({ password: PasswordInput });
-export type AdminPasswordCheckInput = z.input<typeof AdminPasswordCheckSchema>;
-
 /** /admin/users: one account, found by its exact address. */
 export const AdminFindUserSchema = z.object({ email: EmailSchema });
 export type AdminFindUserInput = z.input<typeof AdminFindUserSchema>;
 
 export const EnableTwoFactorSchema = z.object({ code: AuthenticationCodeInput });
 export type EnableTwoFactorInput = z.input<typeof EnableTwoFactorSchema>;
-
-export const DisableTwoFactorSchema = z.object({ password: PasswordInput, code: AuthenticationCodeInput });
-export type DisableTwoFactorInput = z.input<typeof DisableTwoFactorSchema>;

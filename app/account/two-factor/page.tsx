@@ -1,7 +1,9 @@
 import type { Metadata } from "next";
+import { ConfirmIdentityForm } from "@/app/_components/confirm-identity-form";
 import { FormAlert } from "@/app/_components/fields";
 import { getDb } from "@/lib/db";
 import { formatEmailTime } from "@/emails/layout";
+import { isIdentityConfirmed, reauthMinutes } from "@/lib/auth/confirm-identity";
 import { requireSession } from "@/lib/auth/current";
 import { offerEnrolment, twoFactorState } from "@/lib/second-factor/enrolment";
 import { AccountNav } from "../account-nav";
@@ -17,8 +19,17 @@ export default async function TwoFactorPage({ searchParams }: { searchParams: Pr
   const db = await getDb();
   const state = await twoFactorState(db, session.user.id);
   const { notice } = await searchParams;
-  const offer = state.enabled ? null : await offerEnrolment(db, { id: session.user.id, email: session.user.email });
+  // "Confirm it's you" first: the setup key, new recovery codes and turning it off are each
+  // enough to lock the owner out, so a session cookie alone must not reach them.
+  const confirmed = await isIdentityConfirmed(db, { userId: session.user.id, sessionId: session.sessionId });
+  const offer =
+    state.enabled || !confirmed
+      ? null
+      : await offerEnrolment(db, { id: session.user.id, email: session.user.email, sessionId: session.sessionId });
   if (offer && !offer.ok) throw new Error("two-factor state changed while the page was drawn");
+  const confirm = (reason: string) => (
+    <ConfirmIdentityForm returnTo={PAGE} twoFactor={state.enabled} minutes={reauthMinutes()} reason={reason} />
+  );
 
   // TwoFactorFlow stays at this place in both states (see its comment).
   return (
@@ -34,18 +45,24 @@ export default async function TwoFactorPage({ searchParams }: { searchParams: Pr
               <strong>On</strong> since {formatEmailTime(state.enabledAt!)}. Signing in and resetting your password ask for a code from your
               authenticator app, or one of your recovery codes.
             </p>
-            <section className={`stack ${styles.section}`} aria-labelledby="codes-heading">
-              <h2 id="codes-heading">Recovery codes</h2>
-              <p data-testid="recovery-codes-left">
-                {state.recoveryCodesLeft === 1 ? "1 recovery code is" : `${state.recoveryCodesLeft} recovery codes are`} left.
-              </p>
-              <NewRecoveryCodesForm />
-            </section>
-            <section className={`stack ${styles.section}`} aria-labelledby="off-heading">
-              <h2 id="off-heading">Turn off</h2>
-              <p>Your account will then be protected by your password alone. We will email you that it was turned off.</p>
-              <DisableTwoFactorForm />
-            </section>
+            <p data-testid="recovery-codes-left">
+              {state.recoveryCodesLeft === 1 ? "1 recovery code is" : `${state.recoveryCodesLeft} recovery codes are`} left.
+            </p>
+            {confirmed ? (
+              <>
+                <section className={`stack ${styles.section}`} aria-labelledby="codes-heading">
+                  <h2 id="codes-heading">Recovery codes</h2>
+                  <NewRecoveryCodesForm />
+                </section>
+                <section className={`stack ${styles.section}`} aria-labelledby="off-heading">
+                  <h2 id="off-heading">Turn off</h2>
+                  <p>Your account will then be protected by your password alone. We will email you that it was turned off.</p>
+                  <DisableTwoFactorForm />
+                </section>
+              </>
+            ) : (
+              confirm("Making new recovery codes and turning two-factor authentication off need a recent confirmation.")
+            )}
           </div>
         ) : (
           <div className="stack">
@@ -58,6 +75,9 @@ export default async function TwoFactorPage({ searchParams }: { searchParams: Pr
               Off. With it on, signing in and resetting your password also need a code from an authenticator app on your phone, so your
               password or your mailbox alone is not enough to take over your account.
             </p>
+            {confirmed
+              ? null
+              : confirm("Turning on two-factor authentication shows a setup key, and whoever has it can add it to their own app.")}
           </div>
         )}
       </TwoFactorFlow>

@@ -1,10 +1,10 @@
 "use client";
 
 import { useActionState, type ReactNode } from "react";
-import { Field, FormError, PasswordField, SubmitButton } from "@/app/_components/fields";
+import { Field, FormError, SubmitButton } from "@/app/_components/fields";
 import type { FormState } from "@/app/_components/form-state";
 import { useActionForm } from "@/app/_components/use-action-form";
-import type { DisableTwoFactorInput, EnableTwoFactorInput } from "@/lib/validation/forms";
+import type { EnableTwoFactorInput } from "@/lib/validation/forms";
 import { disableTwoFactorAction, enableTwoFactorAction, newRecoveryCodesAction } from "./actions";
 import { RecoveryCodes } from "./recovery-codes";
 import styles from "./two-factor.module.css";
@@ -81,11 +81,7 @@ export function NewRecoveryCodesForm() {
   if (state.status === "success" && state.recoveryCodes) return <RecoveryCodes codes={state.recoveryCodes} message={state.message} />;
   return (
     <form action={formAction} aria-label="Generate new recovery codes">
-      {state.status === "error" && state.formError ? (
-        <div className="alert alert-error" role="alert">
-          <p>{state.formError}</p>
-        </div>
-      ) : null}
+      <ButtonFormError state={state} />
       <p>Making new codes stops every old one from working, used or not.</p>
       <div>
         <button type="submit" className="secondary" disabled={pending} aria-disabled={pending}>
@@ -96,34 +92,25 @@ export function NewRecoveryCodesForm() {
   );
 }
 
-/** Turning it off takes the password and a current code from the app. */
-export function DisableTwoFactorForm() {
-  const { form, state, formAction, formRef, alertRef, onSubmit, busy, errorsFor } = useActionForm<DisableTwoFactorInput>({
-    schema: () => import("@/lib/validation/forms").then((m) => m.DisableTwoFactorSchema),
-    action: disableTwoFactorAction,
-    defaultValues: { password: "", code: "" },
-  });
+/** The error of a one-button form's answer, if any. */
+function ButtonFormError({ state }: { state: FormState }) {
+  if (state.status !== "error" || !state.formError) return null;
   return (
-    <form ref={formRef} action={formAction} onSubmit={onSubmit} noValidate aria-label="Turn off two-factor authentication">
-      <FormError state={state} alertRef={alertRef} />
-      <PasswordField
-        label="Password"
-        autoComplete="current-password"
-        required
-        {...form.register("password")}
-        errors={errorsFor("password")}
-      />
-      <Field
-        label="Authentication code"
-        hint={CODE_HINT}
-        required
-        {...codeInputProps()}
-        {...form.register("code")}
-        errors={errorsFor("code")}
-      />
+    <div className="alert alert-error" role="alert">
+      <p>{state.formError}</p>
+    </div>
+  );
+}
+
+/** Turning it off: one button, for a session that confirmed it's the owner ("Confirm it's you"). */
+export function DisableTwoFactorForm() {
+  const [state, formAction, pending] = useActionState<FormState, FormData>(disableTwoFactorAction, { status: "idle" });
+  return (
+    <form action={formAction} aria-label="Turn off two-factor authentication">
+      <ButtonFormError state={state} />
       <div>
-        <button type="submit" className="danger" disabled={busy} aria-disabled={busy}>
-          {busy ? "Turning off…" : "Turn off two-factor authentication"}
+        <button type="submit" className="danger" disabled={pending} aria-disabled={pending}>
+          {pending ? "Turning off…" : "Turn off two-factor authentication"}
         </button>
       </div>
     </form>

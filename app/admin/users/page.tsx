@@ -1,9 +1,11 @@
 import type { Metadata } from "next";
 import { FormAlert } from "@/app/_components/fields";
 import { getDb } from "@/lib/db";
-import { hasRecentPasswordCheck, PASSWORD_CHECK_MAX_AGE_MINUTES, requireAdmin } from "@/lib/admin/access";
-import { endAllSessionsAction } from "../actions";
-import { PasswordCheckForm } from "../password-check-form";
+import { ConfirmIdentityForm } from "@/app/_components/confirm-identity-form";
+import { hasRecentPasswordCheck, requireAdmin } from "@/lib/admin/access";
+import { reauthMinutes } from "@/lib/auth/confirm-identity";
+import { hasTwoFactor } from "@/lib/second-factor/enrolment";
+import { checkAdminPasswordAction, endAllSessionsAction } from "../actions";
 import { FindUserForm } from "./find-user-form";
 
 export const metadata: Metadata = { title: "Users" };
@@ -11,9 +13,9 @@ export const metadata: Metadata = { title: "Users" };
 const NOTICES: Record<string, { tone: "success" | "error"; text: string }> = {
   "password-needed": {
     tone: "error",
-    text: `Enter your password again first: admin actions need it within the last ${PASSWORD_CHECK_MAX_AGE_MINUTES} minutes.`,
+    text: "Confirm it's you first: admin actions need your password (and code) entered within the last few minutes.",
   },
-  "password-checked": { tone: "success", text: "Password confirmed." },
+  "password-checked": { tone: "success", text: "Confirmed. You can act on every account now." },
   "confirm-needed": { tone: "error", text: "Tick the box to confirm that every user, you included, will be signed out." },
 };
 
@@ -21,7 +23,9 @@ export default async function AdminUsersPage({ searchParams }: { searchParams: P
   const admin = await requireAdmin();
   const query = await searchParams;
   const notice = typeof query.notice === "string" ? NOTICES[query.notice] : undefined;
-  const checked = await hasRecentPasswordCheck(await getDb(), admin.sessionId);
+  const db = await getDb();
+  const checked = await hasRecentPasswordCheck(db, admin.sessionId);
+  const adminTwoFactor = checked ? false : await hasTwoFactor(db, admin.userId);
   return (
     <div className="card wide stack">
       <h1>Users</h1>
@@ -50,10 +54,13 @@ export default async function AdminUsersPage({ searchParams }: { searchParams: P
           </div>
         </form>
       ) : (
-        <>
-          <p>Enter your password to act on every account (asked again after {PASSWORD_CHECK_MAX_AGE_MINUTES} minutes).</p>
-          <PasswordCheckForm returnTo="/admin/users" />
-        </>
+        <ConfirmIdentityForm
+          returnTo="/admin/users"
+          twoFactor={adminTwoFactor}
+          minutes={reauthMinutes()}
+          reason="Acting on every account needs a recent confirmation."
+          action={checkAdminPasswordAction}
+        />
       )}
     </div>
   );

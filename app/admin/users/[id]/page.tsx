@@ -3,12 +3,15 @@ import { notFound } from "next/navigation";
 import { FormAlert } from "@/app/_components/fields";
 import { SessionsTable } from "@/app/_components/sessions-table";
 import { getDb } from "@/lib/db";
-import { hasRecentPasswordCheck, PASSWORD_CHECK_MAX_AGE_MINUTES, requireAdmin } from "@/lib/admin/access";
+import { hasRecentPasswordCheck, requireAdmin } from "@/lib/admin/access";
+import { reauthMinutes } from "@/lib/auth/confirm-identity";
 import { describeAccount } from "@/lib/admin/users";
+import { hasTwoFactor } from "@/lib/second-factor/enrolment";
 import { RECOVERY_CODE_COUNT } from "@/lib/second-factor/recovery-codes";
 import styles from "../../admin.module.css";
 import { formatUtc } from "../../format";
-import { PasswordCheckForm } from "../../password-check-form";
+import { ConfirmIdentityForm } from "@/app/_components/confirm-identity-form";
+import { checkAdminPasswordAction } from "../../actions";
 import { forcePasswordResetAction, removeTwoFactorAction, resendVerificationAction, signOutEverywhereAction } from "../actions";
 
 export const metadata: Metadata = { title: "Account" };
@@ -32,9 +35,9 @@ const NOTICES: Record<string, { tone: "success" | "error"; text: string }> = {
   "not-found": { tone: "error", text: "That account no longer exists." },
   "password-needed": {
     tone: "error",
-    text: `Enter your password again first: admin actions need it within the last ${PASSWORD_CHECK_MAX_AGE_MINUTES} minutes.`,
+    text: "Confirm it's you first: admin actions need your password (and code) entered within the last few minutes.",
   },
-  "password-checked": { tone: "success", text: "Password confirmed." },
+  "password-checked": { tone: "success", text: "Confirmed. You can act on this account now." },
 };
 
 export default async function AdminAccountPage({
@@ -52,6 +55,7 @@ export default async function AdminAccountPage({
   if (!account) notFound();
   const notice = typeof query.notice === "string" ? NOTICES[query.notice] : undefined;
   const checked = await hasRecentPasswordCheck(db, admin.sessionId);
+  const adminTwoFactor = checked ? false : await hasTwoFactor(db, admin.userId);
   const page = `/admin/users/${account.id}`;
 
   return (
@@ -129,10 +133,13 @@ export default async function AdminAccountPage({
         </p>
       ) : null}
       {checked ? null : (
-        <>
-          <p>Enter your password to act on this account (asked again after {PASSWORD_CHECK_MAX_AGE_MINUTES} minutes).</p>
-          <PasswordCheckForm returnTo={page} />
-        </>
+        <ConfirmIdentityForm
+          returnTo={page}
+          twoFactor={adminTwoFactor}
+          minutes={reauthMinutes()}
+          reason="Acting on an account needs a recent confirmation."
+          action={checkAdminPasswordAction}
+        />
       )}
 
       <h2>Sessions</h2>

@@ -1,0 +1,34 @@
+"use server";
+
+import { headers } from "next/headers";
+import { redirect } from "next/navigation";
+import { getDb } from "@/lib/db";
+import { confirmIdentity } from "@/lib/auth/confirm-identity";
+import { requireSession } from "@/lib/auth/current";
+import { requestContext } from "@/lib/client-ip";
+import { afterResponse } from "@/lib/job-definitions";
+import { safeCallbackPath } from "@/lib/safe-redirect";
+import { ConfirmIdentitySchema } from "@/lib/validation/confirm-identity";
+import { confirmIdentityRefusal, type ConfirmField } from "./confirm-identity-copy";
+import { fieldErrorsOf, type FormState } from "./form-state";
+
+/**
+ * "Confirm it's you" for a signed-in person: on success, back to the page that asked
+ * (`returnTo`, a same-site path), which now offers the change.
+ */
+export async function confirmIdentityAction(_previous: FormState<ConfirmField>, formData: FormData): Promise<FormState<ConfirmField>> {
+  const returnTo = safeCallbackPath(formData.get("returnTo"));
+  const session = await requireSession(returnTo);
+  const parsed = ConfirmIdentitySchema.safeParse({
+    password: formData.get("password") ?? undefined,
+    code: formData.get("code") ?? undefined,
+  });
+  if (!parsed.success) return { status: "error", fieldErrors: fieldErrorsOf<ConfirmField>(parsed.error) };
+  const result = await confirmIdentity(
+    await getDb(),
+    { userId: session.user.id, sessionId: session.sessionId, ...parsed.data, ...requestContext(await headers()) },
+    afterResponse,
+  );
+  if (!result.ok) return confirmIdentityRefusal(result);
+  redirect(returnTo);
+}
