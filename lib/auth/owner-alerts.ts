@@ -6,7 +6,7 @@ import type { Database, Transaction } from "@/db/client";
 import { users } from "@/db/schema";
 import { formatEmailTime } from "@/emails/layout";
 import NewDeviceSignInEmail, { newDeviceSignInSubject } from "@/emails/new-device-sign-in";
-import RepeatedFailuresEmail, { repeatedFailuresSubject } from "@/emails/repeated-failures";
+import RepeatedFailuresEmail, { repeatedFailuresSubject, repeatedFailuresSummary, type RepeatedFailure } from "@/emails/repeated-failures";
 import { reportLink } from "../accounts/password-changed-notice";
 import { requestContextShape, type RequestContext } from "../client-ip";
 import { env } from "../env";
@@ -63,8 +63,6 @@ export async function enqueueNewDeviceSignIn(
   await enqueueJob(db, newDeviceSignInJob, payload, schedule, tx);
 }
 
-export type RepeatedFailure = "passwords" | "codes";
-
 /** The "sign_in.repeated_failures" job: the per-address sign-in limit or a code budget was crossed. */
 export const repeatedFailuresJob = defineJob({
   kind: "sign_in.repeated_failures",
@@ -76,8 +74,7 @@ export const repeatedFailuresJob = defineJob({
       to: payload.email,
       subject: repeatedFailuresSubject(payload.what),
       react: createElement(RepeatedFailuresEmail, {
-        what: payload.what,
-        when: formatEmailTime(at),
+        summary: repeatedFailuresSummary(payload.what, formatEmailTime(at)),
         forgotPasswordUrl: `${config.APP_URL}/forgot-password`,
         twoFactorUrl: `${config.APP_URL}/account/two-factor`,
       }),
