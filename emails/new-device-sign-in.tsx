@@ -27,8 +27,8 @@ export default function NewDeviceSignInEmail({ when, ip, browser, forgotPassword
       </Text>
       <Text style={textStyle}>If this was you, there is nothing to do.</Text>
       <Text style={textStyle}>
-        If it wasn&apos;t you, someone knows your password. Use this link to sign out every device, lock the password and get a fresh
-        reset link:
+        If it wasn&apos;t you, someone knows your password. Use this link to sign out every device, lock the password and get a fresh reset
+        link:
       </Text>
       <Button href={reportUrl} style={buttonStyle}>
         This wasn&apos;t me

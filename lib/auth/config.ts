@@ -14,13 +14,7 @@ import { isHttpsOrigin } from "../security-headers";
 import { LoginSchema } from "../validation/forms";
 import { deviceCookieName, sessionCookieName } from "./cookie-names";
 import { cookieFromHeader, deviceCookie, deviceCookieAfterSignIn, recogniseDevice } from "./device-token";
-import {
-  deleteSessionByToken,
-  findSession,
-  renewSession,
-  SESSION_RENEW_AFTER_SECONDS,
-  sessionMaxAgeSeconds,
-} from "./sessions";
+import { deleteSessionByToken, findSession, renewSession, SESSION_RENEW_AFTER_SECONDS, sessionMaxAgeSeconds } from "./sessions";
 import { checkSignInPassword, issueDeviceSession } from "./sign-in";
 import { SignInPasswordResetForced, SignInRateLimited, SignInSecondFactorRequired } from "./sign-in-throttle-error";
 

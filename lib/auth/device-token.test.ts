@@ -1,7 +1,14 @@
 import { createHmac, hkdfSync } from "node:crypto";
 import { afterEach, describe, expect, it } from "vitest";
 import { overrideEnvForTests } from "../env";
-import { cookieFromHeader, deviceCookie, deviceCookieAfterSignIn, MAX_DEVICE_TOKENS, parseDeviceCookie, recogniseDevice } from "./device-token";
+import {
+  cookieFromHeader,
+  deviceCookie,
+  deviceCookieAfterSignIn,
+  MAX_DEVICE_TOKENS,
+  parseDeviceCookie,
+  recogniseDevice,
+} from "./device-token";
 
 const OLD_SECRET = "an-old-secret-that-is-at-least-32-chars-long";
 const NEW_SECRET = "the-new-secret-that-is-at-least-32-chars-long";
@@ -81,7 +88,10 @@ describe("device tokens", () => {
 
   it("is httpOnly, SameSite=Lax and lasts a year; Secure with an __Host- name on https", () => {
     overrideEnvForTests({ APP_URL: "http://localhost:3000" });
-    expect(deviceCookie("v")).toMatchObject({ name: "rekey.device", options: { httpOnly: true, sameSite: "lax", secure: false, path: "/" } });
+    expect(deviceCookie("v")).toMatchObject({
+      name: "rekey.device",
+      options: { httpOnly: true, sameSite: "lax", secure: false, path: "/" },
+    });
     expect(deviceCookie("v").options.maxAge).toBe(365 * 24 * 60 * 60);
     overrideEnvForTests({ APP_URL: "https://rekey.example.com" });
     expect(deviceCookie("v")).toMatchObject({ name: "__Host-rekey.device", options: { secure: true } });

@@ -37,7 +37,8 @@ function key(secret: string, purpose: "device-account" | "device-token"): Buffer
 const accountTag = (secret: string, email: string): string =>
   createHmac("sha256", key(secret, "device-account")).update(email.trim().toLowerCase()).digest().subarray(0, 16).toString("base64url");
 
-const signature = (secret: string, body: string): string => createHmac("sha256", key(secret, "device-token")).update(body).digest("base64url");
+const signature = (secret: string, body: string): string =>
+  createHmac("sha256", key(secret, "device-token")).update(body).digest("base64url");
 
 function sign(secret: string, email: string, nonce: string): string {
   const body = `${VERSION}.${accountTag(secret, email)}.${nonce}`;

@@ -137,7 +137,10 @@ export async function issueSignInSession(
   });
 }
 
-async function storeSignInSession(db: Database | Transaction, grant: SessionGrant): Promise<{ sessionToken: string; expires: Date } | null> {
+async function storeSignInSession(
+  db: Database | Transaction,
+  grant: SessionGrant,
+): Promise<{ sessionToken: string; expires: Date } | null> {
   const created = await createSession(db, grant);
   const context = { userId: grant.userId, ip: grant.ip, userAgent: grant.userAgent };
   if (!created) {

@@ -68,11 +68,12 @@ describeEachDatabase("guessing one address from many IPs", ({ handle, driver }) 
     const owner = deviceCookieAfterSignIn(null, user.email, null);
     const laptop = deviceCookieAfterSignIn(null, user.email, null);
     for (let i = 0; i < 30; i++) await signInFrom(db(), user.email, WRONG);
-    for (let i = 0; i < DEVICE_LIMIT.max; i++) expect(code(await signInFrom(db(), user.email, WRONG, { cookie: owner }))).toBe("INVALID_CREDENTIALS");
+    for (let i = 0; i < DEVICE_LIMIT.max; i++)
+      expect(code(await signInFrom(db(), user.email, WRONG, { cookie: owner }))).toBe("INVALID_CREDENTIALS");
     expect(code(await signInFrom(db(), user.email, CURRENT_PASSWORD, { cookie: owner }))).toBe("RATE_LIMITED");
-    expect(await signInThrottledMessage(db(), { email: user.email, ip: uniqueIp(), device: recogniseDevice(owner, user.email)!.nonce })).toBe(
-      "Too many sign-in attempts. Try again in 15 minutes.",
-    );
+    expect(
+      await signInThrottledMessage(db(), { email: user.email, ip: uniqueIp(), device: recogniseDevice(owner, user.email)!.nonce }),
+    ).toBe("Too many sign-in attempts. Try again in 15 minutes.");
     // Another device of the owner's still has its whole bucket.
     expect(code(await signInFrom(db(), user.email, CURRENT_PASSWORD, { cookie: laptop }))).toBe("OK");
   });
@@ -100,7 +101,13 @@ describeEachDatabase("guessing one address from many IPs", ({ handle, driver }) 
     const user = await createUser(db());
     const { schedule, runAll } = collectingSchedule();
     const ip = uniqueIp();
-    const result = await checkSignInPassword(db(), { email: user.email, password: CURRENT_PASSWORD, device: null, ip, userAgent: CHROME_ON_WINDOWS });
+    const result = await checkSignInPassword(db(), {
+      email: user.email,
+      password: CURRENT_PASSWORD,
+      device: null,
+      ip,
+      userAgent: CHROME_ON_WINDOWS,
+    });
     if (!result.ok) throw new Error(result.code);
     const grant = { userId: user.id, credentialsVersion: result.user.credentialsVersion, ip, userAgent: CHROME_ON_WINDOWS };
     expect(await issueDeviceSession(db(), grant, false, schedule)).not.toBeNull();

@@ -86,7 +86,12 @@ export async function completeSignIn(
   // the pending sign-in belonged to the old credentials and ends like an expired one.
   const session = await issueDeviceSession(db, passed.grant, passed.device !== null, schedule);
   if (!session) return { ok: false, code: "CHALLENGE_EXPIRED" };
-  return { ok: true, session, method: passed.method, deviceCookie: deviceCookieAfterSignIn(input.deviceCookie, passed.email, passed.device) };
+  return {
+    ok: true,
+    session,
+    method: passed.method,
+    deviceCookie: deviceCookieAfterSignIn(input.deviceCookie, passed.email, passed.device),
+  };
 }
 
 /** The cookie that carries a pending second step's raw token: this browser only, for as long as the step lasts. */
