@@ -90,7 +90,7 @@ test.describe("this wasn't me", () => {
     await page.reload();
     await expect(page.getByTestId("account-email")).toHaveText(user.email);
 
-    await expect(ownerPage.getByRole("heading", { name: "Didn't change your password?" })).toBeVisible();
+    await expect(ownerPage.getByRole("heading", { name: "Wasn't you?" })).toBeVisible();
     await ownerPage.getByRole("button", { name: "Secure my account" }).click();
     await expect(ownerPage.getByRole("heading", { name: "Your account is secured" })).toBeVisible();
 

@@ -96,6 +96,8 @@ export const EnvSchema = z.object({
   REAUTH_MINUTES: intFrom(1, 60, 10),
   SIGN_IN_FAILURES_PER_ACCOUNT_AND_IP: intFrom(1, 10_000, 10),
   SIGN_IN_FAILURES_PER_IP_PER_HOUR: intFrom(1, 1_000_000, 100),
+  /** Failed sign-ins per address across every IP in an hour; past it only devices that signed in to it before may try. */
+  SIGN_IN_FAILURES_PER_ACCOUNT_PER_HOUR: intFrom(1, 100_000, 20),
   /** Proxies in front of the app that each append to X-Forwarded-For; the client is that many entries from the right. */
   TRUSTED_PROXY_HOPS: intFrom(1, 10, 1),
   /** Days an audit event is kept; the cleanup cron deletes older ones. */

@@ -7,6 +7,7 @@ import type { Database } from "@/db/client";
 import { passwordChangedJob } from "./accounts/password-changed-notice";
 import { registrationJob } from "./accounts/register";
 import { verificationRequestJob } from "./accounts/verify-email";
+import { newDeviceSignInJob, repeatedFailuresJob } from "./auth/owner-alerts";
 import { jobRegistry, type Schedule } from "./jobs/definition";
 import { drainJobs, runAcceptedJob } from "./jobs/runner";
 import { startJobWorker } from "./jobs/worker";
@@ -22,6 +23,8 @@ export const ALL_JOBS = jobRegistry([
   verificationRequestJob,
   passwordChangedJob,
   twoFactorNoticeJob,
+  newDeviceSignInJob,
+  repeatedFailuresJob,
 ]);
 
 /** Runs a job once the answer has gone out (Next's after()): what every route and action passes as `schedule`. */

@@ -29,19 +29,7 @@ export async function notifyPasswordChanged(
   steps: JobSteps = RUN_ONCE,
 ): Promise<void> {
   const config = env();
-  const { token } = await steps.once(
-    "report-link",
-    async () => {
-      const { token, hash } = generateToken();
-      await db.insert(passwordChangeReportTokens).values({
-        userId: input.userId,
-        tokenHash: hash,
-        expiresAt: new Date(Date.now() + REPORT_LINK_TTL_DAYS * 24 * 60 * 60 * 1000),
-      });
-      return { token };
-    },
-    ["token"],
-  );
+  const reportUrl = await reportLink(db, input.userId, steps);
   const sent = await sendEmail({
     to: input.email,
     subject: passwordChangedSubject,
@@ -50,11 +38,32 @@ export async function notifyPasswordChanged(
       ip: input.ip ?? "unknown",
       browser: describeUserAgent(input.userAgent),
       forgotPasswordUrl: `${config.APP_URL}/forgot-password`,
-      reportUrl: `${config.APP_URL}/wasnt-me/${token}`,
+      reportUrl,
     }),
     idempotencyKey: `password-changed/${input.userId}/${input.changedAt.getTime()}`,
   });
   if (!sent.ok) throw await failedSend(sent, "password_changed.email_failed", { userId: input.userId });
+}
+
+/**
+ * A one-time "This wasn't me" link for `userId` (lib/recovery/wasnt-me.ts), made once per job
+ * (a retry sends the same link) and kept sealed between attempts.
+ */
+export async function reportLink(db: Database, userId: string, steps: JobSteps): Promise<string> {
+  const { token } = await steps.once(
+    "report-link",
+    async () => {
+      const { token, hash } = generateToken();
+      await db.insert(passwordChangeReportTokens).values({
+        userId,
+        tokenHash: hash,
+        expiresAt: new Date(Date.now() + REPORT_LINK_TTL_DAYS * 24 * 60 * 60 * 1000),
+      });
+      return { token };
+    },
+    ["token"],
+  );
+  return `${env().APP_URL}/wasnt-me/${token}`;
 }
 
 /** The "password_changed.notify" job: the email every password change or reset sends. */

@@ -2,24 +2,20 @@ import "server-only";
 import { DrizzleAdapter } from "@auth/drizzle-adapter";
 import NextAuth, { CredentialsSignin, type NextAuthConfig } from "next-auth";
 import { encode as encodeJwt } from "next-auth/jwt";
+import { cookies } from "next/headers";
 import Credentials from "next-auth/providers/credentials";
 import { getDb } from "@/lib/db";
 import { accounts, sessions, users, verificationTokens } from "@/db/schema";
 import { requestContext } from "../client-ip";
 import { env } from "../env";
+import { afterResponse } from "../job-definitions";
 import { log } from "../log";
 import { isHttpsOrigin } from "../security-headers";
 import { LoginSchema } from "../validation/forms";
-import { sessionCookieName } from "./cookie-names";
-import {
-  deleteSessionByToken,
-  findSession,
-  issueSignInSession,
-  renewSession,
-  SESSION_RENEW_AFTER_SECONDS,
-  sessionMaxAgeSeconds,
-} from "./sessions";
-import { checkSignInPassword } from "./sign-in";
+import { deviceCookieName, sessionCookieName } from "./cookie-names";
+import { cookieFromHeader, deviceCookie, deviceCookieAfterSignIn, recogniseDevice } from "./device-token";
+import { deleteSessionByToken, findSession, renewSession, SESSION_RENEW_AFTER_SECONDS, sessionMaxAgeSeconds } from "./sessions";
+import { checkSignInPassword, issueDeviceSession } from "./sign-in";
 import { SignInPasswordResetForced, SignInRateLimited, SignInSecondFactorRequired } from "./sign-in-throttle-error";
 
 declare module "next-auth" {
@@ -34,6 +30,9 @@ declare module "next-auth" {
     requestUserAgent?: string | null;
     /** The credentials version read with the verified hash: the session is stored only for it. */
     credentialsVersion?: number;
+    /** The device cookie to set with the session, and whether this browser had signed in to the account before. */
+    deviceCookie?: string;
+    recognisedDevice?: boolean;
   }
 }
 
@@ -97,9 +96,20 @@ async function buildConfig(): Promise<NextAuthConfig> {
           const parsed = LoginSchema.safeParse(raw);
           if (!parsed.success) return null;
           const { ip, userAgent: ua } = requestContext(request.headers);
-          const result = await checkSignInPassword(db, { email: parsed.data.email, password: parsed.data.password, ip, userAgent: ua });
+          // The same on the login page (signIn() passes the browser's headers) and on Auth.js's own callback URL.
+          const devices = cookieFromHeader(request.headers.get("cookie"), deviceCookieName());
+          const device = recogniseDevice(devices, parsed.data.email);
+          const result = await checkSignInPassword(
+            db,
+            { email: parsed.data.email, password: parsed.data.password, device, ip, userAgent: ua },
+            afterResponse,
+          );
           // Never a session for an account with a second factor, whatever the step returned.
-          if (result.ok) return result.user.twoFactor ? null : { ...result.user, requestIp: ip, requestUserAgent: ua };
+          if (result.ok) {
+            if (result.user.twoFactor) return null;
+            const deviceCookie = deviceCookieAfterSignIn(devices, parsed.data.email, device);
+            return { ...result.user, requestIp: ip, requestUserAgent: ua, deviceCookie, recognisedDevice: device !== null };
+          }
           // The password was right but the account has a second factor: no user is returned,
           // so Auth.js never reaches jwt.encode and no session exists (on its own callback URL too).
           if (result.code === "SECOND_FACTOR_REQUIRED") throw new SignInSecondFactorRequired(result.challenge.token);
@@ -116,6 +126,8 @@ async function buildConfig(): Promise<NextAuthConfig> {
           token.requestIp = user.requestIp ?? null;
           token.requestUserAgent = user.requestUserAgent ?? null;
           token.credentialsVersion = user.credentialsVersion;
+          token.deviceCookie = user.deviceCookie;
+          token.recognisedDevice = user.recognisedDevice ?? false;
         }
         return token;
       },
@@ -140,15 +152,23 @@ async function buildConfig(): Promise<NextAuthConfig> {
         const token = params.token;
         if (token?.credentials && typeof token.sub === "string") {
           if (typeof token.credentialsVersion !== "number") throw new Error("credentials sign-in without a credentials version");
-          const created = await issueSignInSession(db, {
+          const grant = {
             userId: token.sub,
             credentialsVersion: token.credentialsVersion,
             ip: (token.requestIp as string | null) ?? null,
             userAgent: (token.requestUserAgent as string | null) ?? null,
-          });
+          };
+          const created = await issueDeviceSession(db, grant, token.recognisedDevice === true, afterResponse);
           // The password was changed (reset, change, "This wasn't me") while it was being
           // checked: it no longer signs in, so the answer is exactly a wrong password's.
           if (!created) throw new CredentialsSignin();
+          // This browser has now signed in to the account: past the address's limit it may still
+          // try it. Set through Next's cookies(), which both the login action and Auth.js's own
+          // callback route merge into their response.
+          if (typeof token.deviceCookie === "string") {
+            const cookie = deviceCookie(token.deviceCookie);
+            (await cookies()).set(cookie.name, cookie.value, cookie.options);
+          }
           return created.sessionToken;
         }
         return encodeJwt(params);

@@ -18,3 +18,11 @@ export function sessionCookieName(appUrl: string = env().APP_URL): string {
 export function signInChallengeCookieName(appUrl: string = env().APP_URL): string {
   return `${isHttpsOrigin(appUrl) ? "__Host-" : ""}rekey.sign-in-challenge`;
 }
+
+/**
+ * The cookie that holds this browser's device tokens, one per account it has signed in to
+ * (lib/auth/device-token.ts). The same `__Host-` rule: a sibling subdomain cannot plant one.
+ */
+export function deviceCookieName(appUrl: string = env().APP_URL): string {
+  return `${isHttpsOrigin(appUrl) ? "__Host-" : ""}rekey.device`;
+}

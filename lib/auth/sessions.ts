@@ -128,7 +128,24 @@ export async function createSession(
  * The session a successful sign-in earned, audited; null when the password it checked stopped
  * being current before the session could be stored (the caller answers as for a wrong password).
  */
-export async function issueSignInSession(db: Database, grant: SessionGrant): Promise<{ sessionToken: string; expires: Date } | null> {
+export async function issueSignInSession(
+  db: Database,
+  grant: SessionGrant,
+  /** Work to commit with the session (the owner's new-device email), run in its transaction. */
+  within?: (tx: Transaction) => Promise<void>,
+): Promise<{ sessionToken: string; expires: Date } | null> {
+  if (!within) return storeSignInSession(db, grant);
+  return db.transaction(async (tx) => {
+    const issued = await storeSignInSession(tx, grant);
+    if (issued) await within(tx);
+    return issued;
+  });
+}
+
+async function storeSignInSession(
+  db: Database | Transaction,
+  grant: SessionGrant,
+): Promise<{ sessionToken: string; expires: Date } | null> {
   const created = await createSession(db, grant);
   const context = { userId: grant.userId, ip: grant.ip, userAgent: grant.userAgent };
   if (!created) {

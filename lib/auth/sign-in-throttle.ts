@@ -1,11 +1,16 @@
 import "server-only";
-import type { Database } from "@/db/client";
+import { sql } from "drizzle-orm";
+import { queryRows, type Database } from "@/db/client";
+import { users } from "@/db/schema";
 import { audit, auditThrottled } from "../audit";
 import { clientKey } from "../client-ip";
 import { env } from "../env";
+import type { Schedule } from "../jobs/definition";
 import {
   consumeRateLimit,
+  countHitSql,
   describeWait,
+  hitOutcome,
   peekRateLimit,
   refundRateLimit,
   resetRateLimit,
@@ -14,6 +19,7 @@ import {
 } from "../rate-limit";
 import { emailFingerprint } from "../tokens";
 import { verifyCredentials, type CredentialsResult } from "./credentials";
+import { repeatedFailuresJobSql } from "./owner-alerts";
 
 const FIFTEEN_MINUTES = 15 * 60;
 const HOUR = 60 * 60;
@@ -28,34 +34,80 @@ export const accountAndIpLimit = (): RateLimit => ({
 /** Failed sign-ins per client IP across all addresses: SIGN_IN_FAILURES_PER_IP_PER_HOUR an hour. */
 export const ipLimit = (): RateLimit => ({ name: "sign-in-ip", max: env().SIGN_IN_FAILURES_PER_IP_PER_HOUR, windowSeconds: HOUR });
 
+/**
+ * Failed sign-ins per address across every IP: SIGN_IN_FAILURES_PER_ACCOUNT_PER_HOUR an hour.
+ * Past it, only a device that has signed in to the address before may try (in its own bucket).
+ */
+export const accountLimit = (): RateLimit => ({
+  name: "sign-in-account",
+  max: env().SIGN_IN_FAILURES_PER_ACCOUNT_PER_HOUR,
+  windowSeconds: HOUR,
+});
+
+/** Failed sign-ins of one recognised device (its token's nonce): 10 per 15 minutes, instead of every other limit. */
+export const DEVICE_LIMIT: RateLimit = { name: "sign-in-device", max: 10, windowSeconds: FIFTEEN_MINUTES };
+
 /** Who is trying to sign in, as the limits see it. */
 export interface SignInAttempt {
   email: string;
   ip: string | null;
+  /**
+   * The nonce of this browser's valid device token for this address (lib/auth/device-token.ts):
+   * its attempts count in its own bucket, never refused because of others' failures.
+   */
+  device?: string | null;
 }
 
 // The keyed fingerprint, computed alike for every address, so an unknown address is counted
 // and refused exactly like a known one, and no bucket key names an address.
 const pairSubject = (attempt: SignInAttempt): string => `${emailFingerprint(attempt.email)}:${clientKey(attempt.ip)}`;
 
-export type SignInBudget = { allowed: true } | { allowed: false; retryAfterSeconds: number; limit: "account_ip" | "ip" };
+type LimitName = "account_ip" | "ip" | "account" | "device";
 
-function budgetOf(pair: RateLimitResult, perIp: RateLimitResult): SignInBudget {
-  // Both spent: the attempt is possible again only once both windows have ended.
-  if (!pair.allowed && (perIp.allowed || pair.retryAfterSeconds >= perIp.retryAfterSeconds)) {
-    return { allowed: false, retryAfterSeconds: pair.retryAfterSeconds, limit: "account_ip" };
+export type SignInBudget = { allowed: true } | { allowed: false; retryAfterSeconds: number; limit: LimitName };
+
+function budgetOf(results: [LimitName, RateLimitResult][]): SignInBudget {
+  // Several spent: the attempt is possible again only once all their windows have ended.
+  let refused: SignInBudget = { allowed: true };
+  for (const [limit, result] of results) {
+    if (!result.allowed && (refused.allowed || result.retryAfterSeconds > refused.retryAfterSeconds)) {
+      refused = { allowed: false, retryAfterSeconds: result.retryAfterSeconds, limit };
+    }
   }
-  if (!perIp.allowed) return { allowed: false, retryAfterSeconds: perIp.retryAfterSeconds, limit: "ip" };
-  return { allowed: true };
+  return refused;
 }
 
 /** Whether an attempt may check a password now (counts nothing), and if not, how long to wait. */
 export async function peekSignInThrottle(db: Database, attempt: SignInAttempt): Promise<SignInBudget> {
-  const [pair, perIp] = await Promise.all([
+  if (attempt.device) return budgetOf([["device", await peekRateLimit(db, DEVICE_LIMIT, attempt.device)]]);
+  const [pair, perIp, perAccount] = await Promise.all([
     peekRateLimit(db, accountAndIpLimit(), pairSubject(attempt)),
     peekRateLimit(db, ipLimit(), clientKey(attempt.ip)),
+    peekRateLimit(db, accountLimit(), emailFingerprint(attempt.email)),
   ]);
-  return budgetOf(pair, perIp);
+  return budgetOf([
+    ["account_ip", pair],
+    ["ip", perIp],
+    ["account", perAccount],
+  ]);
+}
+
+/**
+ * Counts one failure-to-be against the address's limit across all IPs; the statement that
+ * crosses it also writes the owner's "repeated failed sign-ins" job (for a confirmed account
+ * only, once per window, since only one hit crosses), and the job runs after the answer.
+ */
+async function countAccountAttempt(db: Database, email: string, schedule: Schedule | undefined): Promise<RateLimitResult> {
+  const limit = accountLimit();
+  const [row] = await queryRows<{ count: number; retry_after_seconds: number; job_id: string | null }>(
+    db,
+    sql`with hit as (${countHitSql(limit, emailFingerprint(email))}),
+      notice as (${repeatedFailuresJobSql("passwords", sql`hit`, sql`${users.email} = ${email}`, sql`hit.count = ${limit.max + 1}`)})
+      select hit.count, hit.retry_after_seconds, (select id from notice limit 1) as job_id from hit`,
+  );
+  if (!row) throw new Error("rate limit upsert returned no row");
+  if (row.job_id) schedule?.(db, row.job_id);
+  return hitOutcome(limit, row);
 }
 
 /**
@@ -64,7 +116,12 @@ export async function peekSignInThrottle(db: Database, attempt: SignInAttempt): 
  * password must not buy a credential-stuffing run a fresh budget.
  */
 export async function clearSignInFailures(db: Database, attempt: SignInAttempt): Promise<void> {
-  await Promise.all([resetRateLimit(db, accountAndIpLimit(), pairSubject(attempt)), refundRateLimit(db, ipLimit(), clientKey(attempt.ip))]);
+  if (attempt.device) return resetRateLimit(db, DEVICE_LIMIT, attempt.device);
+  await Promise.all([
+    resetRateLimit(db, accountAndIpLimit(), pairSubject(attempt)),
+    refundRateLimit(db, ipLimit(), clientKey(attempt.ip)),
+    refundRateLimit(db, accountLimit(), emailFingerprint(attempt.email)),
+  ]);
 }
 
 /**
@@ -72,15 +129,24 @@ export async function clearSignInFailures(db: Database, attempt: SignInAttempt):
  * checked. Counted before the password is checked, so guesses sent in parallel cannot slip past
  * the limit together; a success gives its count back (clearSignInFailures).
  */
-export async function countSignInAttempt(db: Database, attempt: SignInAttempt): Promise<SignInBudget & { refusedInWindow: number }> {
-  const [pair, perIp] = await Promise.all([
-    consumeRateLimit(db, accountAndIpLimit(), pairSubject(attempt)),
-    consumeRateLimit(db, ipLimit(), clientKey(attempt.ip)),
-  ]);
-  // For auditThrottled: 1 when this guess crossed either limit (one audit row per window).
-  const crossed = [pair, perIp].some((r) => !r.allowed && r.refusedInWindow === 1);
-  const refused = Math.max(pair.allowed ? 0 : pair.refusedInWindow, perIp.allowed ? 0 : perIp.refusedInWindow);
-  return { ...budgetOf(pair, perIp), refusedInWindow: crossed ? 1 : refused };
+export async function countSignInAttempt(
+  db: Database,
+  attempt: SignInAttempt,
+  schedule?: Schedule,
+): Promise<SignInBudget & { refusedInWindow: number }> {
+  // A recognised device counts in its own bucket only: no failure of anyone else's, from any
+  // IP, spends it. Everyone else counts against the address (all IPs), the pair and the IP.
+  const results: [LimitName, RateLimitResult][] = attempt.device
+    ? [["device", await consumeRateLimit(db, DEVICE_LIMIT, attempt.device)]]
+    : await Promise.all([
+        consumeRateLimit(db, accountAndIpLimit(), pairSubject(attempt)).then((r) => ["account_ip", r] as [LimitName, RateLimitResult]),
+        consumeRateLimit(db, ipLimit(), clientKey(attempt.ip)).then((r) => ["ip", r] as [LimitName, RateLimitResult]),
+        countAccountAttempt(db, attempt.email, schedule).then((r) => ["account", r] as [LimitName, RateLimitResult]),
+      ]);
+  // For auditThrottled: 1 when this guess crossed any limit (one audit row per window).
+  const crossed = results.some(([, r]) => !r.allowed && r.refusedInWindow === 1);
+  const refused = Math.max(...results.map(([, r]) => (r.allowed ? 0 : r.refusedInWindow)));
+  return { ...budgetOf(results), refusedInWindow: crossed ? 1 : refused };
 }
 
 export type SignInResult = CredentialsResult | { ok: false; code: "RATE_LIMITED"; retryAfterSeconds: number };
@@ -92,9 +158,10 @@ export type SignInResult = CredentialsResult | { ok: false; code: "RATE_LIMITED"
 export async function attemptSignIn(
   db: Database,
   input: SignInAttempt & { password: string; userAgent: string | null },
+  schedule?: Schedule,
 ): Promise<SignInResult> {
-  const attempt = { email: input.email, ip: input.ip };
-  const budget = await countSignInAttempt(db, attempt);
+  const attempt = { email: input.email, ip: input.ip, device: input.device ?? null };
+  const budget = await countSignInAttempt(db, attempt, schedule);
   if (!budget.allowed) {
     // One row when either limit is crossed in its window, not one per refused guess.
     await auditThrottled(

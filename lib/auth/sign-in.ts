@@ -7,7 +7,9 @@ import { isHttpsOrigin } from "../security-headers";
 import type { CodeRefusal, SecondFactorInput } from "../second-factor/check";
 import { passSignInChallenge, SIGN_IN_CHALLENGE_TTL_SECONDS, startSignInChallenge } from "../second-factor/sign-in-step";
 import { signInChallengeCookieName } from "./cookie-names";
-import { issueSignInSession } from "./sessions";
+import { deviceCookieAfterSignIn, type RecognisedDevice } from "./device-token";
+import { enqueueNewDeviceSignIn } from "./owner-alerts";
+import { issueSignInSession, type SessionGrant } from "./sessions";
 import { attemptSignIn, type SignInResult } from "./sign-in-throttle";
 
 // A sign-in is one or two steps. The password step (authorize() in lib/auth/config.ts) ends in
@@ -28,9 +30,10 @@ export type PasswordStepResult =
  */
 export async function checkSignInPassword(
   db: Database,
-  input: { email: string; password: string } & RequestContext,
+  input: { email: string; password: string; device?: RecognisedDevice | null } & RequestContext,
+  schedule?: Schedule,
 ): Promise<PasswordStepResult> {
-  const result = await attemptSignIn(db, input);
+  const result = await attemptSignIn(db, { ...input, device: input.device?.nonce ?? null }, schedule);
   if (!result.ok || !result.user.twoFactor) return result;
   const challenge = await startSignInChallenge(db, {
     userId: result.user.id,
@@ -41,8 +44,28 @@ export async function checkSignInPassword(
   return { ok: false, code: "SECOND_FACTOR_REQUIRED", challenge };
 }
 
+/**
+ * Stores the session a sign-in earned. From a device with no token for this account the
+ * owner's "New sign-in" email is written in the same transaction as the session.
+ */
+export async function issueDeviceSession(
+  db: Database,
+  grant: SessionGrant,
+  recognised: boolean,
+  schedule: Schedule,
+): Promise<{ sessionToken: string; expires: Date } | null> {
+  if (recognised) return issueSignInSession(db, grant);
+  return issueSignInSession(db, grant, (tx) => enqueueNewDeviceSignIn(db, tx, schedule, grant));
+}
+
 export type SecondStepResult =
-  | { ok: true; session: { sessionToken: string; expires: Date }; method: "totp" | "recovery_code" }
+  | {
+      ok: true;
+      session: { sessionToken: string; expires: Date };
+      method: "totp" | "recovery_code";
+      /** The device cookie's new value: this browser has now signed in to the account. */
+      deviceCookie: string;
+    }
   | CodeRefusal
   /** No pending step for this token: never started here, expired, already used, or the password changed since. */
   | { ok: false; code: "CHALLENGE_EXPIRED" };
@@ -54,16 +77,21 @@ export type SecondStepResult =
  */
 export async function completeSignIn(
   db: Database,
-  input: { token: string } & SecondFactorInput & RequestContext,
+  input: { token: string; deviceCookie?: string | null } & SecondFactorInput & RequestContext,
   schedule: Schedule,
 ): Promise<SecondStepResult> {
   const passed = await passSignInChallenge(db, input, schedule);
   if (!passed.ok) return passed;
   // Null when the password changed (reset, change, "This wasn't me") after it was checked:
   // the pending sign-in belonged to the old credentials and ends like an expired one.
-  const session = await issueSignInSession(db, passed.grant);
+  const session = await issueDeviceSession(db, passed.grant, passed.device !== null, schedule);
   if (!session) return { ok: false, code: "CHALLENGE_EXPIRED" };
-  return { ok: true, session, method: passed.method };
+  return {
+    ok: true,
+    session,
+    method: passed.method,
+    deviceCookie: deviceCookieAfterSignIn(input.deviceCookie, passed.email, passed.device),
+  };
 }
 
 /** The cookie that carries a pending second step's raw token: this browser only, for as long as the step lasts. */

@@ -1,12 +1,13 @@
 import "server-only";
 import { and, eq, isNull, lt, or, sql } from "drizzle-orm";
-import type { Database, Transaction } from "@/db/client";
+import { queryRows, type Database, type Transaction } from "@/db/client";
 import { recoveryCodes, users } from "@/db/schema";
 import { audit, auditThrottled } from "../audit";
+import { repeatedFailuresJobSql } from "../auth/owner-alerts";
 import type { RequestContext } from "../client-ip";
 import type { Schedule } from "../jobs/definition";
 import { seal, unsealWithAge } from "../jobs/seal";
-import { consumeRateLimit, refundRateLimit, type RateLimit } from "../rate-limit";
+import { countHitSql, hitOutcome, refundRateLimit, type RateLimit } from "../rate-limit";
 import { enqueueTwoFactorNotice } from "./notify";
 import { hashRecoveryCode, normalizeRecoveryCode, recoveryCodesLeft } from "./recovery-codes";
 import { matchingTotpStep } from "./totp";
@@ -17,6 +18,27 @@ import { matchingTotpStep } from "./totp";
  * One budget for sign-in, reset, enrolment and turning it off.
  */
 export const SECOND_FACTOR_LIMIT: RateLimit = { name: "two-factor", max: 5, windowSeconds: 15 * 60 };
+
+/**
+ * A recognised device's own code budget (per account and device token nonce): the same size,
+ * and no one else's wrong codes spend it, so the owner's right code passes while a guesser
+ * keeps the account's shared budget spent.
+ */
+export const DEVICE_SECOND_FACTOR_LIMIT: RateLimit = { name: "two-factor-device", max: 5, windowSeconds: 15 * 60 };
+
+/** The owner hears about repeated wrong codes at most once an hour, whichever budget was crossed. */
+const CODES_NOTICE_LIMIT: RateLimit = { name: "two-factor-notice", max: 1, windowSeconds: 60 * 60 };
+
+/** Which budget an attempt spends: a recognised device's own (its token's nonce), or the account's shared one. */
+export interface SecondFactorBudgetOptions {
+  device?: string | null;
+  /** Runs the owner's "repeated wrong codes" email after the answer (without one, the poller does). */
+  schedule?: Schedule;
+}
+
+function budgetOf(userId: string, device: string | null | undefined): { limit: RateLimit; subject: string } {
+  return device ? { limit: DEVICE_SECOND_FACTOR_LIMIT, subject: `${userId}:${device}` } : { limit: SECOND_FACTOR_LIMIT, subject: userId };
+}
 
 /** A code from the authenticator app (`otp`) or one recovery code (`recoveryCode`). */
 export interface SecondFactorInput {
@@ -38,8 +60,21 @@ export async function countSecondFactorAttempt(
   db: Database,
   userId: string,
   context: RequestContext,
+  options: SecondFactorBudgetOptions = {},
 ): Promise<{ ok: true } | { ok: false; code: "RATE_LIMITED"; retryAfterSeconds: number }> {
-  const counted = await consumeRateLimit(db, SECOND_FACTOR_LIMIT, userId);
+  const { limit, subject } = budgetOf(userId, options.device);
+  // One statement: the hit that crosses a budget also takes the account's hourly notice slot
+  // and writes the owner's email job, so the count and its notice commit together.
+  const [row] = await queryRows<{ count: number; retry_after_seconds: number; job_id: string | null }>(
+    db,
+    sql`with hit as (${countHitSql(limit, subject)}),
+      gate as (${countHitSql(CODES_NOTICE_LIMIT, userId, sql`from hit where hit.count = ${limit.max + 1}`)}),
+      notice as (${repeatedFailuresJobSql("codes", sql`gate`, sql`${users.id} = ${userId}`, sql`gate.count = 1`)})
+      select hit.count, hit.retry_after_seconds, (select id from notice limit 1) as job_id from hit`,
+  );
+  if (!row) throw new Error("rate limit upsert returned no row");
+  if (row.job_id) options.schedule?.(db, row.job_id);
+  const counted = hitOutcome(limit, row);
   if (counted.allowed) return { ok: true };
   // Once per window (the first refusal), as every other limit is audited.
   await auditThrottled(
@@ -59,12 +94,14 @@ export async function settleAttempt(
   userId: string,
   outcome: { ok: boolean; code?: string },
   context: RequestContext,
+  options: Pick<SecondFactorBudgetOptions, "device"> = {},
 ): Promise<void> {
   if (!outcome.ok && outcome.code === "INVALID_CODE") {
     await audit(db, { event: "two_factor.code_failed", userId, ip: context.ip, userAgent: context.userAgent });
     return;
   }
-  await refundRateLimit(db, SECOND_FACTOR_LIMIT, userId);
+  const { limit, subject } = budgetOf(userId, options.device);
+  await refundRateLimit(db, limit, subject);
 }
 
 /**

@@ -2,7 +2,8 @@ import "server-only";
 import { randomBytes } from "node:crypto";
 import { and, eq, gt, isNull, lt, sql } from "drizzle-orm";
 import type { Database } from "@/db/client";
-import { twoFactorChallenges } from "@/db/schema";
+import { twoFactorChallenges, users } from "@/db/schema";
+import { recogniseDevice, type RecognisedDevice } from "../auth/device-token";
 import type { SessionGrant } from "../auth/sessions";
 import type { RequestContext } from "../client-ip";
 import type { Schedule } from "../jobs/definition";
@@ -44,21 +45,33 @@ export async function startSignInChallenge(
 }
 
 /** The pending sign-in a challenge cookie belongs to, while it may still be completed; else null. */
-export async function findSignInChallenge(db: Database, token: string): Promise<{ userId: string; expiresAt: Date } | null> {
+export async function findSignInChallenge(db: Database, token: string): Promise<{ userId: string; email: string; expiresAt: Date } | null> {
   if (!isWellFormedToken(token)) return null;
-  const row = await db.query.twoFactorChallenges.findFirst({
-    where: and(
-      eq(twoFactorChallenges.tokenHash, hashToken(token)),
-      isNull(twoFactorChallenges.usedAt),
-      gt(twoFactorChallenges.expiresAt, sql`now()`),
-    ),
-    columns: { userId: true, expiresAt: true },
-  });
+  const [row] = await db
+    .select({ userId: twoFactorChallenges.userId, email: users.email, expiresAt: twoFactorChallenges.expiresAt })
+    .from(twoFactorChallenges)
+    .innerJoin(users, eq(users.id, twoFactorChallenges.userId))
+    .where(
+      and(
+        eq(twoFactorChallenges.tokenHash, hashToken(token)),
+        isNull(twoFactorChallenges.usedAt),
+        gt(twoFactorChallenges.expiresAt, sql`now()`),
+      ),
+    );
   return row ?? null;
 }
 
 export type SignInChallengeResult =
-  { ok: true; grant: SessionGrant; method: "totp" | "recovery_code" } | CodeRefusal | { ok: false; code: "CHALLENGE_EXPIRED" };
+  | {
+      ok: true;
+      grant: SessionGrant;
+      method: "totp" | "recovery_code";
+      /** The account's address, and this browser's device token for it if it has a valid one. */
+      email: string;
+      device: RecognisedDevice | null;
+    }
+  | CodeRefusal
+  | { ok: false; code: "CHALLENGE_EXPIRED" };
 
 /**
  * The second step of a sign-in: the challenge must be unused and unexpired, the code right
@@ -68,12 +81,16 @@ export type SignInChallengeResult =
  */
 export async function passSignInChallenge(
   db: Database,
-  input: { token: string } & SecondFactorInput & RequestContext,
+  input: { token: string; deviceCookie?: string | null } & SecondFactorInput & RequestContext,
   schedule: Schedule,
 ): Promise<SignInChallengeResult> {
   const challenge = await findSignInChallenge(db, input.token);
   if (!challenge) return { ok: false, code: "CHALLENGE_EXPIRED" };
-  const budget = await countSecondFactorAttempt(db, challenge.userId, input);
+  // A browser that signed in to this account before spends its own code budget, never the
+  // one a guesser who knows the password can keep spent.
+  const device = recogniseDevice(input.deviceCookie, challenge.email);
+  const budgetOptions = { device: device?.nonce ?? null, schedule };
+  const budget = await countSecondFactorAttempt(db, challenge.userId, input, budgetOptions);
   if (!budget.ok) return budget;
   const outcome = await db.transaction(async (tx): Promise<SignInChallengeResult> => {
     const [row] = await tx
@@ -105,6 +122,8 @@ export async function passSignInChallenge(
     return {
       ok: true,
       method: checked.method,
+      email: challenge.email,
+      device,
       grant: {
         userId: row.userId,
         credentialsVersion: row.credentialsVersion,
@@ -114,7 +133,7 @@ export async function passSignInChallenge(
       },
     };
   });
-  await settleAttempt(db, challenge.userId, outcome, input);
+  await settleAttempt(db, challenge.userId, outcome, input, budgetOptions);
   return outcome;
 }
 

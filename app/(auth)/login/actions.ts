@@ -7,6 +7,8 @@ import { fieldErrorsOf, type FormState } from "@/app/_components/form-state";
 import { noteDatabaseError } from "@/lib/availability";
 import { getDb } from "@/lib/db";
 import { signIn } from "@/lib/auth/config";
+import { deviceCookieName } from "@/lib/auth/cookie-names";
+import { recogniseDevice } from "@/lib/auth/device-token";
 import { signInChallengeCookie } from "@/lib/auth/sign-in";
 import { signInThrottledMessage } from "@/lib/auth/sign-in-throttle";
 import { isSignInPasswordResetForced, isSignInRateLimited, secondFactorChallengeOf } from "@/lib/auth/sign-in-throttle-error";
@@ -39,7 +41,12 @@ export async function loginAction(_previous: FormState<Field>, formData: FormDat
       return { status: "error", formError: "We could not sign you in right now. Please try again in a moment.", values };
     }
     if (isSignInRateLimited(error)) {
-      const formError = await signInThrottledMessage(await getDb(), { email: parsed.data.email, ip: clientIp(await headers()) });
+      const device = recogniseDevice((await cookies()).get(deviceCookieName())?.value, parsed.data.email);
+      const formError = await signInThrottledMessage(await getDb(), {
+        email: parsed.data.email,
+        ip: clientIp(await headers()),
+        device: device?.nonce ?? null,
+      });
       return { status: "error", formError, values };
     }
     if (isSignInPasswordResetForced(error)) {

@@ -5,7 +5,8 @@ import { redirect } from "next/navigation";
 import { fieldErrorsOf, type FormState } from "@/app/_components/form-state";
 import { tooManyCodesMessage } from "@/app/_components/second-factor-copy";
 import { getDb } from "@/lib/db";
-import { signInChallengeCookieName } from "@/lib/auth/cookie-names";
+import { deviceCookieName, signInChallengeCookieName } from "@/lib/auth/cookie-names";
+import { deviceCookie } from "@/lib/auth/device-token";
 import { sessionCookie } from "@/lib/auth/sessions";
 import { completeSignIn, signInChallengeCookie } from "@/lib/auth/sign-in";
 import { requestContext } from "@/lib/client-ip";
@@ -41,6 +42,7 @@ export async function secondStepAction(_previous: FormState<Field>, formData: Fo
     await getDb(),
     {
       token,
+      deviceCookie: jar.get(deviceCookieName())?.value ?? null,
       ...("otp" in parsed.data ? { otp: parsed.data.otp } : { recoveryCode: parsed.data.recoveryCode }),
       ...requestContext(await headers()),
     },
@@ -62,5 +64,7 @@ export async function secondStepAction(_previous: FormState<Field>, formData: Fo
   jar.set(spent.name, spent.value, { ...spent.options, maxAge: 0 });
   const cookie = sessionCookie(result.session.sessionToken, result.session.expires);
   jar.set(cookie.name, cookie.value, cookie.options);
+  const device = deviceCookie(result.deviceCookie);
+  jar.set(device.name, device.value, device.options);
   redirect(callbackUrl);
 }

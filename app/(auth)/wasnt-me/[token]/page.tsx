@@ -51,8 +51,8 @@ export default async function WasntMePage({
   }
   return (
     <div className="card stack" data-token-status="valid">
-      <h1>Didn&apos;t change your password?</h1>
-      <p>If someone else changed the password of your Rekey account, secure it now. This will:</p>
+      <h1>Wasn&apos;t you?</h1>
+      <p>If someone else changed the password of your Rekey account or signed in to it, secure it now. This will:</p>
       <ul>
         <li>sign out every device, including any the other person uses;</li>
         <li>lock the password that was set, so it no longer signs in;</li>

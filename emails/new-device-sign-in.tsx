@@ -1,0 +1,52 @@
+import { Button, Link, Text } from "@react-email/components";
+import { EmailLayout, buttonStyle, formatEmailTime, textStyle } from "./layout";
+
+export interface NewDeviceSignInEmailProps {
+  /** Already formatted (formatEmailTime): every prop is text, so lib/mail fills a cached render. */
+  when: string;
+  /** "unknown" when there is none. */
+  ip: string;
+  browser: string;
+  forgotPasswordUrl: string;
+  /** One-time "This wasn't me" link: signs out everywhere and locks the password. */
+  reportUrl: string;
+}
+
+export const newDeviceSignInSubject = "New sign-in to your Rekey account";
+
+export default function NewDeviceSignInEmail({ when, ip, browser, forgotPasswordUrl, reportUrl }: NewDeviceSignInEmailProps) {
+  return (
+    <EmailLayout preview="Your account was signed in to from a device it had not seen before.">
+      <Text style={textStyle}>Your Rekey account was signed in to from a browser or device that had never signed in to it before.</Text>
+      <Text style={textStyle}>
+        When: {when}
+        <br />
+        IP address: {ip}
+        <br />
+        Browser: {browser}
+      </Text>
+      <Text style={textStyle}>If this was you, there is nothing to do.</Text>
+      <Text style={textStyle}>
+        If it wasn&apos;t you, someone knows your password. Use this link to sign out every device, lock the password and get a fresh reset
+        link:
+      </Text>
+      <Button href={reportUrl} style={buttonStyle}>
+        This wasn&apos;t me
+      </Button>
+      <Text style={textStyle}>
+        Or copy this address into your browser: <Link href={reportUrl}>{reportUrl}</Link>
+      </Text>
+      <Text style={textStyle}>
+        You can also reset your password at any time: <Link href={forgotPasswordUrl}>{forgotPasswordUrl}</Link>
+      </Text>
+    </EmailLayout>
+  );
+}
+
+NewDeviceSignInEmail.PreviewProps = {
+  when: formatEmailTime(new Date("2026-12-06T10:05:00Z")),
+  ip: "203.0.113.7",
+  browser: "Chrome 156 on Linux",
+  forgotPasswordUrl: "http://localhost:3000/forgot-password",
+  reportUrl: "http://localhost:3000/wasnt-me/preview-token",
+} satisfies NewDeviceSignInEmailProps;
