@@ -4,9 +4,9 @@ import { queryRows, type Database } from "@/db/client";
 import { passwordResetTokens, users } from "@/db/schema";
 import { changeCredentials, CHANGE_OUTCOME, credentialChangeSql, noteCredentialChange, type ChangeOutcomeRow } from "../credential-change";
 import { passwordChangedNotice } from "../accounts/password-changed-notice";
-import { audit } from "../audit";
 import type { RequestContext } from "../client-ip";
 import type { Schedule } from "../jobs/definition";
+import { auditLinkRefusal } from "../link-refusals";
 import { hashNewPassword, passwordPolicyErrors } from "../password-hashing";
 import {
   checkSecondFactor,
@@ -76,15 +76,9 @@ class RollBack extends Error {
 
 const hasSecondFactorInput = (input: SecondFactorInput): boolean => Boolean(input.otp?.trim() || input.recoveryCode?.trim());
 
-const PROBLEM_EVENTS = {
-  invalid: "password_reset.token_invalid",
-  expired: "password_reset.token_expired",
-  used: "password_reset.token_reused",
-} as const;
-
-/** Records a link that did not work (page view or submission), then returns its problem. */
+/** Records a reset link that did not work (page view, submission or API check), throttled per client IP. */
 export async function auditTokenProblem(db: Database, problem: TokenProblem, context: RequestContext & { userId?: string }): Promise<void> {
-  await audit(db, { event: PROBLEM_EVENTS[problem], userId: context.userId ?? null, ip: context.ip, userAgent: context.userAgent });
+  await auditLinkRefusal(db, "password_reset", problem, context);
 }
 
 /**

@@ -1,10 +1,12 @@
 import type { Metadata } from "next";
+import { headers } from "next/headers";
 import { notFound } from "next/navigation";
 import { FormAlert } from "@/app/_components/fields";
 import { SessionsTable } from "@/app/_components/sessions-table";
 import { getDb } from "@/lib/db";
 import { hasRecentPasswordCheck, PASSWORD_CHECK_MAX_AGE_MINUTES, requireAdmin } from "@/lib/admin/access";
-import { describeAccount } from "@/lib/admin/users";
+import { openAccountById } from "@/lib/admin/users";
+import { requestContext } from "@/lib/client-ip";
 import { RECOVERY_CODE_COUNT } from "@/lib/second-factor/recovery-codes";
 import styles from "../../admin.module.css";
 import { formatUtc } from "../../format";
@@ -48,7 +50,7 @@ export default async function AdminAccountPage({
   const { id } = await params;
   const query = await searchParams;
   const db = await getDb();
-  const account = /^[A-Za-z0-9-]{1,64}$/.test(id) ? await describeAccount(db, id) : null;
+  const account = /^[A-Za-z0-9-]{1,64}$/.test(id) ? await openAccountById(db, id, { adminId: admin.userId, ...requestContext(await headers()) }) : null;
   if (!account) notFound();
   const notice = typeof query.notice === "string" ? NOTICES[query.notice] : undefined;
   const checked = await hasRecentPasswordCheck(db, admin.sessionId);
