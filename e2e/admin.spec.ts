@@ -339,7 +339,8 @@ test.describe("admin area", () => {
     }
     const [row] = await db`select password_hash is not null as has_password, password_reset_forced_at from users where id = ${victim.id}`;
     expect(row).toEqual({ has_password: true, password_reset_forced_at: null });
-    const acted = await db`select event from audit_events where user_id = ${victim.id} and event in ('admin.sessions_revoked', 'admin.password_reset_forced')`;
+    const acted =
+      await db`select event from audit_events where user_id = ${victim.id} and event in ('admin.sessions_revoked', 'admin.password_reset_forced')`;
     expect(acted).toEqual([]);
 
     // Doing what the page says works: sign out, sign in again with a code.

@@ -127,7 +127,7 @@ test("health tells the truth through a restart: after each 200 the next forgot-p
 
   pg.stop();
   // Both instances have seen the outage (their routes, not only their health checks).
-  for (const stopUntil = Date.now() + 4_000; Date.now() < stopUntil; ) await round();
+  for (const stopUntil = Date.now() + 4_000; Date.now() < stopUntil;) await round();
   let started = false;
   const starting = pg.startInBackground().then(() => {
     started = true;

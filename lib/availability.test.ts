@@ -13,6 +13,9 @@ import {
 } from "./availability";
 import { lastConnectionClosedAt, queryRows, useDatabaseForTests, type Database, type DatabaseHandle } from "../db/client";
 
+// Not a React hook, whatever its name: swaps the database getDb() answers with.
+const installProcessDatabase = useDatabaseForTests;
+
 const withCode = (code: string, message = code) => Object.assign(new Error(message), { code });
 
 describe("isDatabaseUnavailableError", () => {
@@ -101,11 +104,15 @@ async function closedPort(): Promise<number> {
 describeEachDatabase("the availability state the routes and the health check share", ({ handle }) => {
   let down: DatabaseHandle;
   const refused = () => Object.assign(new Error("connect ECONNREFUSED"), { code: "ECONNREFUSED" });
-  const goDown = () => useDatabaseForTests(down);
-  const comeBack = () => useDatabaseForTests(handle());
+  const goDown = () => installProcessDatabase(down);
+  const comeBack = () => installProcessDatabase(handle());
 
   beforeAll(async () => {
-    const client = postgres(`postgres://postgres@127.0.0.1:${await closedPort()}/rekey`, { max: 1, connect_timeout: 2, onnotice: () => {} });
+    const client = postgres(`postgres://postgres@127.0.0.1:${await closedPort()}/rekey`, {
+      max: 1,
+      connect_timeout: 2,
+      onnotice: () => {},
+    });
     down = { db: drizzle(client) as unknown as Database, driver: "postgres", close: () => client.end({ timeout: 1 }) };
   });
   afterAll(async () => {

@@ -43,8 +43,12 @@ describeEachDatabase("refused links, audited once per client IP and window", ({ 
     // Page views, form posts and API checks of links that never existed, as a scanner sends them.
     for (let i = 0; i < 50; i++) {
       const token = garbageToken();
-      if (i % 2 === 0) expect(await resetPassword(db(), { token, password: "Irrelevant-Pass-1", ip, userAgent: null }, collectingSchedule().schedule)).toMatchObject({ problem: "invalid" });
-      else await auditLinkRefusal(db(), "password_reset", (await inspectResetToken(db(), token)).status as "invalid", { ip, userAgent: null });
+      if (i % 2 === 0)
+        expect(
+          await resetPassword(db(), { token, password: "Irrelevant-Pass-1", ip, userAgent: null }, collectingSchedule().schedule),
+        ).toMatchObject({ problem: "invalid" });
+      else
+        await auditLinkRefusal(db(), "password_reset", (await inspectResetToken(db(), token)).status as "invalid", { ip, userAgent: null });
     }
 
     expect(await rowsFrom([ip])).toEqual([{ event: "password_reset.token_invalid", ip, details: { problem: "invalid" } }]);
@@ -57,7 +61,11 @@ describeEachDatabase("refused links, audited once per client IP and window", ({ 
     const [first, second] = [uniqueIp(), uniqueIp()];
     for (let i = 0; i < 5; i++) {
       for (const ip of [first, second]) {
-        await resetPassword(db(), { token: garbageToken(), password: "Irrelevant-Pass-1", ip, userAgent: null }, collectingSchedule().schedule);
+        await resetPassword(
+          db(),
+          { token: garbageToken(), password: "Irrelevant-Pass-1", ip, userAgent: null },
+          collectingSchedule().schedule,
+        );
         await verifyEmail(db(), { token: garbageToken(), password: "Irrelevant-Pass-1", ip, userAgent: null });
         await reportPasswordChange(db(), garbageToken(), { ip, userAgent: null }, collectingSchedule().schedule);
       }
@@ -76,7 +84,9 @@ describeEachDatabase("refused links, audited once per client IP and window", ({ 
       ok: false,
       problem: "invalid",
     });
-    expect(await rowsFrom([verifyIp])).toEqual([{ event: "email_verification.link_refused", ip: verifyIp, details: { problem: "invalid" } }]);
+    expect(await rowsFrom([verifyIp])).toEqual([
+      { event: "email_verification.link_refused", ip: verifyIp, details: { problem: "invalid" } },
+    ]);
     expect(await rowsFrom([reportIp])).toEqual([
       { event: "password_change.report_link_refused", ip: reportIp, details: { problem: "invalid" } },
     ]);
@@ -98,9 +108,7 @@ describeEachDatabase("refused links, audited once per client IP and window", ({ 
   if (driver === "postgres")
     it("writes exactly one row for 40 refusals from one IP sent in parallel", async () => {
       const ip = uniqueIp();
-      await Promise.all(
-        Array.from({ length: 40 }, () => auditLinkRefusal(db(), "password_reset", "invalid", { ip, userAgent: null })),
-      );
+      await Promise.all(Array.from({ length: 40 }, () => auditLinkRefusal(db(), "password_reset", "invalid", { ip, userAgent: null })));
       const rows = await db()
         .select({ id: auditEvents.id })
         .from(auditEvents)

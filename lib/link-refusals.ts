@@ -45,7 +45,13 @@ export async function auditLinkRefusal(
   const counted = await consumeRateLimit(db, LINK_REFUSAL_LIMIT, clientKey(context.ip));
   await auditThrottled(
     db,
-    { event: LINK_EVENTS[link][problem], userId: context.userId ?? null, ip: context.ip, userAgent: context.userAgent, details: { problem } },
+    {
+      event: LINK_EVENTS[link][problem],
+      userId: context.userId ?? null,
+      ip: context.ip,
+      userAgent: context.userAgent,
+      details: { problem },
+    },
     counted.allowed ? 1 : counted.refusedInWindow,
   );
 }

@@ -48,7 +48,10 @@ export async function signInWithSecondFactor(
 export async function signInWithTwoFactorOn(page: Page, user: Pick<TestUser, "email" | "password">): Promise<Authenticator> {
   await signIn(page, user);
   const { authenticator } = await enableTwoFactor(page);
-  await page.context().clearCookies();
+  // Signed out, so the password-only session row ends too.
+  await page.goto("/account");
+  await page.getByRole("button", { name: "Sign out" }).click();
+  await expect(page).toHaveURL(/\/login/);
   await signInWithSecondFactor(page, user, { code: await authenticator.code() });
   return authenticator;
 }

@@ -43,7 +43,10 @@ describeEachDatabase("the admin gate's second-factor rule", ({ handle }) => {
 
   it("tells an admin on a password-only session whether two-factor is already on (then signing in again is enough)", async () => {
     const { user, session } = await signedIn();
-    await db().update(users).set({ twoFactorEnabledAt: sql`now()` }).where(eq(users.id, user.id));
+    await db()
+      .update(users)
+      .set({ twoFactorEnabledAt: sql`now()` })
+      .where(eq(users.id, user.id));
     expect(await admitAdmin(db(), session)).toEqual({ status: "needs_two_factor", twoFactorOn: true });
   });
 
@@ -54,7 +57,9 @@ describeEachDatabase("the admin gate's second-factor rule", ({ handle }) => {
     expect(await admitAdmin(db(), unconfirmed.session)).toEqual({ status: "not_admin" });
     expect(await admitAdmin(db(), null)).toEqual({ status: "not_admin" });
     const ended = await signedIn({ secondFactor: true });
-    expect(await admitAdmin(db(), { ...ended.session, sessionId: "00000000-0000-4000-8000-000000000000" })).toEqual({ status: "not_admin" });
+    expect(await admitAdmin(db(), { ...ended.session, sessionId: "00000000-0000-4000-8000-000000000000" })).toEqual({
+      status: "not_admin",
+    });
   });
 
   it("admits a password-only admin session when ADMIN_REQUIRE_TWO_FACTOR is false", async () => {

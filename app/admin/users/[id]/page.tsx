@@ -50,7 +50,9 @@ export default async function AdminAccountPage({
   const { id } = await params;
   const query = await searchParams;
   const db = await getDb();
-  const account = /^[A-Za-z0-9-]{1,64}$/.test(id) ? await openAccountById(db, id, { adminId: admin.userId, ...requestContext(await headers()) }) : null;
+  const account = /^[A-Za-z0-9-]{1,64}$/.test(id)
+    ? await openAccountById(db, id, { adminId: admin.userId, ...requestContext(await headers()) })
+    : null;
   if (!account) notFound();
   const notice = typeof query.notice === "string" ? NOTICES[query.notice] : undefined;
   const checked = await hasRecentPasswordCheck(db, admin.sessionId);
