@@ -3,7 +3,7 @@ import { createServer, type Socket } from "node:net";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { freePort, startOwnServer, type OwnServer } from "./api/support/own-server";
-import { expect, test, uniqueEmail } from "./support/fixtures";
+import { expect, test, uniqueEmail, uniqueIp } from "./support/fixtures";
 import { createOwnPostgres, type OwnPostgres } from "./support/own-postgres";
 
 // Two production instances on one PostgreSQL cluster of the test's own, which the test stops
@@ -101,6 +101,52 @@ test("with PostgreSQL stopped, pages and the API answer 503 within seconds, from
     expect((await timed(`${server.url}/reset-password/${"a".repeat(43)}`)).response.status).toBe(200);
     expect((await timed(`${server.url}/api/v1/health`)).response.status).toBe(200);
   }
+});
+
+test("health tells the truth through a restart: after each 200 the next forgot-password on that instance is served, and while health says 503 so does it", async () => {
+  // Bounded: about 4 s down, then PostgreSQL's start, then 3 s of both instances healthy; 60 s at most.
+  const deadline = Date.now() + 60_000;
+  const health = async (server: OwnServer) => (await timed(`${server.url}/api/v1/health`)).response.status;
+  // Each from an address of its own, so the per-IP limit never answers instead (429).
+  const next = async (server: OwnServer) =>
+    (
+      await timed(`${server.url}/api/v1/auth/forgot-password`, {
+        method: "POST",
+        headers: { "content-type": "application/json", "x-forwarded-for": uniqueIp() },
+        body: JSON.stringify({ email: uniqueEmail("restart") }),
+      })
+    ).response.status;
+  const seen: { instance: number; health: number; next: number }[] = [];
+  /** One round: on each instance, the health check and at once the request a load balancer would send. */
+  const round = async () => {
+    for (const [instance, server] of servers.entries()) {
+      const status = await health(server);
+      seen.push({ instance, health: status, next: await next(server) });
+    }
+  };
+
+  pg.stop();
+  // Both instances have seen the outage (their routes, not only their health checks).
+  for (const stopUntil = Date.now() + 4_000; Date.now() < stopUntil;) await round();
+  let started = false;
+  const starting = pg.startInBackground().then(() => {
+    started = true;
+  });
+  let healthySince: number | null = null;
+  while (Date.now() < deadline) {
+    await round();
+    const last = seen.slice(-servers.length);
+    if (!started || last.some((s) => s.health !== 200)) healthySince = null;
+    else if ((healthySince ??= Date.now()) < Date.now() - 3_000) break;
+  }
+  await starting;
+
+  expect(healthySince, "both instances healthy for 3 s once PostgreSQL was back").not.toBeNull();
+  expect(seen.filter((s) => s.health === 503).length).toBeGreaterThan(0);
+  // Each (instance, health, next) that contradicts: a 200 followed by a 503, or a 503 by a served request.
+  const contradicted = seen.filter((s) => (s.health === 200 ? s.next === 503 : s.next !== 503));
+  expect(contradicted, `of ${seen.length} health checks`).toEqual([]);
+  for (const instance of servers.keys()) expect(seen.some((s) => s.instance === instance && s.health === 200)).toBe(true);
 });
 
 test("signing in while PostgreSQL is down says it could not sign you in right now, not that the password is wrong", async ({ browser }) => {

@@ -3,7 +3,7 @@ import { is, lt, SQL, sql } from "drizzle-orm";
 import type { Database, Transaction } from "@/db/client";
 import { auditEvents } from "@/db/schema";
 import { log } from "./log";
-import { countEvent } from "./metrics";
+import { countEvent, countUnrecordedRefusal } from "./metrics";
 import { emailFingerprint } from "./tokens";
 
 export type AuditEventName =
@@ -24,6 +24,7 @@ export type AuditEventName =
   | "password.changed"
   | "password.change_failed"
   | "password_change.reported"
+  | "password_change.report_link_refused"
   | "sessions.revoked"
   | "sessions.all_ended"
   | "registration.existing_email"
@@ -31,6 +32,7 @@ export type AuditEventName =
   | "email_verification.email_failed"
   | "email_verification.wrong_password"
   | "email_verification.throttled"
+  | "email_verification.link_refused"
   | "email.verified"
   | "job.abandoned"
   | "admin.password_checked"
@@ -39,6 +41,7 @@ export type AuditEventName =
   | "identity.confirm_failed"
   | "identity.confirm_throttled"
   | "admin.user_looked_up"
+  | "admin.user_opened"
   | "admin.sessions_revoked"
   | "admin.password_reset_forced"
   | "admin.verification_resent"
@@ -108,8 +111,12 @@ export async function auditThrottled(db: Database | Transaction, entry: AuditEnt
   noteRefusalContinuing(entry, refusedInWindow);
 }
 
-/** The log line of auditThrottled for a refusal past the first: at the 2nd, 4th, 8th… of a window. */
+/**
+ * What stands for a refusal past the first of its window instead of an audit row: the
+ * rekey_audit_unrecorded_total metric for each, and a log line at the 2nd, 4th, 8th…
+ */
 export function noteRefusalContinuing(entry: AuditEntry, refusedInWindow: number): void {
+  if (refusedInWindow > 1) countUnrecordedRefusal(entry.event);
   if (refusedInWindow > 1 && (refusedInWindow & (refusedInWindow - 1)) === 0) {
     log("warn", `${entry.event}.continuing`, { userId: entry.userId ?? undefined, ...entry.details, refused_in_window: refusedInWindow });
   }

@@ -1,9 +1,20 @@
+import { createServer } from "node:net";
 import { sql } from "drizzle-orm";
+import { drizzle } from "drizzle-orm/postgres-js";
 import postgres from "postgres";
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
-import { openTestDatabase, TEST_DATABASE_URL } from "@/test-support/databases";
-import { isDatabaseAvailable, isDatabaseUnavailableError, resetAvailabilityForTests } from "./availability";
-import { lastConnectionClosedAt, queryRows, useDatabaseForTests } from "../db/client";
+import { describeEachDatabase, openTestDatabase, TEST_DATABASE_URL } from "@/test-support/databases";
+import {
+  checkDatabaseNow,
+  isDatabaseAvailable,
+  isDatabaseUnavailableError,
+  noteDatabaseError,
+  resetAvailabilityForTests,
+} from "./availability";
+import { lastConnectionClosedAt, queryRows, useDatabaseForTests, type Database, type DatabaseHandle } from "../db/client";
+
+// Not a React hook, whatever its name: swaps the database getDb() answers with.
+const installProcessDatabase = useDatabaseForTests;
 
 const withCode = (code: string, message = code) => Object.assign(new Error(message), { code });
 
@@ -75,5 +86,114 @@ if (TEST_DATABASE_URL)
       expect(await isDatabaseAvailable()).toBe(true);
       expect(probes.mock.calls.length - before).toBe(1);
       probes.mockRestore();
+    });
+  });
+
+/** A port nothing listens on: connections to it are refused at once, as to a stopped PostgreSQL. */
+async function closedPort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  const { port } = server.address() as { port: number };
+  await new Promise<void>((resolve) => server.close(() => resolve()));
+  return port;
+}
+
+// What the routes (proxy.ts, the API's wrapper) and the health check read and write: one
+// state per process. The database "goes down" by swapping the process database for a real
+// postgres.js client whose server refuses connections, and "comes back" by swapping it back.
+describeEachDatabase("the availability state the routes and the health check share", ({ handle }) => {
+  let down: DatabaseHandle;
+  const refused = () => Object.assign(new Error("connect ECONNREFUSED"), { code: "ECONNREFUSED" });
+  const goDown = () => installProcessDatabase(down);
+  const comeBack = () => installProcessDatabase(handle());
+
+  beforeAll(async () => {
+    const client = postgres(`postgres://postgres@127.0.0.1:${await closedPort()}/rekey`, {
+      max: 1,
+      connect_timeout: 2,
+      onnotice: () => {},
+    });
+    down = { db: drizzle(client) as unknown as Database, driver: "postgres", close: () => client.end({ timeout: 1 }) };
+  });
+  afterAll(async () => {
+    comeBack();
+    await down?.close();
+  });
+
+  it("a health check that finds the database up ends the outage a route saw a moment ago, for the very next request", async () => {
+    comeBack();
+    resetAvailabilityForTests();
+    expect(noteDatabaseError(refused())).toBe(true);
+    // The routes alone would keep answering "down" for a second before probing again.
+    expect(await isDatabaseAvailable()).toBe(false);
+    expect(await checkDatabaseNow()).toEqual({ up: true });
+    const probes = vi.spyOn(handle().db, "execute");
+    expect(await isDatabaseAvailable()).toBe(true);
+    expect(probes).not.toHaveBeenCalled();
+    probes.mockRestore();
+  });
+
+  it("a health check that finds the database down makes the routes answer 'down' too, though they trusted a recent success", async () => {
+    comeBack();
+    resetAvailabilityForTests();
+    expect(await isDatabaseAvailable()).toBe(true);
+    goDown();
+    // Trusted for up to a second without a query: the routes have not noticed yet.
+    expect(await isDatabaseAvailable()).toBe(true);
+    const health = await checkDatabaseNow();
+    expect(health.up).toBe(false);
+    expect(isDatabaseUnavailableError(health.error)).toBe(true);
+    expect(await isDatabaseAvailable()).toBe(false);
+    comeBack();
+  });
+
+  it("probes afresh on every health check while down, and says 'up' as soon as the database is back", async () => {
+    resetAvailabilityForTests();
+    goDown();
+    expect((await checkDatabaseNow()).up).toBe(false);
+    expect((await checkDatabaseNow()).up).toBe(false);
+    comeBack();
+    expect(await checkDatabaseNow()).toEqual({ up: true });
+    expect(await isDatabaseAvailable()).toBe(true);
+  });
+
+  it("concurrent health checks and routes share one probe and one answer", async () => {
+    comeBack();
+    resetAvailabilityForTests();
+    const probes = vi.spyOn(handle().db, "execute");
+    const answers = await Promise.all([checkDatabaseNow(), isDatabaseAvailable(), checkDatabaseNow(), isDatabaseAvailable()]);
+    expect(answers).toEqual([{ up: true }, true, { up: true }, true]);
+    expect(probes).toHaveBeenCalledTimes(1);
+    probes.mockRestore();
+  });
+});
+
+// PostgreSQL only: a probe held up in the pool's queue needs real connections.
+if (TEST_DATABASE_URL)
+  describe("an older observation never overrules a newer one", () => {
+    let handle: Awaited<ReturnType<typeof openTestDatabase>>;
+    beforeAll(async () => {
+      handle = await openTestDatabase("postgres");
+      useDatabaseForTests(handle);
+    });
+    afterAll(async () => {
+      await handle?.dispose();
+    });
+
+    it("a probe that began before a route saw an outage does not mark the database up when it ends", async () => {
+      resetAvailabilityForTests();
+      // Every connection of the pool (10) busy: the probe waits in the queue, begun but unanswered.
+      // (drizzle's queries are lazy: then() sends them.)
+      const busy = Array.from({ length: 10 }, () => handle.db.execute(sql`select pg_sleep(0.4)`).then(() => undefined));
+      await new Promise((resolve) => setTimeout(resolve, 50));
+      const probing = isDatabaseAvailable();
+      await new Promise((resolve) => setTimeout(resolve, 50));
+      expect(noteDatabaseError(Object.assign(new Error("terminated"), { code: "57P01" }))).toBe(true);
+      expect(await probing).toBe(true);
+      await Promise.all(busy);
+      // The outage seen after the probe began still stands until the next probe.
+      expect(await isDatabaseAvailable()).toBe(false);
+      expect(await checkDatabaseNow()).toEqual({ up: true });
+      expect(await isDatabaseAvailable()).toBe(true);
     });
   });

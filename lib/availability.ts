@@ -56,14 +56,33 @@ export function isDatabaseUnavailableError(error: unknown, depth = 0): boolean {
 
 interface AvailabilityState {
   down: boolean;
+  /** When the current answer was learnt (a probe's end, an error's arrival): the trust windows count from it. */
   checkedAt: number;
+  /** When the observation behind the current answer began: an older one never overwrites it. */
+  observedAt: number;
   probe?: Promise<boolean>;
+  /** Why the last failed probe failed (for the health check's log line). */
+  lastProbeError?: unknown;
 }
 
-// On globalThis: proxy.ts and the pages are separate module graphs in one process.
+// On globalThis: proxy.ts, the route handlers and the pages are separate module graphs in one
+// process, and the health check must read and write the very state the routes answer from.
 const globalForAvailability = globalThis as unknown as { __rekeyDbAvailability?: AvailabilityState };
 function state(): AvailabilityState {
-  return (globalForAvailability.__rekeyDbAvailability ??= { down: false, checkedAt: 0 });
+  return (globalForAvailability.__rekeyDbAvailability ??= { down: false, checkedAt: 0, observedAt: 0 });
+}
+
+/**
+ * Records what an observation that began at `observedAt` saw. A slow probe that began before
+ * a newer answer (say one started while PostgreSQL was still down, ending after a health check
+ * saw it up) must not put back an outage that is over.
+ */
+function record(up: boolean, observedAt: number): void {
+  const current = state();
+  if (observedAt < current.observedAt) return;
+  current.down = !up;
+  current.observedAt = observedAt;
+  current.checkedAt = Date.now();
 }
 
 /**
@@ -72,21 +91,25 @@ function state(): AvailabilityState {
  */
 export function noteDatabaseError(error: unknown): boolean {
   if (!isDatabaseUnavailableError(error)) return false;
-  const current = state();
-  current.down = true;
-  current.checkedAt = Date.now();
+  record(false, Date.now());
   return true;
 }
 
 async function probe(): Promise<boolean> {
   let timer: NodeJS.Timeout | undefined;
   const timeout = new Promise<false>((resolve) => {
-    timer = setTimeout(() => resolve(false), PROBE_TIMEOUT_MS);
+    timer = setTimeout(() => {
+      state().lastProbeError = new Error(`no answer within ${PROBE_TIMEOUT_MS} ms`);
+      resolve(false);
+    }, PROBE_TIMEOUT_MS);
   });
   const answer = (async () => {
     await (await getDb()).execute(sql`select 1`);
     return true;
-  })().catch(() => false);
+  })().catch((error: unknown) => {
+    state().lastProbeError = error;
+    return false;
+  });
   try {
     return await Promise.race([answer, timeout]);
   } finally {
@@ -94,11 +117,25 @@ async function probe(): Promise<boolean> {
   }
 }
 
+/** One `select 1` for every concurrent caller; its answer is recorded for every request of this process. */
+function sharedProbe(): Promise<boolean> {
+  const current = state();
+  if (current.probe) return current.probe;
+  const startedAt = Date.now();
+  const running = probe().then((up) => {
+    record(up, startedAt);
+    if (current.probe === running) current.probe = undefined;
+    return up;
+  });
+  current.probe = running;
+  return running;
+}
+
 /**
  * Whether the database answers now. Concurrent callers share one `select 1`, and a success
  * stands for UP_TRUST_MS while no connection closes; while it is known to be down, the answer
  * is reused for a second before the next probe, so recovery is noticed within about a second
- * and needs no restart.
+ * and needs no restart (or at once, by the next health check: checkDatabaseNow).
  */
 export async function isDatabaseAvailable(): Promise<boolean> {
   const current = state();
@@ -106,17 +143,25 @@ export async function isDatabaseAvailable(): Promise<boolean> {
   const trusted = !current.down && current.checkedAt > 0 && Date.now() - current.checkedAt < UP_TRUST_MS;
   if (trusted && lastConnectionClosedAt() < current.checkedAt) return true;
   if (current.down && Date.now() - current.checkedAt < DOWN_RECHECK_MS) return false;
-  const running = probe().then((up) => {
-    current.down = !up;
-    current.checkedAt = Date.now();
-    current.probe = undefined;
-    return up;
-  });
-  current.probe = running;
-  return running;
+  return sharedProbe();
+}
+
+/**
+ * For the health check: probes the database now, without trusting an earlier answer either
+ * way, records the result where every route of this process reads it, and answers what the
+ * routes will answer next. So a load balancer that sees "healthy" can send traffic: the next
+ * request is served, not refused on an outage this process saw a moment ago; and "unhealthy"
+ * means the routes answer 503 too. `error`: why the probe failed, when it did.
+ */
+export async function checkDatabaseNow(): Promise<{ up: boolean; error?: unknown }> {
+  // A probe already under way began at most PROBE_TIMEOUT_MS ago: joined, not doubled.
+  await sharedProbe();
+  // The recorded state, not the probe's own answer: a newer observation may have overruled it.
+  const current = state();
+  return current.down ? { up: false, error: current.lastProbeError } : { up: true };
 }
 
 /** Forgets what this process saw (tests start from "never probed"). */
 export function resetAvailabilityForTests(): void {
-  globalForAvailability.__rekeyDbAvailability = { down: false, checkedAt: 0 };
+  globalForAvailability.__rekeyDbAvailability = { down: false, checkedAt: 0, observedAt: 0 };
 }

@@ -130,6 +130,11 @@ export const EnvSchema = z.object({
           .filter((e) => e !== ""),
       ),
     ]),
+  /**
+   * On (the default): /admin serves an admin only on a session that passed a second factor at
+   * sign-in; an admin signed in with the password alone is told to turn two-factor on and sign in again.
+   */
+  ADMIN_REQUIRE_TWO_FACTOR: booleanFlag(true),
   /** Bearer secret for GET /api/metrics (Prometheus); unset, it answers 404. */
   METRICS_TOKEN: optionalString.pipe(z.string().min(16, "must be at least 16 characters").optional()),
   /** OTLP endpoint for traces; unset, tracing is off. Read here only to decide; @vercel/otel reads the OTEL_* variables itself. */

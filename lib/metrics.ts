@@ -6,6 +6,7 @@ import { queryRows, type Database } from "@/db/client";
 interface RekeyMetrics {
   registry: Registry;
   events: Counter<"event">;
+  unrecorded: Counter<"event">;
   emailSendSeconds: Histogram<"transport" | "outcome">;
   queueDepth: Gauge<"status">;
   jobsRetrying: Gauge;
@@ -23,6 +24,12 @@ function metrics(): RekeyMetrics {
       events: new Counter({
         name: "rekey_events_total",
         help: "Security events recorded by this instance since it started, by audit event name.",
+        labelNames: ["event"],
+        registers: [registry],
+      }),
+      unrecorded: new Counter({
+        name: "rekey_audit_unrecorded_total",
+        help: "Throttled refusals past the first of their window, which write no audit row (the first one did), by audit event name.",
         labelNames: ["event"],
         registers: [registry],
       }),
@@ -52,6 +59,11 @@ function metrics(): RekeyMetrics {
 /** Counts one recorded audit event. */
 export function countEvent(event: string): void {
   metrics().events.inc({ event });
+}
+
+/** Counts one refusal that auditThrottled left out of the audit table. */
+export function countUnrecordedRefusal(event: string): void {
+  metrics().unrecorded.inc({ event });
 }
 
 /** Records how long one email send took. */

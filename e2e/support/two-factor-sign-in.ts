@@ -1,7 +1,8 @@
 // Signing in to an account with two-factor authentication on, as a person does it: the
 // password on /login, then the code (or a recovery code) on /login/two-factor.
 import { expect, type Page } from "@playwright/test";
-import type { TestUser } from "./fixtures";
+import { signIn, type TestUser } from "./fixtures";
+import { enableTwoFactor, type Authenticator } from "./two-factor";
 
 /** The first step: a right password, which must lead to the second step, not into the account. */
 export async function passwordStep(page: Page, user: Pick<TestUser, "email" | "password">, start = "/login"): Promise<void> {
@@ -37,4 +38,20 @@ export async function signInWithSecondFactor(
   if ("code" in second) await enterCode(page, second.code);
   else await enterRecoveryCode(page, second.recoveryCode);
   await expect(page).toHaveURL(/\/account$/);
+}
+
+/**
+ * An admin as /admin requires one (ADMIN_REQUIRE_TWO_FACTOR): signs `user` in on `page`, turns
+ * two-factor on, then signs in again with a code, so this browser's session passed a second
+ * factor. Returns the authenticator for later codes.
+ */
+export async function signInWithTwoFactorOn(page: Page, user: Pick<TestUser, "email" | "password">): Promise<Authenticator> {
+  await signIn(page, user);
+  const { authenticator } = await enableTwoFactor(page);
+  // Signed out, so the password-only session row ends too.
+  await page.goto("/account");
+  await page.getByRole("button", { name: "Sign out" }).click();
+  await expect(page).toHaveURL(/\/login/);
+  await signInWithSecondFactor(page, user, { code: await authenticator.code() });
+  return authenticator;
 }

@@ -16,6 +16,7 @@ import { RUN_ONCE, type JobSteps } from "../jobs/steps";
 import { sendEmail } from "../mail";
 import { verifyDummyPassword, verifyPassword } from "../password-hashing";
 import { consumeRateLimit, type RateLimit } from "../rate-limit";
+import { auditLinkRefusal } from "../link-refusals";
 import { consumeToken, lookUpToken, type TokenProblem } from "../single-use-tokens";
 import { emailFingerprint, generateToken } from "../tokens";
 import { maskEmail, normalizeEmail } from "../validation/fields";
@@ -121,7 +122,10 @@ export type VerifyEmailResult =
 export async function verifyEmail(db: Database, input: { token: string; password: string } & RequestContext): Promise<VerifyEmailResult> {
   const context = { ip: input.ip, userAgent: input.userAgent };
   const found = await findVerification(db, input.token);
-  if (found.status !== "valid") return { ok: false, code: "TOKEN_PROBLEM", problem: found.status };
+  if (found.status !== "valid") {
+    await auditLinkRefusal(db, "email_verification", found.status, context);
+    return { ok: false, code: "TOKEN_PROBLEM", problem: found.status };
+  }
 
   // The link makes this page a password oracle for the account, so it shares the sign-in
   // budget of the address (counted before the check): holding the link buys no extra guesses.
@@ -164,7 +168,10 @@ export async function verifyEmail(db: Database, input: { token: string; password
   // Lost a race: another confirmation used the link, it expired a moment ago, or the address or
   // password changed meanwhile. Say which, from the rows as they are now.
   const now = await findVerification(db, input.token);
-  if (now.status !== "valid") return { ok: false, code: "TOKEN_PROBLEM", problem: now.status };
+  if (now.status !== "valid") {
+    await auditLinkRefusal(db, "email_verification", now.status, { ...context, userId: found.userId });
+    return { ok: false, code: "TOKEN_PROBLEM", problem: now.status };
+  }
   return { ok: false, code: "WRONG_PASSWORD" };
 }
 

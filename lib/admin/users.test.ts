@@ -14,7 +14,7 @@ import { resetPassword } from "../recovery/reset";
 import { enrol } from "@/test-support/two-factor";
 import { checkSecondFactor } from "../second-factor/check";
 import { removeTwoFactorByAdmin } from "../second-factor/enrolment";
-import { describeAccount, findAccountByEmail, forcePasswordReset, signOutEverywhere } from "./users";
+import { describeAccount, findAccountByEmail, forcePasswordReset, openAccountById, signOutEverywhere } from "./users";
 
 const outbox = installTestOutbox();
 const NEW_PASSWORD = "Brand-New-Horse-31";
@@ -44,6 +44,28 @@ describeEachDatabase("admin actions on an account", ({ handle }) => {
     expect(lookUps.filter((e) => e.details.admin_id === admin.id).map((e) => e.details.found)).toEqual(
       expect.arrayContaining([true, false]),
     );
+  });
+
+  it("audits every opening of an account page by id with the admin's id, found or not", async () => {
+    const admin = await createUser(db());
+    const user = await createUser(db());
+    const request = { adminId: admin.id, ip: "192.0.2.45", userAgent: "admin browser" };
+    expect((await openAccountById(db(), user.id, request))?.email).toBe(user.email);
+    expect(await openAccountById(db(), user.id, request)).not.toBeNull();
+    expect(await openAccountById(db(), "no-such-account", request)).toBeNull();
+    const opened = await db()
+      .select()
+      .from(auditEvents)
+      .where(and(eq(auditEvents.event, "admin.user_opened"), eq(auditEvents.ip, request.ip)));
+    expect(
+      opened
+        .map((e) => ({ userId: e.userId, userAgent: e.userAgent, details: e.details }))
+        .sort((a, b) => Number(a.details.found) - Number(b.details.found)),
+    ).toEqual([
+      { userId: null, userAgent: "admin browser", details: { admin_id: admin.id, found: false, requested_id: "no-such-account" } },
+      { userId: user.id, userAgent: "admin browser", details: { admin_id: admin.id, found: true } },
+      { userId: user.id, userAgent: "admin browser", details: { admin_id: admin.id, found: true } },
+    ]);
   });
 
   it("force password reset writes its email in its own transaction: when the email's job cannot be stored, nothing changes", async () => {

@@ -57,6 +57,23 @@ export async function findAccountByEmail(db: Database, email: string, request: A
   return describeAccount(db, user.id);
 }
 
+/**
+ * The admin account page of a user id (the page's URL), or null. Audited like a look-up by
+ * address, found or not: knowing an id must not open an account unrecorded.
+ */
+export async function openAccountById(db: Database, userId: string, request: AdminRequest): Promise<AccountOverview | null> {
+  const user = await db.query.users.findFirst({ where: eq(users.id, userId), columns: { id: true } });
+  await audit(db, {
+    event: "admin.user_opened",
+    userId: user?.id ?? null,
+    ip: request.ip,
+    userAgent: request.userAgent,
+    details: { admin_id: request.adminId, found: Boolean(user), ...(user ? {} : { requested_id: userId }) },
+  });
+  if (!user) return null;
+  return describeAccount(db, user.id);
+}
+
 /** The account page's facts for a user id, or null. */
 export async function describeAccount(db: Database, userId: string): Promise<AccountOverview | null> {
   const user = await db.query.users.findFirst({ where: eq(users.id, userId) });

@@ -8,6 +8,7 @@ import { audit } from "../audit";
 import type { RequestContext } from "../client-ip";
 import type { Schedule } from "../jobs/definition";
 import { env } from "../env";
+import { auditLinkRefusal } from "../link-refusals";
 import { hashNewPassword, passwordPolicyErrors } from "../password-hashing";
 import { consumeRateLimit, type RateLimit } from "../rate-limit";
 import {
@@ -93,15 +94,9 @@ class RollBack extends Error {
 
 const hasSecondFactorInput = (input: SecondFactorInput): boolean => Boolean(input.otp?.trim() || input.recoveryCode?.trim());
 
-const PROBLEM_EVENTS = {
-  invalid: "password_reset.token_invalid",
-  expired: "password_reset.token_expired",
-  used: "password_reset.token_reused",
-} as const;
-
-/** Records a link that did not work (page view or submission), then returns its problem. */
+/** Records a reset link that did not work (page view, submission or API check), throttled per client IP. */
 export async function auditTokenProblem(db: Database, problem: TokenProblem, context: RequestContext & { userId?: string }): Promise<void> {
-  await audit(db, { event: PROBLEM_EVENTS[problem], userId: context.userId ?? null, ip: context.ip, userAgent: context.userAgent });
+  await auditLinkRefusal(db, "password_reset", problem, context);
 }
 
 /**

@@ -4,6 +4,7 @@ import { passwordChangeReportTokens } from "@/db/schema";
 import { changeCredentials } from "../credential-change";
 import type { RequestContext } from "../client-ip";
 import type { Schedule } from "../jobs/definition";
+import { auditLinkRefusal } from "../link-refusals";
 import { consumeToken, lookUpToken, spendUserTokens, type TokenProblem } from "../single-use-tokens";
 import { lockUser } from "../user-lock";
 import { reportedResetLinkJob } from "./jobs";
@@ -29,7 +30,10 @@ export async function reportPasswordChange(
 ): Promise<ReportResult> {
   // Read first for the user id: the transaction locks the user row before the token's (see lockUser).
   const found = await lookUpToken(db, passwordChangeReportTokens, token);
-  if (found.status !== "valid") return { ok: false, problem: found.status };
+  if (found.status !== "valid") {
+    await auditLinkRefusal(db, "password_change_report", found.status, { ...context, userId: found.userId });
+    return { ok: false, problem: found.status };
+  }
   const user = await db.transaction(async (tx) => {
     if (!(await lockUser(tx, found.userId))) return null;
     const consumed = await consumeToken(tx, passwordChangeReportTokens, token);
@@ -55,7 +59,9 @@ export async function reportPasswordChange(
   });
   if (!user) {
     const now = await lookUpToken(db, passwordChangeReportTokens, token);
-    return { ok: false, problem: now.status === "valid" ? "invalid" : now.status };
+    const problem = now.status === "valid" ? "invalid" : now.status;
+    await auditLinkRefusal(db, "password_change_report", problem, { ...context, userId: found.userId });
+    return { ok: false, problem };
   }
   return { ok: true };
 }

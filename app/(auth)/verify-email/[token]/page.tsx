@@ -1,7 +1,10 @@
 import type { Metadata } from "next";
+import { headers } from "next/headers";
 import Link from "next/link";
 import { TokenProblemCard } from "@/app/_components/token-problem";
+import { requestContext } from "@/lib/client-ip";
 import { getDb } from "@/lib/db";
+import { auditLinkRefusal } from "@/lib/link-refusals";
 import { inspectVerificationToken } from "@/lib/accounts/verify-email";
 import { VERIFY_PROBLEMS } from "./problems";
 import { VerifyEmailForm } from "./verify-email-form";
@@ -18,7 +21,8 @@ export default async function VerifyEmailPage({
   searchParams: Promise<{ verified?: string }>;
 }) {
   const [{ token }, { verified }] = await Promise.all([params, searchParams]);
-  const result = await inspectVerificationToken(await getDb(), token);
+  const db = await getDb();
+  const result = await inspectVerificationToken(db, token);
 
   if (verified === "1" && result.status === "used") {
     return (
@@ -34,6 +38,7 @@ export default async function VerifyEmailPage({
     );
   }
   if (result.status !== "valid") {
+    await auditLinkRefusal(db, "email_verification", result.status, requestContext(await headers()));
     const copy = VERIFY_PROBLEMS[result.status];
     const action =
       result.status === "used" ? { href: "/login", label: "Sign in" } : { href: "/resend-verification", label: "Send a new link" };

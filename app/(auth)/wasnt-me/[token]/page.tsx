@@ -1,6 +1,9 @@
 import type { Metadata } from "next";
+import { headers } from "next/headers";
 import { TokenProblemCard } from "@/app/_components/token-problem";
+import { requestContext } from "@/lib/client-ip";
 import { getDb } from "@/lib/db";
+import { auditLinkRefusal } from "@/lib/link-refusals";
 import { inspectReportToken } from "@/lib/recovery/wasnt-me";
 import { reportPasswordChangeAction } from "./actions";
 
@@ -27,7 +30,8 @@ export default async function WasntMePage({
   searchParams: Promise<{ done?: string }>;
 }) {
   const [{ token }, { done }] = await Promise.all([params, searchParams]);
-  const result = await inspectReportToken(await getDb(), token);
+  const db = await getDb();
+  const result = await inspectReportToken(db, token);
 
   if (done === "1" && result.status === "used") {
     return (
@@ -39,6 +43,7 @@ export default async function WasntMePage({
     );
   }
   if (result.status !== "valid") {
+    await auditLinkRefusal(db, "password_change_report", result.status, requestContext(await headers()));
     const copy = PROBLEMS[result.status];
     return (
       <TokenProblemCard

@@ -1,11 +1,13 @@
 import type { Metadata } from "next";
+import { headers } from "next/headers";
 import { notFound } from "next/navigation";
 import { FormAlert } from "@/app/_components/fields";
 import { SessionsTable } from "@/app/_components/sessions-table";
 import { getDb } from "@/lib/db";
 import { hasRecentPasswordCheck, requireAdmin } from "@/lib/admin/access";
 import { reauthMinutes } from "@/lib/auth/confirm-identity";
-import { describeAccount } from "@/lib/admin/users";
+import { openAccountById } from "@/lib/admin/users";
+import { requestContext } from "@/lib/client-ip";
 import { hasTwoFactor } from "@/lib/second-factor/enrolment";
 import { RECOVERY_CODE_COUNT } from "@/lib/second-factor/recovery-codes";
 import styles from "../../admin.module.css";
@@ -51,7 +53,9 @@ export default async function AdminAccountPage({
   const { id } = await params;
   const query = await searchParams;
   const db = await getDb();
-  const account = /^[A-Za-z0-9-]{1,64}$/.test(id) ? await describeAccount(db, id) : null;
+  const account = /^[A-Za-z0-9-]{1,64}$/.test(id)
+    ? await openAccountById(db, id, { adminId: admin.userId, ...requestContext(await headers()) })
+    : null;
   if (!account) notFound();
   const notice = typeof query.notice === "string" ? NOTICES[query.notice] : undefined;
   const checked = await hasRecentPasswordCheck(db, admin.sessionId);
