@@ -8,6 +8,7 @@ import { expectNoSeriousViolations } from "./support/axe";
 import { STRONG_PASSWORD, expect, insertUser, test, uniqueEmail } from "./support/fixtures";
 import { freshDatabase } from "./support/fresh-database";
 import { E2E } from "./support/settings";
+import { signInWithTwoFactorOn } from "./support/two-factor-sign-in";
 
 const ADMIN = "end-all-admin@rekey.test";
 
@@ -39,9 +40,10 @@ test("an admin's \"End every session\" signs out another user's browser and the 
     const userContext = await browser.newContext();
     const userPage = await userContext.newPage();
     await signInAt(server, userPage, user.email);
-    const adminContext = await browser.newContext();
+    // Admins need a session that passed a second factor: two-factor on, then a sign-in with a code.
+    const adminContext = await browser.newContext({ baseURL: server.url });
     const adminPage = await adminContext.newPage();
-    await signInAt(server, adminPage, admin.email);
+    await signInWithTwoFactorOn(adminPage, { email: admin.email, password: STRONG_PASSWORD });
 
     // A stale confirmation: the action is not offered, "Confirm it's you" asks for the password.
     await database.sql`update sessions set created_at = now() - interval '11 minutes', password_checked_at = null where user_id = ${admin.id}`;
