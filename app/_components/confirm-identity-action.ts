@@ -1,6 +1,7 @@
 "use server";
 
-import { headers } from "next/headers";
+import { cookies, headers } from "next/headers";
+import { deviceCookieName } from "@/lib/auth/cookie-names";
 import { redirect } from "next/navigation";
 import { getDb } from "@/lib/db";
 import { confirmIdentity } from "@/lib/auth/confirm-identity";
@@ -26,7 +27,13 @@ export async function confirmIdentityAction(_previous: FormState<ConfirmField>, 
   if (!parsed.success) return { status: "error", fieldErrors: fieldErrorsOf<ConfirmField>(parsed.error) };
   const result = await confirmIdentity(
     await getDb(),
-    { userId: session.user.id, sessionId: session.sessionId, ...parsed.data, ...requestContext(await headers()) },
+    {
+      userId: session.user.id,
+      sessionId: session.sessionId,
+      ...parsed.data,
+      deviceCookie: (await cookies()).get(deviceCookieName())?.value ?? null,
+      ...requestContext(await headers()),
+    },
     afterResponse,
   );
   if (!result.ok) return confirmIdentityRefusal(result);

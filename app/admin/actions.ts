@@ -1,6 +1,7 @@
 "use server";
 
-import { headers } from "next/headers";
+import { cookies, headers } from "next/headers";
+import { deviceCookieName } from "@/lib/auth/cookie-names";
 import { redirect } from "next/navigation";
 import { confirmIdentityRefusal, type ConfirmField } from "@/app/_components/confirm-identity-copy";
 import { fieldErrorsOf, type FormState } from "@/app/_components/form-state";
@@ -24,7 +25,14 @@ export async function checkAdminPasswordAction(_previous: FormState<ConfirmField
     code: formData.get("code") ?? undefined,
   });
   if (!parsed.success) return { status: "error", fieldErrors: fieldErrorsOf<ConfirmField>(parsed.error) };
-  const result = await recordPasswordCheck(await getDb(), admin, parsed.data, requestContext(await headers()), afterResponse);
+  const deviceCookie = (await cookies()).get(deviceCookieName())?.value ?? null;
+  const result = await recordPasswordCheck(
+    await getDb(),
+    admin,
+    { ...parsed.data, deviceCookie },
+    requestContext(await headers()),
+    afterResponse,
+  );
   if (!result.ok) return confirmIdentityRefusal(result);
   redirect(`${adminPath(formData.get("returnTo"))}?notice=password-checked`);
 }

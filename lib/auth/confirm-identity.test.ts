@@ -9,8 +9,10 @@ import { enrol } from "@/test-support/two-factor";
 import { createUser, type TestUser } from "@/test-support/users";
 import { overrideEnvForTests } from "../env";
 import { changePassword } from "../accounts/change-password";
+import { SECOND_FACTOR_LIMIT } from "../second-factor/check";
 import { totpCode } from "../second-factor/totp";
 import { CONFIRM_IDENTITY_LIMIT, confirmIdentity, isIdentityConfirmed } from "./confirm-identity";
+import { deviceCookieAfterSignIn } from "./device-token";
 import { findSession } from "./sessions";
 
 const outbox = installTestOutbox();
@@ -126,6 +128,25 @@ describeEachDatabase("Confirm it's you", ({ handle, driver }) => {
     );
     expect(again).toEqual({ ok: true, method: "totp" });
     expect(await isIdentityConfirmed(db(), passwordOnly)).toBe(true);
+  });
+
+  it("spends a recognised browser's own code budget: a guesser keeping the shared one spent does not block the owner", async () => {
+    const user = await createUser(db());
+    const { key } = await enrol(db(), user);
+    const session = await sessionOf(user, 30, true);
+    // Someone who knows the password spends the account's shared code budget.
+    for (let i = 0; i < SECOND_FACTOR_LIMIT.max; i++) {
+      const guess = await confirmIdentity(db(), { ...session, password: user.password, otp: "000000", ...context() }, NOTHING_LATER);
+      expect(guess).toEqual({ ok: false, code: "INVALID_CODE" });
+    }
+    const shared = await confirmIdentity(db(), { ...session, password: user.password, otp: totpCode(key), ...context() }, NOTHING_LATER);
+    expect(shared).toMatchObject({ ok: false, code: "RATE_LIMITED" });
+    // Another account's device token is no device here; the owner's own browser passes.
+    const foreign = deviceCookieAfterSignIn(null, "someone-else@example.com", null);
+    const input = { ...session, password: user.password, otp: totpCode(key), ...context() };
+    expect(await confirmIdentity(db(), { ...input, deviceCookie: foreign }, NOTHING_LATER)).toMatchObject({ code: "RATE_LIMITED" });
+    const owner = deviceCookieAfterSignIn(null, user.email, null);
+    expect(await confirmIdentity(db(), { ...input, deviceCookie: owner }, NOTHING_LATER)).toEqual({ ok: true, method: "totp" });
   });
 
   it("takes a recovery code once, and emails how many are left", async () => {

@@ -16,6 +16,7 @@ import {
   type SecondFactorInput,
 } from "../second-factor/check";
 import { lockUser } from "../user-lock";
+import { recogniseDevice } from "./device-token";
 import { isLive } from "./sessions";
 
 // "Confirm it's you": every change of a factor or of the account needs the password, plus a
@@ -41,8 +42,12 @@ export interface ConfirmingSession {
   sessionId: string;
 }
 
-/** What the person typed: the password and, with two-factor on, one code. */
-export type ConfirmIdentityInput = { password: string } & SecondFactorInput;
+/**
+ * What the person typed: the password and, with two-factor on, one code; and this browser's
+ * device cookie, if any: a browser that signed in to the account before spends its own code
+ * budget, never the one a guesser who knows the password can keep spent.
+ */
+export type ConfirmIdentityInput = { password: string; deviceCookie?: string | null } & SecondFactorInput;
 
 export type ConfirmIdentityResult =
   | { ok: true; method: "password" | "totp" | "recovery_code" }
@@ -108,7 +113,7 @@ export async function confirmIdentity(
   const context = { userId, ip: input.ip, userAgent: input.userAgent };
   const user = await db.query.users.findFirst({
     where: eq(users.id, userId),
-    columns: { passwordHash: true, credentialsVersion: true, twoFactorEnabledAt: true },
+    columns: { email: true, passwordHash: true, credentialsVersion: true, twoFactorEnabledAt: true },
   });
   if (!user) return { ok: false, code: "SESSION_ENDED" };
   const withCode = user.twoFactorEnabledAt !== null;
@@ -144,7 +149,8 @@ export async function confirmIdentity(
     return stamped ? { ok: true, method: "password" } : { ok: false, code: "SESSION_ENDED" };
   }
 
-  const budget = await countSecondFactorAttempt(db, userId, input);
+  const budgetOptions = { device: recogniseDevice(input.deviceCookie, user.email)?.nonce ?? null, schedule };
+  const budget = await countSecondFactorAttempt(db, userId, input, budgetOptions);
   if (!budget.ok) return budget;
   let outcome: ConfirmIdentityResult;
   try {
@@ -170,7 +176,7 @@ export async function confirmIdentity(
     if (!(error instanceof SessionEnded)) throw error;
     outcome = { ok: false, code: "SESSION_ENDED" };
   }
-  await settleAttempt(db, userId, outcome, input);
+  await settleAttempt(db, userId, outcome, input, budgetOptions);
   if (!outcome.ok && outcome.code === "INVALID_CODE") {
     await audit(db, { event: events.failed, ...context, details: { ...events.details, reason: "wrong_code" } });
   }
