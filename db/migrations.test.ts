@@ -18,6 +18,7 @@ describeEachDatabase("migrations", ({ handle }) => {
       "accounts",
       "audit_daily_counts",
       "audit_events",
+      "device_authorizations",
       "email_verification_tokens",
       "jobs",
       "password_change_report_tokens",

@@ -85,6 +85,16 @@ export const sessions = pgTable(
     passwordCheckedAt: timestamptz("password_checked_at"),
     /** When this session last passed a second factor (its sign-in, "Confirm it's you" or turning two-factor on); null: password only. */
     secondFactorAt: timestamptz("second_factor_at"),
+    /**
+     * How the session's token is carried: "browser" (the session cookie), "app" (a bearer
+     * token from POST /api/v1/auth/sign-in) or "device" (a bearer token from the device flow,
+     * RFC 8628). Every rule that ends sessions ends all three alike.
+     */
+    kind: text("kind", { enum: ["browser", "app", "device"] })
+      .notNull()
+      .default("browser"),
+    /** The name an app or command-line tool gave for itself ("client_name"); null for a browser. */
+    clientName: text("client_name"),
   },
   (t) => [index("sessions_user_id_idx").on(t.userId)],
 );
@@ -181,6 +191,42 @@ export const twoFactorChallenges = pgTable(
     userAgent: text("user_agent"),
   },
   (t) => [index("two_factor_challenges_user_id_idx").on(t.userId), index("two_factor_challenges_expires_at_idx").on(t.expiresAt)],
+);
+
+/**
+ * A command-line tool's request to sign in (RFC 8628 device authorization). The tool holds the
+ * device code and polls; a signed-in person enters the user code at /device and approves or
+ * denies. Both codes are stored only as SHA-256. Approved, it is bound to the approver's
+ * credentials version, and the token is issued once, to the first poll after approval.
+ */
+export const deviceAuthorizations = pgTable(
+  "device_authorizations",
+  {
+    id: uuid("id").primaryKey().defaultRandom(),
+    /** SHA-256 of the device code the tool polls with. */
+    deviceCodeHash: text("device_code_hash").notNull().unique(),
+    /** SHA-256 of the normalised user code the person types at /device. */
+    userCodeHash: text("user_code_hash").notNull().unique(),
+    clientName: text("client_name").notNull(),
+    createdAt: timestamptz("created_at").notNull().defaultNow(),
+    expiresAt: timestamptz("expires_at").notNull(),
+    /** The least number of seconds between polls; raised by slow_down. */
+    intervalSeconds: integer("interval_seconds").notNull().default(5),
+    lastPolledAt: timestamptz("last_polled_at"),
+    /** pending → approved or denied; approved → issued (the token answer was given, once). */
+    status: text("status", { enum: ["pending", "approved", "denied", "issued"] })
+      .notNull()
+      .default("pending"),
+    /** The approver; null until approved or denied. */
+    userId: text("user_id").references(() => users.id, { onDelete: "cascade" }),
+    /** users.credentials_version at approval: a password change after it voids the approval. */
+    credentialsVersion: integer("credentials_version"),
+    decidedAt: timestamptz("decided_at"),
+    /** Who asked for the code (the tool's side). */
+    ip: text("ip"),
+    userAgent: text("user_agent"),
+  },
+  (t) => [index("device_authorizations_expires_at_idx").on(t.expiresAt), index("device_authorizations_user_id_idx").on(t.userId)],
 );
 
 export const rateLimitBuckets = pgTable(
