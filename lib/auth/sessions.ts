@@ -83,6 +83,10 @@ export interface SessionGrant {
   secondFactor?: boolean;
   /** When an earlier session passed it, for a session that carries its mark over (a password change): else now. */
   secondFactorAt?: Date | null;
+  /** How the token is carried (sessions.kind): the cookie (default), an app's or a device flow's bearer token. */
+  kind?: "browser" | "app" | "device";
+  /** The client's own name, for an app or device session. */
+  clientName?: string | null;
 }
 
 /**
@@ -109,12 +113,15 @@ export async function createSession(
           userAgent: sql<string | null>`${grant.userAgent}::text`.as("user_agent"),
           ip: sql<string | null>`${grant.ip}::text`.as("ip"),
           credentialsVersion: users.credentialsVersion,
-          // A sign-in is a password check ("Confirm it's you" counts from it, lib/auth/confirm-identity.ts).
-          passwordCheckedAt: sql<Date>`now()`.as("password_checked_at"),
+          // A sign-in is a password check ("Confirm it's you" counts from it, lib/auth/confirm-identity.ts);
+          // a device-flow session's tool never saw the password, so it has none.
+          passwordCheckedAt: sql<Date | null>`${grant.kind === "device" ? sql`null` : sql`now()`}::timestamptz`.as("password_checked_at"),
           secondFactorAt:
             sql<Date | null>`${grant.secondFactor ? (grant.secondFactorAt ? grant.secondFactorAt.toISOString() : sql`now()`) : sql`null`}::timestamptz`.as(
               "second_factor_at",
             ),
+          kind: sql<"browser" | "app" | "device">`${grant.kind ?? "browser"}::text`.as("kind"),
+          clientName: sql<string | null>`${grant.clientName ?? null}::text`.as("client_name"),
         })
         .from(users)
         .where(and(eq(users.id, grant.userId), eq(users.credentialsVersion, grant.credentialsVersion))),
