@@ -136,8 +136,9 @@ test.describe("the recovery dashboard and metrics", () => {
       const sends = (text: string, outcome: string) =>
         sample(text, `rekey_email_send_duration_seconds_count{transport="resend",outcome="${outcome}"}`);
       // Two reset emails, the "password changed" notice of the completed reset (sent after its
-      // answer) and the admin's "two-factor turned on" notice.
-      await expect.poll(async () => sends(await scrape(), "sent"), { timeout: 15_000 }).toBe(4);
+      // answer), the admin's "new sign-in" notice (the set-up browser had never signed in) and
+      // "two-factor turned on" notice.
+      await expect.poll(async () => sends(await scrape(), "sent"), { timeout: 15_000 }).toBe(5);
       const text = await scrape();
       const events = (event: string) => sample(text, `rekey_events_total{event="${event}"}`);
       expect({

@@ -43,7 +43,7 @@ test("an admin's \"End every session\" signs out another user's browser and the 
     // Admins need a session that passed a second factor: two-factor on, then a sign-in with a code.
     const adminContext = await browser.newContext({ baseURL: server.url });
     const adminPage = await adminContext.newPage();
-    await signInWithTwoFactorOn(adminPage, { email: admin.email, password: STRONG_PASSWORD });
+    const authenticator = await signInWithTwoFactorOn(adminPage, { email: admin.email, password: STRONG_PASSWORD });
 
     // A stale confirmation: the action is not offered, "Confirm it's you" asks for the password.
     await database.sql`update sessions set created_at = now() - interval '11 minutes', password_checked_at = null where user_id = ${admin.id}`;
@@ -51,6 +51,7 @@ test("an admin's \"End every session\" signs out another user's browser and the 
     await expect(adminPage.getByRole("button", { name: "End every session" })).toHaveCount(0);
     await expectNoSeriousViolations(adminPage);
     await adminPage.getByLabel("Password", { exact: true }).fill(STRONG_PASSWORD);
+    await adminPage.getByLabel("Authentication code").fill(await authenticator.code());
     await adminPage.getByRole("button", { name: "Confirm", exact: true }).click();
     await expect(adminPage.getByText("Confirmed. You can act on every account now.")).toBeVisible();
     await expectNoSeriousViolations(adminPage);

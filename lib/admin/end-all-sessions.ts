@@ -1,5 +1,5 @@
 import "server-only";
-import { sql } from "drizzle-orm";
+import { sql, type SQL } from "drizzle-orm";
 import { queryRows, type Database, type Transaction } from "@/db/client";
 import { sessions, twoFactorChallenges, users } from "@/db/schema";
 import { audit } from "../audit";
@@ -14,11 +14,14 @@ export interface EndAllSessionsResult {
   signInStepsEnded: number;
 }
 
-/** Deletes every row of `table`; returns how many (counted in the database, not shipped over). */
-async function deleteAll(tx: Transaction, table: typeof sessions | typeof twoFactorChallenges): Promise<number> {
+/**
+ * Deletes every row of `table`; returns how many of them were still in use (`inUse`: not
+ * expired, not spent), counted in the database, not shipped over.
+ */
+async function deleteAll(tx: Transaction, table: typeof sessions | typeof twoFactorChallenges, inUse: SQL): Promise<number> {
   const [row] = await queryRows<{ n: number }>(
     tx,
-    sql`with gone as (delete from ${table} returning 1) select count(*)::int as n from gone`,
+    sql`with gone as (delete from ${table} returning ${inUse} as in_use) select count(*) filter (where in_use)::int as n from gone`,
   );
   return Number(row?.n ?? 0);
 }
@@ -34,7 +37,14 @@ export async function endAllSessions(db: Database, actor: EndAllSessionsActor): 
   return db.transaction(async (tx) => {
     // Users first, then sessions: the lock order every credential change keeps (lib/user-lock.ts).
     await tx.update(users).set({ credentialsVersion: nextCredentialsVersion() });
-    const result = { sessionsEnded: await deleteAll(tx, sessions), signInStepsEnded: await deleteAll(tx, twoFactorChallenges) };
+    const result = {
+      sessionsEnded: await deleteAll(tx, sessions, sql`${sessions.expires} > now()`),
+      signInStepsEnded: await deleteAll(
+        tx,
+        twoFactorChallenges,
+        sql`${twoFactorChallenges.usedAt} is null and ${twoFactorChallenges.expiresAt} > now()`,
+      ),
+    };
     const counts = { sessions: result.sessionsEnded, sign_in_steps: result.signInStepsEnded };
     await audit(
       tx,
