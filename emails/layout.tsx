@@ -1,4 +1,4 @@
-import { Body, Container, Head, Hr, Html, Preview, Section, Text } from "@react-email/components";
+import { Body, Button, Container, Head, Hr, Html, Link, Preview, Section, Text } from "@react-email/components";
 import type { ReactNode } from "react";
 
 const styles = {
@@ -46,4 +46,27 @@ const EMAIL_TIME = new Intl.DateTimeFormat("en-GB", { dateStyle: "medium", timeS
 /** "21 Nov 2026, 14:05 UTC": unambiguous in every reader's locale. */
 export function formatEmailTime(date: Date): string {
   return `${EMAIL_TIME.format(date)} UTC`;
+}
+
+/**
+ * The end of every email that reports a change the owner may not have made: the one-time
+ * "This wasn't me" button (signs out everywhere, locks the password, sends a fresh reset link),
+ * the same link as text, and the forgot-password page. `lead` says why someone might use it.
+ */
+export function WasntMeFooter({ lead, reportUrl, forgotPasswordUrl }: { lead: ReactNode; reportUrl: string; forgotPasswordUrl: string }) {
+  return (
+    <>
+      <Text style={textStyle}>If this was you, there is nothing to do.</Text>
+      <Text style={textStyle}>{lead} Use this link to sign out every device, lock the password and get a fresh reset link:</Text>
+      <Button href={reportUrl} style={buttonStyle}>
+        This wasn&apos;t me
+      </Button>
+      <Text style={textStyle}>
+        Or copy this address into your browser: <Link href={reportUrl}>{reportUrl}</Link>
+      </Text>
+      <Text style={textStyle}>
+        You can also reset your password at any time: <Link href={forgotPasswordUrl}>{forgotPasswordUrl}</Link>
+      </Text>
+    </>
+  );
 }

@@ -1,5 +1,5 @@
-import { Button, Link, Text } from "@react-email/components";
-import { EmailLayout, buttonStyle, formatEmailTime, textStyle } from "./layout";
+import { Text } from "@react-email/components";
+import { EmailLayout, WasntMeFooter, formatEmailTime, textStyle } from "./layout";
 
 export interface NewDeviceSignInEmailProps {
   /** Already formatted (formatEmailTime): every prop is text, so lib/mail fills a cached render. */
@@ -25,20 +25,7 @@ export default function NewDeviceSignInEmail({ when, ip, browser, forgotPassword
         <br />
         Browser: {browser}
       </Text>
-      <Text style={textStyle}>If this was you, there is nothing to do.</Text>
-      <Text style={textStyle}>
-        If it wasn&apos;t you, someone knows your password. Use this link to sign out every device, lock the password and get a fresh reset
-        link:
-      </Text>
-      <Button href={reportUrl} style={buttonStyle}>
-        This wasn&apos;t me
-      </Button>
-      <Text style={textStyle}>
-        Or copy this address into your browser: <Link href={reportUrl}>{reportUrl}</Link>
-      </Text>
-      <Text style={textStyle}>
-        You can also reset your password at any time: <Link href={forgotPasswordUrl}>{forgotPasswordUrl}</Link>
-      </Text>
+      <WasntMeFooter lead="If it wasn't you, someone knows your password." reportUrl={reportUrl} forgotPasswordUrl={forgotPasswordUrl} />
     </EmailLayout>
   );
 }

@@ -1,5 +1,5 @@
-import { Button, Link, Text } from "@react-email/components";
-import { EmailLayout, buttonStyle, formatEmailTime, textStyle } from "./layout";
+import { Text } from "@react-email/components";
+import { EmailLayout, WasntMeFooter, formatEmailTime, textStyle } from "./layout";
 
 export interface PasswordChangedEmailProps {
   /** Already formatted (formatEmailTime): every prop is text, so lib/mail fills a cached render. */
@@ -26,20 +26,11 @@ export default function PasswordChangedEmail({ changedAt, ip, browser, forgotPas
         Browser: {browser}
       </Text>
       <Text style={textStyle}>Devices that were signed in with the old password have been signed out.</Text>
-      <Text style={textStyle}>If this was you, there is nothing to do.</Text>
-      <Text style={textStyle}>
-        If it wasn&apos;t you, someone may know your password or have access to this email account. Use this link to sign out every device,
-        lock the password and get a fresh reset link:
-      </Text>
-      <Button href={reportUrl} style={buttonStyle}>
-        This wasn&apos;t me
-      </Button>
-      <Text style={textStyle}>
-        Or copy this address into your browser: <Link href={reportUrl}>{reportUrl}</Link>
-      </Text>
-      <Text style={textStyle}>
-        You can also reset your password at any time: <Link href={forgotPasswordUrl}>{forgotPasswordUrl}</Link>
-      </Text>
+      <WasntMeFooter
+        lead="If it wasn't you, someone may know your password or have access to this email account."
+        reportUrl={reportUrl}
+        forgotPasswordUrl={forgotPasswordUrl}
+      />
     </EmailLayout>
   );
 }

@@ -1,6 +1,7 @@
 import "server-only";
-import { createHmac, hkdfSync, randomBytes } from "node:crypto";
+import { createHmac, randomBytes } from "node:crypto";
 import { env } from "../env";
+import { derivedKey } from "../jobs/seal";
 import { isHttpsOrigin } from "../security-headers";
 import { safeEqual } from "../tokens";
 import { deviceCookieName } from "./cookie-names";
@@ -21,18 +22,7 @@ export const DEVICE_TOKEN_MAX_AGE_SECONDS = 365 * 24 * 60 * 60;
 /** Accounts one browser remembers; the oldest is forgotten first. Keeps the cookie under 1 KB. */
 export const MAX_DEVICE_TOKENS = 10;
 
-// Derived once per secret and purpose (tests switch AUTH_SECRET between calls).
-const derived = new Map<string, Buffer>();
-function key(secret: string, purpose: "device-account" | "device-token"): Buffer {
-  const id = `${purpose}:${secret}`;
-  let found = derived.get(id);
-  if (!found) {
-    if (derived.size > 16) derived.clear();
-    found = Buffer.from(hkdfSync("sha256", secret, "rekey", `rekey:${purpose}:v1`, 32));
-    derived.set(id, found);
-  }
-  return found;
-}
+const key = (secret: string, purpose: "device-account" | "device-token"): Buffer => derivedKey(secret, purpose);
 
 const accountTag = (secret: string, email: string): string =>
   createHmac("sha256", key(secret, "device-account")).update(email.trim().toLowerCase()).digest().subarray(0, 16).toString("base64url");

@@ -14,7 +14,8 @@ export type SealPurpose = "job-secrets" | "two-factor";
 // Derived once per secret and purpose, not once per seal (tests switch AUTH_SECRET between calls).
 const derived = new Map<string, Buffer>();
 
-function key(secret: string, purpose: SealPurpose): Buffer {
+/** A 32-byte key for one purpose, derived from `secret` by HKDF (every key Rekey derives from AUTH_SECRET). */
+export function derivedKey(secret: string, purpose: string): Buffer {
   const id = `${purpose}:${secret}`;
   let found = derived.get(id);
   if (!found) {
@@ -28,7 +29,7 @@ function key(secret: string, purpose: SealPurpose): Buffer {
 /** Encrypts `plain` under the current AUTH_SECRET: "v1.<iv>.<ciphertext>.<tag>", base64url. */
 export function seal(plain: string, purpose: SealPurpose = "job-secrets"): string {
   const iv = randomBytes(12);
-  const cipher = createCipheriv("aes-256-gcm", key(env().AUTH_SECRET, purpose), iv);
+  const cipher = createCipheriv("aes-256-gcm", derivedKey(env().AUTH_SECRET, purpose), iv);
   const body = Buffer.concat([cipher.update(plain, "utf8"), cipher.final()]);
   return [VERSION, iv, body, cipher.getAuthTag()].map((p) => (typeof p === "string" ? p : p.toString("base64url"))).join(".");
 }
@@ -36,7 +37,7 @@ export function seal(plain: string, purpose: SealPurpose = "job-secrets"): strin
 function open(sealed: string, secret: string, purpose: SealPurpose): string {
   const [version, iv, body, tag] = sealed.split(".");
   if (version !== VERSION || !iv || body === undefined || !tag) throw new Error("not a sealed value");
-  const decipher = createDecipheriv("aes-256-gcm", key(secret, purpose), Buffer.from(iv, "base64url"));
+  const decipher = createDecipheriv("aes-256-gcm", derivedKey(secret, purpose), Buffer.from(iv, "base64url"));
   decipher.setAuthTag(Buffer.from(tag, "base64url"));
   return Buffer.concat([decipher.update(Buffer.from(body, "base64url")), decipher.final()]).toString("utf8");
 }
