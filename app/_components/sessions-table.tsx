@@ -99,7 +99,9 @@ export function SessionsTable({
         <tbody>
           {sessions.map((session) => {
             // An app or a command-line tool is named by itself, not by its HTTP library's user agent.
-            const device = session.clientName ? `${session.clientName} (${session.kind === "device" ? "device sign-in" : "app"})` : describeUserAgent(session.userAgent);
+            const device = session.clientName
+              ? `${session.clientName} (${session.kind === "device" ? "device sign-in" : "app"})`
+              : describeUserAgent(session.userAgent);
             const current = session.id === currentId;
             return (
               <tr key={session.id} data-testid="session-row" data-current={current}>

@@ -52,7 +52,11 @@ export async function findDeviceRequest(
   ] as const) {
     const counted = await consumeRateLimit(db, limit, subject);
     if (!counted.allowed) {
-      await auditThrottled(db, { event: "device.user_code_throttled", ...context, details: { limit: limit.name } }, counted.refusedInWindow);
+      await auditThrottled(
+        db,
+        { event: "device.user_code_throttled", ...context, details: { limit: limit.name } },
+        counted.refusedInWindow,
+      );
       return { ok: false, code: "RATE_LIMITED", retryAfterSeconds: counted.retryAfterSeconds };
     }
   }
@@ -65,8 +69,17 @@ export async function findDeviceRequest(
   if (!row) return { ok: false, code: "NOT_FOUND" };
   if (row.expired) return { ok: false, code: "EXPIRED" };
   if (row.status !== "pending") return { ok: false, code: "DECIDED" };
-  const { status: _status, expired: _expired, ...request } = row;
-  return { ok: true, request };
+  return {
+    ok: true,
+    request: {
+      id: row.id,
+      clientName: row.clientName,
+      createdAt: row.createdAt,
+      expiresAt: row.expiresAt,
+      ip: row.ip,
+      userAgent: row.userAgent,
+    },
+  };
 }
 
 const requestColumns = {
@@ -100,7 +113,9 @@ export async function openDeviceReview(db: Database, reference: string, sessionI
   const [row] = await db
     .select(requestColumns)
     .from(deviceAuthorizations)
-    .where(and(eq(deviceAuthorizations.id, id), eq(deviceAuthorizations.status, "pending"), sql`${deviceAuthorizations.expiresAt} > now()`));
+    .where(
+      and(eq(deviceAuthorizations.id, id), eq(deviceAuthorizations.status, "pending"), sql`${deviceAuthorizations.expiresAt} > now()`),
+    );
   return row ?? null;
 }
 

@@ -35,11 +35,16 @@ describeEachDatabase("device flow races", ({ handle }) => {
 
       const { schedule } = collectingSchedule();
       const answers = await Promise.all(
-        Array.from({ length: 20 }, () => pollDeviceToken(db(), { deviceCode: request.deviceCode, ip: uniqueIp(), userAgent: "race" }, schedule)),
+        Array.from({ length: 20 }, () =>
+          pollDeviceToken(db(), { deviceCode: request.deviceCode, ip: uniqueIp(), userAgent: "race" }, schedule),
+        ),
       );
       expect(answers.filter((a) => a.ok)).toHaveLength(1);
       expect(answers.filter((a) => !a.ok).map((a) => (a.ok ? null : a.error))).toEqual(Array(19).fill("invalid_grant"));
-      const stored = await db().select().from(sessions).where(and(eq(sessions.userId, user.id), eq(sessions.kind, "device")));
+      const stored = await db()
+        .select()
+        .from(sessions)
+        .where(and(eq(sessions.userId, user.id), eq(sessions.kind, "device")));
       expect(stored).toHaveLength(1);
     }
   });

@@ -34,7 +34,14 @@ async function review(db: Database, who: Awaited<ReturnType<typeof signedIn>>, u
 }
 
 async function decide(db: Database, who: Awaited<ReturnType<typeof signedIn>>, reference: string, decision: "approve" | "deny") {
-  return decideDeviceRequest(db, { reference, decision, userId: who.user.id, sessionId: who.session.id, ip: uniqueIp(), userAgent: "browser" });
+  return decideDeviceRequest(db, {
+    reference,
+    decision,
+    userId: who.user.id,
+    sessionId: who.session.id,
+    ip: uniqueIp(),
+    userAgent: "browser",
+  });
 }
 
 const poll = (db: Database, deviceCode: string, schedule = collectingSchedule().schedule) =>
@@ -65,7 +72,10 @@ describeEachDatabase("device authorization", ({ handle }) => {
     const request = await newRequest(db());
     expect(await poll(db(), request.deviceCode)).toMatchObject({ ok: false, error: "authorization_pending" });
     expect(await poll(db(), request.deviceCode)).toMatchObject({ ok: false, error: "slow_down" });
-    const [row] = await db().select().from(deviceAuthorizations).where(eq(deviceAuthorizations.deviceCodeHash, hashToken(request.deviceCode)));
+    const [row] = await db()
+      .select()
+      .from(deviceAuthorizations)
+      .where(eq(deviceAuthorizations.deviceCodeHash, hashToken(request.deviceCode)));
     expect(row?.intervalSeconds).toBe(10);
     await pollLater(db(), request.deviceCode);
     expect(await poll(db(), request.deviceCode)).toMatchObject({ ok: false, error: "authorization_pending" });
@@ -86,17 +96,26 @@ describeEachDatabase("device authorization", ({ handle }) => {
     if (!issued.ok) throw new Error(issued.error);
     expect(issued.user).toEqual({ id: person.user.id, email: person.user.email });
     expect(issued.session.expiresIn).toBeGreaterThan(0);
-    const [row] = await db().select().from(sessions).where(eq(sessions.sessionToken, hashToken(issued.session.accessToken)));
+    const [row] = await db()
+      .select()
+      .from(sessions)
+      .where(eq(sessions.sessionToken, hashToken(issued.session.accessToken)));
     expect(row).toMatchObject({ userId: person.user.id, kind: "device", clientName: TOOL.clientName, passwordCheckedAt: null });
     expect(await findSession(db(), issued.session.accessToken)).not.toBeNull();
-    const notices = await db().select().from(jobs).where(and(eq(jobs.kind, "sign_in.new_device"), sql`${jobs.payload}->>'userId' = ${person.user.id}`));
+    const notices = await db()
+      .select()
+      .from(jobs)
+      .where(and(eq(jobs.kind, "sign_in.new_device"), sql`${jobs.payload}->>'userId' = ${person.user.id}`));
     expect(notices).toHaveLength(1);
     expect(collected.pending).toHaveLength(1);
     // Never again for that code, however it is polled.
     expect(await poll(db(), request.deviceCode)).toMatchObject({ ok: false, error: "invalid_grant" });
     await pollLater(db(), request.deviceCode);
     expect(await poll(db(), request.deviceCode)).toMatchObject({ ok: false, error: "invalid_grant" });
-    const approved = await db().select().from(auditEvents).where(and(eq(auditEvents.userId, person.user.id), eq(auditEvents.event, "device.approved")));
+    const approved = await db()
+      .select()
+      .from(auditEvents)
+      .where(and(eq(auditEvents.userId, person.user.id), eq(auditEvents.event, "device.approved")));
     expect(approved).toHaveLength(1);
   });
 
@@ -106,9 +125,17 @@ describeEachDatabase("device authorization", ({ handle }) => {
     expect(await decide(db(), person, await review(db(), person, request.userCode), "deny")).toEqual({ ok: true });
     expect(await poll(db(), request.deviceCode)).toMatchObject({ ok: false, error: "access_denied" });
     expect(await poll(db(), request.deviceCode)).toMatchObject({ ok: false, error: "access_denied" });
-    const denied = await db().select().from(auditEvents).where(and(eq(auditEvents.userId, person.user.id), eq(auditEvents.event, "device.denied")));
+    const denied = await db()
+      .select()
+      .from(auditEvents)
+      .where(and(eq(auditEvents.userId, person.user.id), eq(auditEvents.event, "device.denied")));
     expect(denied).toHaveLength(1);
-    expect(await db().select().from(sessions).where(and(eq(sessions.userId, person.user.id), eq(sessions.kind, "device")))).toHaveLength(0);
+    expect(
+      await db()
+        .select()
+        .from(sessions)
+        .where(and(eq(sessions.userId, person.user.id), eq(sessions.kind, "device"))),
+    ).toHaveLength(0);
   });
 
   it("a decided request cannot be decided again: approve after deny and deny after approve change nothing", async () => {
@@ -152,7 +179,12 @@ describeEachDatabase("device authorization", ({ handle }) => {
       .where(eq(users.id, person.user.id));
     expect(await poll(db(), request.deviceCode)).toMatchObject({ ok: false, error: "expired_token" });
     expect(await poll(db(), request.deviceCode)).toMatchObject({ ok: false, error: "invalid_grant" });
-    expect(await db().select().from(sessions).where(and(eq(sessions.userId, person.user.id), eq(sessions.kind, "device")))).toHaveLength(0);
+    expect(
+      await db()
+        .select()
+        .from(sessions)
+        .where(and(eq(sessions.userId, person.user.id), eq(sessions.kind, "device"))),
+    ).toHaveLength(0);
   });
 
   it("approving needs 'Confirm it's you' on this session, and a second factor on it when the account has one; denying does not", async () => {
@@ -166,7 +198,10 @@ describeEachDatabase("device authorization", ({ handle }) => {
     expect(await decide(db(), person, reference, "approve")).toEqual({ ok: false, code: "CONFIRMATION_NEEDED" });
 
     const twoFactor = await signedIn(db());
-    await db().update(users).set({ twoFactorEnabledAt: sql`now()` }).where(eq(users.id, twoFactor.user.id));
+    await db()
+      .update(users)
+      .set({ twoFactorEnabledAt: sql`now()` })
+      .where(eq(users.id, twoFactor.user.id));
     const second = await newRequest(db());
     const secondReference = await review(db(), twoFactor, second.userCode);
     expect(await decide(db(), twoFactor, secondReference, "approve")).toEqual({ ok: false, code: "CONFIRMATION_NEEDED" });

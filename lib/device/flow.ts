@@ -27,10 +27,7 @@ export type DeviceCodeResult =
   | { ok: false; code: "RATE_LIMITED"; retryAfterSeconds: number };
 
 /** A new pending authorization for the tool `clientName`; its codes are returned once, here. */
-export async function requestDeviceAuthorization(
-  db: Database,
-  input: { clientName: string } & RequestContext,
-): Promise<DeviceCodeResult> {
+export async function requestDeviceAuthorization(db: Database, input: { clientName: string } & RequestContext): Promise<DeviceCodeResult> {
   const counted = await consumeRateLimit(db, DEVICE_CODE_IP_LIMIT, clientKey(input.ip));
   if (!counted.allowed) return { ok: false, code: "RATE_LIMITED", retryAfterSeconds: counted.retryAfterSeconds };
   const device = generateDeviceCode();
@@ -50,7 +47,8 @@ export async function requestDeviceAuthorization(
       })
       .onConflictDoNothing()
       .returning({ id: deviceAuthorizations.id });
-    if (row) return { ok: true, deviceCode: device.token, userCode, expiresIn: DEVICE_CODE_TTL_SECONDS, interval: DEVICE_POLL_INTERVAL_SECONDS };
+    if (row)
+      return { ok: true, deviceCode: device.token, userCode, expiresIn: DEVICE_CODE_TTL_SECONDS, interval: DEVICE_POLL_INTERVAL_SECONDS };
     if (attempt >= 5) throw new Error("no free user code after 6 draws");
   }
 }
@@ -69,7 +67,11 @@ const refused = (error: DevicePollError, description: string): DevicePollResult 
  * sooner than the interval allows, as RFC 8628 §3.5 says), then answers by the state; an
  * approved authorization becomes a device session once: the answer after that is invalid_grant.
  */
-export async function pollDeviceToken(db: Database, input: { deviceCode: string } & RequestContext, schedule: Schedule): Promise<DevicePollResult> {
+export async function pollDeviceToken(
+  db: Database,
+  input: { deviceCode: string } & RequestContext,
+  schedule: Schedule,
+): Promise<DevicePollResult> {
   if (!isWellFormedToken(input.deviceCode)) return refused("invalid_grant", "The device code is not valid.");
   const hash = hashToken(input.deviceCode);
   // The poll's time and the slow_down rule in one statement: the row lock orders parallel polls,
@@ -110,7 +112,11 @@ async function issueApprovedDevice(db: Database, hash: string, context: RequestC
       .update(deviceAuthorizations)
       .set({ status: "issued" })
       .where(
-        and(eq(deviceAuthorizations.deviceCodeHash, hash), eq(deviceAuthorizations.status, "approved"), sql`${deviceAuthorizations.expiresAt} > now()`),
+        and(
+          eq(deviceAuthorizations.deviceCodeHash, hash),
+          eq(deviceAuthorizations.status, "approved"),
+          sql`${deviceAuthorizations.expiresAt} > now()`,
+        ),
       )
       .returning({
         userId: deviceAuthorizations.userId,

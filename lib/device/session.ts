@@ -16,7 +16,14 @@ export interface IssuedDeviceSession {
 /** Stores a session of kind "device" for the approved credentials; null when they changed since. */
 export async function issueDeviceSession(
   db: Database | Transaction,
-  grant: { userId: string; credentialsVersion: number; clientName: string; ip: string | null; userAgent: string | null; secondFactor: boolean },
+  grant: {
+    userId: string;
+    credentialsVersion: number;
+    clientName: string;
+    ip: string | null;
+    userAgent: string | null;
+    secondFactor: boolean;
+  },
 ): Promise<IssuedDeviceSession | null> {
   const issued = await issueSignInSession(db as Database, { ...grant, kind: "device" });
   return issued ? { accessToken: issued.sessionToken, expiresIn: sessionMaxAgeSeconds(), expires: issued.expires } : null;

@@ -13,7 +13,7 @@ import { decideDeviceAction } from "./actions";
 import { DeviceCodeForm } from "./device-code-form";
 import { devicePath } from "./paths";
 
-export const metadata: Metadata = { title: "Sign in a device", referrer: "no-referrer" };
+export const metadata: Metadata = { title: "Sign in a device" };
 
 type Search = Record<string, string | string[] | undefined>;
 const one = (value: string | string[] | undefined): string | undefined => (typeof value === "string" ? value : undefined);

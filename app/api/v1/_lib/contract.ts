@@ -80,8 +80,14 @@ export const DeviceTokenRequest = z.object({
   grant_type: z
     .string()
     .optional()
-    .meta({ description: `${DEVICE_CODE_GRANT_TYPE} (what OAuth libraries send; may be left out of a JSON body). Any other value: unsupported_grant_type.` }),
-  device_code: z.string().min(1, "Give the device_code.").max(512, "Not a device code.").meta({ description: "The device_code from /api/v1/auth/device/code." }),
+    .meta({
+      description: `${DEVICE_CODE_GRANT_TYPE} (what OAuth libraries send; may be left out of a JSON body). Any other value: unsupported_grant_type.`,
+    }),
+  device_code: z
+    .string()
+    .min(1, "Give the device_code.")
+    .max(512, "Not a device code.")
+    .meta({ description: "The device_code from /api/v1/auth/device/code." }),
 });
 
 // --- Response bodies. ---
@@ -109,9 +115,13 @@ export const HealthUnavailable = z.object({ status: z.literal("error"), database
 
 export const DeviceCodeResponse = z.object({
   device_code: z.string().meta({ description: "Secret to the tool: poll the token endpoint with it. 256 random bits." }),
-  user_code: z.string().meta({ description: "What the person types at verification_uri: 8 letters shown as XXXX-XXXX (case, dashes and spaces ignored)." }),
+  user_code: z
+    .string()
+    .meta({ description: "What the person types at verification_uri: 8 letters shown as XXXX-XXXX (case, dashes and spaces ignored)." }),
   verification_uri: z.string().meta({ description: "The page where the person enters user_code: APP_URL/device." }),
-  verification_uri_complete: z.string().meta({ description: "verification_uri with the code filled in; opening it approves nothing by itself." }),
+  verification_uri_complete: z
+    .string()
+    .meta({ description: "verification_uri with the code filled in; opening it approves nothing by itself." }),
   expires_in: z.number().int().meta({ description: "Seconds until both codes expire." }),
   interval: z.number().int().meta({ description: "The least seconds between polls." }),
 });
@@ -326,10 +336,17 @@ export const OPERATIONS = [
     form: true,
     responses: {
       200: { description: "A new pair of codes, valid for expires_in seconds.", body: DeviceCodeResponse },
-      400: { description: "A body that is not a form or a JSON object, or client_name missing or refused (invalid_request).", body: OAuthErrorResponse },
+      400: {
+        description: "A body that is not a form or a JSON object, or client_name missing or refused (invalid_request).",
+        body: OAuthErrorResponse,
+      },
       413: { description: `The body is over ${MAX_BODY_BYTES} bytes (invalid_request).`, body: OAuthErrorResponse },
       415: { description: "Neither application/x-www-form-urlencoded nor application/json (invalid_request).", body: OAuthErrorResponse },
-      429: { description: "Too many code requests from this IP; Retry-After says when to try again (slow_down).", body: OAuthErrorResponse, headers: ["Retry-After"] },
+      429: {
+        description: "Too many code requests from this IP; Retry-After says when to try again (slow_down).",
+        body: OAuthErrorResponse,
+        headers: ["Retry-After"],
+      },
       ...always,
       ...databaseDown,
     },

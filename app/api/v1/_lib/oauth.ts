@@ -34,7 +34,8 @@ export async function parseOAuthBody<S extends z.ZodType>(request: Request, sche
   if (!form && !isJsonContentType(contentType)) {
     return invalid(415, "Send the body as application/x-www-form-urlencoded or application/json.");
   }
-  if (Number(request.headers.get("content-length") ?? 0) > MAX_BODY_BYTES) return invalid(413, `The body must be at most ${MAX_BODY_BYTES} bytes.`);
+  if (Number(request.headers.get("content-length") ?? 0) > MAX_BODY_BYTES)
+    return invalid(413, `The body must be at most ${MAX_BODY_BYTES} bytes.`);
   let bytes: Uint8Array | null;
   try {
     bytes = await readCapped(request.body, MAX_BODY_BYTES);

@@ -111,7 +111,7 @@ function build(): JsonObject {
         'JSON in, JSON out, snake_case fields. Every error has one shape: {"error": {"code", "message", "fields"?}}.',
         `Bodies must be application/json and at most ${contract.MAX_BODY_BYTES} bytes; unknown fields are ignored.`,
         "A path under /api/v1 that does not exist answers 404 with code not_found.",
-        "The device authorization endpoints (RFC 8628) also take form-encoded bodies and answer errors in OAuth's shape, {\"error\", \"error_description\"}.",
+        'The device authorization endpoints (RFC 8628) also take form-encoded bodies and answer errors in OAuth\'s shape, {"error", "error_description"}.',
       ].join(" "),
     },
     tags: [{ name: "Password reset" }, { name: "Account" }, { name: "Device authorization" }, { name: "Operations" }],

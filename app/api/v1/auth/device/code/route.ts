@@ -12,7 +12,10 @@ export const { GET, HEAD, POST, PUT, DELETE, PATCH, OPTIONS } = routeHandlers({
   async POST(request) {
     const body = await parseOAuthBody(request, DeviceCodeRequest);
     if (!body.ok) return body.response;
-    const result = await requestDeviceAuthorization(await getDb(), { clientName: body.data.client_name, ...requestContext(request.headers) });
+    const result = await requestDeviceAuthorization(await getDb(), {
+      clientName: body.data.client_name,
+      ...requestContext(request.headers),
+    });
     if (!result.ok) {
       return oauthError(429, "slow_down", `Too many code requests, try again in ${describeWait(result.retryAfterSeconds)}.`, {
         "Retry-After": String(result.retryAfterSeconds),

@@ -13,7 +13,11 @@ export const { GET, HEAD, POST, PUT, DELETE, PATCH, OPTIONS } = routeHandlers({
     if (body.data.grant_type !== undefined && body.data.grant_type !== DEVICE_CODE_GRANT_TYPE) {
       return oauthError(400, "unsupported_grant_type", `Only grant_type=${DEVICE_CODE_GRANT_TYPE} is supported here.`);
     }
-    const result = await pollDeviceToken(await getDb(), { deviceCode: body.data.device_code, ...requestContext(request.headers) }, afterResponse);
+    const result = await pollDeviceToken(
+      await getDb(),
+      { deviceCode: body.data.device_code, ...requestContext(request.headers) },
+      afterResponse,
+    );
     if (!result.ok) return oauthError(400, result.error, result.description);
     return respond(200, TokenResponse, {
       access_token: result.session.accessToken,
