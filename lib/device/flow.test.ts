@@ -54,6 +54,13 @@ const pollLater = (db: Database, deviceCode: string) =>
     .set({ lastPolledAt: sql`now() - interval '1 minute'` })
     .where(eq(deviceAuthorizations.deviceCodeHash, hashToken(deviceCode)));
 
+/** The user's sessions of kind "device". */
+const deviceSessions = (db: Database, userId: string) =>
+  db
+    .select()
+    .from(sessions)
+    .where(and(eq(sessions.userId, userId), eq(sessions.kind, "device")));
+
 describeEachDatabase("device authorization", ({ handle }) => {
   const db = () => handle().db;
 
@@ -130,12 +137,7 @@ describeEachDatabase("device authorization", ({ handle }) => {
       .from(auditEvents)
       .where(and(eq(auditEvents.userId, person.user.id), eq(auditEvents.event, "device.denied")));
     expect(denied).toHaveLength(1);
-    expect(
-      await db()
-        .select()
-        .from(sessions)
-        .where(and(eq(sessions.userId, person.user.id), eq(sessions.kind, "device"))),
-    ).toHaveLength(0);
+    expect(await deviceSessions(db(), person.user.id)).toHaveLength(0);
   });
 
   it("a decided request cannot be decided again: approve after deny and deny after approve change nothing", async () => {
@@ -179,12 +181,7 @@ describeEachDatabase("device authorization", ({ handle }) => {
       .where(eq(users.id, person.user.id));
     expect(await poll(db(), request.deviceCode)).toMatchObject({ ok: false, error: "expired_token" });
     expect(await poll(db(), request.deviceCode)).toMatchObject({ ok: false, error: "invalid_grant" });
-    expect(
-      await db()
-        .select()
-        .from(sessions)
-        .where(and(eq(sessions.userId, person.user.id), eq(sessions.kind, "device"))),
-    ).toHaveLength(0);
+    expect(await deviceSessions(db(), person.user.id)).toHaveLength(0);
   });
 
   it("approving needs 'Confirm it's you' on this session, and a second factor on it when the account has one; denying does not", async () => {

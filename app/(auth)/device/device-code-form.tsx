@@ -13,7 +13,7 @@ export function DeviceCodeForm({ code }: { code: string }) {
     defaultValues: { code },
   });
   return (
-    <form ref={formRef} action={formAction} onSubmit={onSubmit} noValidate aria-label="Enter the code from your tool">
+    <form ref={formRef} action={formAction} onSubmit={onSubmit} noValidate aria-label="Find the request the tool made">
       <FormError state={state} alertRef={alertRef} />
       <Field
         label="Code"
