@@ -77,6 +77,7 @@ test.describe("device authorization", () => {
     request,
     createUser,
     db,
+    mailbox,
   }) => {
     const user = await createUser();
     const codes = await requestCodes(request, "rekey-cli on e2e-box");
@@ -126,9 +127,9 @@ test.describe("device authorization", () => {
 
     await page.goto("/account/sessions");
     await expect(page.getByTestId("session-row").filter({ hasText: "rekey-cli on e2e-box (device sign-in)" })).toHaveCount(1);
-    // A tool signed in is a new device: the owner is told.
-    const [notice] = await db`select count(*)::int as n from jobs where kind = 'sign_in.new_device' and payload->>'userId' = ${user.id}`;
-    expect(notice?.n).toBeGreaterThanOrEqual(1);
+    // A tool signed in is a new device: the owner is told, after the browser's own first sign-in.
+    const notice = await mailbox.waitFor(user.email, /^New sign-in to your Rekey account$/, 2);
+    expect(notice.text).toMatch(/\/wasnt-me\/[A-Za-z0-9_-]{43}/);
   });
 
   test("denied: the tool gets access_denied (form-encoded, as OAuth libraries poll) and no token", async ({
