@@ -112,4 +112,36 @@ test.describe("accessibility (axe: no serious or critical violation)", () => {
     await page.keyboard.press("Enter");
     await expect(page).toHaveURL(/\/login\?notice=password-reset$/);
   });
+
+  test('/device: the code form, its error, the review step with "Confirm it\'s you" and with Approve, and the answer', async ({
+    page,
+    request,
+    createUser,
+    db,
+  }) => {
+    const user = await createUser();
+    await signIn(page, user);
+    await page.goto("/device");
+    await expectNoSeriousViolations(page);
+    await page.getByLabel("Code").fill("BBBB-BBBB");
+    await page.getByRole("button", { name: "Continue" }).click();
+    await expect(page.getByLabel("Code")).toHaveAttribute("aria-invalid", "true");
+    await expectNoSeriousViolations(page);
+
+    const codes = (await (await request.post("/api/v1/auth/device/code", { data: { client_name: "axe-cli" } })).json()) as {
+      user_code: string;
+    };
+    await db`update sessions set password_checked_at = now() - interval '1 hour' where user_id = ${user.id}`;
+    await page.getByLabel("Code").fill(codes.user_code);
+    await page.getByRole("button", { name: "Continue" }).click();
+    await expect(page.getByRole("heading", { name: "Confirm it's you" })).toBeVisible();
+    await expectNoSeriousViolations(page);
+    await page.getByLabel("Password", { exact: true }).fill(user.password);
+    await page.getByRole("button", { name: "Confirm", exact: true }).click();
+    await expect(page.getByRole("button", { name: "Approve" })).toBeVisible();
+    await expectNoSeriousViolations(page);
+    await page.getByRole("button", { name: "Approve" }).click();
+    await expect(page.getByTestId("form-success")).toBeVisible();
+    await expectNoSeriousViolations(page);
+  });
 });

@@ -52,7 +52,10 @@ export type AuditEventName =
   | "two_factor.recovery_codes_replaced"
   | "two_factor.recovery_code_used"
   | "two_factor.code_failed"
-  | "two_factor.throttled";
+  | "two_factor.throttled"
+  | "device.approved"
+  | "device.denied"
+  | "device.user_code_throttled";
 
 export interface AuditEntry {
   event: AuditEventName;

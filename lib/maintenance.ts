@@ -4,6 +4,7 @@ import { emailVerificationTokens, passwordChangeReportTokens, passwordResetToken
 import { deleteExpiredAuditDays, rollUpAuditDays } from "./admin/stats";
 import { deleteExpiredAuditEvents } from "./audit";
 import { deleteExpiredSessions } from "./auth/sessions";
+import { deleteExpiredDeviceAuthorizations } from "./device/flow";
 import { env } from "./env";
 import { deleteFinishedJobs } from "./jobs/queue";
 import { deleteExpiredRateLimits } from "./rate-limit";
@@ -24,11 +25,12 @@ export interface CleanupReport {
   auditDailyCounts: number;
   finishedJobs: number;
   signInChallenges: number;
+  deviceAuthorizations: number;
 }
 
 /**
  * Deletes what no longer serves anyone: ended rate-limit windows, expired sessions, links
- * dead for more than a week, second sign-in steps ended a day ago, audit events older than
+ * dead for more than a week, second sign-in steps ended a day ago, device authorizations past their expiry, audit events older than
  * AUDIT_RETENTION_DAYS with their days' dashboard roll-ups, and jobs finished longer ago than
  * JOBS_RETENTION_DAYS. Safe to run from any instance, any time.
  */
@@ -45,5 +47,6 @@ export async function cleanUpExpiredRecords(db: Database): Promise<CleanupReport
     auditDailyCounts: await deleteExpiredAuditDays(db, env().AUDIT_RETENTION_DAYS),
     finishedJobs: await deleteFinishedJobs(db, env().JOBS_RETENTION_DAYS),
     signInChallenges: await deleteEndedSignInChallenges(db),
+    deviceAuthorizations: await deleteExpiredDeviceAuthorizations(db),
   };
 }

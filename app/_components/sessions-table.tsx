@@ -98,7 +98,10 @@ export function SessionsTable({
         </thead>
         <tbody>
           {sessions.map((session) => {
-            const device = describeUserAgent(session.userAgent);
+            // An app or a command-line tool is named by itself, not by its HTTP library's user agent.
+            const device = session.clientName
+              ? `${session.clientName} (${session.kind === "device" ? "device sign-in" : "app"})`
+              : describeUserAgent(session.userAgent);
             const current = session.id === currentId;
             return (
               <tr key={session.id} data-testid="session-row" data-current={current}>

@@ -34,6 +34,8 @@ const DOCUMENTED = {
     required: ["current_password", "new_password"],
     statuses: [200, 400, 401, 403, 405, 409, 413, 415, 422, 429, 500, 503],
   },
+  [PATHS.deviceCode]: { method: "post", required: ["client_name"], statuses: [200, 400, 405, 413, 415, 429, 500, 503] },
+  [PATHS.deviceToken]: { method: "post", required: ["device_code"], statuses: [200, 400, 405, 413, 415, 500, 503] },
   [PATHS.health]: { method: "get", required: null, statuses: [200, 405, 500, 503] },
   [PATHS.openapi]: { method: "get", required: null, statuses: [200, 405, 500] },
 } as const;

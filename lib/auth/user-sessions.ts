@@ -33,6 +33,10 @@ export interface UserSession {
   ip: string | null;
   /** When its sign-in passed a second factor; null for a password-only sign-in. */
   secondFactorAt: Date | null;
+  /** How its token is carried: a browser's cookie, an app's or a device flow's bearer token. */
+  kind: "browser" | "app" | "device";
+  /** The app's or tool's own name; null for a browser. */
+  clientName: string | null;
 }
 
 /** A user's live sessions, most recently active first. */
@@ -46,6 +50,8 @@ export async function listUserSessions(db: Database, userId: string): Promise<Us
       userAgent: sessions.userAgent,
       ip: sessions.ip,
       secondFactorAt: sessions.secondFactorAt,
+      kind: sessions.kind,
+      clientName: sessions.clientName,
     })
     .from(sessions)
     .innerJoin(users, eq(users.id, sessions.userId))

@@ -8,6 +8,8 @@ export const PATHS = {
   verify: "/api/v1/auth/verify-reset-token",
   reset: "/api/v1/auth/reset-password",
   change: "/api/v1/auth/change-password",
+  deviceCode: "/api/v1/auth/device/code",
+  deviceToken: "/api/v1/auth/device/token",
   health: "/api/v1/health",
   openapi: "/api/v1/openapi.json",
 } as const;

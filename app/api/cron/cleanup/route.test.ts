@@ -32,6 +32,7 @@ describeEachDatabase("GET /api/cron/cleanup", () => {
     expect(Object.keys(body.deleted).sort()).toEqual([
       "auditDailyCounts",
       "auditEvents",
+      "deviceAuthorizations",
       "emailVerificationTokens",
       "finishedJobs",
       "passwordChangeReportTokens",

@@ -64,6 +64,32 @@ export const ChangePasswordRequest = z.object({
   new_password: NewPassword,
 });
 
+/** RFC 8628 §3.4's grant type: what OAuth client libraries send to the token endpoint. */
+export const DEVICE_CODE_GRANT_TYPE = "urn:ietf:params:oauth:grant-type:device_code";
+
+export const DeviceCodeRequest = z.object({
+  client_name: z
+    .string()
+    .trim()
+    .min(1, "Give the tool's name.")
+    .max(100, "At most 100 characters.")
+    .regex(/^[^\p{C}]*$/u, "No control characters.")
+    .meta({ description: "The tool's name, shown to the person who approves it at /device and on their sessions page." }),
+});
+export const DeviceTokenRequest = z.object({
+  grant_type: z
+    .string()
+    .optional()
+    .meta({
+      description: `${DEVICE_CODE_GRANT_TYPE} (what OAuth libraries send; may be left out of a JSON body). Any other value: unsupported_grant_type.`,
+    }),
+  device_code: z
+    .string()
+    .min(1, "Give the device_code.")
+    .max(512, "Not a device code.")
+    .meta({ description: "The device_code from /api/v1/auth/device/code." }),
+});
+
 // --- Response bodies. ---
 
 export const MessageResponse = z.object({ message: z.string() });
@@ -86,6 +112,42 @@ export const InvalidResetToken = z.object({
 export const VerifyResetTokenResponse = z.discriminatedUnion("valid", [ValidResetToken, InvalidResetToken]);
 export const HealthOk = z.object({ status: z.literal("ok"), database: z.literal("ok") });
 export const HealthUnavailable = z.object({ status: z.literal("error"), database: z.literal("unavailable") });
+
+export const DeviceCodeResponse = z.object({
+  device_code: z.string().meta({ description: "Secret to the tool: poll the token endpoint with it. 256 random bits." }),
+  user_code: z
+    .string()
+    .meta({ description: "What the person types at verification_uri: 8 letters shown as XXXX-XXXX (case, dashes and spaces ignored)." }),
+  verification_uri: z.string().meta({ description: "The page where the person enters user_code: APP_URL/device." }),
+  verification_uri_complete: z
+    .string()
+    .meta({ description: "verification_uri with the code filled in; opening it approves nothing by itself." }),
+  expires_in: z.number().int().meta({ description: "Seconds until both codes expire." }),
+  interval: z.number().int().meta({ description: "The least seconds between polls." }),
+});
+export const TokenResponse = z.object({
+  access_token: z.string().meta({ description: "The bearer token: a session of kind device, ended by any password change or reset." }),
+  token_type: z.literal("Bearer"),
+  expires_in: z.number().int().meta({ description: "The idle lifetime in seconds: use moves the expiry forward." }),
+  user: z.object({ id: z.string(), email: z.string() }),
+});
+
+/** The OAuth error codes of the device flow's endpoints (RFC 6749 §5.2, RFC 8628 §3.5). */
+export const OAUTH_ERROR_CODES = [
+  "invalid_request",
+  "unsupported_grant_type",
+  "invalid_grant",
+  "authorization_pending",
+  "slow_down",
+  "access_denied",
+  "expired_token",
+] as const;
+export type OAuthErrorCode = (typeof OAUTH_ERROR_CODES)[number];
+/** The device flow's error shape (RFC 6749 §5.2), instead of the API's own. */
+export const OAuthErrorResponse = z.object({
+  error: z.enum(OAUTH_ERROR_CODES),
+  error_description: z.string().meta({ description: "A sentence for a person." }),
+});
 
 /** The one error shape. */
 export const ErrorResponse = z.object({
@@ -123,8 +185,10 @@ export interface Operation {
   operationId: string;
   summary: string;
   description: string;
-  tag: "Password reset" | "Account" | "Operations";
+  tag: "Password reset" | "Account" | "Device authorization" | "Operations";
   request?: z.ZodType;
+  /** The request body may also be application/x-www-form-urlencoded (the OAuth endpoints). */
+  form?: boolean;
   /** Authenticated by the session cookie. */
   session?: boolean;
   responses: Record<number, ResponseSpec>;
@@ -256,6 +320,55 @@ export const OPERATIONS = [
         errors: ["rate_limited"],
         headers: ["Retry-After"],
       },
+      ...always,
+      ...databaseDown,
+    },
+  },
+  {
+    method: "post",
+    path: "/api/v1/auth/device/code",
+    operationId: "requestDeviceCode",
+    summary: "Start signing in a command-line tool (RFC 8628)",
+    description:
+      "Answers a device_code for the tool and a user_code for the person, who enters it at verification_uri while signed in and approves or denies. Then poll /api/v1/auth/device/token. Errors use OAuth's shape, {error, error_description}. Limited per client IP (20 an hour).",
+    tag: "Device authorization",
+    request: DeviceCodeRequest,
+    form: true,
+    responses: {
+      200: { description: "A new pair of codes, valid for expires_in seconds.", body: DeviceCodeResponse },
+      400: {
+        description: "A body that is not a form or a JSON object, or client_name missing or refused (invalid_request).",
+        body: OAuthErrorResponse,
+      },
+      413: { description: `The body is over ${MAX_BODY_BYTES} bytes (invalid_request).`, body: OAuthErrorResponse },
+      415: { description: "Neither application/x-www-form-urlencoded nor application/json (invalid_request).", body: OAuthErrorResponse },
+      429: {
+        description: "Too many code requests from this IP; Retry-After says when to try again (slow_down).",
+        body: OAuthErrorResponse,
+        headers: ["Retry-After"],
+      },
+      ...always,
+      ...databaseDown,
+    },
+  },
+  {
+    method: "post",
+    path: "/api/v1/auth/device/token",
+    operationId: "pollDeviceToken",
+    summary: "Poll for the tool's token (RFC 8628)",
+    description: `Send grant_type=${DEVICE_CODE_GRANT_TYPE} and device_code, form-encoded or as JSON, no sooner than interval seconds apart. While the person has not decided: 400 authorization_pending, or slow_down when polled sooner than the interval (which then grows by 5 seconds for every later poll). Denied: access_denied. Past expires_in, or approved before a password change or reset: expired_token. Approved: 200 with the token, once; every later poll with that device code answers invalid_grant.`,
+    tag: "Device authorization",
+    request: DeviceTokenRequest,
+    form: true,
+    responses: {
+      200: { description: "The person approved: a bearer token, answered once.", body: TokenResponse },
+      400: {
+        description:
+          "authorization_pending, slow_down, access_denied, expired_token, invalid_grant (unknown or already used device code), unsupported_grant_type, or invalid_request (a malformed body or a missing device_code).",
+        body: OAuthErrorResponse,
+      },
+      413: { description: `The body is over ${MAX_BODY_BYTES} bytes (invalid_request).`, body: OAuthErrorResponse },
+      415: { description: "Neither application/x-www-form-urlencoded nor application/json (invalid_request).", body: OAuthErrorResponse },
       ...always,
       ...databaseDown,
     },

@@ -47,7 +47,7 @@ export async function parseJsonBody<S extends z.ZodType>(request: Request, schem
   return { ok: false, response: validationError(parsed.error) };
 }
 
-function isJsonContentType(header: string | null): boolean {
+export function isJsonContentType(header: string | null): boolean {
   if (!header) return false;
   const [type, ...parameters] = header.split(";").map((part) => part.trim().toLowerCase());
   if (type !== "application/json") return false;
@@ -88,7 +88,7 @@ async function readJson(request: Request): Promise<Parsed<unknown>> {
 }
 
 /** The whole stream, or null as soon as it passes `limit` bytes. */
-async function readCapped(stream: ReadableStream<Uint8Array> | null, limit: number): Promise<Uint8Array | null> {
+export async function readCapped(stream: ReadableStream<Uint8Array> | null, limit: number): Promise<Uint8Array | null> {
   if (!stream) return new Uint8Array();
   const reader = stream.getReader();
   const chunks: Uint8Array[] = [];

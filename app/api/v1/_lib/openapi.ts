@@ -11,6 +11,8 @@ const REQUEST_SCHEMAS = {
   VerifyResetTokenRequest: contract.VerifyResetTokenRequest,
   ResetPasswordRequest: contract.ResetPasswordRequest,
   ChangePasswordRequest: contract.ChangePasswordRequest,
+  DeviceCodeRequest: contract.DeviceCodeRequest,
+  DeviceTokenRequest: contract.DeviceTokenRequest,
 };
 const RESPONSE_SCHEMAS = {
   MessageResponse: contract.MessageResponse,
@@ -20,6 +22,9 @@ const RESPONSE_SCHEMAS = {
   HealthOk: contract.HealthOk,
   HealthUnavailable: contract.HealthUnavailable,
   Error: contract.ErrorResponse,
+  DeviceCodeResponse: contract.DeviceCodeResponse,
+  TokenResponse: contract.TokenResponse,
+  OAuthError: contract.OAuthErrorResponse,
 };
 
 const HEADERS = {
@@ -67,6 +72,11 @@ function requestRef(schema: z.ZodType): string {
   return ref(named);
 }
 
+function requestContent(schema: z.ZodType, form: boolean): JsonObject {
+  const body = { schema: { $ref: requestRef(schema) } };
+  return form ? { "application/json": body, "application/x-www-form-urlencoded": body } : { "application/json": body };
+}
+
 function response(spec: ResponseSpec): JsonObject {
   const schema = spec.body ? bodySchema(spec.body) : errorSchema(spec.errors ?? ["internal_error"]);
   const description = spec.errors ? `${spec.description} Codes: ${spec.errors.join(", ")}.` : spec.description;
@@ -84,9 +94,7 @@ function operation(op: Operation): JsonObject {
     description: op.description,
     tags: [op.tag],
     ...(op.session ? { security: [{ sessionCookie: [] }] } : {}),
-    ...(op.request
-      ? { requestBody: { required: true, content: { "application/json": { schema: { $ref: requestRef(op.request) } } } } }
-      : {}),
+    ...(op.request ? { requestBody: { required: true, content: requestContent(op.request, op.form === true) } } : {}),
     responses: Object.fromEntries(Object.entries(op.responses).map(([status, spec]) => [status, response(spec)])),
   };
 }
@@ -103,9 +111,10 @@ function build(): JsonObject {
         'JSON in, JSON out, snake_case fields. Every error has one shape: {"error": {"code", "message", "fields"?}}.',
         `Bodies must be application/json and at most ${contract.MAX_BODY_BYTES} bytes; unknown fields are ignored.`,
         "A path under /api/v1 that does not exist answers 404 with code not_found.",
+        'The device authorization endpoints (RFC 8628) also take form-encoded bodies and answer errors in OAuth\'s shape, {"error", "error_description"}.',
       ].join(" "),
     },
-    tags: [{ name: "Password reset" }, { name: "Account" }, { name: "Operations" }],
+    tags: [{ name: "Password reset" }, { name: "Account" }, { name: "Device authorization" }, { name: "Operations" }],
     paths,
     components: {
       schemas: { ...componentSchemas(REQUEST_SCHEMAS, "input"), ...componentSchemas(RESPONSE_SCHEMAS, "output") },
