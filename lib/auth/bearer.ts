@@ -72,7 +72,6 @@ function secondsUntil(when: Date): number {
 /** The client's name as stored and shown: control characters dropped, trimmed, at most MAX_CLIENT_NAME_LENGTH. */
 export function cleanClientName(name: string | null | undefined): string | null {
   if (!name) return null;
-  // eslint-disable-next-line no-control-regex
   const clean = name
     .replace(/[\u0000-\u001f\u007f-\u009f]/g, "")
     .trim()
