@@ -6,7 +6,7 @@ import type { Database } from "@/db/client";
 import { jobs, passwordResetTokens, sessions } from "@/db/schema";
 import { describeEachDatabase } from "@/test-support/databases";
 import { installTestOutbox } from "@/test-support/mail-helpers";
-import { uniqueIp } from "@/test-support/reset-helpers";
+import { dumpAllTables, uniqueIp } from "@/test-support/reset-helpers";
 import { enrol } from "@/test-support/two-factor";
 import { createUser, uniqueEmail } from "@/test-support/users";
 import { resetPassword } from "../recovery/reset";
@@ -107,6 +107,15 @@ describeEachDatabase("signing an app in over the API", ({ handle }) => {
 
     const again = await completeAppSignIn(db(), { challenge, otp: totpCode(key, Date.now() + 30_000), ...cli() }, noSchedule);
     expect(again).toEqual({ ok: false, code: "CHALLENGE_EXPIRED" });
+
+    // Neither the token nor the challenge is in any table (audit rows and jobs included): only their hashes.
+    for (const [table, rows] of Object.entries(await dumpAllTables(db()))) {
+      expect({ table, token: rows.includes(done.issued.accessToken), challenge: rows.includes(challenge) }).toEqual({
+        table,
+        token: false,
+        challenge: false,
+      });
+    }
 
     // Wrong codes from the API count in the account's one budget: 5 per 15 minutes.
     const next = await signInApp(db(), { email: user.email, password: user.password, ...cli() }, noSchedule);

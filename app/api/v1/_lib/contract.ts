@@ -90,7 +90,11 @@ export const SignInRequest = z.object({
 });
 export const SignInSecondFactorRequest = z
   .object({
-    challenge: z.string().max(200, "That is not a sign-in challenge.").meta({ description: "The challenge the sign-in answered." }),
+    challenge: z
+      .string()
+      .min(1, "Send the challenge the sign-in answered.")
+      .max(200, "That is not a sign-in challenge.")
+      .meta({ description: "The challenge the sign-in answered." }),
     otp: AuthenticationCodeInput.optional().meta({
       description: "The 6-digit code from the authenticator app (spaces ignored). Send this or recovery_code.",
     }),
