@@ -40,6 +40,18 @@ const refused = (field: string): Expected => ({ status: 422, code: "validation_e
 const FRESH_PASSWORD = "Fresh-Start-2026!";
 const UNKNOWN_TOKEN = "A".repeat(43);
 
+const CHANGE_PASSWORD: Endpoint = {
+  path: PATHS.change,
+  // The right current password and the same one as new: refused by the service, changes nothing
+  // and does not count against the wrong-password limit.
+  valid: () => ({ current_password: STRONG_PASSWORD, new_password: STRONG_PASSWORD }),
+  reachesService: { status: 422, code: "validation_error", fields: ["new_password"] },
+  fields: {
+    current_password: { unicode: ["Пароль-неверный-7", { status: 422, code: "invalid_current_password", fields: ["current_password"] }] },
+    new_password: { unicode: ["пароль", refused("new_password")] },
+  },
+};
+
 const ENDPOINTS: Record<string, Endpoint> = {
   "forgot-password": {
     path: PATHS.forgot,
@@ -63,28 +75,8 @@ const ENDPOINTS: Record<string, Endpoint> = {
       new_password: { unicode: ["Pässwörd-Ünïcode-9", { status: 400, code: "invalid_token" }] },
     },
   },
-  "change-password": {
-    path: PATHS.change,
-    // The right current password and the same one as new: refused by the service, changes nothing
-    // and does not count against the wrong-password limit.
-    valid: () => ({ current_password: STRONG_PASSWORD, new_password: STRONG_PASSWORD }),
-    reachesService: { status: 422, code: "validation_error", fields: ["new_password"] },
-    fields: {
-      current_password: { unicode: ["Пароль-неверный-7", { status: 422, code: "invalid_current_password", fields: ["current_password"] }] },
-      new_password: { unicode: ["пароль", refused("new_password")] },
-    },
-    signedIn: true,
-  },
-  "change-password (bearer)": {
-    path: PATHS.change,
-    valid: () => ({ current_password: STRONG_PASSWORD, new_password: STRONG_PASSWORD }),
-    reachesService: { status: 422, code: "validation_error", fields: ["new_password"] },
-    fields: {
-      current_password: { unicode: ["Пароль-неверный-7", { status: 422, code: "invalid_current_password", fields: ["current_password"] }] },
-      new_password: { unicode: ["пароль", refused("new_password")] },
-    },
-    bearer: true,
-  },
+  "change-password": { ...CHANGE_PASSWORD, signedIn: true },
+  "change-password (bearer)": { ...CHANGE_PASSWORD, bearer: true },
   "sign-in": {
     path: PATHS.signIn,
     // An address without an account: the service answers as for a wrong password.
@@ -281,20 +273,7 @@ async function send(request: APIRequestContext, endpoint: Endpoint, row: Row, cr
   // Each request its own client address: the per-IP reset limit never masks what is tested.
   const ip = uniqueIp();
   if (row.node) {
-    const response = await rawRequest({
-      method: row.method ?? "POST",
-      path: endpoint.path,
-      headers: { host: `localhost:${E2E.appPort}`, "x-forwarded-for": ip, ...credentials, ...row.node.headers },
-      body: row.node.body,
-    });
-    let body: unknown;
-    try {
-      body = JSON.parse(response.body);
-    } catch {
-      body = undefined;
-    }
-    const headers = Object.fromEntries(Object.entries(response.headers).map(([k, v]) => [k, String(v)]));
-    return { status: response.status, headers, bytes: Buffer.from(response.body), text: response.body, body };
+    return rawCall(row.method ?? "POST", endpoint.path, { "x-forwarded-for": ip, ...credentials, ...row.node.headers }, row.node.body);
   }
   const options = {
     method: row.method,
@@ -397,20 +376,22 @@ const BAD_AUTHORIZATION: [string, string | string[]][] = [
   ["bytes that are not UTF-8", `Bearer \u00ff\u00fe${"A".repeat(41)}`],
 ];
 
-async function rawCall(method: string, path: string, headers: Record<string, string | string[]>): Promise<ApiResult> {
+/** A request through Node's http client: exactly these headers (repeated ones too) and body. */
+async function rawCall(method: string, path: string, headers: Record<string, string | string[]>, body?: string): Promise<ApiResult> {
   const response = await rawRequest({
     method,
     path,
     headers: { host: `localhost:${E2E.appPort}`, "x-forwarded-for": uniqueIp(), ...headers } as Record<string, string>,
+    body,
   });
-  let body: unknown;
+  let parsed: unknown;
   try {
-    body = JSON.parse(response.body);
+    parsed = JSON.parse(response.body);
   } catch {
-    body = undefined;
+    parsed = undefined;
   }
   const flat = Object.fromEntries(Object.entries(response.headers).map(([k, v]) => [k, String(v)]));
-  return { status: response.status, headers: flat, bytes: Buffer.from(response.body), text: response.body, body };
+  return { status: response.status, headers: flat, bytes: Buffer.from(response.body), text: response.body, body: parsed };
 }
 
 test("bearer endpoints: every bad Authorization header is 401 invalid_token with WWW-Authenticate, never a 5xx", async ({

@@ -6,6 +6,7 @@ import { expect, it } from "vitest";
 import type { Database } from "@/db/client";
 import { passwordResetTokens } from "@/db/schema";
 import { describeEachDatabase } from "@/test-support/databases";
+import { signInsRacing } from "@/test-support/races";
 import { createUser, uniqueEmail } from "@/test-support/users";
 import { resetPassword } from "../recovery/reset";
 import { generateToken } from "../tokens";
@@ -74,26 +75,17 @@ describeEachDatabase("API sign-ins raced against a reset", ({ handle, driver }) 
       for (let round = 0; round < 4; round++) {
         const user = await createUser(db(), { email: uniqueEmail("api-race"), password: OLD_PASSWORD });
         const commit = await prepareReset(db(), user.id);
-        const tokens: string[] = [];
-        let running = true;
-        const loop = async () => {
-          while (running) {
+        const tokens = await signInsRacing({
+          signIn: async () => {
             const result = await signInApp(
               db(),
               { email: user.email, password: OLD_PASSWORD, clientName: "race", ip: freshIp(), userAgent: "race-test" },
               NOTHING_LATER,
             );
-            if (result.ok) tokens.push(result.issued.accessToken);
-          }
-        };
-        const loops = Array.from({ length: 6 }, loop);
-        // Sign-ins in flight when the reset commits: wait for a few tokens, not a fixed time.
-        const waitUntil = Date.now() + 20_000;
-        while (tokens.length < 3 && Date.now() < waitUntil) await new Promise((r) => setTimeout(r, 5));
-        await commit();
-        await new Promise((r) => setTimeout(r, 60));
-        running = false;
-        await Promise.all(loops);
+            return result.ok ? result.issued.accessToken : null;
+          },
+          change: commit,
+        });
         issued += tokens.length;
         for (const token of tokens) if (await isAlive(db(), token)) alive++;
       }

@@ -1,15 +1,15 @@
 import "server-only";
-import { and, eq, inArray, sql } from "drizzle-orm";
+import { and, eq, inArray } from "drizzle-orm";
 import type { Database, Transaction } from "@/db/client";
 import { sessions, users } from "@/db/schema";
 import { hashToken, isWellFormedToken } from "../tokens";
 import {
   isLive,
   issueSignInSession,
-  LAST_SEEN_RESOLUTION_MS,
   renewSession,
   SESSION_RENEW_AFTER_SECONDS,
   sessionMaxAgeSeconds,
+  touchLastSeen,
 } from "./sessions";
 
 // Bearer tokens (RFC 6750) for apps and command-line tools. A token is a session row like a
@@ -164,12 +164,7 @@ export async function authenticateRequest(db: Database, headers: Pick<Headers, "
   if (renewDue) {
     expires = (await renewSession(db, credentials.token))?.expires ?? expires;
   }
-  if (Date.now() - row.lastSeenAt.getTime() > LAST_SEEN_RESOLUTION_MS) {
-    await db
-      .update(sessions)
-      .set({ lastSeenAt: sql`now()` })
-      .where(eq(sessions.sessionToken, tokenHash));
-  }
+  await touchLastSeen(db, tokenHash, row.lastSeenAt);
   return {
     ok: true,
     session: {

@@ -191,16 +191,20 @@ export async function findSession(
     .innerJoin(users, eq(users.id, sessions.userId))
     .where(and(eq(sessions.sessionToken, tokenHash), eq(sessions.kind, "browser"), isLive()));
   if (!row) return null;
-  if (Date.now() - row.lastSeenAt.getTime() > LAST_SEEN_RESOLUTION_MS) {
-    await db
-      .update(sessions)
-      .set({ lastSeenAt: sql`now()` })
-      .where(eq(sessions.sessionToken, tokenHash));
-  }
+  await touchLastSeen(db, tokenHash, row.lastSeenAt);
   return {
     session: { id: row.id, sessionToken, userId: row.userId, expires: row.expires },
     user: { id: row.userId, email: row.email, name: row.name, emailVerified: row.emailVerified },
   };
+}
+
+/** Writes `last_seen_at` of the session with this token hash when it is older than LAST_SEEN_RESOLUTION_MS. */
+export async function touchLastSeen(db: Database, tokenHash: string, lastSeenAt: Date): Promise<void> {
+  if (Date.now() - lastSeenAt.getTime() <= LAST_SEEN_RESOLUTION_MS) return;
+  await db
+    .update(sessions)
+    .set({ lastSeenAt: sql`now()` })
+    .where(eq(sessions.sessionToken, tokenHash));
 }
 
 /**
