@@ -1,13 +1,15 @@
 import { eq, sql } from "drizzle-orm";
 import { describe, expect, it } from "vitest";
 import type { Database } from "@/db/client";
-import { sessions, users } from "@/db/schema";
+import { passwordChangeReportTokens, sessions, users } from "@/db/schema";
 import { describeEachDatabase } from "@/test-support/databases";
 import { enrol } from "@/test-support/two-factor";
 import { createUser } from "@/test-support/users";
+import { endAllSessions } from "../admin/end-all-sessions";
 import { signOutEverywhere } from "../admin/users";
+import { reportPasswordChange } from "../recovery/wasnt-me";
 import { authenticateRequest, bearerTokenAnswer, cleanClientName, issueBearerSession, readBearerCredentials } from "./bearer";
-import { hashToken } from "../tokens";
+import { generateToken, hashToken } from "../tokens";
 import { findSession, issueSignInSession, nextCredentialsVersion } from "./sessions";
 import { deleteUserSessions } from "./user-sessions";
 
@@ -184,6 +186,23 @@ describeEachDatabase("bearer sessions", ({ handle }) => {
     const c = await appToken(db(), user);
     await signOutEverywhere(db(), user.id, { adminId: user.id, ip: null, userAgent: null });
     expect(await authenticateRequest(db(), bearer(c.accessToken))).toEqual({ ok: false, code: "INVALID_TOKEN" });
+  });
+
+  it('ends with "This wasn\'t me" and with an operator ending every session', async () => {
+    const user = await createUser(db());
+    const a = await appToken(db(), user);
+    const report = generateToken();
+    await db()
+      .insert(passwordChangeReportTokens)
+      .values({ userId: user.id, tokenHash: report.hash, expiresAt: new Date(Date.now() + 3_600_000) });
+    const reported = await reportPasswordChange(db(), report.token, { ip: null, userAgent: null }, () => {});
+    expect(reported.ok).toBe(true);
+    expect(await authenticateRequest(db(), bearer(a.accessToken))).toEqual({ ok: false, code: "INVALID_TOKEN" });
+
+    const other = await createUser(db());
+    const b = await appToken(db(), other);
+    await endAllSessions(db(), { via: "script", operator: "test", host: "test" });
+    expect(await authenticateRequest(db(), bearer(b.accessToken))).toEqual({ ok: false, code: "INVALID_TOKEN" });
   });
 
   it("turning two-factor on ends a password-only app session and keeps one that passed a second factor", async () => {
