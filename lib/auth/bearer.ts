@@ -3,14 +3,7 @@ import { and, eq, inArray } from "drizzle-orm";
 import type { Database, Transaction } from "@/db/client";
 import { sessions, users } from "@/db/schema";
 import { hashToken, isWellFormedToken } from "../tokens";
-import {
-  isLive,
-  issueSignInSession,
-  renewSession,
-  SESSION_RENEW_AFTER_SECONDS,
-  sessionMaxAgeSeconds,
-  touchLastSeen,
-} from "./sessions";
+import { isLive, issueSignInSession, renewSession, SESSION_RENEW_AFTER_SECONDS, sessionMaxAgeSeconds, touchLastSeen } from "./sessions";
 
 // Bearer tokens (RFC 6750) for apps and command-line tools. A token is a session row like a
 // browser's cookie (256 random bits, only the SHA-256 stored, the credentials version of its
