@@ -42,7 +42,7 @@ function unavailable(request: NextRequest, requestHeaders: Headers, security: Re
 
 /** A password check: the sign-in form's post and Auth.js's credentials callback. */
 const isSignIn = (request: NextRequest) =>
-  request.method === "POST" && ["/login", "/api/auth/callback/credentials"].includes(request.nextUrl.pathname);
+  request.method === "POST" && ["/login", "/api/auth/callback/credentials", "/api/v1/auth/sign-in"].includes(request.nextUrl.pathname);
 
 // Turned away while the argon2 queue is full: a second, as long as a few queued runs take.
 const BUSY_RETRY_AFTER_SECONDS = 1;

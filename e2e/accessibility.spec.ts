@@ -93,6 +93,19 @@ test.describe("accessibility (axe: no serious or critical violation)", () => {
     await expectNoSeriousViolations(page);
   });
 
+  test("/account/sessions with an app's session beside the browser's", async ({ page, request, createUser }) => {
+    const user = await createUser();
+    await signIn(page, user);
+    const answer = await request.post("/api/v1/auth/sign-in", {
+      data: { email: user.email, password: user.password, client_name: "Rekey CLI on build-box" },
+    });
+    expect(answer.status()).toBe(200);
+    await page.goto("/account/sessions");
+    await expect(page.getByTestId("session-row")).toHaveCount(2);
+    await expect(page.getByTestId("session-kind")).toContainText("App");
+    await expectNoSeriousViolations(page);
+  });
+
   test("the reset form can be completed with the keyboard alone", async ({ page, createUser, mailbox }) => {
     const user = await createUser();
     await page.goto("/forgot-password");

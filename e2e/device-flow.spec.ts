@@ -115,6 +115,10 @@ test.describe("device authorization", () => {
     const sessions = await db`select kind, client_name from sessions where session_token_hash = ${sha256(token.access_token)}
       and expires_at > now() and credentials_version = (select credentials_version from users where id = ${user.id})`;
     expect(sessions).toEqual([{ kind: "device", client_name: "rekey-cli on e2e-box" }]);
+    // The token works as a bearer token on the API, and says who it is.
+    const me = await request.get("/api/v1/me", { headers: { authorization: `Bearer ${token.access_token}` } });
+    expect(me.status()).toBe(200);
+    expect(await me.json()).toMatchObject({ id: user.id, email: user.email });
 
     // Never again for that code: not by polling, not by typing the user code once more.
     await expectOAuthError(await poll(request, codes.device_code), "invalid_grant");
@@ -126,7 +130,7 @@ test.describe("device authorization", () => {
     await expect(page.getByText("That code has already been approved or denied.")).toBeVisible();
 
     await page.goto("/account/sessions");
-    await expect(page.getByTestId("session-row").filter({ hasText: "rekey-cli on e2e-box (device sign-in)" })).toHaveCount(1);
+    await expect(page.getByTestId("session-row").filter({ hasText: "rekey-cli on e2e-box (command-line tool)" })).toHaveCount(1);
     // A tool signed in is a new device: the owner is told, after the browser's own first sign-in.
     const notice = await mailbox.waitFor(user.email, /^New sign-in to your Rekey account$/, 2);
     expect(notice.text).toMatch(/\/wasnt-me\/[A-Za-z0-9_-]{43}/);

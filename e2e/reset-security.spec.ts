@@ -1,7 +1,7 @@
 import { readFile } from "node:fs/promises";
 import type { Page } from "@playwright/test";
 import { actionFormFields, multipart, postWithForgedHost } from "./support/forms";
-import { expect, test, uniqueEmail } from "./support/fixtures";
+import { expect, test, uniqueEmail, uniqueIp } from "./support/fixtures";
 import { E2E } from "./support/settings";
 
 const NEW_PASSWORD = "Fresh-Start-2026!";
@@ -157,8 +157,22 @@ test.describe("reset links under attack and inspection", () => {
     expect(await mailbox.messages(user.email)).toEqual([]);
   });
 
-  test("after a full flow the raw token is in no database table and no server log line", async ({ page, createUser, mailbox, db }) => {
+  test("after a full flow the raw token, and an app's bearer token, are in no database table and no server log line", async ({
+    page,
+    request,
+    createUser,
+    mailbox,
+    db,
+  }) => {
     const user = await createUser();
+    // An app signed in over the API before the reset, and used its token once.
+    const signedIn = await request.post("/api/v1/auth/sign-in", {
+      data: { email: user.email, password: user.password, client_name: "scan test" },
+      headers: { "x-forwarded-for": uniqueIp() },
+    });
+    expect(signedIn.status()).toBe(200);
+    const bearer = ((await signedIn.json()) as { access_token: string }).access_token;
+    expect((await request.get("/api/v1/me", { headers: { authorization: `Bearer ${bearer}` } })).status()).toBe(200);
     await requestReset(page, user.email);
     const link = await mailbox.resetLink(user.email);
     const token = link.split("/").at(-1)!;
@@ -173,10 +187,14 @@ test.describe("reset links under attack and inspection", () => {
     for (const { table_name } of tables) {
       const rows = await db.unsafe(`select * from "${table_name}"`);
       expect(JSON.stringify(rows), `table ${table_name}`).not.toContain(token);
+      expect(JSON.stringify(rows), `table ${table_name}`).not.toContain(bearer);
     }
     const log = await readFile(E2E.serverLog, "utf8");
     expect(log.length).toBeGreaterThan(0);
     expect(log).toContain("password_reset.completed");
     expect(log).not.toContain(token);
+    expect(log).not.toContain(bearer);
+    // And the reset ended the app's session.
+    expect((await request.get("/api/v1/me", { headers: { authorization: `Bearer ${bearer}` } })).status()).toBe(401);
   });
 });

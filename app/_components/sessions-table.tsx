@@ -50,6 +50,17 @@ function IpAddress({ ip }: { ip: string | null }) {
   );
 }
 
+const KIND_LABELS = { app: "App", device: "Command-line tool" } as const;
+
+/**
+ * What a session is, in a few words: a browser by its user agent ("Chrome on Windows"), an app
+ * or command-line tool by the name it gave itself ("Rekey CLI (app)").
+ */
+export function describeSession(session: Pick<UserSession, "kind" | "clientName" | "userAgent">): string {
+  if (session.kind === "browser") return describeUserAgent(session.userAgent);
+  return `${session.clientName ?? "Unnamed client"} (${KIND_LABELS[session.kind].toLowerCase()})`;
+}
+
 /** Whether the sign-in that made this session passed a second factor. */
 function SecondFactor({ session }: { session: UserSession }) {
   return session.secondFactorAt ? (
@@ -84,7 +95,7 @@ export function SessionsTable({
         </caption>
         <thead>
           <tr>
-            <th scope="col">Browser and system</th>
+            <th scope="col">Browser or app</th>
             <th scope="col">IP address</th>
             <th scope="col">Signed in</th>
             <th scope="col">Second factor</th>
@@ -98,15 +109,17 @@ export function SessionsTable({
         </thead>
         <tbody>
           {sessions.map((session) => {
-            // An app or a command-line tool is named by itself, not by its HTTP library's user agent.
-            const device = session.clientName
-              ? `${session.clientName} (${session.kind === "device" ? "device sign-in" : "app"})`
-              : describeUserAgent(session.userAgent);
+            const device = describeSession(session);
             const current = session.id === currentId;
             return (
               <tr key={session.id} data-testid="session-row" data-current={current}>
                 <th scope="row">
                   <span className={styles.device}>{device}</span>
+                  {session.kind !== "browser" ? (
+                    <span className={styles.client} data-testid="session-kind">
+                      {KIND_LABELS[session.kind]} · {describeUserAgent(session.userAgent)}
+                    </span>
+                  ) : null}
                   {current ? <span className={styles.badge}>This device</span> : null}
                 </th>
                 <td>

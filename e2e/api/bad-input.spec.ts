@@ -2,7 +2,7 @@ import type { APIRequestContext } from "@playwright/test";
 import { rawRequest } from "../support/forms";
 import { STRONG_PASSWORD, expect, signIn, test, uniqueEmail, uniqueIp } from "../support/fixtures";
 import { E2E } from "../support/settings";
-import { MAX_BODY_BYTES, PATHS, call, errorCode, errorFields, expectContract, type ApiResult } from "./support/api";
+import { MAX_BODY_BYTES, PATHS, bearerTokenFor, call, errorCode, errorFields, expectContract, type ApiResult } from "./support/api";
 
 type Expected = { status: number; code?: string; fields?: string[]; body?: unknown };
 
@@ -22,9 +22,13 @@ interface Endpoint {
   /** A well-formed body, and what it gets: it reaches the service and has no lasting effect. */
   valid: () => Record<string, unknown>;
   reachesService: Expected;
-  /** Per field: what a well-formed but refused value, a huge one and a unicode one get. */
-  fields: Record<string, { unicode: [unknown, Expected] }>;
+  /** Per field: what a unicode value gets, and what its absence gets when not 400 (a field one of two may carry). */
+  fields: Record<string, { unicode: [unknown, Expected]; missing?: Expected }>;
+  /** Authenticated by the session cookie of a browser sign-in, or by a bearer token from the API's sign-in. */
   signedIn?: boolean;
+  bearer?: boolean;
+  /** Rows for optional fields, which valid() leaves out. */
+  extra?: () => Row[];
 }
 
 const invalidJson: Expected = { status: 400, code: "invalid_json" };
@@ -35,6 +39,18 @@ const wrongType = (field: string): Expected => ({ status: 400, code: "validation
 const refused = (field: string): Expected => ({ status: 422, code: "validation_error", fields: [field] });
 const FRESH_PASSWORD = "Fresh-Start-2026!";
 const UNKNOWN_TOKEN = "A".repeat(43);
+
+const CHANGE_PASSWORD: Endpoint = {
+  path: PATHS.change,
+  // The right current password and the same one as new: refused by the service, changes nothing
+  // and does not count against the wrong-password limit.
+  valid: () => ({ current_password: STRONG_PASSWORD, new_password: STRONG_PASSWORD }),
+  reachesService: { status: 422, code: "validation_error", fields: ["new_password"] },
+  fields: {
+    current_password: { unicode: ["Пароль-неверный-7", { status: 422, code: "invalid_current_password", fields: ["current_password"] }] },
+    new_password: { unicode: ["пароль", refused("new_password")] },
+  },
+};
 
 const ENDPOINTS: Record<string, Endpoint> = {
   "forgot-password": {
@@ -59,17 +75,81 @@ const ENDPOINTS: Record<string, Endpoint> = {
       new_password: { unicode: ["Pässwörd-Ünïcode-9", { status: 400, code: "invalid_token" }] },
     },
   },
-  "change-password": {
-    path: PATHS.change,
-    // The right current password and the same one as new: refused by the service, changes nothing
-    // and does not count against the wrong-password limit.
-    valid: () => ({ current_password: STRONG_PASSWORD, new_password: STRONG_PASSWORD }),
-    reachesService: { status: 422, code: "validation_error", fields: ["new_password"] },
+  "change-password": { ...CHANGE_PASSWORD, signedIn: true },
+  "change-password (bearer)": { ...CHANGE_PASSWORD, bearer: true },
+  "sign-in": {
+    path: PATHS.signIn,
+    // An address without an account: the service answers as for a wrong password.
+    valid: () => ({ email: uniqueEmail("bad-input"), password: "Wrong-Pass-2026!" }),
+    reachesService: { status: 401, code: "invalid_credentials" },
     fields: {
-      current_password: { unicode: ["Пароль-неверный-7", { status: 422, code: "invalid_current_password", fields: ["current_password"] }] },
-      new_password: { unicode: ["пароль", refused("new_password")] },
+      email: { unicode: ["ünïcödé@exämple.com", refused("email")] },
+      password: { unicode: ["Pässwörd-Ünïcode-9", { status: 401, code: "invalid_credentials" }] },
     },
-    signedIn: true,
+    extra: () => [
+      {
+        name: "client_name a number",
+        json: { email: uniqueEmail("bad-input"), password: "x", client_name: 7 },
+        expected: wrongType("client_name"),
+      },
+      {
+        name: "client_name 10,000 characters",
+        json: { email: uniqueEmail("bad-input"), password: "x", client_name: "n".repeat(10_000) },
+        expected: refused("client_name"),
+      },
+      {
+        name: "client_name with control characters and emoji (stored cleaned)",
+        json: { email: uniqueEmail("bad-input"), password: "x", client_name: "CLI\u0000\u001b[31m🔑" },
+        expected: { status: 401, code: "invalid_credentials" },
+      },
+      {
+        name: "device_token an object",
+        json: { email: uniqueEmail("bad-input"), password: "x", device_token: {} },
+        expected: wrongType("device_token"),
+      },
+      {
+        name: "device_token garbage (counts for nothing)",
+        json: { email: uniqueEmail("bad-input"), password: "x", device_token: "d1.forged.~~~" + "x".repeat(3000) },
+        expected: { status: 401, code: "invalid_credentials" },
+      },
+    ],
+  },
+  "sign-in second factor": {
+    path: PATHS.signInSecondFactor,
+    valid: () => ({ challenge: UNKNOWN_TOKEN, otp: "123456" }),
+    reachesService: { status: 401, code: "invalid_challenge" },
+    fields: {
+      challenge: { unicode: ["ключ-".repeat(8), { status: 401, code: "invalid_challenge" }] },
+      // Without otp the body must carry recovery_code: a refused combination, not a wrong type.
+      otp: { unicode: ["١٢٣٤٥٦", refused("otp")], missing: refused("otp") },
+    },
+    extra: () => [
+      {
+        name: "recovery_code instead of otp",
+        json: { challenge: UNKNOWN_TOKEN, recovery_code: "abcd-efgh" },
+        expected: { status: 401, code: "invalid_challenge" },
+      },
+      { name: "recovery_code a number", json: { challenge: UNKNOWN_TOKEN, recovery_code: 5 }, expected: wrongType("recovery_code") },
+      { name: "recovery_code empty", json: { challenge: UNKNOWN_TOKEN, recovery_code: "" }, expected: refused("recovery_code") },
+    ],
+  },
+  register: {
+    path: PATHS.register,
+    valid: () => ({ email: uniqueEmail("bad-input-register"), password: FRESH_PASSWORD }),
+    reachesService: { status: 202, body: { message: "Check your email to finish creating your account." } },
+    fields: {
+      email: { unicode: ["ünïcödé@exämple.com", refused("email")] },
+      password: {
+        unicode: ["Pässwörd-Ünïcode-9", { status: 202, body: { message: "Check your email to finish creating your account." } }],
+      },
+    },
+    extra: () => [
+      {
+        name: "a common password",
+        json: { email: uniqueEmail("bad-input-register"), password: "P@ssw0rd" },
+        expected: refused("password"),
+      },
+    ],
   },
 };
 
@@ -98,7 +178,11 @@ function rowsFor(endpoint: Endpoint): Row[] {
     { name: "the valid body inside an array", json: [valid()], expected: notAnObject },
     { name: "a JSON string", json: "hello", expected: notAnObject },
     { name: "a JSON number", json: 42, expected: notAnObject },
-    { name: "an empty object", json: {}, expected: { status: 400, code: "validation_error", fields: all } },
+    {
+      name: "an empty object",
+      json: {},
+      expected: { status: 400, code: "validation_error", fields: all.filter((f) => !endpoint.fields[f]!.missing) },
+    },
     { name: "Content-Type text/plain", raw: JSON.stringify(valid()), contentType: "text/plain", expected: unsupported },
     {
       name: "a form post",
@@ -165,7 +249,7 @@ function rowsFor(endpoint: Endpoint): Row[] {
   for (const field of all) {
     const [unicode, unicodeExpected] = endpoint.fields[field]!.unicode;
     rows.push(
-      { name: `${field} missing`, json: omit(valid(), field), expected: wrongType(field) },
+      { name: `${field} missing`, json: omit(valid(), field), expected: endpoint.fields[field]!.missing ?? wrongType(field) },
       { name: `${field} null`, json: { ...valid(), [field]: null }, expected: wrongType(field) },
       { name: `${field} a number`, json: { ...valid(), [field]: 12345 }, expected: wrongType(field) },
       { name: `${field} a boolean`, json: { ...valid(), [field]: true }, expected: wrongType(field) },
@@ -176,7 +260,7 @@ function rowsFor(endpoint: Endpoint): Row[] {
       { name: `${field} in unicode`, json: { ...valid(), [field]: unicode }, expected: unicodeExpected },
     );
   }
-  return rows;
+  return [...rows, ...(endpoint.extra?.() ?? [])];
 }
 
 function omit(body: Record<string, unknown>, field: string): Record<string, unknown> {
@@ -185,26 +269,17 @@ function omit(body: Record<string, unknown>, field: string): Record<string, unkn
   return copy;
 }
 
-async function send(request: APIRequestContext, endpoint: Endpoint, row: Row, cookie: string | undefined): Promise<ApiResult> {
+async function send(request: APIRequestContext, endpoint: Endpoint, row: Row, credentials: Record<string, string>): Promise<ApiResult> {
   // Each request its own client address: the per-IP reset limit never masks what is tested.
   const ip = uniqueIp();
   if (row.node) {
-    const response = await rawRequest({
-      method: row.method ?? "POST",
-      path: endpoint.path,
-      headers: { host: `localhost:${E2E.appPort}`, "x-forwarded-for": ip, ...(cookie ? { cookie } : {}), ...row.node.headers },
-      body: row.node.body,
-    });
-    let body: unknown;
-    try {
-      body = JSON.parse(response.body);
-    } catch {
-      body = undefined;
-    }
-    const headers = Object.fromEntries(Object.entries(response.headers).map(([k, v]) => [k, String(v)]));
-    return { status: response.status, headers, bytes: Buffer.from(response.body), text: response.body, body };
+    return rawCall(row.method ?? "POST", endpoint.path, { "x-forwarded-for": ip, ...credentials, ...row.node.headers }, row.node.body);
   }
-  const options = { method: row.method, contentType: row.contentType, headers: { "x-forwarded-for": ip } };
+  const options = {
+    method: row.method,
+    contentType: row.contentType,
+    headers: { "x-forwarded-for": ip, ...(credentials.authorization ? { authorization: credentials.authorization } : {}) },
+  };
   return "json" in row
     ? call(request, endpoint.path, { ...options, json: row.json })
     : call(request, endpoint.path, { ...options, raw: row.raw });
@@ -226,22 +301,30 @@ async function check(result: ApiResult, endpoint: Endpoint, row: Row): Promise<v
 for (const [name, endpoint] of Object.entries(ENDPOINTS)) {
   test(`${name}: every bad input gets its 4xx and code, never a 5xx`, async ({ page, request, createUser }) => {
     let context = request;
-    let cookie: string | undefined;
+    const credentials: Record<string, string> = {};
     if (endpoint.signedIn) {
       const user = await createUser({ password: STRONG_PASSWORD });
       await signIn(page, user);
       context = page.request;
       const session = (await page.context().cookies()).find((c) => c.name === "authjs.session-token");
-      cookie = `${session?.name}=${session?.value}`;
+      credentials.cookie = `${session?.name}=${session?.value}`;
+    }
+    if (endpoint.bearer) {
+      const user = await createUser({ password: STRONG_PASSWORD });
+      credentials.authorization = `Bearer ${await bearerTokenFor(request, user)}`;
     }
     for (const row of rowsFor(endpoint)) {
-      await test.step(row.name, async () => check(await send(context, endpoint, row, cookie), endpoint, row));
+      await test.step(row.name, async () => check(await send(context, endpoint, row, credentials), endpoint, row));
     }
 
     await test.step("other methods answer 405 with Allow; OPTIONS lists the methods", async () => {
       for (const method of ["GET", "PUT", "PATCH", "DELETE", "HEAD"]) {
         const body = method === "GET" || method === "HEAD" ? {} : { json: endpoint.valid() };
-        const result = await call(context, endpoint.path, { method, ...body });
+        const result = await call(context, endpoint.path, {
+          method,
+          ...body,
+          headers: credentials.authorization ? { authorization: credentials.authorization } : {},
+        });
         expect(result.status, method).toBe(405);
         expect(result.headers.allow, method).toBe("POST, OPTIONS");
         await expectContract(result, { method: "post", path: endpoint.path }, { head: method === "HEAD" });
@@ -267,4 +350,113 @@ test("GET endpoints: other methods answer 405 with Allow, HEAD answers like GET"
     expect(head.status, `HEAD ${path}`).toBe(200);
     expect(head.text).toBe("");
   }
+});
+
+// Every endpoint a bearer token authenticates, and what it answers once authenticated.
+const BEARER_ENDPOINTS = [
+  { method: "POST", path: PATHS.signOut, documented: { method: "post", path: PATHS.signOut } },
+  { method: "GET", path: PATHS.me, documented: { method: "get", path: PATHS.me } },
+  { method: "GET", path: PATHS.sessions, documented: { method: "get", path: PATHS.sessions } },
+  {
+    method: "DELETE",
+    path: PATHS.session.replace("{id}", "00000000-0000-4000-8000-000000000000"),
+    documented: { method: "delete", path: PATHS.session },
+  },
+] as const;
+
+const BAD_AUTHORIZATION: [string, string | string[]][] = [
+  ["the scheme alone", "Bearer"],
+  ["the scheme and a space", "Bearer "],
+  ["the scheme and many spaces", `Bearer ${" ".repeat(64)}`],
+  ["10 kB of garbage", `Bearer ${"#%&".repeat(3400)}`],
+  ["an unknown token", `Bearer ${UNKNOWN_TOKEN}`],
+  ["a token one character short", `Bearer ${UNKNOWN_TOKEN.slice(1)}`],
+  ["Basic credentials", `Basic ${Buffer.from("a:b").toString("base64")}`],
+  ["two Authorization headers", [`Bearer ${UNKNOWN_TOKEN}`, `Bearer ${UNKNOWN_TOKEN}`]],
+  ["bytes that are not UTF-8", `Bearer \u00ff\u00fe${"A".repeat(41)}`],
+];
+
+/** A request through Node's http client: exactly these headers (repeated ones too) and body. */
+async function rawCall(method: string, path: string, headers: Record<string, string | string[]>, body?: string): Promise<ApiResult> {
+  const response = await rawRequest({
+    method,
+    path,
+    headers: { host: `localhost:${E2E.appPort}`, "x-forwarded-for": uniqueIp(), ...headers } as Record<string, string>,
+    body,
+  });
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(response.body);
+  } catch {
+    parsed = undefined;
+  }
+  const flat = Object.fromEntries(Object.entries(response.headers).map(([k, v]) => [k, String(v)]));
+  return { status: response.status, headers: flat, bytes: Buffer.from(response.body), text: response.body, body: parsed };
+}
+
+test("bearer endpoints: every bad Authorization header is 401 invalid_token with WWW-Authenticate, never a 5xx", async ({
+  page,
+  createUser,
+}) => {
+  const user = await createUser({ password: STRONG_PASSWORD });
+  await signIn(page, user);
+  const session = (await page.context().cookies()).find((c) => c.name === "authjs.session-token");
+  const cookie = `${session?.name}=${session?.value}`;
+  for (const endpoint of BEARER_ENDPOINTS) {
+    await test.step(`${endpoint.method} ${endpoint.path}: no credentials`, async () => {
+      const result = await rawCall(endpoint.method, endpoint.path, {});
+      expect(result.status).toBe(401);
+      expect(errorCode(result)).toBe("invalid_token");
+      // RFC 6750 3.1: no error code when the request carried no credentials.
+      expect(result.headers["www-authenticate"]).toBe('Bearer realm="rekey"');
+      await expectContract(result, endpoint.documented);
+    });
+    await test.step(`${endpoint.method} ${endpoint.path}: a session cookie alone does not authenticate here`, async () => {
+      const result = await rawCall(endpoint.method, endpoint.path, { cookie });
+      expect(result.status).toBe(401);
+      expect(result.headers["www-authenticate"]).toBe('Bearer realm="rekey"');
+    });
+    for (const [name, value] of BAD_AUTHORIZATION) {
+      await test.step(`${endpoint.method} ${endpoint.path}: ${name}`, async () => {
+        const result = await rawCall(endpoint.method, endpoint.path, { authorization: value as string });
+        expect(result.status, result.text).toBe(401);
+        expect(errorCode(result)).toBe("invalid_token");
+        expect(result.headers["www-authenticate"]).toBe('Bearer realm="rekey", error="invalid_token"');
+        await expectContract(result, endpoint.documented);
+      });
+    }
+    await test.step(`${endpoint.method} ${endpoint.path}: a bad bearer token with a good cookie: the bearer wins`, async () => {
+      const result = await rawCall(endpoint.method, endpoint.path, { authorization: `Bearer ${UNKNOWN_TOKEN}`, cookie });
+      expect(result.status).toBe(401);
+      expect(errorCode(result)).toBe("invalid_token");
+    });
+  }
+  await test.step("change-password: a bad bearer token with a good cookie: the bearer wins", async () => {
+    const result = await rawCall("POST", PATHS.change, {
+      authorization: `Bearer ${UNKNOWN_TOKEN}`,
+      cookie,
+      "content-type": "application/json",
+    });
+    expect(result.status).toBe(401);
+    expect(errorCode(result)).toBe("invalid_token");
+    await expectContract(result, { method: "post", path: PATHS.change });
+  });
+});
+
+test("DELETE /api/v1/sessions/{id}: a malformed, unknown or another account's id is 404 not_found", async ({ request, createUser }) => {
+  const owner = await createUser({ password: STRONG_PASSWORD });
+  const other = await createUser({ password: STRONG_PASSWORD });
+  const token = await bearerTokenFor(request, owner);
+  await bearerTokenFor(request, other);
+  const otherToken = await bearerTokenFor(request, other);
+  const list = await call(request, PATHS.sessions, { method: "GET", headers: { authorization: `Bearer ${otherToken}` } });
+  const otherId = (list.body as { sessions: { id: string }[] }).sessions[0]!.id;
+  for (const id of ["not-a-uuid", "%00", "x".repeat(5000), "00000000-0000-4000-8000-000000000000", otherId, "..%2F..%2Fme"]) {
+    const result = await call(request, `/api/v1/sessions/${id}`, { method: "DELETE", headers: { authorization: `Bearer ${token}` } });
+    expect(result.status, `${id.slice(0, 40)}: ${result.text.slice(0, 200)}`).toBe(404);
+    expect(errorCode(result)).toBe("not_found");
+    await expectContract(result, { method: "delete", path: PATHS.session });
+  }
+  // The other account's session is untouched.
+  expect((await call(request, PATHS.me, { method: "GET", headers: { authorization: `Bearer ${otherToken}` } })).status).toBe(200);
 });

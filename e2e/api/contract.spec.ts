@@ -36,6 +36,13 @@ const DOCUMENTED = {
   },
   [PATHS.deviceCode]: { method: "post", required: ["client_name"], statuses: [200, 400, 405, 413, 415, 429, 500, 503] },
   [PATHS.deviceToken]: { method: "post", required: ["device_code"], statuses: [200, 400, 405, 413, 415, 500, 503] },
+  [PATHS.signIn]: { method: "post", required: ["email", "password"], statuses: [200, 400, 401, 405, 413, 415, 422, 429, 500, 503] },
+  [PATHS.signInSecondFactor]: { method: "post", required: ["challenge"], statuses: [200, 400, 401, 405, 413, 415, 422, 429, 500, 503] },
+  [PATHS.signOut]: { method: "post", required: null, statuses: [204, 401, 405, 500, 503] },
+  [PATHS.register]: { method: "post", required: ["email", "password"], statuses: [202, 400, 405, 413, 415, 422, 429, 500, 503] },
+  [PATHS.me]: { method: "get", required: null, statuses: [200, 401, 405, 500, 503] },
+  [PATHS.sessions]: { method: "get", required: null, statuses: [200, 401, 405, 500, 503] },
+  [PATHS.session]: { method: "delete", required: null, statuses: [204, 401, 404, 405, 500, 503] },
   [PATHS.health]: { method: "get", required: null, statuses: [200, 405, 500, 503] },
   [PATHS.openapi]: { method: "get", required: null, statuses: [200, 405, 500] },
 } as const;

@@ -101,6 +101,23 @@ test.describe("random bodies never produce a 5xx, and every answer matches the d
     expect(statuses.get(422) ?? 0).toBeGreaterThan(0);
   });
 
+  test("sign-in", async ({ request }) => {
+    // Random bodies rarely hold a well-formed address and password together; the bad-input
+    // table's rows reach the service on purpose.
+    const statuses = await fuzz(request, PATHS.signIn, ["email", "password", "client_name", "device_token"]);
+    expect(statuses.get(400) ?? 0).toBeGreaterThan(0);
+  });
+
+  test("sign-in second factor", async ({ request }) => {
+    const statuses = await fuzz(request, PATHS.signInSecondFactor, ["challenge", "otp", "recovery_code", "client_name", "device_token"]);
+    expect(statuses.get(400) ?? 0).toBeGreaterThan(0);
+  });
+
+  test("register", async ({ request }) => {
+    const statuses = await fuzz(request, PATHS.register, ["email", "password"]);
+    expect(statuses.get(422) ?? 0).toBeGreaterThan(0);
+  });
+
   test("change-password, signed in", async ({ page, createUser }) => {
     const user = await createUser();
     await signIn(page, user);

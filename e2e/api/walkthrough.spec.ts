@@ -7,7 +7,7 @@ import { STRONG_PASSWORD, expect, signIn, test, uniqueEmail } from "../support/f
 import { startOwnServer } from "./support/own-server";
 
 /** The outbox transport's messages: one JSON file each. */
-async function readOutbox(dir: string): Promise<{ to: string; subject: string }[]> {
+async function readOutbox(dir: string): Promise<{ to: string; subject: string; text: string }[]> {
   const names = await readdir(dir).catch(() => [] as string[]);
   return Promise.all(names.filter((n) => n.endsWith(".json")).map(async (n) => JSON.parse(await readFile(path.join(dir, n), "utf8"))));
 }
@@ -93,6 +93,30 @@ test("the API section's curl walkthrough runs as written, and the new password s
       )
       .toBe(true);
 
+    // An app signed in with the old password before the reset: the account is confirmed first
+    // (its emailed link, with the password), as a person would before using an app.
+    const verification = (await readOutbox(path.join(dataDir, "outbox"))).find(
+      (m) => m.to === user.email && /confirm your email/i.test(m.subject),
+    );
+    const verifyPath = verification?.text.match(/\/verify-email\/[\w-]{43}/)?.[0];
+    expect(verifyPath).toBeTruthy();
+    const confirming = await browser.newContext({ baseURL: server.url });
+    const confirmPage = await confirming.newPage();
+    await confirmPage.goto(verifyPath!);
+    await confirmPage.getByLabel("Password").fill(user.password);
+    await confirmPage.getByRole("button", { name: "Confirm email address" }).click();
+    await expect(confirmPage).toHaveURL(/verified=1/);
+    await confirming.close();
+    const before = await fetch(`${server.url}/api/v1/auth/sign-in`, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ email: user.email, password: user.password, client_name: "before the reset" }),
+    });
+    expect(before.status).toBe(200);
+    const oldToken = ((await before.json()) as { access_token: string }).access_token;
+    const me = (token: string) => fetch(`${server.url}/api/v1/me`, { headers: { authorization: `Bearer ${token}` } });
+    expect((await me(oldToken)).status).toBe(200);
+
     const run = await runBash(blocks[0] ?? "", {
       BASE: server.url,
       OUTBOX: path.join(dataDir, "outbox"),
@@ -105,6 +129,14 @@ test("the API section's curl walkthrough runs as written, and the new password s
     expect(run.output).toContain('"valid":true');
     expect(run.output).toContain('"second_factor_required":false');
     expect(run.output).toContain('{"valid":false,"reason":"used"}');
+    expect(run.output).toContain('"email_verified":true');
+    expect(run.output).toMatch(/^204$/m);
+
+    // The token taken with the old password died with the reset.
+    const after = await me(oldToken);
+    expect(after.status).toBe(401);
+    expect(after.headers.get("www-authenticate")).toBe('Bearer realm="rekey", error="invalid_token"');
+    expect(((await after.json()) as { error: { code: string } }).error.code).toBe("invalid_token");
 
     const signedIn = await browser.newContext({ baseURL: server.url });
     await signIn(await signedIn.newPage(), { email: user.email, password: newPassword });

@@ -32,7 +32,14 @@ export type ChangePasswordResult =
  */
 export async function changePassword(
   db: Database,
-  input: { userId: string; currentPassword: string; newPassword: string; currentSessionId?: string } & RequestContext,
+  input: {
+    userId: string;
+    currentPassword: string;
+    newPassword: string;
+    currentSessionId?: string;
+    /** How the caller's fresh session is carried (an app's bearer token keeps its kind and name); a browser's cookie unless given. */
+    carrier?: { kind: "browser" | "app" | "device"; clientName: string | null };
+  } & RequestContext,
   schedule: Schedule,
 ): Promise<ChangePasswordResult> {
   // Counted before the guess is checked (one atomic upsert), so parallel guesses cannot all be
@@ -78,7 +85,7 @@ export async function changePassword(
       schedule,
     );
     if (!changed) return null;
-    // This browser stays signed in, on the new credentials.
+    // This browser (or app) stays signed in, on the new credentials.
     const session = await createSession(tx, {
       userId: user.id,
       credentialsVersion: changed.credentialsVersion,
@@ -86,6 +93,7 @@ export async function changePassword(
       userAgent: input.userAgent,
       secondFactor: secondFactorAt !== null,
       secondFactorAt,
+      ...input.carrier,
     });
     if (!session) throw new Error("the new credentials changed inside their own transaction");
     return { session };

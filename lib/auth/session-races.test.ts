@@ -9,6 +9,7 @@ import { expect, it } from "vitest";
 import type { Database } from "@/db/client";
 import { auditEvents, passwordChangeReportTokens, passwordResetTokens, sessions } from "@/db/schema";
 import { describeEachDatabase } from "@/test-support/databases";
+import { signInsRacing } from "@/test-support/races";
 import { createUser, uniqueEmail } from "@/test-support/users";
 import { changePassword } from "../accounts/change-password";
 import { reportPasswordChange } from "../recovery/wasnt-me";
@@ -153,27 +154,14 @@ describeEachDatabase("sessions raced against credential changes", ({ handle, dri
         for (let round = 0; round < 4; round++) {
           const user = await confirmedUser(db());
           const commit = await prepare(db(), operation, user);
-          const tokens: string[] = [];
-          let running = true;
-          const loop = async () => {
-            while (running) {
+          const tokens = await signInsRacing({
+            signIn: async () => {
               const checked = await checkOldPassword(db(), user.email);
-              if (!checked) continue;
-              const stored = await storeSession(db(), checked);
-              if (stored) tokens.push(stored.sessionToken);
-            }
-          };
-          const loops = Array.from({ length: 6 }, loop);
-          // Let the loops fill the pipeline, so that sign-ins are in flight when it commits:
-          // wait for a few stored sessions rather than a fixed time, which a slow or loaded
-          // machine may spend without storing any.
-          const waitUntil = Date.now() + 20_000;
-          while (tokens.length < 3 && Date.now() < waitUntil) await new Promise((r) => setTimeout(r, 5));
-          await commit();
-          await new Promise((r) => setTimeout(r, 60));
-          running = false;
-          await Promise.all(loops);
-
+              if (!checked) return null;
+              return (await storeSession(db(), checked))?.sessionToken ?? null;
+            },
+            change: commit,
+          });
           issued += tokens.length;
           const alive = [];
           for (const token of tokens) if (await findSession(db(), token)) alive.push(token);

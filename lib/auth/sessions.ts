@@ -159,12 +159,17 @@ async function storeSignInSession(
     await audit(db, { event: "user.sign_in_failed", ...context, details: { reason: "credentials_changed" } });
     return null;
   }
-  await audit(db, { event: "user.signed_in", ...context, ...(grant.secondFactor ? { details: { second_factor: true } } : {}) });
+  const details = {
+    ...(grant.secondFactor ? { second_factor: true } : {}),
+    ...(grant.kind && grant.kind !== "browser" ? { kind: grant.kind } : {}),
+  };
+  await audit(db, { event: "user.signed_in", ...context, ...(Object.keys(details).length > 0 ? { details } : {}) });
   return { sessionToken: created.sessionToken, expires: created.expires };
 }
 
 /**
- * The live session and its user for a raw cookie token, or null. Touches `last_seen_at` when
+ * The live browser session and its user for a raw cookie token, or null (an app's or device
+ * flow's token works only as a bearer token, lib/auth/bearer.ts). Touches `last_seen_at` when
  * it is older than LAST_SEEN_RESOLUTION_MS.
  */
 export async function findSession(
@@ -184,18 +189,22 @@ export async function findSession(
     })
     .from(sessions)
     .innerJoin(users, eq(users.id, sessions.userId))
-    .where(and(eq(sessions.sessionToken, tokenHash), isLive()));
+    .where(and(eq(sessions.sessionToken, tokenHash), eq(sessions.kind, "browser"), isLive()));
   if (!row) return null;
-  if (Date.now() - row.lastSeenAt.getTime() > LAST_SEEN_RESOLUTION_MS) {
-    await db
-      .update(sessions)
-      .set({ lastSeenAt: sql`now()` })
-      .where(eq(sessions.sessionToken, tokenHash));
-  }
+  await touchLastSeen(db, tokenHash, row.lastSeenAt);
   return {
     session: { id: row.id, sessionToken, userId: row.userId, expires: row.expires },
     user: { id: row.userId, email: row.email, name: row.name, emailVerified: row.emailVerified },
   };
+}
+
+/** Writes `last_seen_at` of the session with this token hash when it is older than LAST_SEEN_RESOLUTION_MS. */
+export async function touchLastSeen(db: Database, tokenHash: string, lastSeenAt: Date): Promise<void> {
+  if (Date.now() - lastSeenAt.getTime() <= LAST_SEEN_RESOLUTION_MS) return;
+  await db
+    .update(sessions)
+    .set({ lastSeenAt: sql`now()` })
+    .where(eq(sessions.sessionToken, tokenHash));
 }
 
 /**

@@ -5,6 +5,32 @@ import { sessions, users } from "@/db/schema";
 import { audit } from "../audit";
 import { isLive } from "./sessions";
 
+/** What the account API tells about its owner. */
+export interface AccountSummary {
+  id: string;
+  email: string;
+  emailVerified: boolean;
+  twoFactorEnabled: boolean;
+  createdAt: Date;
+}
+
+/** The account `userId` as GET /api/v1/me shows it, or null when it is gone. */
+export async function accountSummary(db: Database, userId: string): Promise<AccountSummary | null> {
+  const [row] = await db
+    .select({
+      id: users.id,
+      email: users.email,
+      emailVerified: users.emailVerified,
+      twoFactorEnabledAt: users.twoFactorEnabledAt,
+      createdAt: users.createdAt,
+    })
+    .from(users)
+    .where(eq(users.id, userId));
+  if (!row) return null;
+  const { twoFactorEnabledAt, emailVerified, ...rest } = row;
+  return { ...rest, emailVerified: emailVerified !== null, twoFactorEnabled: twoFactorEnabledAt !== null };
+}
+
 /** Ends every session of a user, or every one but `exceptSessionId`; returns how many ended. */
 export async function deleteUserSessions(
   db: Database | Transaction,
@@ -35,7 +61,7 @@ export interface UserSession {
   secondFactorAt: Date | null;
   /** How its token is carried: a browser's cookie, an app's or a device flow's bearer token. */
   kind: "browser" | "app" | "device";
-  /** The app's or tool's own name; null for a browser. */
+  /** The name an app or command-line tool gave itself; null for a browser. */
   clientName: string | null;
 }
 

@@ -8,7 +8,7 @@ import type { Schedule } from "../jobs/definition";
 import { consumeRateLimit, type RateLimit } from "../rate-limit";
 import { hashToken, isWellFormedToken } from "../tokens";
 import { generateDeviceCode, generateUserCode, hashUserCode } from "./codes";
-import { issueDeviceSession, type IssuedDeviceSession } from "./session";
+import { issueBearerSession, type IssuedBearer } from "../auth/bearer";
 
 // RFC 8628 from the tool's side: ask for a pair of codes, then poll with the device code until
 // the person has decided at /device. The device code never leaves the tool and the user code
@@ -57,8 +57,7 @@ export async function requestDeviceAuthorization(db: Database, input: { clientNa
 export type DevicePollError = "authorization_pending" | "slow_down" | "access_denied" | "expired_token" | "invalid_grant";
 
 export type DevicePollResult =
-  | { ok: true; session: IssuedDeviceSession; user: { id: string; email: string } }
-  | { ok: false; error: DevicePollError; description: string };
+  { ok: true; session: IssuedBearer; user: { id: string; email: string } } | { ok: false; error: DevicePollError; description: string };
 
 const refused = (error: DevicePollError, description: string): DevicePollResult => ({ ok: false, error, description });
 
@@ -131,7 +130,9 @@ async function issueApprovedDevice(db: Database, hash: string, context: RequestC
       .from(users)
       .where(eq(users.id, claimed.userId));
     const session = user
-      ? await issueDeviceSession(tx, {
+      ? // In the claim's transaction (a Transaction is a Database here): the session commits with it.
+        await issueBearerSession(tx as unknown as Database, {
+          kind: "device",
           userId: claimed.userId,
           credentialsVersion: claimed.credentialsVersion,
           clientName: claimed.clientName,

@@ -42,7 +42,9 @@ export default async function SessionsPage({ searchParams }: { searchParams: Pro
     <div className="card wide stack">
       <AccountNav current="/account/sessions" />
       <h1>Sessions</h1>
-      <p className="lead">Every browser signed in to your account. Sign out of any you do not recognise, then change your password.</p>
+      <p className="lead">
+        Every browser, app and command-line tool signed in to your account. Sign out of any you do not recognise, then change your password.
+      </p>
       {notice ? (
         <FormAlert tone="success">
           <p>{notice}</p>

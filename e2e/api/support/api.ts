@@ -10,6 +10,13 @@ export const PATHS = {
   change: "/api/v1/auth/change-password",
   deviceCode: "/api/v1/auth/device/code",
   deviceToken: "/api/v1/auth/device/token",
+  signIn: "/api/v1/auth/sign-in",
+  signInSecondFactor: "/api/v1/auth/sign-in/second-factor",
+  signOut: "/api/v1/auth/sign-out",
+  register: "/api/v1/auth/register",
+  me: "/api/v1/me",
+  sessions: "/api/v1/sessions",
+  session: "/api/v1/sessions/{id}",
   health: "/api/v1/health",
   openapi: "/api/v1/openapi.json",
 } as const;
@@ -106,7 +113,7 @@ const pointer = (...segments: string[]) => segments.map((s) => `/${s.replace(/~/
  */
 export async function expectContract(
   result: ApiResult,
-  operation: { method: "get" | "post"; path: string },
+  operation: { method: "get" | "post" | "delete"; path: string },
   options: { head?: boolean } = {},
 ): Promise<void> {
   const { doc, ajv, validators } = await loadContract();
@@ -149,4 +156,18 @@ export async function resetTokenFor(request: APIRequestContext, mailbox: Mailbox
   const answer = await call(request, PATHS.forgot, { json: { email }, headers: { "x-forwarded-for": uniqueIp() } });
   expect(answer.status).toBe(202);
   return mailbox.resetToken(email, count);
+}
+
+/** Signs `user` in over the API (as an app named `clientName`) and returns the bearer token. */
+export async function bearerTokenFor(
+  request: APIRequestContext,
+  user: { email: string; password: string },
+  clientName = "e2e app",
+): Promise<string> {
+  const answer = await call(request, PATHS.signIn, {
+    json: { email: user.email, password: user.password, client_name: clientName },
+    headers: { "x-forwarded-for": uniqueIp() },
+  });
+  expect(answer.status, answer.text).toBe(200);
+  return (answer.body as { access_token: string }).access_token;
 }

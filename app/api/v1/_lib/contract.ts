@@ -4,7 +4,13 @@
 // what the handlers accept.
 import { z } from "zod";
 import { EmailSchema } from "@/lib/validation/fields";
-import { AuthenticationCodeInput, ChangePasswordSchema, RecoveryCodeInput, ResetPasswordSchema } from "@/lib/validation/forms";
+import {
+  AuthenticationCodeInput,
+  ChangePasswordSchema,
+  PasswordInput,
+  RecoveryCodeInput,
+  ResetPasswordSchema,
+} from "@/lib/validation/forms";
 import { COMMON_PASSWORD_LABEL, NewPasswordSchema, PASSWORD_RULES } from "@/lib/validation/password-policy";
 
 export const MAX_BODY_BYTES = 16 * 1024;
@@ -21,6 +27,9 @@ export const ERROR_CODES = [
   "invalid_token",
   "expired_token",
   "used_token",
+  "invalid_credentials",
+  "password_reset_required",
+  "invalid_challenge",
   "second_factor_required",
   "invalid_second_factor",
   "too_many_attempts",
@@ -89,6 +98,44 @@ export const DeviceTokenRequest = z.object({
     .max(512, "Not a device code.")
     .meta({ description: "The device_code from /api/v1/auth/device/code." }),
 });
+const ClientName = z.string().max(1000, "Use at most 1000 characters.").optional().meta({
+  description:
+    'A name for this client, shown in the account\'s sessions list ("Rekey CLI on build-box"). Control characters are dropped and it is cut at 100 characters.',
+});
+const DeviceToken = z.string().max(4096, "That is not a device token.").optional().meta({
+  description:
+    "The device_token an earlier sign-in answered, sent back unchanged. It marks this client as one that signed in to the account before: past the per-address sign-in limit it may still try in a small budget of its own, and its sign-ins send the owner no new-device email. Optional; an unknown or altered value counts for nothing.",
+});
+
+export const SignInRequest = z.object({
+  email: EmailSchema.meta({ description: "The account's email address (trimmed, case-insensitive)." }),
+  password: PasswordInput.meta({ description: "The account's password." }),
+  client_name: ClientName,
+  device_token: DeviceToken,
+});
+export const SignInSecondFactorRequest = z
+  .object({
+    challenge: z
+      .string()
+      .min(1, "Send the challenge the sign-in answered.")
+      .max(200, "That is not a sign-in challenge.")
+      .meta({ description: "The challenge the sign-in answered." }),
+    otp: AuthenticationCodeInput.optional().meta({
+      description: "The 6-digit code from the authenticator app (spaces ignored). Send this or recovery_code.",
+    }),
+    recovery_code: RecoveryCodeInput.optional().meta({
+      description: "One unused recovery code (case, spaces and dashes ignored). Used when otp is absent; works once.",
+    }),
+    client_name: ClientName,
+    device_token: DeviceToken,
+  })
+  .refine((v) => v.otp !== undefined || v.recovery_code !== undefined, { path: ["otp"], message: "Send otp or recovery_code." });
+export const RegisterRequest = z.object({
+  email: EmailSchema.meta({ description: "The address to register (trimmed, case-insensitive)." }),
+  password: NewPasswordSchema.meta({
+    description: `The password. Policy (each broken rule is its own message in fields.password): ${policy}.`,
+  }),
+});
 
 // --- Response bodies. ---
 
@@ -113,6 +160,52 @@ export const VerifyResetTokenResponse = z.discriminatedUnion("valid", [ValidRese
 export const HealthOk = z.object({ status: z.literal("ok"), database: z.literal("ok") });
 export const HealthUnavailable = z.object({ status: z.literal("error"), database: z.literal("unavailable") });
 
+export const TokenResponse = z.object({
+  access_token: z.string().meta({ description: "The bearer token (opaque): send it as Authorization: Bearer <token>. Keep it secret." }),
+  token_type: z.literal("Bearer"),
+  expires_in: z.number().int().nonnegative().meta({
+    description:
+      'Seconds until the token ends if it is not used. Using it moves the end forward (checked at most once a day), up to the absolute lifetime; a password change, a reset, "This wasn\'t me" or an administrator ends it at once.',
+  }),
+  user: z.object({ id: z.string(), email: z.string() }),
+  device_token: z
+    .string()
+    .optional()
+    .meta({ description: "Keep it and send it back as device_token at the next sign-in (see SignInRequest)." }),
+});
+export const SecondFactorRequiredResponse = z.object({
+  status: z.literal("second_factor_required"),
+  challenge: z.string().meta({ description: "Send it with a code to /api/v1/auth/sign-in/second-factor. Works once." }),
+  methods: z.array(z.enum(["totp", "recovery_code"])),
+  expires_in: z.number().int().nonnegative().meta({ description: "Seconds the challenge stays valid." }),
+});
+export const SignInResponse = z.union([TokenResponse, SecondFactorRequiredResponse]);
+export const ChangePasswordTokenResponse = TokenResponse.extend({ message: z.string() });
+export const ChangePasswordResponse = z.union([MessageResponse, ChangePasswordTokenResponse]);
+export const MeResponse = z.object({
+  id: z.string(),
+  email: z.string(),
+  email_verified: z.boolean(),
+  two_factor_enabled: z.boolean(),
+  created_at: z.iso.datetime(),
+});
+export const SessionItem = z.object({
+  id: z.string().meta({ description: "The session's public id (for DELETE /api/v1/sessions/{id}); never its token." }),
+  kind: z
+    .enum(["browser", "app", "device"])
+    .meta({ description: "How its token is carried: a browser's cookie, an app's or a command-line tool's bearer token." }),
+  client_name: z.string().nullable(),
+  current: z.boolean().meta({ description: "True for the session this request is authenticated with." }),
+  created_at: z.iso.datetime(),
+  last_seen_at: z.iso.datetime(),
+  expires_at: z.iso.datetime(),
+  ip: z.string().nullable(),
+  user_agent: z.string().nullable(),
+  second_factor: z.boolean().meta({ description: "True when its sign-in passed a second factor." }),
+});
+export const SessionsResponse = z.object({ sessions: z.array(SessionItem) });
+export const REGISTRATION_ACCEPTED = { message: "Check your email to finish creating your account." };
+
 export const DeviceCodeResponse = z.object({
   device_code: z.string().meta({ description: "Secret to the tool: poll the token endpoint with it. 256 random bits." }),
   user_code: z
@@ -125,13 +218,6 @@ export const DeviceCodeResponse = z.object({
   expires_in: z.number().int().meta({ description: "Seconds until both codes expire." }),
   interval: z.number().int().meta({ description: "The least seconds between polls." }),
 });
-export const TokenResponse = z.object({
-  access_token: z.string().meta({ description: "The bearer token: a session of kind device, ended by any password change or reset." }),
-  token_type: z.literal("Bearer"),
-  expires_in: z.number().int().meta({ description: "The idle lifetime in seconds: use moves the expiry forward." }),
-  user: z.object({ id: z.string(), email: z.string() }),
-});
-
 /** The OAuth error codes of the device flow's endpoints (RFC 6749 §5.2, RFC 8628 §3.5). */
 export const OAUTH_ERROR_CODES = [
   "invalid_request",
@@ -168,7 +254,7 @@ export function errorCodes(codes: readonly [ErrorCode, ...ErrorCode[]]) {
 
 // --- Operations. ---
 
-export type ResponseHeader = "Retry-After" | "Allow" | "Set-Cookie";
+export type ResponseHeader = "Retry-After" | "Allow" | "Set-Cookie" | "WWW-Authenticate";
 
 export interface ResponseSpec {
   description: string;
@@ -177,20 +263,26 @@ export interface ResponseSpec {
   /** Or: the error codes this status carries. */
   errors?: readonly [ErrorCode, ...ErrorCode[]];
   headers?: readonly ResponseHeader[];
+  /** No body at all (204). */
+  empty?: boolean;
 }
 
 export interface Operation {
-  method: "get" | "post";
+  method: "get" | "post" | "delete";
   path: string;
   operationId: string;
   summary: string;
   description: string;
-  tag: "Password reset" | "Account" | "Device authorization" | "Operations";
+  tag: "Password reset" | "Sign-in" | "Account" | "Device authorization" | "Operations";
   request?: z.ZodType;
   /** The request body may also be application/x-www-form-urlencoded (the OAuth endpoints). */
   form?: boolean;
   /** Authenticated by the session cookie. */
   session?: boolean;
+  /** Authenticated by a bearer token (RFC 6750). */
+  bearer?: boolean;
+  /** Path parameters: name -> description. */
+  parameters?: Record<string, string>;
   responses: Record<number, ResponseSpec>;
 }
 
@@ -217,7 +309,159 @@ const databaseDown: Record<number, ResponseSpec> = {
   },
 };
 
+// What every endpoint authenticated by a bearer token answers without a live one.
+const bearerRefused: Record<number, ResponseSpec> = {
+  401: {
+    description:
+      'No bearer token (WWW-Authenticate: Bearer), or a malformed, unknown, expired or ended one (invalid_token, with WWW-Authenticate: Bearer error="invalid_token"). The Authorization header wins over a session cookie sent with it; a cookie alone does not authenticate here.',
+    errors: ["invalid_token"],
+    headers: ["WWW-Authenticate"],
+  },
+};
+const signInLimited: Record<number, ResponseSpec> = {
+  429: {
+    description:
+      "Too many failed sign-ins for this address (from every IP), from this IP, or for this address from this IP, or too many wrong codes for the account: the browser's limits. Retry-After says when to try again. A client that sends the device_token of an earlier sign-in keeps a small budget of its own past the per-address limit.",
+    errors: ["rate_limited"],
+    headers: ["Retry-After"],
+  },
+};
+
 export const OPERATIONS = [
+  {
+    method: "post",
+    path: "/api/v1/auth/sign-in",
+    operationId: "signIn",
+    summary: "Sign in an app or tool with email and password",
+    description:
+      "Answers a bearer token: a session of the account like a browser's, listed on the sessions page with the client's name, ended by every rule that ends sessions (a password change, a reset, \"This wasn't me\", an administrator, ending all sessions). A wrong password, an unknown address and an unconfirmed account get the same 401 invalid_credentials after the same password-hashing work. For an account with two-factor authentication the answer is 200 with status second_factor_required and a challenge (no token yet): send it with a code to /api/v1/auth/sign-in/second-factor within expires_in seconds. The owner is emailed about a sign-in from a client without a device_token for the account (at most once a day per client IP).",
+    tag: "Sign-in",
+    request: SignInRequest,
+    responses: {
+      200: {
+        description: "Signed in (the token answer), or the second step is needed (status second_factor_required).",
+        body: SignInResponse,
+      },
+      ...bodyErrors,
+      401: {
+        description:
+          "A wrong password, an unknown address or an unconfirmed account (invalid_credentials, one answer for all three), or a password an administrator retired (password_reset_required: a link to choose a new one was emailed).",
+        errors: ["invalid_credentials", "password_reset_required"],
+      },
+      ...signInLimited,
+      ...always,
+      ...databaseDown,
+    },
+  },
+  {
+    method: "post",
+    path: "/api/v1/auth/sign-in/second-factor",
+    operationId: "signInSecondFactor",
+    summary: "Complete a sign-in with an authenticator or recovery code",
+    description:
+      "The second step of a sign-in for an account with two-factor authentication. The challenge works once, for 5 minutes, and only while the password it was earned with is current. Codes spend the account's one code budget (5 wrong codes per 15 minutes, shared with the browser and reset), counted before the code is checked. A wrong code leaves the challenge usable.",
+    tag: "Sign-in",
+    request: SignInSecondFactorRequest,
+    responses: {
+      200: { description: "Signed in: the token answer.", body: TokenResponse },
+      ...bodyErrors,
+      401: {
+        description:
+          "A wrong or used code (invalid_second_factor; the challenge stays usable), or a challenge that is unknown, used, expired or whose password changed since (invalid_challenge: sign in again).",
+        errors: ["invalid_second_factor", "invalid_challenge"],
+      },
+      ...signInLimited,
+      ...always,
+      ...databaseDown,
+    },
+  },
+  {
+    method: "post",
+    path: "/api/v1/auth/sign-out",
+    operationId: "signOut",
+    summary: "End this bearer token's session",
+    description: "The token stops working at once. No request body.",
+    tag: "Sign-in",
+    bearer: true,
+    responses: {
+      204: { description: "Signed out.", empty: true },
+      ...bearerRefused,
+      ...always,
+      ...databaseDown,
+    },
+  },
+  {
+    method: "post",
+    path: "/api/v1/auth/register",
+    operationId: "register",
+    summary: "Create an account",
+    description:
+      "The same answer whether or not the address already has an account: the account is created (or its owner told someone tried) after the response, and becomes usable once the emailed link is opened and confirmed with this password, as on the web page. Limited per client IP.",
+    tag: "Sign-in",
+    request: RegisterRequest,
+    responses: {
+      202: { description: "Accepted. Identical for every well-formed address.", body: MessageResponse },
+      ...bodyErrors,
+      422: {
+        description: "The password breaks the policy (messages in fields.password), or the address is not valid.",
+        errors: ["validation_error"],
+      },
+      429: {
+        description: "Too many registrations from this IP; Retry-After says when to try again.",
+        errors: ["rate_limited"],
+        headers: ["Retry-After"],
+      },
+      ...always,
+      ...databaseDown,
+    },
+  },
+  {
+    method: "get",
+    path: "/api/v1/me",
+    operationId: "me",
+    summary: "The signed-in account",
+    description: "Who the bearer token belongs to.",
+    tag: "Account",
+    bearer: true,
+    responses: {
+      200: { description: "The account.", body: MeResponse },
+      ...bearerRefused,
+      ...always,
+      ...databaseDown,
+    },
+  },
+  {
+    method: "get",
+    path: "/api/v1/sessions",
+    operationId: "listSessions",
+    summary: "The account's live sessions",
+    description: "The same list as the sessions page: browsers, apps and command-line tools, most recently active first.",
+    tag: "Account",
+    bearer: true,
+    responses: {
+      200: { description: "The live sessions.", body: SessionsResponse },
+      ...bearerRefused,
+      ...always,
+      ...databaseDown,
+    },
+  },
+  {
+    method: "delete",
+    path: "/api/v1/sessions/{id}",
+    operationId: "endSession",
+    summary: "End one of the account's sessions",
+    description: "Ends a browser's, an app's or a tool's session of this account at once (this one too, if its id is given).",
+    tag: "Account",
+    bearer: true,
+    parameters: { id: "The session's id, from GET /api/v1/sessions." },
+    responses: {
+      204: { description: "The session is ended.", empty: true },
+      ...bearerRefused,
+      404: { description: "No live session of this account has that id.", errors: ["not_found"] },
+      ...always,
+      ...databaseDown,
+    },
+  },
   {
     method: "post",
     path: "/api/v1/auth/forgot-password",
@@ -275,6 +519,9 @@ export const OPERATIONS = [
           "invalid_token",
           "expired_token",
           "used_token",
+          "invalid_credentials",
+          "password_reset_required",
+          "invalid_challenge",
           "second_factor_required",
           "invalid_second_factor",
           "too_many_attempts",
@@ -300,15 +547,25 @@ export const OPERATIONS = [
     operationId: "changePassword",
     summary: "Change the signed-in user's password",
     description:
-      "Authenticated by the session cookie. Ends every session of the account and answers with a fresh session cookie for this client. Cross-site requests are refused: an Origin header must be the app's own origin.",
+      "Authenticated by a bearer token or by the session cookie (when both come, the bearer token wins). Ends every session of the account and answers with a fresh session for this client: a fresh bearer token in the body for a bearer request, a fresh session cookie for a cookie request. Cookie requests from another site are refused (an Origin header must be the app's own origin); bearer requests need no such check, since no browser attaches that header on its own.",
     tag: "Account",
     session: true,
+    bearer: true,
     request: ChangePasswordRequest,
     responses: {
-      200: { description: "The password is changed; Set-Cookie carries the new session.", body: MessageResponse, headers: ["Set-Cookie"] },
+      200: {
+        description:
+          "The password is changed: for a bearer request the body carries the new token (the old one ends), for a cookie request Set-Cookie carries the new session.",
+        body: ChangePasswordResponse,
+      },
       ...bodyErrors,
-      401: { description: "Not signed in (no session cookie, or an ended session).", errors: ["unauthenticated"] },
-      403: { description: "A cross-site request (foreign Origin, or Sec-Fetch-Site: cross-site).", errors: ["cross_site_request"] },
+      401: {
+        description:
+          "Not signed in: no credentials or an ended session cookie (unauthenticated), or a malformed, unknown, expired or ended bearer token (invalid_token). WWW-Authenticate says Bearer.",
+        errors: ["unauthenticated", "invalid_token"],
+        headers: ["WWW-Authenticate"],
+      },
+      403: { description: "A cross-site cookie request (foreign Origin, or Sec-Fetch-Site: cross-site).", errors: ["cross_site_request"] },
       409: { description: "The password was changed by another request meanwhile.", errors: ["conflict"] },
       422: {
         description:

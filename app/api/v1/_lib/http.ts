@@ -188,7 +188,10 @@ function guarded(handler: Handler, checksDatabase: boolean): Handler {
  * while the database is known to be down, unless `checksDatabase` is false (a route that
  * needs no database, or reports on it itself).
  */
-export function routeHandlers(implemented: { GET?: Handler; POST?: Handler }, { checksDatabase = true } = {}): Record<Method, Handler> {
+export function routeHandlers(
+  implemented: { GET?: Handler; POST?: Handler; DELETE?: Handler },
+  { checksDatabase = true } = {},
+): Record<Method, Handler> {
   const own: Partial<Record<Method, Handler>> = { ...implemented };
   if (own.GET) own.HEAD = own.GET;
   const allow = [...METHODS.filter((m) => own[m]), "OPTIONS"].join(", ");

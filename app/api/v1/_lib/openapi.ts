@@ -13,6 +13,9 @@ const REQUEST_SCHEMAS = {
   ChangePasswordRequest: contract.ChangePasswordRequest,
   DeviceCodeRequest: contract.DeviceCodeRequest,
   DeviceTokenRequest: contract.DeviceTokenRequest,
+  SignInRequest: contract.SignInRequest,
+  SignInSecondFactorRequest: contract.SignInSecondFactorRequest,
+  RegisterRequest: contract.RegisterRequest,
 };
 const RESPONSE_SCHEMAS = {
   MessageResponse: contract.MessageResponse,
@@ -21,9 +24,14 @@ const RESPONSE_SCHEMAS = {
   VerifyResetTokenResponse: contract.VerifyResetTokenResponse,
   HealthOk: contract.HealthOk,
   HealthUnavailable: contract.HealthUnavailable,
+  TokenResponse: contract.TokenResponse,
+  SecondFactorRequiredResponse: contract.SecondFactorRequiredResponse,
+  SignInResponse: contract.SignInResponse,
+  ChangePasswordResponse: contract.ChangePasswordResponse,
+  MeResponse: contract.MeResponse,
+  SessionsResponse: contract.SessionsResponse,
   Error: contract.ErrorResponse,
   DeviceCodeResponse: contract.DeviceCodeResponse,
-  TokenResponse: contract.TokenResponse,
   OAuthError: contract.OAuthErrorResponse,
 };
 
@@ -31,6 +39,10 @@ const HEADERS = {
   "Retry-After": { description: "Seconds to wait before trying again.", schema: { type: "integer", minimum: 1 } },
   Allow: { description: "The methods this path answers.", schema: { type: "string" } },
   "Set-Cookie": { description: "The new session cookie (HttpOnly, SameSite=Lax).", schema: { type: "string" } },
+  "WWW-Authenticate": {
+    description: 'Bearer (RFC 6750): `Bearer` when no token came, `Bearer error="invalid_token"` for a token that does not work.',
+    schema: { type: "string" },
+  },
 } as const;
 
 const ref = (id: string) => `#/components/schemas/${id}`;
@@ -78,6 +90,7 @@ function requestContent(schema: z.ZodType, form: boolean): JsonObject {
 }
 
 function response(spec: ResponseSpec): JsonObject {
+  if (spec.empty) return { description: spec.description };
   const schema = spec.body ? bodySchema(spec.body) : errorSchema(spec.errors ?? ["internal_error"]);
   const description = spec.errors ? `${spec.description} Codes: ${spec.errors.join(", ")}.` : spec.description;
   return {
@@ -93,7 +106,20 @@ function operation(op: Operation): JsonObject {
     summary: op.summary,
     description: op.description,
     tags: [op.tag],
-    ...(op.session ? { security: [{ sessionCookie: [] }] } : {}),
+    ...(op.session || op.bearer
+      ? { security: [...(op.bearer ? [{ bearerAuth: [] }] : []), ...(op.session ? [{ sessionCookie: [] }] : [])] }
+      : {}),
+    ...(op.parameters
+      ? {
+          parameters: Object.entries(op.parameters).map(([name, description]) => ({
+            name,
+            in: "path",
+            required: true,
+            description,
+            schema: { type: "string" },
+          })),
+        }
+      : {}),
     ...(op.request ? { requestBody: { required: true, content: requestContent(op.request, op.form === true) } } : {}),
     responses: Object.fromEntries(Object.entries(op.responses).map(([status, spec]) => [status, response(spec)])),
   };
@@ -114,11 +140,17 @@ function build(): JsonObject {
         'The device authorization endpoints (RFC 8628) also take form-encoded bodies and answer errors in OAuth\'s shape, {"error", "error_description"}.',
       ].join(" "),
     },
-    tags: [{ name: "Password reset" }, { name: "Account" }, { name: "Device authorization" }, { name: "Operations" }],
+    tags: [{ name: "Password reset" }, { name: "Sign-in" }, { name: "Account" }, { name: "Device authorization" }, { name: "Operations" }],
     paths,
     components: {
       schemas: { ...componentSchemas(REQUEST_SCHEMAS, "input"), ...componentSchemas(RESPONSE_SCHEMAS, "output") },
       securitySchemes: {
+        bearerAuth: {
+          type: "http",
+          scheme: "bearer",
+          description:
+            'An opaque token from /api/v1/auth/sign-in (or the device flow), sent as Authorization: Bearer <token>. It is a session of the account: checked against the database on every request, ended by a password change, a reset, "This wasn\'t me", an administrator or ending all sessions. No JWT, no refresh token: sign in again when it ends.',
+        },
         sessionCookie: {
           type: "apiKey",
           in: "cookie",

@@ -5,27 +5,41 @@ import { auth } from "@/lib/auth/config";
 import { sessionCookie } from "@/lib/auth/sessions";
 import { requestContext } from "@/lib/client-ip";
 import { describeWait } from "@/lib/rate-limit";
-import { ChangePasswordRequest, MessageResponse } from "../../_lib/contract";
+import { bearerFromSession, bearerTokenAnswer, readBearerCredentials, type BearerSession } from "@/lib/auth/bearer";
+import { requireBearer } from "../../_lib/bearer";
+import { ChangePasswordRequest, ChangePasswordResponse } from "../../_lib/contract";
 import { apiError, parseJsonBody, passwordRejected, rateLimited, refuseCrossSite, respond, routeHandlers } from "../../_lib/http";
 import { afterResponse } from "@/lib/job-definitions";
 
 export const { GET, HEAD, POST, PUT, DELETE, PATCH, OPTIONS } = routeHandlers({
   async POST(request) {
-    // The session cookie authenticates this endpoint, so another site must not make a browser call it.
-    const refused = refuseCrossSite(request);
-    if (refused) return refused;
-    const session = await auth();
-    if (!session?.user) return apiError(401, "unauthenticated", "Sign in first.");
+    // A bearer token wins over a cookie sent with it. No browser attaches an Authorization
+    // header on its own, so a bearer request needs no cross-site check.
+    let caller: { userId: string; sessionId: string; bearer: BearerSession | null };
+    if (readBearerCredentials(request.headers).present) {
+      const authenticated = await requireBearer(request);
+      if (!authenticated.ok) return authenticated.response;
+      caller = { userId: authenticated.session.userId, sessionId: authenticated.session.id, bearer: authenticated.session };
+    } else {
+      // The session cookie authenticates this request, so another site must not make a browser send it.
+      const refused = refuseCrossSite(request);
+      if (refused) return refused;
+      const session = await auth();
+      if (!session?.user)
+        return apiError(401, "unauthenticated", "Sign in first.", { headers: { "WWW-Authenticate": 'Bearer realm="rekey"' } });
+      caller = { userId: session.user.id, sessionId: session.sessionId, bearer: null };
+    }
     const body = await parseJsonBody(request, ChangePasswordRequest);
     if (!body.ok) return body.response;
 
     const result = await changePassword(
       await getDb(),
       {
-        userId: session.user.id,
+        userId: caller.userId,
         currentPassword: body.data.current_password,
         newPassword: body.data.new_password,
-        currentSessionId: session.sessionId,
+        currentSessionId: caller.sessionId,
+        ...(caller.bearer ? { carrier: { kind: caller.bearer.kind, clientName: caller.bearer.clientName } } : {}),
         ...requestContext(request.headers),
       },
       afterResponse,
@@ -44,8 +58,12 @@ export const { GET, HEAD, POST, PUT, DELETE, PATCH, OPTIONS } = routeHandlers({
           return apiError(409, "conflict", "Your password was changed by another request. Sign in again.");
       }
     }
+    const message = "Your password has been changed. Every other session has been signed out.";
+    if (caller.bearer) {
+      return respond(200, ChangePasswordResponse, { ...bearerTokenAnswer(bearerFromSession(result.session), caller.bearer.user), message });
+    }
     const c = sessionCookie(result.session.sessionToken, result.session.expires);
     (await cookies()).set(c.name, c.value, c.options);
-    return respond(200, MessageResponse, { message: "Your password has been changed. Every other session has been signed out." });
+    return respond(200, ChangePasswordResponse, { message });
   },
 });

@@ -1,4 +1,5 @@
 import { getDb } from "@/lib/db";
+import { bearerTokenAnswer } from "@/lib/auth/bearer";
 import { requestContext } from "@/lib/client-ip";
 import { pollDeviceToken } from "@/lib/device/flow";
 import { afterResponse } from "@/lib/job-definitions";
@@ -19,11 +20,6 @@ export const { GET, HEAD, POST, PUT, DELETE, PATCH, OPTIONS } = routeHandlers({
       afterResponse,
     );
     if (!result.ok) return oauthError(400, result.error, result.description);
-    return respond(200, TokenResponse, {
-      access_token: result.session.accessToken,
-      token_type: "Bearer",
-      expires_in: result.session.expiresIn,
-      user: result.user,
-    });
+    return respond(200, TokenResponse, bearerTokenAnswer(result.session, result.user));
   },
 });
