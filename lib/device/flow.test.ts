@@ -7,7 +7,7 @@ import { describeEachDatabase } from "@/test-support/databases";
 import { collectingSchedule, dumpAllTables, uniqueIp } from "@/test-support/reset-helpers";
 import { insertSession } from "@/test-support/sessions";
 import { createUser } from "@/test-support/users";
-import { findSession } from "../auth/sessions";
+import { authenticateRequest } from "../auth/bearer";
 import { hashToken } from "../tokens";
 import { decideDeviceRequest, findDeviceRequest, openDeviceReview, reviewReference, DEVICE_USER_CODE_ACCOUNT_LIMIT } from "./approval";
 import { deleteExpiredDeviceAuthorizations, pollDeviceToken, requestDeviceAuthorization } from "./flow";
@@ -108,7 +108,9 @@ describeEachDatabase("device authorization", ({ handle }) => {
       .from(sessions)
       .where(eq(sessions.sessionToken, hashToken(issued.session.accessToken)));
     expect(row).toMatchObject({ userId: person.user.id, kind: "device", clientName: TOOL.clientName, passwordCheckedAt: null });
-    expect(await findSession(db(), issued.session.accessToken)).not.toBeNull();
+    // A bearer token on the API, never a cookie.
+    const bearer = new Headers({ authorization: `Bearer ${issued.session.accessToken}` });
+    expect(await authenticateRequest(db(), bearer)).toMatchObject({ ok: true, session: { kind: "device", userId: person.user.id } });
     const notices = await db()
       .select()
       .from(jobs)
