@@ -15,10 +15,13 @@ describeEachDatabase("migrations", ({ handle }) => {
       sql`select table_name from information_schema.tables where table_schema = 'public' order by table_name`,
     );
     expect(rows.map((r) => r.table_name)).toEqual([
+      "account_deletion_cancel_tokens",
       "accounts",
       "audit_daily_counts",
       "audit_events",
       "device_authorizations",
+      "email_change_tokens",
+      "email_change_undo_tokens",
       "email_verification_tokens",
       "jobs",
       "password_change_report_tokens",

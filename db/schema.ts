@@ -42,6 +42,12 @@ export const users = pgTable("users", {
   /** A key offered for enrolment but not yet confirmed with a code (sealed), and when it was made. */
   twoFactorPendingSecret: text("two_factor_pending_secret"),
   twoFactorPendingAt: timestamptz("two_factor_pending_at"),
+  /**
+   * Set when the owner (or an admin) deleted the account: from then on it cannot sign in or
+   * reset, as if unknown, until the deletion is cancelled (cleared) or the grace period ends
+   * and the cleanup erases it (lib/accounts/).
+   */
+  deletionRequestedAt: timestamptz("deletion_requested_at"),
 });
 
 export const accounts = pgTable(
@@ -130,6 +136,44 @@ export const passwordResetTokens = pgTable(
     requestUserAgent: text("request_user_agent"),
   },
   (t) => [index("password_reset_tokens_user_id_idx").on(t.userId)],
+);
+
+/**
+ * A pending change of the account's address: the link sent to the new address (confirmed with
+ * the account's password). Until it is confirmed, nothing about the account changes.
+ */
+export const emailChangeTokens = pgTable(
+  "email_change_tokens",
+  {
+    ...singleUseTokenColumns(),
+    /** The address asked for: trimmed and lower-cased. */
+    newEmail: text("new_email").notNull(),
+    requestIp: text("request_ip"),
+    requestUserAgent: text("request_user_agent"),
+  },
+  (t) => [index("email_change_tokens_user_id_idx").on(t.userId)],
+);
+
+/** The undo link sent to the old address once a change is confirmed ("This wasn't me", 7 days). */
+export const emailChangeUndoTokens = pgTable(
+  "email_change_undo_tokens",
+  {
+    ...singleUseTokenColumns(),
+    /** The address to put back. */
+    oldEmail: text("old_email").notNull(),
+    /** The address the change set; the undo works only while the account still has it. */
+    newEmail: text("new_email").notNull(),
+  },
+  (t) => [index("email_change_undo_tokens_user_id_idx").on(t.userId)],
+);
+
+/** The "cancel deletion" link emailed when an account is deleted (ACCOUNT_DELETION_GRACE_DAYS). */
+export const accountDeletionCancelTokens = pgTable(
+  "account_deletion_cancel_tokens",
+  {
+    ...singleUseTokenColumns(),
+  },
+  (t) => [index("account_deletion_cancel_tokens_user_id_idx").on(t.userId)],
 );
 
 export const emailVerificationTokens = pgTable(
