@@ -55,7 +55,8 @@ export type AuditEventName =
   | "two_factor.throttled"
   | "device.approved"
   | "device.denied"
-  | "device.user_code_throttled";
+  | "device.user_code_throttled"
+  | "account.exported";
 
 export interface AuditEntry {
   event: AuditEventName;
