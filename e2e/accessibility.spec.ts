@@ -93,6 +93,22 @@ test.describe("accessibility (axe: no serious or critical violation)", () => {
     await expectNoSeriousViolations(page);
   });
 
+  test('/account/export: "Confirm it\'s you", its error, and the download', async ({ page, createUser, db }) => {
+    const user = await createUser();
+    await signIn(page, user);
+    await db`update sessions set password_checked_at = now() - interval '11 minutes' where user_id = ${user.id}`;
+    await page.goto("/account/export");
+    await expect(page.getByRole("heading", { name: "Confirm it's you" })).toBeVisible();
+    await expectNoSeriousViolations(page);
+    await page.getByRole("button", { name: "Confirm", exact: true }).click();
+    await expect(page.getByLabel("Password", { exact: true })).toHaveAttribute("aria-invalid", "true");
+    await expectNoSeriousViolations(page);
+    await page.getByLabel("Password", { exact: true }).fill(user.password);
+    await page.getByRole("button", { name: "Confirm", exact: true }).click();
+    await expect(page.getByRole("link", { name: "Download your data (JSON)" })).toBeVisible();
+    await expectNoSeriousViolations(page);
+  });
+
   test("/account/sessions with an app's session beside the browser's", async ({ page, request, createUser }) => {
     const user = await createUser();
     await signIn(page, user);

@@ -29,7 +29,7 @@ const inAnHour = sql`now() + interval '1 hour'`;
  * table or column added later is scanned too).
  */
 async function storedSecrets(db: Database, userId: string): Promise<string[]> {
-  const columns = await db.execute<{ table_name: string; column_name: string; owner: string }>(sql`
+  const columns = await db.execute(sql`
     select c.table_name, c.column_name, case when c.table_name = 'users' then 'id' else 'user_id' end as owner
     from information_schema.columns c
     where c.table_schema = 'public' and c.data_type = 'text'
@@ -37,18 +37,18 @@ async function storedSecrets(db: Database, userId: string): Promise<string[]> {
       and exists (select 1 from information_schema.columns o where o.table_schema = 'public' and o.table_name = c.table_name
         and o.column_name = case when c.table_name = 'users' then 'id' else 'user_id' end)`);
   const values: string[] = [];
-  for (const { table_name, column_name, owner } of rowsOf(columns)) {
-    const found = await db.execute<{ value: string | null }>(
+  for (const { table_name, column_name, owner } of rowsOf<{ table_name: string; column_name: string; owner: string }>(columns)) {
+    const found = await db.execute(
       sql`select ${sql.identifier(column_name)} as value from ${sql.identifier(table_name)} where ${sql.identifier(owner)} = ${userId}`,
     );
-    for (const { value } of rowsOf(found)) if (value) values.push(value);
+    for (const { value } of rowsOf<{ value: string | null }>(found)) if (value) values.push(value);
   }
   return values;
 }
 
 // postgres.js answers an array, PGlite an object with rows.
-function rowsOf<T>(result: T[] | { rows: T[] }): T[] {
-  return Array.isArray(result) ? result : result.rows;
+function rowsOf<T>(result: unknown): T[] {
+  return (Array.isArray(result) ? result : (result as { rows: T[] }).rows) as T[];
 }
 
 describeEachDatabase("data export", ({ handle }) => {
@@ -111,7 +111,10 @@ describeEachDatabase("data export", ({ handle }) => {
     expect(new Date(data.pending_email_change!.expires_at).getTime()).toBeGreaterThan(Date.now());
 
     expect(data.sessions).toHaveLength(2);
-    const [appRow] = await db().select().from(sessions).where(and(eq(sessions.userId, user.id), eq(sessions.kind, "app")));
+    const [appRow] = await db()
+      .select()
+      .from(sessions)
+      .where(and(eq(sessions.userId, user.id), eq(sessions.kind, "app")));
     const mine = data.sessions.find((s) => s.current)!;
     expect(mine).toMatchObject({ id: browser.id, kind: "browser", client_name: null, ip: "203.0.113.7", user_agent: CHROME_ON_WINDOWS });
     expect(mine.second_factor_at).not.toBeNull();
@@ -156,7 +159,9 @@ describeEachDatabase("data export", ({ handle }) => {
     ];
     // What the scan covers: the password hash, both TOTP secrets, every token hash of every table.
     const [row] = await db().select().from(users).where(eq(users.id, user.id));
-    expect(secrets).toEqual(expect.arrayContaining([row!.passwordHash!, row!.twoFactorSecret!, "sealed-pending-secret-value", links.reset.hash]));
+    expect(secrets).toEqual(
+      expect.arrayContaining([row!.passwordHash!, row!.twoFactorSecret!, "sealed-pending-secret-value", links.reset.hash]),
+    );
     expect(secrets.length).toBeGreaterThan(30);
     for (const secret of secrets) expect(json, "a secret is in the export").not.toContain(secret);
   });
@@ -170,7 +175,10 @@ describeEachDatabase("data export", ({ handle }) => {
         { userId: user.id, tokenHash: generateToken().hash, expiresAt: inAnHour, usedAt: sql`now()`, newEmail: uniqueEmail("used") },
         { userId: user.id, tokenHash: generateToken().hash, expiresAt: sql`now() - interval '1 minute'`, newEmail: uniqueEmail("gone") },
       ]);
-    await db().update(users).set({ deletionRequestedAt: sql`now()` }).where(eq(users.id, user.id));
+    await db()
+      .update(users)
+      .set({ deletionRequestedAt: sql`now()` })
+      .where(eq(users.id, user.id));
 
     const result = await exportAccount(db(), { userId: user.id, sessionId: browser.id, ...context() });
 

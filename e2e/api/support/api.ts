@@ -15,6 +15,7 @@ export const PATHS = {
   signOut: "/api/v1/auth/sign-out",
   register: "/api/v1/auth/register",
   me: "/api/v1/me",
+  export: "/api/v1/me/export",
   sessions: "/api/v1/sessions",
   session: "/api/v1/sessions/{id}",
   health: "/api/v1/health",

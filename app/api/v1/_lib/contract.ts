@@ -37,6 +37,7 @@ export const ERROR_CODES = [
   "cross_site_request",
   "invalid_current_password",
   "conflict",
+  "confirmation_required",
   "internal_error",
   "service_unavailable",
 ] as const;
@@ -204,6 +205,60 @@ export const SessionItem = z.object({
   second_factor: z.boolean().meta({ description: "True when its sign-in passed a second factor." }),
 });
 export const SessionsResponse = z.object({ sessions: z.array(SessionItem) });
+const Time = z.iso.datetime();
+const MaybeTime = z.iso.datetime().nullable();
+/** The data export (GET /api/v1/me/export); docs/data-export.md describes every field. */
+export const AccountExportResponse = z.object({
+  format: z.literal("rekey.account-export"),
+  version: z.literal(1).meta({ description: "Raised when a field changes meaning or goes; new fields may appear in the same version." }),
+  exported_at: Time,
+  account: z.object({
+    id: z.string(),
+    email: z.string(),
+    name: z.string().nullable(),
+    created_at: Time,
+    email_verified_at: MaybeTime,
+    password_changed_at: MaybeTime,
+    password_reset_forced_at: MaybeTime.meta({ description: "When an administrator made a new password necessary; null once it was set." }),
+    credentials_version: z
+      .number()
+      .int()
+      .meta({ description: "Rises with every change that ends all sessions (password change, reset, ...)." }),
+    deletion_requested_at: MaybeTime.meta({ description: "When the account's deletion was asked for; null unless a deletion is pending." }),
+  }),
+  two_factor: z.object({
+    enabled: z.boolean(),
+    enabled_at: MaybeTime,
+    recovery_codes_left: z.number().int().meta({ description: "How many recovery codes are unused; never the codes." }),
+  }),
+  pending_email_change: z
+    .object({ new_email: z.string(), requested_at: Time, expires_at: Time })
+    .nullable()
+    .meta({ description: "An email change asked for and not yet confirmed from the new address; null when none is pending." }),
+  sessions: z.array(
+    z.object({
+      id: SessionItem.shape.id,
+      kind: SessionItem.shape.kind,
+      client_name: z.string().nullable(),
+      current: z.boolean().meta({ description: "True for the session that asked for this export." }),
+      created_at: Time,
+      last_seen_at: Time,
+      expires_at: Time,
+      ip: z.string().nullable(),
+      user_agent: z.string().nullable(),
+      second_factor_at: MaybeTime.meta({ description: "When the session last passed a second factor; null for password only." }),
+    }),
+  ),
+  audit_events: z.array(
+    z.object({
+      event: z.string(),
+      at: Time,
+      ip: z.string().nullable(),
+      user_agent: z.string().nullable(),
+      details: z.record(z.string(), z.union([z.string(), z.number(), z.boolean(), z.null()])),
+    }),
+  ),
+});
 export const REGISTRATION_ACCEPTED = { message: "Check your email to finish creating your account." };
 
 export const DeviceCodeResponse = z.object({
@@ -254,7 +309,7 @@ export function errorCodes(codes: readonly [ErrorCode, ...ErrorCode[]]) {
 
 // --- Operations. ---
 
-export type ResponseHeader = "Retry-After" | "Allow" | "Set-Cookie" | "WWW-Authenticate";
+export type ResponseHeader = "Retry-After" | "Allow" | "Set-Cookie" | "WWW-Authenticate" | "Content-Disposition";
 
 export interface ResponseSpec {
   description: string;
@@ -426,6 +481,33 @@ export const OPERATIONS = [
     responses: {
       200: { description: "The account.", body: MeResponse },
       ...bearerRefused,
+      ...always,
+      ...databaseDown,
+    },
+  },
+  {
+    method: "get",
+    path: "/api/v1/me/export",
+    operationId: "exportAccount",
+    summary: "Download what Rekey holds about the account",
+    description:
+      'The data export (GDPR articles 15 and 20): the account, its sessions, the audit events about it, two-factor status (never a secret, a recovery code or a token hash) and a pending email change, as a JSON file (Content-Disposition: attachment). Authenticated by a bearer token or by the session cookie (the bearer token wins). Like every change of the account it needs "Confirm it\'s you" within REAUTH_MINUTES: a cookie session confirms at /account/export; a bearer token counts its own sign-in, so a token from a sign-in (with its second factor, when the account has one) within the last REAUTH_MINUTES works, and an older one gets 403 confirmation_required: sign in again. A GET, so that it changes nothing but the audit log (account.exported).',
+    tag: "Account",
+    session: true,
+    bearer: true,
+    responses: {
+      200: { description: "The export, as a file to save.", body: AccountExportResponse, headers: ["Content-Disposition"] },
+      401: {
+        description:
+          "Not signed in: no credentials or an ended session cookie (unauthenticated), or a malformed, unknown, expired or ended bearer token (invalid_token). WWW-Authenticate says Bearer.",
+        errors: ["unauthenticated", "invalid_token"],
+        headers: ["WWW-Authenticate"],
+      },
+      403: {
+        description:
+          "No recent confirmation (confirmation_required): a cookie session has not confirmed it's you at /account/export within REAUTH_MINUTES, or a bearer token's sign-in is older than that. Or a cross-site cookie request (cross_site_request).",
+        errors: ["confirmation_required", "cross_site_request"],
+      },
       ...always,
       ...databaseDown,
     },

@@ -30,6 +30,7 @@ const RESPONSE_SCHEMAS = {
   ChangePasswordResponse: contract.ChangePasswordResponse,
   MeResponse: contract.MeResponse,
   SessionsResponse: contract.SessionsResponse,
+  AccountExportResponse: contract.AccountExportResponse,
   Error: contract.ErrorResponse,
   DeviceCodeResponse: contract.DeviceCodeResponse,
   OAuthError: contract.OAuthErrorResponse,
@@ -39,6 +40,10 @@ const HEADERS = {
   "Retry-After": { description: "Seconds to wait before trying again.", schema: { type: "integer", minimum: 1 } },
   Allow: { description: "The methods this path answers.", schema: { type: "string" } },
   "Set-Cookie": { description: "The new session cookie (HttpOnly, SameSite=Lax).", schema: { type: "string" } },
+  "Content-Disposition": {
+    description: 'attachment; filename="rekey-export-YYYY-MM-DD.json": browsers save the body as a file.',
+    schema: { type: "string" },
+  },
   "WWW-Authenticate": {
     description: 'Bearer (RFC 6750): `Bearer` when no token came, `Bearer error="invalid_token"` for a token that does not work.',
     schema: { type: "string" },

@@ -1,34 +1,20 @@
 import { cookies } from "next/headers";
 import { getDb } from "@/lib/db";
 import { changePassword } from "@/lib/accounts/change-password";
-import { auth } from "@/lib/auth/config";
 import { sessionCookie } from "@/lib/auth/sessions";
 import { requestContext } from "@/lib/client-ip";
 import { describeWait } from "@/lib/rate-limit";
-import { bearerFromSession, bearerTokenAnswer, readBearerCredentials, type BearerSession } from "@/lib/auth/bearer";
-import { requireBearer } from "../../_lib/bearer";
+import { bearerFromSession, bearerTokenAnswer } from "@/lib/auth/bearer";
+import { requireCaller } from "../../_lib/bearer";
 import { ChangePasswordRequest, ChangePasswordResponse } from "../../_lib/contract";
-import { apiError, parseJsonBody, passwordRejected, rateLimited, refuseCrossSite, respond, routeHandlers } from "../../_lib/http";
+import { apiError, parseJsonBody, passwordRejected, rateLimited, respond, routeHandlers } from "../../_lib/http";
 import { afterResponse } from "@/lib/job-definitions";
 
 export const { GET, HEAD, POST, PUT, DELETE, PATCH, OPTIONS } = routeHandlers({
   async POST(request) {
-    // A bearer token wins over a cookie sent with it. No browser attaches an Authorization
-    // header on its own, so a bearer request needs no cross-site check.
-    let caller: { userId: string; sessionId: string; bearer: BearerSession | null };
-    if (readBearerCredentials(request.headers).present) {
-      const authenticated = await requireBearer(request);
-      if (!authenticated.ok) return authenticated.response;
-      caller = { userId: authenticated.session.userId, sessionId: authenticated.session.id, bearer: authenticated.session };
-    } else {
-      // The session cookie authenticates this request, so another site must not make a browser send it.
-      const refused = refuseCrossSite(request);
-      if (refused) return refused;
-      const session = await auth();
-      if (!session?.user)
-        return apiError(401, "unauthenticated", "Sign in first.", { headers: { "WWW-Authenticate": 'Bearer realm="rekey"' } });
-      caller = { userId: session.user.id, sessionId: session.sessionId, bearer: null };
-    }
+    const authenticated = await requireCaller(request);
+    if (!authenticated.ok) return authenticated.response;
+    const { caller } = authenticated;
     const body = await parseJsonBody(request, ChangePasswordRequest);
     if (!body.ok) return body.response;
 
