@@ -18,8 +18,8 @@ interface FieldProps extends InputProps, UseFormRegisterReturn {
   after?: ReactNode;
 }
 
-/** A labelled input whose hint and errors are tied to it with aria-describedby. */
-export function Field({ label, errors, hint, after, id, ref, ...input }: FieldProps) {
+/** A labelled input whose hint and errors are tied to it with aria-describedby; a text input unless `type` says otherwise. */
+export function Field({ label, errors, hint, after, id, ref, type = "text", ...input }: FieldProps) {
   const generated = useId();
   const inputId = id ?? `${input.name}-${generated}`;
   const hintId = `${inputId}-hint`;
@@ -31,6 +31,7 @@ export function Field({ label, errors, hint, after, id, ref, ...input }: FieldPr
       <div className="input-row">
         <input
           id={inputId}
+          type={type}
           {...input}
           ref={ref as Ref<HTMLInputElement>}
           aria-invalid={errors.length > 0 ? true : undefined}

@@ -10,10 +10,11 @@ export const metadata: Metadata = { title: { template: "%s · Admin", default: "
 // action under /admin calls requireAdmin itself as well.
 export default async function AdminLayout({ children }: { children: ReactNode }) {
   await requireAdmin();
+  // One wide card for the whole area, its navigation inside: operators read tables, not forms.
   return (
-    <>
+    <div className="card full stack">
       <AdminNav />
       {children}
-    </>
+    </div>
   );
 }

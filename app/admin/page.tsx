@@ -35,7 +35,7 @@ export default async function AdminDashboardPage({ searchParams }: { searchParam
     ["Median time to reset", formatDuration(stats.medianSecondsToReset)],
   ];
   return (
-    <div className="card wide stack">
+    <div className="stack">
       <h1>Recovery dashboard</h1>
       {/* Links, not a script-driven control: the period works without JavaScript. */}
       <nav aria-label="Period">

@@ -40,7 +40,7 @@ export default async function AdminAuditPage({ searchParams }: { searchParams: P
   const errors = parsed.success ? [] : [...new Set(parsed.error.issues.map((i) => `${String(i.path[0])}: ${i.message}`))];
 
   return (
-    <div className="card wide stack">
+    <div className="stack">
       <h1>Audit log</h1>
       <form method="get" action="/admin/audit" aria-label="Filter the audit log" className={styles.filters}>
         <div className="field">

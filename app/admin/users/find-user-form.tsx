@@ -3,6 +3,7 @@
 import { EmailField, FormError, SubmitButton } from "@/app/_components/fields";
 import { useActionForm } from "@/app/_components/use-action-form";
 import type { AdminFindUserInput } from "@/lib/validation/forms";
+import styles from "../admin.module.css";
 import { findUserAction } from "./actions";
 
 export function FindUserForm() {
@@ -12,7 +13,7 @@ export function FindUserForm() {
     defaultValues: { email: "" },
   });
   return (
-    <form ref={formRef} action={formAction} onSubmit={onSubmit} noValidate aria-label="Find an account">
+    <form ref={formRef} action={formAction} onSubmit={onSubmit} noValidate aria-label="Find an account" className={styles.narrow}>
       <FormError state={state} alertRef={alertRef} />
       <EmailField
         hint="The exact address of the account."

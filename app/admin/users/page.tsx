@@ -27,7 +27,7 @@ export default async function AdminUsersPage({ searchParams }: { searchParams: P
   const checked = await hasRecentPasswordCheck(db, admin.sessionId);
   const adminTwoFactor = checked ? false : await hasTwoFactor(db, admin.userId);
   return (
-    <div className="card wide stack">
+    <div className="stack">
       <h1>Users</h1>
       {notice ? (
         <FormAlert tone={notice.tone}>

@@ -63,7 +63,7 @@ export default async function AdminAccountPage({
   const page = `/admin/users/${account.id}`;
 
   return (
-    <div className="card wide stack">
+    <div className="stack">
       <h1>{account.email}</h1>
       {notice ? (
         <FormAlert tone={notice.tone}>
