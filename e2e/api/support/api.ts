@@ -15,6 +15,8 @@ export const PATHS = {
   signOut: "/api/v1/auth/sign-out",
   register: "/api/v1/auth/register",
   me: "/api/v1/me",
+  changeEmail: "/api/v1/me/email",
+  confirmEmailChange: "/api/v1/email-change/confirm",
   sessions: "/api/v1/sessions",
   session: "/api/v1/sessions/{id}",
   health: "/api/v1/health",
