@@ -1,6 +1,5 @@
 import { and, eq, sql } from "drizzle-orm";
 import { expect, it } from "vitest";
-import type { Database } from "@/db/client";
 import { auditEvents, emailChangeTokens, emailVerificationTokens, passwordResetTokens, sessions, users } from "@/db/schema";
 import { emailChangeAttemptSubject } from "@/emails/email-change-attempt";
 import { emailChangeConfirmSubject } from "@/emails/email-change-confirm";
