@@ -145,6 +145,25 @@ test.describe("email change", () => {
     expect(errorCode(again)).toBe("used_token");
   });
 
+  test("over the API with the session cookie: 202, and a cross-site request is refused", async ({ page, createUser, mailbox }) => {
+    const user = await createUser();
+    const newEmail = uniqueEmail("cookie");
+    await signIn(page, user);
+    const crossSite = await call(page.request, PATHS.changeEmail, {
+      json: { new_email: newEmail },
+      headers: { origin: "https://evil.example" },
+    });
+    expect(crossSite.status).toBe(403);
+    expect(errorCode(crossSite)).toBe("cross_site_request");
+    const accepted = await call(page.request, PATHS.changeEmail, { json: { new_email: newEmail } });
+    expect(accepted.status).toBe(202);
+    await expectContract(accepted, { method: "post", path: PATHS.changeEmail });
+    await confirmChange(page, mailbox, newEmail, user.password);
+    // The confirming browser stays signed in, on the new address.
+    await page.goto("/account");
+    await expect(page.getByTestId("account-email")).toHaveText(newEmail);
+  });
+
   test('the API asks a session outside the window to "Confirm it\'s you"', async ({ request, createUser, db }) => {
     const user = await createUser();
     const token = await bearerTokenFor(request, user);
