@@ -109,6 +109,39 @@ test.describe("accessibility (axe: no serious or critical violation)", () => {
     await expectNoSeriousViolations(page);
   });
 
+  test("/account/email (\"Confirm it's you\", the form, its error, the answer), the link's page and the undo page", async ({
+    page,
+    createUser,
+    mailbox,
+    db,
+  }) => {
+    const user = await createUser();
+    const newEmail = uniqueEmail("axe-moved");
+    await signIn(page, user);
+    await db`update sessions set password_checked_at = now() - interval '11 minutes', created_at = now() - interval '11 minutes' where user_id = ${user.id}`;
+    await page.goto("/account/email");
+    await expect(page.getByRole("heading", { name: "Confirm it's you" })).toBeVisible();
+    await expectNoSeriousViolations(page);
+    await page.getByLabel("Password", { exact: true }).fill(user.password);
+    await page.getByRole("button", { name: "Confirm", exact: true }).click();
+    await page.getByRole("button", { name: "Send confirmation link" }).click();
+    await expect(page.getByLabel("New email address")).toHaveAttribute("aria-invalid", "true");
+    await expectNoSeriousViolations(page);
+    await page.getByLabel("New email address").fill(newEmail);
+    await page.getByRole("button", { name: "Send confirmation link" }).click();
+    await expect(page.getByTestId("email-change-sent")).toBeVisible();
+    await expectNoSeriousViolations(page);
+
+    await page.goto(await mailbox.link(newEmail, /confirm your new rekey email address/i, "/email-change/"));
+    await expectNoSeriousViolations(page);
+    await page.getByLabel("Password", { exact: true }).fill(user.password);
+    await page.getByRole("button", { name: "Confirm new email address" }).click();
+    await expect(page.getByRole("heading", { name: "Your email address is changed" })).toBeVisible();
+    await expectNoSeriousViolations(page);
+    await page.goto(await mailbox.link(user.email, /email address of your rekey account was changed/i, "/email-change/undo/"));
+    await expectNoSeriousViolations(page);
+  });
+
   test("/account/sessions with an app's session beside the browser's", async ({ page, request, createUser }) => {
     const user = await createUser();
     await signIn(page, user);

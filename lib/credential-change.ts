@@ -1,7 +1,7 @@
 import "server-only";
 import { is, SQL, sql } from "drizzle-orm";
 import { queryRows, type Database, type Transaction } from "@/db/client";
-import { passwordResetTokens, users } from "@/db/schema";
+import { emailChangeTokens, passwordResetTokens, users } from "@/db/schema";
 import { auditInsertSql, noteAudited, type AuditEntry, type AuditEventName } from "./audit";
 import { nextCredentialsVersion } from "./auth/sessions";
 import { deleteUserSessionsSql } from "./auth/user-sessions";
@@ -106,6 +106,11 @@ export function credentialChangeSql<Input>(change: CredentialChange<Input>, when
         returning id, email, password_changed_at, credentials_version),
       ended_sessions as (${deleteUserSessionsSql(change.userId, sql`exists (select 1 from changed)`)}),
       spent_links as (${spendUserTokensSql(passwordResetTokens, change.userId, sql`exists (select 1 from changed)`)}),
+      cancelled_email_changes as (${spendUserTokensSql(emailChangeTokens, change.userId, sql`exists (select 1 from changed)`)} returning id),
+      email_change_audited as (${auditInsertSql(
+        { event: "email_change.cancelled", ...context, details: { reason: change.reason } },
+        sql`from changed where exists (select 1 from cancelled_email_changes)`,
+      )}),
       change_audited as (${auditInsertSql({ event: change.event, ...context, details: changeDetails(change) }, sql`from changed`)}),
       sessions_audited as (${auditInsertSql({ event: "sessions.revoked", ...context, details: ended }, sql`from changed`)}),
       queued as (${jobInsertSql(change.notice.job, notice, sql`from changed`)})`;
@@ -113,13 +118,15 @@ export function credentialChangeSql<Input>(change: CredentialChange<Input>, when
 
 /** What a statement with credentialChangeSql's CTEs selects for noteCredentialChange. */
 export const CHANGE_OUTCOME = sql`(select id from changed) as user_id, (select credentials_version from changed) as credentials_version,
-  (select count(*) from ended_sessions)::int as sessions_ended, (select id from queued) as job_id`;
+  (select count(*) from ended_sessions)::int as sessions_ended, (select id from queued) as job_id,
+  (select count(*) from cancelled_email_changes)::int as email_changes_cancelled`;
 
 export type ChangeOutcomeRow = {
   user_id: string | null;
   credentials_version: number | null;
   sessions_ended: number;
   job_id: string | null;
+  email_changes_cancelled?: number;
 };
 
 /**
@@ -137,6 +144,7 @@ export function noteCredentialChange<Input>(
   const admin = adminOf(change);
   noteAudited({ event: change.event, ...context, details: changeDetails(change) });
   noteAudited({ event: "sessions.revoked", ...context, details: { count: row.sessions_ended, reason: change.reason, ...admin } });
+  if (row.email_changes_cancelled) noteAudited({ event: "email_change.cancelled", ...context, details: { reason: change.reason } });
   schedule(db, row.job_id);
   return { userId: row.user_id, credentialsVersion: row.credentials_version, sessionsEnded: row.sessions_ended };
 }

@@ -4,6 +4,8 @@
 import "server-only";
 import { after } from "next/server";
 import type { Database } from "@/db/client";
+import { emailChangeAttemptJob, emailChangeLinkJob } from "./accounts/change-email";
+import { emailChangedNoticeJob } from "./accounts/email-changed-notice";
 import { passwordChangedJob } from "./accounts/password-changed-notice";
 import { registrationJob } from "./accounts/register";
 import { verificationRequestJob } from "./accounts/verify-email";
@@ -25,6 +27,9 @@ export const ALL_JOBS = jobRegistry([
   twoFactorNoticeJob,
   newDeviceSignInJob,
   repeatedFailuresJob,
+  emailChangeLinkJob,
+  emailChangeAttemptJob,
+  emailChangedNoticeJob,
 ]);
 
 /** Runs a job once the answer has gone out (Next's after()): what every route and action passes as `schedule`. */

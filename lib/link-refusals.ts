@@ -27,6 +27,7 @@ const LINK_EVENTS = {
     expired: "password_change.report_link_refused",
     used: "password_change.report_link_refused",
   },
+  email_change: { invalid: "email_change.link_refused", expired: "email_change.link_refused", used: "email_change.link_refused" },
 } as const satisfies Record<string, Record<TokenProblem, AuditEventName>>;
 
 export type RefusedLink = keyof typeof LINK_EVENTS;

@@ -4,6 +4,7 @@ import styles from "./account-nav.module.css";
 const LINKS = [
   { href: "/account", label: "Account" },
   { href: "/account/password", label: "Password" },
+  { href: "/account/email", label: "Email" },
   { href: "/account/sessions", label: "Sessions" },
   { href: "/account/two-factor", label: "Two-factor" },
   { href: "/account/export", label: "Your data" },

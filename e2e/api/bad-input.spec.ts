@@ -75,6 +75,15 @@ const ENDPOINTS: Record<string, Endpoint> = {
       new_password: { unicode: ["Pässwörd-Ünïcode-9", { status: 400, code: "invalid_token" }] },
     },
   },
+  "email-change/confirm": {
+    path: PATHS.confirmEmailChange,
+    valid: () => ({ token: UNKNOWN_TOKEN, password: FRESH_PASSWORD }),
+    reachesService: { status: 400, code: "invalid_token" },
+    fields: {
+      token: { unicode: ["ключ-".repeat(8), { status: 400, code: "invalid_token" }] },
+      password: { unicode: ["Pässwörd-Ünïcode-9", { status: 400, code: "invalid_token" }] },
+    },
+  },
   "change-password": { ...CHANGE_PASSWORD, signedIn: true },
   "change-password (bearer)": { ...CHANGE_PASSWORD, bearer: true },
   "sign-in": {

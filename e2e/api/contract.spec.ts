@@ -42,6 +42,12 @@ const DOCUMENTED = {
   [PATHS.register]: { method: "post", required: ["email", "password"], statuses: [202, 400, 405, 413, 415, 422, 429, 500, 503] },
   [PATHS.me]: { method: "get", required: null, statuses: [200, 401, 405, 500, 503] },
   [PATHS.export]: { method: "get", required: null, statuses: [200, 401, 403, 405, 500, 503] },
+  [PATHS.changeEmail]: { method: "post", required: ["new_email"], statuses: [202, 400, 401, 403, 405, 413, 415, 422, 429, 500, 503] },
+  [PATHS.confirmEmailChange]: {
+    method: "post",
+    required: ["token", "password"],
+    statuses: [200, 400, 405, 409, 413, 415, 422, 429, 500, 503],
+  },
   [PATHS.sessions]: { method: "get", required: null, statuses: [200, 401, 405, 500, 503] },
   [PATHS.session]: { method: "delete", required: null, statuses: [204, 401, 404, 405, 500, 503] },
   [PATHS.health]: { method: "get", required: null, statuses: [200, 405, 500, 503] },

@@ -16,6 +16,8 @@ export const PATHS = {
   register: "/api/v1/auth/register",
   me: "/api/v1/me",
   export: "/api/v1/me/export",
+  changeEmail: "/api/v1/me/email",
+  confirmEmailChange: "/api/v1/email-change/confirm",
   sessions: "/api/v1/sessions",
   session: "/api/v1/sessions/{id}",
   health: "/api/v1/health",

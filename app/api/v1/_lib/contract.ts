@@ -38,6 +38,7 @@ export const ERROR_CODES = [
   "invalid_current_password",
   "conflict",
   "confirmation_required",
+  "address_taken",
   "internal_error",
   "service_unavailable",
 ] as const;
@@ -72,6 +73,26 @@ export const ResetPasswordRequest = z.object({
 export const ChangePasswordRequest = z.object({
   current_password: ChangePasswordSchema.shape.currentPassword.meta({ description: "The password the account has now." }),
   new_password: NewPassword,
+});
+
+export const ChangeEmailRequest = z.object({
+  new_email: EmailSchema.meta({ description: "The address to move the account to (trimmed, case-insensitive)." }),
+  password: PasswordInput.optional().meta({
+    description:
+      "\"Confirm it's you\": the account's password. Needed when this session did not sign in or confirm within REAUTH_MINUTES (a bearer token's own sign-in counts).",
+  }),
+  otp: AuthenticationCodeInput.optional().meta({
+    description: "With password, for an account with two-factor authentication: the app's 6-digit code.",
+  }),
+  recovery_code: RecoveryCodeInput.optional().meta({ description: "With password, instead of otp: one unused recovery code." }),
+});
+export const ConfirmEmailChangeRequest = z.object({
+  token: z
+    .string()
+    .min(1)
+    .max(256)
+    .meta({ description: "The token from the link sent to the new address: the last path segment of /email-change/{token}." }),
+  password: PasswordInput.meta({ description: "The account's password: the link alone changes nothing." }),
 });
 
 /** RFC 8628 §3.4's grant type: what OAuth client libraries send to the token endpoint. */
@@ -619,6 +640,76 @@ export const OPERATIONS = [
         errors: ["rate_limited"],
         headers: ["Retry-After"],
       },
+      ...always,
+      ...databaseDown,
+    },
+  },
+  {
+    method: "post",
+    path: "/api/v1/me/email",
+    operationId: "requestEmailChange",
+    summary: "Ask to change the signed-in account's email address",
+    description:
+      'Authenticated by a bearer token or by the session cookie (the bearer token wins). Needs "Confirm it\'s you": a session that did not sign in or confirm within REAUTH_MINUTES sends password (and otp or recovery_code with two-factor on). Nothing changes yet: a link valid for 1 hour goes to new_email, and only that link with the account\'s password (POST /api/v1/email-change/confirm) changes the address. A pending change is cancelled by a newer request, a password reset or "This wasn\'t me". An address that belongs to another account gets the same 202 (no link is sent; its owner is told someone tried). Limited to 5 requests an hour per account.',
+    tag: "Account",
+    session: true,
+    bearer: true,
+    request: ChangeEmailRequest,
+    responses: {
+      202: { description: "Accepted: the same answer for every address.", body: MessageResponse },
+      ...bodyErrors,
+      400: {
+        description:
+          "Malformed JSON or fields (invalid_json, validation_error), a password without the code an account with two-factor on needs (second_factor_required), or a wrong code (invalid_second_factor).",
+        errors: ["invalid_json", "validation_error", "second_factor_required", "invalid_second_factor"],
+      },
+      401: {
+        description:
+          "Not signed in (unauthenticated), or a malformed, unknown, expired or ended bearer token (invalid_token). WWW-Authenticate says Bearer.",
+        errors: ["unauthenticated", "invalid_token"],
+        headers: ["WWW-Authenticate"],
+      },
+      403: {
+        description: 'This session needs "Confirm it\'s you" and no password came (confirmation_required), or a cross-site cookie request.',
+        errors: ["confirmation_required", "cross_site_request"],
+      },
+      422: {
+        description:
+          "new_email is not an address or is the current one (validation_error, in fields.new_email), or a wrong password (invalid_current_password).",
+        errors: ["validation_error", "invalid_current_password"],
+      },
+      429: {
+        description: "Too many requests or wrong passwords; Retry-After says when to try again.",
+        errors: ["rate_limited"],
+        headers: ["Retry-After"],
+      },
+      ...always,
+      ...databaseDown,
+    },
+  },
+  {
+    method: "post",
+    path: "/api/v1/email-change/confirm",
+    operationId: "confirmEmailChange",
+    summary: "Confirm a new email address with its link and the password",
+    description:
+      "Consumes the link's token (once) and, in one transaction, changes the address, raises the credentials version and ends every session of the account but the bearer session making this call (if any), spends outstanding reset and verification links, and emails the old address a notice with an undo link valid for 7 days. A wrong password leaves the link valid; attempts share the sign-in limits of the account's address.",
+    tag: "Account",
+    request: ConfirmEmailChangeRequest,
+    responses: {
+      200: { description: "The address is changed.", body: MessageResponse },
+      ...bodyErrors,
+      400: {
+        description:
+          "Malformed JSON or fields, or a token that does not work (invalid_token, expired_token, used_token: also after a cancellation).",
+        errors: ["invalid_json", "validation_error", "invalid_token", "expired_token", "used_token"],
+      },
+      409: { description: "The new address now belongs to another account; nothing changed.", errors: ["address_taken"] },
+      422: {
+        description: "A wrong password (invalid_current_password); the link stays valid.",
+        errors: ["validation_error", "invalid_current_password"],
+      },
+      429: { description: "Too many attempts; Retry-After says when to try again.", errors: ["rate_limited"], headers: ["Retry-After"] },
       ...always,
       ...databaseDown,
     },

@@ -11,6 +11,8 @@ const REQUEST_SCHEMAS = {
   VerifyResetTokenRequest: contract.VerifyResetTokenRequest,
   ResetPasswordRequest: contract.ResetPasswordRequest,
   ChangePasswordRequest: contract.ChangePasswordRequest,
+  ChangeEmailRequest: contract.ChangeEmailRequest,
+  ConfirmEmailChangeRequest: contract.ConfirmEmailChangeRequest,
   DeviceCodeRequest: contract.DeviceCodeRequest,
   DeviceTokenRequest: contract.DeviceTokenRequest,
   SignInRequest: contract.SignInRequest,
