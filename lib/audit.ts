@@ -55,7 +55,13 @@ export type AuditEventName =
   | "two_factor.throttled"
   | "device.approved"
   | "device.denied"
-  | "device.user_code_throttled";
+  | "device.user_code_throttled"
+  | "account.deletion_requested"
+  | "account.deletion_cancelled"
+  | "account.deletion_cancel_link_refused"
+  | "account.deletion_email_failed"
+  | "account.erased"
+  | "registration.deletion_pending";
 
 export interface AuditEntry {
   event: AuditEventName;

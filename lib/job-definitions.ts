@@ -4,6 +4,7 @@
 import "server-only";
 import { after } from "next/server";
 import type { Database } from "@/db/client";
+import { deletionCancelledResetLinkJob, deletionCancelLinkJob } from "./accounts/delete-account";
 import { passwordChangedJob } from "./accounts/password-changed-notice";
 import { registrationJob } from "./accounts/register";
 import { verificationRequestJob } from "./accounts/verify-email";
@@ -25,6 +26,8 @@ export const ALL_JOBS = jobRegistry([
   twoFactorNoticeJob,
   newDeviceSignInJob,
   repeatedFailuresJob,
+  deletionCancelLinkJob,
+  deletionCancelledResetLinkJob,
 ]);
 
 /** Runs a job once the answer has gone out (Next's after()): what every route and action passes as `schedule`. */

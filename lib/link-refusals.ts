@@ -27,6 +27,11 @@ const LINK_EVENTS = {
     expired: "password_change.report_link_refused",
     used: "password_change.report_link_refused",
   },
+  account_deletion_cancel: {
+    invalid: "account.deletion_cancel_link_refused",
+    expired: "account.deletion_cancel_link_refused",
+    used: "account.deletion_cancel_link_refused",
+  },
 } as const satisfies Record<string, Record<TokenProblem, AuditEventName>>;
 
 export type RefusedLink = keyof typeof LINK_EVENTS;

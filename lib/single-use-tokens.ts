@@ -1,11 +1,12 @@
 import "server-only";
 import { eq, sql, type SQL } from "drizzle-orm";
 import { queryRows, type Database, type Transaction } from "@/db/client";
-import { emailVerificationTokens, passwordChangeReportTokens, passwordResetTokens, users } from "@/db/schema";
+import { accountDeletionCancelTokens, emailVerificationTokens, passwordChangeReportTokens, passwordResetTokens, users } from "@/db/schema";
 import { hashToken, isWellFormedToken } from "./tokens";
 
 /** The tables of emailed single-use links; they share these columns by design. */
-export type SingleUseTokenTable = typeof passwordResetTokens | typeof emailVerificationTokens | typeof passwordChangeReportTokens;
+export type SingleUseTokenTable =
+  typeof passwordResetTokens | typeof emailVerificationTokens | typeof passwordChangeReportTokens | typeof accountDeletionCancelTokens;
 
 // Drizzle cannot build one query over a union of tables; the columns used here have the same
 // names and types in each, so one of them stands for all.
