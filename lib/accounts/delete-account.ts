@@ -230,6 +230,7 @@ export async function cancelAccountDeletion(
   if (restored) return { ok: true };
   const now = await lookUpToken(db, accountDeletionCancelTokens, token);
   const problem = now.status === "valid" ? "invalid" : now.status;
-  await auditLinkRefusal(db, "account_deletion_cancel", problem, { ...context, userId: found.userId });
+  // The user as the link reads now: erased in between (the cleanup won), there is none to name.
+  await auditLinkRefusal(db, "account_deletion_cancel", problem, { ...context, userId: now.userId ?? null });
   return { ok: false, problem };
 }
