@@ -255,6 +255,49 @@ test.describe("admin area", () => {
     await signIn(first, user);
   });
 
+  test("Delete account: needs the address typed, signs the owner out, emails the cancel link, is audited with the admin's id; search then shows it as deletion pending with no actions", async ({
+    page,
+    browser,
+    createUser,
+    mailbox,
+    db,
+  }) => {
+    const admin = await createUser({ email: E2E.adminEmail });
+    const user = await createUser();
+    const userPage = await signedInElsewhere(browser, user);
+    await signInWithTwoFactorOn(page, admin);
+    await openAccount(page, user);
+
+    const typed = page.getByLabel("Type the account's email address to confirm");
+    await typed.fill("someone-else@example.com");
+    await page.getByRole("button", { name: "Delete account" }).click();
+    await expect(page.getByText("Type this account's exact email address to delete it. Nothing was deleted.")).toBeVisible();
+    await page.getByLabel("Type the account's email address to confirm").fill(user.email);
+    await page.getByRole("button", { name: "Delete account" }).click();
+    await expect(page.getByText(/The account is deleted/)).toBeVisible();
+    await expect(page.getByTestId("deletion-pending")).toHaveText("Deletion pending");
+    await expect(page.getByTestId("active-sessions")).toHaveText("0");
+    await expect(page.getByRole("button", { name: "Force password reset" })).toHaveCount(0);
+    await expect(page.getByRole("button", { name: "Delete account" })).toHaveCount(0);
+
+    await userPage.goto("/account");
+    await expect(userPage).toHaveURL(/\/login\?callbackUrl=%2Faccount$/);
+    const mail = await mailbox.waitFor(user.email, /your rekey account is being deleted/i);
+    expect(mail.text).toContain("deleted by an administrator");
+    expect(mail.text).toMatch(/\/cancel-deletion\/[A-Za-z0-9_-]{43}/);
+
+    // The search still finds it, marked.
+    await page.goto("/admin/users");
+    await page.getByLabel("Email").fill(user.email);
+    await page.getByRole("button", { name: "Find account" }).click();
+    await expect(page).toHaveURL(new RegExp(`/admin/users/${user.id}$`));
+    await expect(page.getByTestId("deletion-pending")).toBeVisible();
+    await expect(page.getByTestId("deletion-pending-note")).toContainText("erased after");
+    const audited =
+      await db`select details->>'admin_id' as admin_id from audit_events where event = 'account.deletion_requested' and user_id = ${user.id}`;
+    expect(audited).toEqual([{ admin_id: admin.id }]);
+  });
+
   test("the audit log filters by exact email and exports the same rows as CSV; the admin pages pass axe", async ({ page, createUser }) => {
     const admin = await createUser({ email: E2E.adminEmail });
     const user = await createUser();

@@ -6,6 +6,7 @@ const LINKS = [
   { href: "/account/password", label: "Password" },
   { href: "/account/sessions", label: "Sessions" },
   { href: "/account/two-factor", label: "Two-factor" },
+  { href: "/account/delete", label: "Delete account" },
 ] as const;
 
 /** The account area's pages; `current` is marked for assistive technology too. */
