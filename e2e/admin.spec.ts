@@ -64,7 +64,7 @@ test.describe("admin area", () => {
       })
     ).body;
     const ids = actionIds(html);
-    expect(ids).toHaveLength(2); // "Sign out everywhere" and "Force password reset" (the victim is confirmed)
+    expect(ids).toHaveLength(3); // "Sign out everywhere", "Force password reset" and "Delete account" (the victim is confirmed)
 
     const paths = [
       "/admin",
@@ -84,7 +84,7 @@ test.describe("admin area", () => {
         expect(response.status, `${who} GET ${path}`).toBe(404);
       }
       for (const id of ids) {
-        const form = multipart({ [id]: "", userId: victim.id });
+        const form = multipart({ [id]: "", userId: victim.id, email: victim.email });
         const response = await rawRequest({
           method: "POST",
           path: `/admin/users/${victim.id}`,
@@ -95,8 +95,9 @@ test.describe("admin area", () => {
       }
     }
     // None of those posts did anything: the victim's password still works.
-    const [row] = await db`select password_hash is not null as has_password, password_reset_forced_at from users where id = ${victim.id}`;
-    expect(row).toEqual({ has_password: true, password_reset_forced_at: null });
+    const [row] =
+      await db`select password_hash is not null as has_password, password_reset_forced_at, deletion_requested_at from users where id = ${victim.id}`;
+    expect(row).toEqual({ has_password: true, password_reset_forced_at: null, deletion_requested_at: null });
 
     // And the signed-in non-admin sees the ordinary not-found page in a browser.
     const response = await outsiderPage.goto("/admin/users");
@@ -367,7 +368,7 @@ test.describe("admin area", () => {
       })
     ).body;
     const ids = actionIds(html);
-    expect(ids).toHaveLength(2); // "Sign out everywhere" and "Force password reset"
+    expect(ids).toHaveLength(3); // "Sign out everywhere", "Force password reset" and "Delete account"
 
     // A session of an account with two-factor on that did not pass it. None lives otherwise
     // (turning two-factor on ends every such session), so the database marks this one so: the
@@ -379,7 +380,7 @@ test.describe("admin area", () => {
     await expect(page.getByText("Two-factor authentication is already on for your account")).toBeVisible();
     await expectNoSeriousViolations(page);
     for (const id of ids) {
-      const form = multipart({ [id]: "", userId: victim.id });
+      const form = multipart({ [id]: "", userId: victim.id, email: victim.email });
       const response = await rawRequest({
         method: "POST",
         path: `/admin/users/${victim.id}`,
@@ -389,10 +390,11 @@ test.describe("admin area", () => {
       expect(response.status, `POST ${id}`).toBe(303);
       expect(response.headers.location, `POST ${id}`).toMatch(/\/account\/admin-two-factor$/);
     }
-    const [row] = await db`select password_hash is not null as has_password, password_reset_forced_at from users where id = ${victim.id}`;
-    expect(row).toEqual({ has_password: true, password_reset_forced_at: null });
+    const [row] =
+      await db`select password_hash is not null as has_password, password_reset_forced_at, deletion_requested_at from users where id = ${victim.id}`;
+    expect(row).toEqual({ has_password: true, password_reset_forced_at: null, deletion_requested_at: null });
     const acted =
-      await db`select event from audit_events where user_id = ${victim.id} and event in ('admin.sessions_revoked', 'admin.password_reset_forced')`;
+      await db`select event from audit_events where user_id = ${victim.id} and event in ('admin.sessions_revoked', 'admin.password_reset_forced', 'account.deletion_requested')`;
     expect(acted).toEqual([]);
 
     // Doing what the page says works: sign out, sign in again with a code.
