@@ -70,7 +70,7 @@ function busy(request: NextRequest, security: Record<string, string>): NextRespo
 const PROTECTED = ["/account"];
 
 // Pages whose URL carries a token from an email.
-const TOKEN_PAGES = ["/reset-password/", "/verify-email/", "/wasnt-me/", "/email-change/"];
+const TOKEN_PAGES = ["/reset-password/", "/verify-email/", "/wasnt-me/", "/email-change/", "/cancel-deletion/"];
 
 // A link's token is in the URL: no Referer may carry it off, no cache or index may keep it.
 const TOKEN_PAGE_HEADERS = {

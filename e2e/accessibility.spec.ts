@@ -142,6 +142,40 @@ test.describe("accessibility (axe: no serious or critical violation)", () => {
     await expectNoSeriousViolations(page);
   });
 
+  test('/account/delete (asking "Confirm it\'s you", then the address with its error), /account-deleted and /cancel-deletion/[token]', async ({
+    page,
+    createUser,
+    mailbox,
+    db,
+  }) => {
+    const user = await createUser();
+    await signIn(page, user);
+    await db`update sessions set password_checked_at = now() - interval '11 minutes' where user_id = ${user.id}`;
+    await page.goto("/account/delete");
+    await expect(page.getByRole("heading", { name: "Confirm it's you" })).toBeVisible();
+    await expectNoSeriousViolations(page);
+    await page.getByLabel("Password", { exact: true }).fill(user.password);
+    await page.getByRole("button", { name: "Confirm", exact: true }).click();
+    await page.getByLabel("Type your email address to confirm").fill("someone-else@example.com");
+    await page.getByRole("button", { name: "Delete my account" }).click();
+    await expect(page.getByLabel("Type your email address to confirm")).toHaveAttribute("aria-invalid", "true");
+    await expectNoSeriousViolations(page);
+    await page.getByLabel("Type your email address to confirm").fill(user.email);
+    await page.getByRole("button", { name: "Delete my account" }).click();
+    await expect(page).toHaveURL(/\/account-deleted$/);
+    await expectNoSeriousViolations(page);
+    const link = await mailbox.link(user.email, /your rekey account is being deleted/i, "/cancel-deletion/");
+    await page.goto(link);
+    await expect(page.getByRole("button", { name: "Cancel the deletion" })).toBeVisible();
+    await expectNoSeriousViolations(page);
+    await page.getByRole("button", { name: "Cancel the deletion" }).click();
+    await expect(page.getByRole("heading", { name: "Your account is back" })).toBeVisible();
+    await expectNoSeriousViolations(page);
+    await page.goto("/cancel-deletion/this-link-is-not-valid");
+    await expect(page.getByRole("heading", { name: "This link is not valid" })).toBeVisible();
+    await expectNoSeriousViolations(page);
+  });
+
   test("/account/sessions with an app's session beside the browser's", async ({ page, request, createUser }) => {
     const user = await createUser();
     await signIn(page, user);

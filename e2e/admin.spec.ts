@@ -64,7 +64,7 @@ test.describe("admin area", () => {
       })
     ).body;
     const ids = actionIds(html);
-    expect(ids).toHaveLength(2); // "Sign out everywhere" and "Force password reset" (the victim is confirmed)
+    expect(ids).toHaveLength(3); // "Sign out everywhere", "Force password reset" and "Delete account" (the victim is confirmed)
 
     const paths = [
       "/admin",
@@ -84,7 +84,7 @@ test.describe("admin area", () => {
         expect(response.status, `${who} GET ${path}`).toBe(404);
       }
       for (const id of ids) {
-        const form = multipart({ [id]: "", userId: victim.id });
+        const form = multipart({ [id]: "", userId: victim.id, email: victim.email });
         const response = await rawRequest({
           method: "POST",
           path: `/admin/users/${victim.id}`,
@@ -95,8 +95,9 @@ test.describe("admin area", () => {
       }
     }
     // None of those posts did anything: the victim's password still works.
-    const [row] = await db`select password_hash is not null as has_password, password_reset_forced_at from users where id = ${victim.id}`;
-    expect(row).toEqual({ has_password: true, password_reset_forced_at: null });
+    const [row] =
+      await db`select password_hash is not null as has_password, password_reset_forced_at, deletion_requested_at from users where id = ${victim.id}`;
+    expect(row).toEqual({ has_password: true, password_reset_forced_at: null, deletion_requested_at: null });
 
     // And the signed-in non-admin sees the ordinary not-found page in a browser.
     const response = await outsiderPage.goto("/admin/users");
@@ -255,6 +256,49 @@ test.describe("admin area", () => {
     await signIn(first, user);
   });
 
+  test("Delete account: needs the address typed, signs the owner out, emails the cancel link, is audited with the admin's id; search then shows it as deletion pending with no actions", async ({
+    page,
+    browser,
+    createUser,
+    mailbox,
+    db,
+  }) => {
+    const admin = await createUser({ email: E2E.adminEmail });
+    const user = await createUser();
+    const userPage = await signedInElsewhere(browser, user);
+    await signInWithTwoFactorOn(page, admin);
+    await openAccount(page, user);
+
+    const typed = page.getByLabel("Type the account's email address to confirm");
+    await typed.fill("someone-else@example.com");
+    await page.getByRole("button", { name: "Delete account" }).click();
+    await expect(page.getByText("Type this account's exact email address to delete it. Nothing was deleted.")).toBeVisible();
+    await page.getByLabel("Type the account's email address to confirm").fill(user.email);
+    await page.getByRole("button", { name: "Delete account" }).click();
+    await expect(page.getByText(/The account is deleted/)).toBeVisible();
+    await expect(page.getByTestId("deletion-pending")).toHaveText("Deletion pending");
+    await expect(page.getByTestId("active-sessions")).toHaveText("0");
+    await expect(page.getByRole("button", { name: "Force password reset" })).toHaveCount(0);
+    await expect(page.getByRole("button", { name: "Delete account" })).toHaveCount(0);
+
+    await userPage.goto("/account");
+    await expect(userPage).toHaveURL(/\/login\?callbackUrl=%2Faccount$/);
+    const mail = await mailbox.waitFor(user.email, /your rekey account is being deleted/i);
+    expect(mail.text).toContain("deleted by an administrator");
+    expect(mail.text).toMatch(/\/cancel-deletion\/[A-Za-z0-9_-]{43}/);
+
+    // The search still finds it, marked.
+    await page.goto("/admin/users");
+    await page.getByLabel("Email").fill(user.email);
+    await page.getByRole("button", { name: "Find account" }).click();
+    await expect(page).toHaveURL(new RegExp(`/admin/users/${user.id}$`));
+    await expect(page.getByTestId("deletion-pending")).toBeVisible();
+    await expect(page.getByTestId("deletion-pending-note")).toContainText("erased after");
+    const audited =
+      await db`select details->>'admin_id' as admin_id from audit_events where event = 'account.deletion_requested' and user_id = ${user.id}`;
+    expect(audited).toEqual([{ admin_id: admin.id }]);
+  });
+
   test("the audit log filters by exact email and exports the same rows as CSV; the admin pages pass axe", async ({ page, createUser }) => {
     const admin = await createUser({ email: E2E.adminEmail });
     const user = await createUser();
@@ -324,7 +368,7 @@ test.describe("admin area", () => {
       })
     ).body;
     const ids = actionIds(html);
-    expect(ids).toHaveLength(2); // "Sign out everywhere" and "Force password reset"
+    expect(ids).toHaveLength(3); // "Sign out everywhere", "Force password reset" and "Delete account"
 
     // A session of an account with two-factor on that did not pass it. None lives otherwise
     // (turning two-factor on ends every such session), so the database marks this one so: the
@@ -336,7 +380,7 @@ test.describe("admin area", () => {
     await expect(page.getByText("Two-factor authentication is already on for your account")).toBeVisible();
     await expectNoSeriousViolations(page);
     for (const id of ids) {
-      const form = multipart({ [id]: "", userId: victim.id });
+      const form = multipart({ [id]: "", userId: victim.id, email: victim.email });
       const response = await rawRequest({
         method: "POST",
         path: `/admin/users/${victim.id}`,
@@ -346,10 +390,11 @@ test.describe("admin area", () => {
       expect(response.status, `POST ${id}`).toBe(303);
       expect(response.headers.location, `POST ${id}`).toMatch(/\/account\/admin-two-factor$/);
     }
-    const [row] = await db`select password_hash is not null as has_password, password_reset_forced_at from users where id = ${victim.id}`;
-    expect(row).toEqual({ has_password: true, password_reset_forced_at: null });
+    const [row] =
+      await db`select password_hash is not null as has_password, password_reset_forced_at, deletion_requested_at from users where id = ${victim.id}`;
+    expect(row).toEqual({ has_password: true, password_reset_forced_at: null, deletion_requested_at: null });
     const acted =
-      await db`select event from audit_events where user_id = ${victim.id} and event in ('admin.sessions_revoked', 'admin.password_reset_forced')`;
+      await db`select event from audit_events where user_id = ${victim.id} and event in ('admin.sessions_revoked', 'admin.password_reset_forced', 'account.deletion_requested')`;
     expect(acted).toEqual([]);
 
     // Doing what the page says works: sign out, sign in again with a code.

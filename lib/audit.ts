@@ -63,7 +63,14 @@ export type AuditEventName =
   | "device.approved"
   | "device.denied"
   | "device.user_code_throttled"
-  | "account.exported";
+  | "account.exported"
+
+  | "account.deletion_requested"
+  | "account.deletion_cancelled"
+  | "account.deletion_cancel_link_refused"
+  | "account.deletion_email_failed"
+  | "account.erased"
+  | "registration.deletion_pending";
 
 export interface AuditEntry {
   event: AuditEventName;

@@ -40,7 +40,7 @@ export interface CredentialChange<Input> extends RequestContext {
   password: NewPassword;
   /** The audit event naming the change, and why the sessions ended (the "sessions.revoked" row's reason). */
   event: AuditEventName;
-  reason: "password_reset" | "password_change" | "reported" | "admin_forced_reset";
+  reason: "password_reset" | "password_change" | "reported" | "admin_forced_reset" | "deletion_cancelled";
   /** The change's own audit row's details. */
   details?: AuditEntry["details"];
   /** The operator who made the change, named in both audit rows. */

@@ -94,6 +94,8 @@ export const EnvSchema = z.object({
   SESSION_ABSOLUTE_MAX_AGE_DAYS: intFrom(1, 3650, 90),
   /** "Confirm it's you": how long a session's password (and code) entry allows account and factor changes. */
   REAUTH_MINUTES: intFrom(1, 60, 10),
+  /** Days a deleted account waits, restorable with the emailed "cancel deletion" link, before the cleanup cron erases it. */
+  ACCOUNT_DELETION_GRACE_DAYS: intFrom(1, 90, 14),
   SIGN_IN_FAILURES_PER_ACCOUNT_AND_IP: intFrom(1, 10_000, 10),
   SIGN_IN_FAILURES_PER_IP_PER_HOUR: intFrom(1, 1_000_000, 100),
   /** Failed sign-ins per address across every IP in an hour; past it only devices that signed in to it before may try. */

@@ -6,6 +6,7 @@ import { after } from "next/server";
 import type { Database } from "@/db/client";
 import { emailChangeAttemptJob, emailChangeLinkJob } from "./accounts/change-email";
 import { emailChangedNoticeJob } from "./accounts/email-changed-notice";
+import { deletionCancelledResetLinkJob, deletionCancelLinkJob } from "./accounts/delete-account";
 import { passwordChangedJob } from "./accounts/password-changed-notice";
 import { registrationJob } from "./accounts/register";
 import { verificationRequestJob } from "./accounts/verify-email";
@@ -30,6 +31,8 @@ export const ALL_JOBS = jobRegistry([
   emailChangeLinkJob,
   emailChangeAttemptJob,
   emailChangedNoticeJob,
+  deletionCancelLinkJob,
+  deletionCancelledResetLinkJob,
 ]);
 
 /** Runs a job once the answer has gone out (Next's after()): what every route and action passes as `schedule`. */

@@ -28,6 +28,11 @@ const LINK_EVENTS = {
     used: "password_change.report_link_refused",
   },
   email_change: { invalid: "email_change.link_refused", expired: "email_change.link_refused", used: "email_change.link_refused" },
+  account_deletion_cancel: {
+    invalid: "account.deletion_cancel_link_refused",
+    expired: "account.deletion_cancel_link_refused",
+    used: "account.deletion_cancel_link_refused",
+  },
 } as const satisfies Record<string, Record<TokenProblem, AuditEventName>>;
 
 export type RefusedLink = keyof typeof LINK_EVENTS;

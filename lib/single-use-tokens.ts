@@ -2,6 +2,7 @@ import "server-only";
 import { eq, sql, type SQL } from "drizzle-orm";
 import { queryRows, type Database, type Transaction } from "@/db/client";
 import {
+  accountDeletionCancelTokens,
   emailChangeTokens,
   emailChangeUndoTokens,
   emailVerificationTokens,
@@ -17,7 +18,8 @@ export type SingleUseTokenTable =
   | typeof emailVerificationTokens
   | typeof passwordChangeReportTokens
   | typeof emailChangeTokens
-  | typeof emailChangeUndoTokens;
+  | typeof emailChangeUndoTokens
+  | typeof accountDeletionCancelTokens;
 
 // Drizzle cannot build one query over a union of tables; the columns used here have the same
 // names and types in each, so one of them stands for all.

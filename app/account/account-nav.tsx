@@ -8,6 +8,7 @@ const LINKS = [
   { href: "/account/sessions", label: "Sessions" },
   { href: "/account/two-factor", label: "Two-factor" },
   { href: "/account/export", label: "Your data" },
+  { href: "/account/delete", label: "Delete account" },
 ] as const;
 
 /** The account area's pages; `current` is marked for assistive technology too. */

@@ -92,7 +92,14 @@ export async function requestEmailChange(
       .returning({ id: emailChangeTokens.id });
     if (!row) throw new Error("token insert returned no row");
     // The raw token waits in the job sealed (AES-256-GCM), as registration's password does.
-    await enqueueJob(db, emailChangeLinkJob, { tokenId: row.id, email: newEmail, sealedToken: seal(token) }, schedule, tx);
+    // userId: so that erasing the account (lib/accounts/erase-accounts.ts) finds this job too.
+    await enqueueJob(
+      db,
+      emailChangeLinkJob,
+      { userId: input.userId, tokenId: row.id, email: newEmail, sealedToken: seal(token) },
+      schedule,
+      tx,
+    );
     return { ok: true };
   });
 }
@@ -283,8 +290,9 @@ export async function sendEmailChangeLink(
 /** The "email_change.link" job: the confirmation link to the new address, its token sealed until sent. */
 export const emailChangeLinkJob = defineJob({
   kind: "email_change.link",
-  payload: z.object({ tokenId: z.string(), email: z.string(), sealedToken: z.string() }),
-  run: (db, { sealedToken, ...payload }, steps) => sendEmailChangeLink(db, { ...payload, token: unsealOrGiveUp(sealedToken) }, steps),
+  payload: z.object({ userId: z.string(), tokenId: z.string(), email: z.string(), sealedToken: z.string() }),
+  run: (db, { sealedToken, tokenId, email }, steps) =>
+    sendEmailChangeLink(db, { tokenId, email, token: unsealOrGiveUp(sealedToken) }, steps),
 });
 
 /** Tells the owner of an address that another account asked to move to it (the "email_change.attempt" job). */

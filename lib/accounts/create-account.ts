@@ -1,5 +1,5 @@
 import "server-only";
-import { eq, isNull, sql } from "drizzle-orm";
+import { and, eq, isNull, sql } from "drizzle-orm";
 import type { Database } from "@/db/client";
 import { emailVerificationTokens, users } from "@/db/schema";
 import { audit } from "../audit";
@@ -8,7 +8,7 @@ import { deleteUserSessions } from "../auth/user-sessions";
 import { hashPassword } from "../password-hashing";
 import { normalizeEmail } from "../validation/fields";
 
-export type RegisterResult = { ok: true; userId: string; replaced: boolean } | { ok: false; code: "EMAIL_TAKEN" };
+export type RegisterResult = { ok: true; userId: string; replaced: boolean } | { ok: false; code: "EMAIL_TAKEN" | "DELETION_PENDING" };
 
 /**
  * Creates an account, or replaces one whose address was never confirmed. The email is
@@ -37,10 +37,14 @@ export async function registerUser(
       .onConflictDoUpdate({
         target: users.email,
         set: { name: input.name ?? null, passwordHash, passwordChangedAt: sql`now()`, credentialsVersion: nextCredentialsVersion() },
-        setWhere: isNull(users.emailVerified),
+        // Nor one pending deletion, confirmed or not: its owner may still cancel, and a newcomer must not inherit it.
+        setWhere: and(isNull(users.emailVerified), isNull(users.deletionRequestedAt)),
       })
       .returning({ id: users.id, inserted: sql<boolean>`(xmax = 0)` });
-    if (!row) return { ok: false, code: "EMAIL_TAKEN" } as const;
+    if (!row) {
+      const [taken] = await tx.select({ pending: users.deletionRequestedAt }).from(users).where(eq(users.email, email));
+      return { ok: false, code: taken?.pending ? "DELETION_PENDING" : "EMAIL_TAKEN" } as const;
+    }
     if (row.inserted) {
       await audit(tx, { event: "user.registered", userId: row.id, ...context });
       return { ok: true, userId: row.id, replaced: false } as const;

@@ -62,6 +62,12 @@ export async function completeRegistration(
     if (!budget.allowed) return { outcome: "throttled", userId: null, attemptedAt: null };
     const created = await registerUser(db, { ...input, email });
     if (created.ok) return { outcome: "created", userId: created.userId, attemptedAt: null };
+    // Pending deletion: the address answers as unknown elsewhere, so no "someone tried" email
+    // (it would invite a sign-in that cannot work); the account stays as it is, cancellable.
+    if (created.code === "DELETION_PENDING") {
+      await audit(db, { event: "registration.deletion_pending", email, ...context });
+      return { outcome: "deletion_pending", userId: null, attemptedAt: null };
+    }
     await audit(db, { event: "registration.existing_email", email, ...context });
     return { outcome: "existing", userId: null, attemptedAt: new Date().toISOString() };
   });

@@ -31,6 +31,8 @@ export interface AccountOverview {
   passwordChangedAt: Date | null;
   passwordResetForcedAt: Date | null;
   hasPassword: boolean;
+  /** When the account was deleted (by its owner or an admin): it answers as unknown, and is erased once the grace period ends. */
+  deletionRequestedAt: Date | null;
   /** Two-factor authentication: on or off, and how many recovery codes are unused. */
   twoFactor: TwoFactorState;
   sessions: UserSession[];
@@ -98,6 +100,7 @@ export async function describeAccount(db: Database, userId: string): Promise<Acc
     passwordChangedAt: user.passwordChangedAt,
     passwordResetForcedAt: user.passwordResetForcedAt,
     hasPassword: user.passwordHash !== null,
+    deletionRequestedAt: user.deletionRequestedAt,
     twoFactor: await twoFactorState(db, user.id),
     sessions: await listUserSessions(db, user.id),
     events,

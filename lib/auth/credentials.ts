@@ -1,5 +1,5 @@
 import "server-only";
-import { and, eq } from "drizzle-orm";
+import { and, eq, isNull } from "drizzle-orm";
 import type { Database } from "@/db/client";
 import { users } from "@/db/schema";
 import { hashPassword, needsRehash, verifyDummyPassword, verifyPassword } from "../password-hashing";
@@ -20,7 +20,8 @@ export type CredentialsResult =
  */
 export async function verifyCredentials(db: Database, email: string, password: string): Promise<CredentialsResult> {
   const user = await db.query.users.findFirst({
-    where: eq(users.email, email),
+    // An account pending deletion is not found at all: everything below then runs as for an unknown address.
+    where: and(eq(users.email, email), isNull(users.deletionRequestedAt)),
     columns: {
       id: true,
       email: true,

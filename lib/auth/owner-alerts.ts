@@ -96,6 +96,7 @@ export function repeatedFailuresJobSql(what: RepeatedFailure, source: SQL, accou
   return jobInsertSql(
     repeatedFailuresJob,
     payload,
-    sql`from ${source} join ${users} on ${account} and ${users.emailVerified} is not null where ${crossed}`,
+    sql`from ${source} join ${users} on ${account} and ${users.emailVerified} is not null
+      and ${users.deletionRequestedAt} is null where ${crossed}`,
   );
 }

@@ -88,7 +88,8 @@ export async function decideRequests(db: Database, requests: DecideRequest[]): P
       ${countEachHitSql(limit, sql`held`, sql`held.fp`)},
       decision as (
         select counted.*, counted.count > ${limit.max} as throttled, counted.count - ${limit.max} as refused,
-          (select ${users.id} from ${users} where ${users.email} = counted.email) as user_id
+          (select ${users.id} from ${users}
+            where ${users.email} = counted.email and ${users.deletionRequestedAt} is null) as user_id
         from counted),
       linked as (
         select decision.*, row_number() over (partition by decision.user_id order by decision.n desc) > 1 as superseded

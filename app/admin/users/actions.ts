@@ -3,6 +3,7 @@
 import { headers } from "next/headers";
 import { redirect } from "next/navigation";
 import { fieldErrorsOf, type FormState } from "@/app/_components/form-state";
+import { requestAccountDeletion } from "@/lib/accounts/delete-account";
 import { getDb } from "@/lib/db";
 import { requireAdmin, requireRecentPasswordCheck } from "@/lib/admin/access";
 import { findAccountByEmail, forcePasswordReset, resendVerificationForUser, signOutEverywhere } from "@/lib/admin/users";
@@ -64,4 +65,23 @@ export async function removeTwoFactorAction(formData: FormData): Promise<void> {
   const { db, page, userId, request } = await prepare(formData);
   const result = await removeTwoFactorByAdmin(db, { userId, ...request }, afterResponse);
   redirect(`${page}?notice=${result.ok ? "two-factor-removed" : "two-factor-off"}`);
+}
+
+/** "Delete account": the owner's own deletion (restorable with the emailed link), audited with the admin's id. */
+export async function deleteAccountAction(formData: FormData): Promise<void> {
+  const { db, page, userId, request } = await prepare(formData);
+  const typed = formData.get("email");
+  const result = await requestAccountDeletion(
+    db,
+    { userId, adminId: request.adminId, typedEmail: typeof typed === "string" ? typed : "", ip: request.ip, userAgent: request.userAgent },
+    afterResponse,
+  );
+  const notice = result.ok
+    ? "deleted"
+    : result.code === "EMAIL_MISMATCH"
+      ? "delete-mismatch"
+      : result.code === "NOT_FOUND"
+        ? "not-found"
+        : "deleted";
+  redirect(`${page}?notice=${notice}`);
 }

@@ -14,7 +14,14 @@ import styles from "../../admin.module.css";
 import { formatUtc } from "../../format";
 import { ConfirmIdentityForm } from "@/app/_components/confirm-identity-form";
 import { checkAdminPasswordAction } from "../../actions";
-import { forcePasswordResetAction, removeTwoFactorAction, resendVerificationAction, signOutEverywhereAction } from "../actions";
+import { env } from "@/lib/env";
+import {
+  deleteAccountAction,
+  forcePasswordResetAction,
+  removeTwoFactorAction,
+  resendVerificationAction,
+  signOutEverywhereAction,
+} from "../actions";
 
 export const metadata: Metadata = { title: "Account" };
 
@@ -40,6 +47,11 @@ const NOTICES: Record<string, { tone: "success" | "error"; text: string }> = {
     text: "Confirm it's you first: admin actions need your password (and code) entered within the last few minutes.",
   },
   "password-checked": { tone: "success", text: "Confirmed. You can act on this account now." },
+  deleted: {
+    tone: "success",
+    text: "The account is deleted: every session and link has ended, and the owner has been emailed a link that cancels the deletion.",
+  },
+  "delete-mismatch": { tone: "error", text: "Type this account's exact email address to delete it. Nothing was deleted." },
 };
 
 export default async function AdminAccountPage({
@@ -61,10 +73,20 @@ export default async function AdminAccountPage({
   const checked = await hasRecentPasswordCheck(db, admin.sessionId);
   const adminTwoFactor = checked ? false : await hasTwoFactor(db, admin.userId);
   const page = `/admin/users/${account.id}`;
+  const erasedAfter = account.deletionRequestedAt
+    ? new Date(account.deletionRequestedAt.getTime() + env().ACCOUNT_DELETION_GRACE_DAYS * 86_400_000)
+    : null;
 
   return (
     <div className="stack">
-      <h1>{account.email}</h1>
+      <h1>
+        {account.email}{" "}
+        {erasedAfter ? (
+          <span className={styles.badge} data-testid="deletion-pending">
+            Deletion pending
+          </span>
+        ) : null}
+      </h1>
       {notice ? (
         <FormAlert tone={notice.tone}>
           <p>{notice.text}</p>
@@ -97,8 +119,16 @@ export default async function AdminAccountPage({
         <dd data-testid="active-sessions">{account.sessions.length}</dd>
       </dl>
 
+      {erasedAfter ? (
+        <p data-testid="deletion-pending-note">
+          Deleted {formatUtc(account.deletionRequestedAt)}: it cannot be signed in to or reset, and it is erased after{" "}
+          {formatUtc(erasedAfter)} unless the owner cancels with the link emailed to them. Nothing here applies to it meanwhile.
+        </p>
+      ) : null}
       <h2>Actions</h2>
-      {checked ? (
+      {erasedAfter ? (
+        <p>None while the deletion is pending.</p>
+      ) : checked ? (
         <div className={styles.actions}>
           <form action={signOutEverywhereAction}>
             <input type="hidden" name="userId" value={account.id} />
@@ -128,6 +158,17 @@ export default async function AdminAccountPage({
               </button>
             </form>
           )}
+          <form action={deleteAccountAction} aria-labelledby="delete-account-heading" className="stack">
+            <h3 id="delete-account-heading">Delete account</h3>
+            <input type="hidden" name="userId" value={account.id} />
+            <div className="field">
+              <label htmlFor="delete-account-email">Type the account&apos;s email address to confirm</label>
+              <input id="delete-account-email" name="email" type="email" autoComplete="off" required />
+            </div>
+            <button type="submit" className="danger">
+              Delete account
+            </button>
+          </form>
         </div>
       ) : null}
       {checked && account.twoFactor.enabled ? (
@@ -136,7 +177,7 @@ export default async function AdminAccountPage({
           other than this email address: whoever reads the mailbox can ask for a reset link, and the second factor is what stops them.
         </p>
       ) : null}
-      {checked ? null : (
+      {checked || erasedAfter ? null : (
         <ConfirmIdentityForm
           returnTo={page}
           twoFactor={adminTwoFactor}

@@ -30,10 +30,12 @@ describeEachDatabase("GET /api/cron/cleanup", () => {
     expect(response.status).toBe(200);
     const body = (await response.json()) as { deleted: Record<string, number> };
     expect(Object.keys(body.deleted).sort()).toEqual([
+      "accountDeletionCancelTokens",
       "auditDailyCounts",
       "auditEvents",
       "deviceAuthorizations",
       "emailVerificationTokens",
+      "erasedAccounts",
       "finishedJobs",
       "passwordChangeReportTokens",
       "passwordResetTokens",

@@ -159,6 +159,22 @@ export const RegisterRequest = z.object({
   }),
 });
 
+export const DeleteAccountRequest = z.object({
+  email: z
+    .string()
+    .trim()
+    .min(1, "Type the account's email address to confirm.")
+    .max(254, "That email address is too long.")
+    .meta({ description: "The account's email address, typed to confirm (case-insensitive)." }),
+  password: PasswordInput.meta({ description: "The account's password (\"Confirm it's you\")." }),
+  otp: AuthenticationCodeInput.optional().meta({
+    description: "With two-factor on: the 6-digit code from the authenticator app. Send this or recovery_code.",
+  }),
+  recovery_code: RecoveryCodeInput.optional().meta({
+    description: "With two-factor on: one unused recovery code, used when otp is absent; works once.",
+  }),
+});
+
 // --- Response bodies. ---
 
 export const MessageResponse = z.object({ message: z.string() });
@@ -204,6 +220,10 @@ export const SecondFactorRequiredResponse = z.object({
 export const SignInResponse = z.union([TokenResponse, SecondFactorRequiredResponse]);
 export const ChangePasswordTokenResponse = TokenResponse.extend({ message: z.string() });
 export const ChangePasswordResponse = z.union([MessageResponse, ChangePasswordTokenResponse]);
+export const DeleteAccountResponse = z.object({
+  message: z.string(),
+  erased_after: z.iso.datetime().meta({ description: "When the account is erased for good unless the emailed link cancels the deletion." }),
+});
 export const MeResponse = z.object({
   id: z.string(),
   email: z.string(),
@@ -502,6 +522,44 @@ export const OPERATIONS = [
     responses: {
       200: { description: "The account.", body: MeResponse },
       ...bearerRefused,
+      ...always,
+      ...databaseDown,
+    },
+  },
+  {
+    method: "delete",
+    path: "/api/v1/me",
+    operationId: "deleteAccount",
+    summary: "Delete the signed-in account",
+    description:
+      "Needs the password (and, with two-factor on, a code) and the account's address typed. At once every session of the account ends (this one too), every emailed link stops working, and sign-in and password reset answer as for an unknown address; the owner is emailed a link that cancels the deletion for ACCOUNT_DELETION_GRACE_DAYS, after which the account is erased. Authenticated by a bearer token or by the session cookie (the bearer token wins); cookie requests from another site are refused.",
+    tag: "Account",
+    session: true,
+    bearer: true,
+    request: DeleteAccountRequest,
+    responses: {
+      200: {
+        description: "Deleted (restorable with the emailed link until erased_after). A cookie request's cookie is cleared.",
+        body: DeleteAccountResponse,
+      },
+      ...bodyErrors,
+      401: {
+        description:
+          "Not signed in: no credentials or an ended session cookie (unauthenticated), or a malformed, unknown, expired or ended bearer token (invalid_token).",
+        errors: ["unauthenticated", "invalid_token"],
+        headers: ["WWW-Authenticate"],
+      },
+      403: { description: "A cross-site cookie request (foreign Origin, or Sec-Fetch-Site: cross-site).", errors: ["cross_site_request"] },
+      422: {
+        description:
+          "A wrong password (invalid_current_password, in fields.password), a code missing (second_factor_required) or wrong (invalid_second_factor), or an address that is not the account's (validation_error, in fields.email).",
+        errors: ["validation_error", "invalid_current_password", "second_factor_required", "invalid_second_factor"],
+      },
+      429: {
+        description: "Too many wrong passwords or codes; Retry-After says when to try again.",
+        errors: ["rate_limited"],
+        headers: ["Retry-After"],
+      },
       ...always,
       ...databaseDown,
     },
