@@ -64,7 +64,6 @@ export type AuditEventName =
   | "device.denied"
   | "device.user_code_throttled"
   | "account.exported"
-
   | "account.deletion_requested"
   | "account.deletion_cancelled"
   | "account.deletion_cancel_link_refused"

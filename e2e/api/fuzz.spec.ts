@@ -118,6 +118,18 @@ test.describe("random bodies never produce a 5xx, and every answer matches the d
     expect(statuses.get(422) ?? 0).toBeGreaterThan(0);
   });
 
+  test("email change, signed in (some answers are 429: the account's 5 requests an hour)", async ({ page, createUser }) => {
+    const user = await createUser();
+    await signIn(page, user);
+    const statuses = await fuzz(page.request, PATHS.changeEmail, ["new_email", "password", "otp", "recovery_code"]);
+    expect(statuses.get(422) ?? 0).toBeGreaterThan(0);
+  });
+
+  test("email change confirmation", async ({ request }) => {
+    const statuses = await fuzz(request, PATHS.confirmEmailChange, ["token", "password"]);
+    expect(statuses.get(422) ?? 0).toBeGreaterThan(0);
+  });
+
   test("change-password, signed in", async ({ page, createUser }) => {
     const user = await createUser();
     await signIn(page, user);
