@@ -43,8 +43,9 @@ try {
   const userId = randomUUID();
   await sql`insert into users (id, email, email_verified_at) values (${userId}, ${adminEmail}, now())`;
   const sessionToken = randomBytes(32).toString("base64url");
-  await sql`insert into sessions (session_token_hash, user_id, expires_at, credentials_version)
-    values (${createHash("sha256").update(sessionToken).digest("hex")}, ${userId}, now() + interval '1 day', 1)`;
+  // Admins need a session that passed a second factor (ADMIN_REQUIRE_TWO_FACTOR): this one did.
+  await sql`insert into sessions (session_token_hash, user_id, expires_at, credentials_version, second_factor_at)
+    values (${createHash("sha256").update(sessionToken).digest("hex")}, ${userId}, now() + interval '1 day', 1, now())`;
 
   const started = Date.now();
   const weights = MIX.map(([, w]) => w);
