@@ -1,6 +1,16 @@
 import type { APIRequestContext, Page } from "@playwright/test";
 import type { Sql } from "postgres";
-import { expect, insertUser, signIn, test, uniqueEmail, uniqueIp, unknownAddressesDecided, type TestUser } from "./support/fixtures";
+import {
+  expect,
+  insertUser,
+  jobsAboutSettled,
+  signIn,
+  test,
+  uniqueEmail,
+  uniqueIp,
+  unknownAddressesDecided,
+  type TestUser,
+} from "./support/fixtures";
 import { freshDatabase } from "./support/fresh-database";
 import { E2E } from "./support/settings";
 import { PATHS, call, errorCode, expectContract } from "./api/support/api";
@@ -109,7 +119,7 @@ test.describe("account deletion", () => {
     };
     expect(await pageAnswer(user.email)).toBe(await pageAnswer(stranger));
     await unknownAddressesDecided(db, ip, 2);
-    await new Promise((resolve) => setTimeout(resolve, 1_000));
+    await jobsAboutSettled(db, user.email);
     // Only the deletion's own email (besides the two browsers' new-sign-in notices from before it).
     const subjects = (await mailbox.messages(user.email)).map((m) => m.subject).filter((subject) => !/new sign-in/i.test(subject));
     expect(subjects).toEqual([cancelMail.subject]);

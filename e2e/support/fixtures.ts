@@ -176,6 +176,24 @@ export const test = base.extend<
 });
 
 /**
+ * Waits until no job about `email` or its account is pending or running. Every email is a job
+ * written in the transaction of what it reports, so from then on every email about the address
+ * has been sent: a test may count them.
+ */
+export async function jobsAboutSettled(db: Sql, email: string): Promise<void> {
+  await expect
+    .poll(
+      async () =>
+        (
+          await db`select count(*)::int as n from jobs where status in ('pending', 'running')
+            and (payload->>'email' = ${email} or payload->>'userId' = (select id from users where email = ${email}))`
+        )[0]!.n,
+      { timeout: 30_000 },
+    )
+    .toBe(0);
+}
+
+/**
  * Waits until the app has decided `count` reset requests from `ip` for addresses without an
  * account. Each is decided after its answer, by a job; from then on no email can come of it,
  * so a test may check that none came.
