@@ -118,7 +118,7 @@ test.describe("guessing one address from many IPs", () => {
     mailbox,
     db,
   }) => {
-    test.setTimeout(120_000);
+    test.setTimeout(300_000);
     const user = await createUser();
     // The owner's browser: its first sign-in is from a device the account has never seen.
     const owner = await browser.newContext();
