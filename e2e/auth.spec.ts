@@ -225,9 +225,10 @@ test.describe("accounts and sessions", () => {
     await page.getByLabel("Password", { exact: true }).fill("short");
     await page.getByLabel("Confirm password").fill("different");
     await page.getByRole("button", { name: "Create account" }).click();
-    const passwordErrors = page.locator(
-      "#" + (await page.getByLabel("Password", { exact: true }).getAttribute("aria-describedby"))!.split(" ").at(-1)!,
-    );
+    // The error list joins aria-describedby once the submit is validated: wait for it, then read it.
+    const password = page.getByLabel("Password", { exact: true });
+    await expect(password).toHaveAttribute("aria-describedby", /-error$/);
+    const passwordErrors = page.locator("#" + (await password.getAttribute("aria-describedby"))!.split(" ").at(-1)!);
     await expect(passwordErrors).toContainText("Use 8 to 128 characters.");
     await expect(passwordErrors).toContainText("Add an upper-case letter.");
     await expect(passwordErrors).toContainText("Add a digit.");

@@ -1,10 +1,7 @@
 import type { Metadata } from "next";
-import { headers } from "next/headers";
-import { TokenProblemCard } from "@/app/_components/token-problem";
+import { TokenButtonForm, TokenLinkPage } from "@/app/_components/token-link-page";
 import { inspectDeletionCancelToken } from "@/lib/accounts/delete-account";
-import { requestContext } from "@/lib/client-ip";
 import { getDb } from "@/lib/db";
-import { auditLinkRefusal } from "@/lib/link-refusals";
 import { cancelDeletionAction } from "./actions";
 
 export const metadata: Metadata = { title: "Cancel account deletion", robots: { index: false, follow: false }, referrer: "no-referrer" };
@@ -24,7 +21,6 @@ const PROBLEMS = {
   },
 } as const;
 
-// Opening the link changes nothing (mail scanners open links); the button does.
 export default async function CancelDeletionPage({
   params,
   searchParams,
@@ -33,26 +29,26 @@ export default async function CancelDeletionPage({
   searchParams: Promise<{ done?: string }>;
 }) {
   const [{ token }, { done }] = await Promise.all([params, searchParams]);
-  const db = await getDb();
-  const result = await inspectDeletionCancelToken(db, token);
-
-  if (done === "1" && result.status === "used") {
-    return (
-      <div className="card stack" data-token-status="done">
-        <h1>Your account is back</h1>
-        <p>The deletion is cancelled. For your safety, your old password no longer works and nothing is signed in.</p>
-        <p>We sent a link to choose a new password to your email address. Check your inbox, then sign in with the new password.</p>
-      </div>
-    );
-  }
-  if (result.status !== "valid") {
-    await auditLinkRefusal(db, "account_deletion_cancel", result.status, requestContext(await headers()));
-    const copy = PROBLEMS[result.status];
-    const action = result.status === "used" ? { href: "/login", label: "Sign in" } : { href: "/register", label: "Create an account" };
-    return <TokenProblemCard status={result.status} title={copy.title} body={copy.body} action={action} />;
-  }
+  const result = await inspectDeletionCancelToken(await getDb(), token);
   return (
-    <div className="card stack" data-token-status="valid">
+    <TokenLinkPage
+      status={result.status}
+      link="account_deletion_cancel"
+      justDone={done === "1"}
+      done={{
+        title: "Your account is back",
+        body: (
+          <>
+            <p>The deletion is cancelled. For your safety, your old password no longer works and nothing is signed in.</p>
+            <p>We sent a link to choose a new password to your email address. Check your inbox, then sign in with the new password.</p>
+          </>
+        ),
+      }}
+      problems={PROBLEMS}
+      problemAction={(problem) =>
+        problem === "used" ? { href: "/login", label: "Sign in" } : { href: "/register", label: "Create an account" }
+      }
+    >
       <h1>Cancel the deletion of your account?</h1>
       <p>Your Rekey account was deleted and will be erased for good when this link expires. Cancelling it:</p>
       <ul>
@@ -60,12 +56,9 @@ export default async function CancelDeletionPage({
         <li>retires its old password (whoever deleted it may know it), so nothing is signed in;</li>
         <li>sends a link to choose a new password to your email address.</li>
       </ul>
-      <form action={cancelDeletionAction}>
-        <input type="hidden" name="token" value={token} />
-        <button type="submit" className="primary">
-          Cancel the deletion
-        </button>
-      </form>
-    </div>
+      <TokenButtonForm action={cancelDeletionAction} token={token} tone="primary">
+        Cancel the deletion
+      </TokenButtonForm>
+    </TokenLinkPage>
   );
 }

@@ -1,9 +1,6 @@
 import type { Metadata } from "next";
-import { headers } from "next/headers";
-import { TokenProblemCard } from "@/app/_components/token-problem";
-import { requestContext } from "@/lib/client-ip";
+import { TokenButtonForm, TokenLinkPage } from "@/app/_components/token-link-page";
 import { getDb } from "@/lib/db";
-import { auditLinkRefusal } from "@/lib/link-refusals";
 import { inspectReportToken } from "@/lib/recovery/wasnt-me";
 import { reportPasswordChangeAction } from "./actions";
 
@@ -21,7 +18,6 @@ const PROBLEMS = {
   },
 } as const;
 
-// Opening the link changes nothing (mail scanners open links); the button does.
 export default async function WasntMePage({
   params,
   searchParams,
@@ -30,32 +26,24 @@ export default async function WasntMePage({
   searchParams: Promise<{ done?: string }>;
 }) {
   const [{ token }, { done }] = await Promise.all([params, searchParams]);
-  const db = await getDb();
-  const result = await inspectReportToken(db, token);
-
-  if (done === "1" && result.status === "used") {
-    return (
-      <div className="card stack" data-token-status="done">
-        <h1>Your account is secured</h1>
-        <p>Every device has been signed out and the password that was set can no longer be used.</p>
-        <p>We sent a link to choose a new password to your email address. Check your inbox.</p>
-      </div>
-    );
-  }
-  if (result.status !== "valid") {
-    await auditLinkRefusal(db, "password_change_report", result.status, requestContext(await headers()));
-    const copy = PROBLEMS[result.status];
-    return (
-      <TokenProblemCard
-        status={result.status}
-        title={copy.title}
-        body={copy.body}
-        action={{ href: "/forgot-password", label: "Reset your password" }}
-      />
-    );
-  }
+  const result = await inspectReportToken(await getDb(), token);
   return (
-    <div className="card stack" data-token-status="valid">
+    <TokenLinkPage
+      status={result.status}
+      link="password_change_report"
+      justDone={done === "1"}
+      done={{
+        title: "Your account is secured",
+        body: (
+          <>
+            <p>Every device has been signed out and the password that was set can no longer be used.</p>
+            <p>We sent a link to choose a new password to your email address. Check your inbox.</p>
+          </>
+        ),
+      }}
+      problems={PROBLEMS}
+      problemAction={() => ({ href: "/forgot-password", label: "Reset your password" })}
+    >
       <h1>Wasn&apos;t you?</h1>
       <p>If someone else changed the password of your Rekey account or signed in to it, secure it now. This will:</p>
       <ul>
@@ -63,12 +51,9 @@ export default async function WasntMePage({
         <li>lock the password that was set, so it no longer signs in;</li>
         <li>send a link to choose a new password to your email address.</li>
       </ul>
-      <form action={reportPasswordChangeAction}>
-        <input type="hidden" name="token" value={token} />
-        <button type="submit" className="danger">
-          Secure my account
-        </button>
-      </form>
-    </div>
+      <TokenButtonForm action={reportPasswordChangeAction} token={token} tone="danger">
+        Secure my account
+      </TokenButtonForm>
+    </TokenLinkPage>
   );
 }

@@ -1,17 +1,13 @@
 import type { Metadata } from "next";
-import { headers } from "next/headers";
 import { FormAlert } from "@/app/_components/fields";
-import { TokenProblemCard } from "@/app/_components/token-problem";
+import { TokenButtonForm, TokenLinkPage } from "@/app/_components/token-link-page";
 import { inspectEmailChangeUndoToken } from "@/lib/accounts/undo-email-change";
-import { requestContext } from "@/lib/client-ip";
 import { getDb } from "@/lib/db";
-import { auditLinkRefusal } from "@/lib/link-refusals";
 import { UNDO_PROBLEMS } from "../../problems";
 import { undoEmailChangeAction } from "./actions";
 
 export const metadata: Metadata = { title: "Undo the email change", robots: { index: false, follow: false }, referrer: "no-referrer" };
 
-// Opening the link changes nothing (mail scanners open links); the button does.
 export default async function UndoEmailChangePage({
   params,
   searchParams,
@@ -20,32 +16,24 @@ export default async function UndoEmailChangePage({
   searchParams: Promise<{ done?: string; taken?: string }>;
 }) {
   const [{ token }, { done, taken }] = await Promise.all([params, searchParams]);
-  const db = await getDb();
-  const result = await inspectEmailChangeUndoToken(db, token);
-
-  if (done === "1" && result.status === "used") {
-    return (
-      <div className="card stack" data-token-status="done">
-        <h1>Your email address is back</h1>
-        <p>Every device has been signed out and the password can no longer be used.</p>
-        <p>We sent a link to choose a new password to this address. Check your inbox.</p>
-      </div>
-    );
-  }
-  if (result.status !== "valid") {
-    await auditLinkRefusal(db, "email_change", result.status, requestContext(await headers()));
-    const copy = UNDO_PROBLEMS[result.status];
-    return (
-      <TokenProblemCard
-        status={result.status}
-        title={copy.title}
-        body={copy.body}
-        action={{ href: "/forgot-password", label: "Reset your password" }}
-      />
-    );
-  }
+  const result = await inspectEmailChangeUndoToken(await getDb(), token);
   return (
-    <div className="card stack" data-token-status="valid">
+    <TokenLinkPage
+      status={result.status}
+      link="email_change"
+      justDone={done === "1"}
+      done={{
+        title: "Your email address is back",
+        body: (
+          <>
+            <p>Every device has been signed out and the password can no longer be used.</p>
+            <p>We sent a link to choose a new password to this address. Check your inbox.</p>
+          </>
+        ),
+      }}
+      problems={UNDO_PROBLEMS}
+      problemAction={() => ({ href: "/forgot-password", label: "Reset your password" })}
+    >
       <h1>Wasn&apos;t you?</h1>
       {taken === "1" ? (
         <FormAlert tone="error">
@@ -55,18 +43,15 @@ export default async function UndoEmailChangePage({
       <p>If someone else changed the email address of your Rekey account, undo it now. This will:</p>
       <ul>
         <li>
-          put <strong>{result.maskedEmail}</strong> back as the account&apos;s address;
+          put <strong>{result.status === "valid" ? result.maskedEmail : null}</strong> back as the account&apos;s address;
         </li>
         <li>sign out every device, including any the other person uses;</li>
         <li>lock the password, so it no longer signs in;</li>
         <li>send a link to choose a new password to that address.</li>
       </ul>
-      <form action={undoEmailChangeAction}>
-        <input type="hidden" name="token" value={token} />
-        <button type="submit" className="danger">
-          Undo the change and secure my account
-        </button>
-      </form>
-    </div>
+      <TokenButtonForm action={undoEmailChangeAction} token={token} tone="danger">
+        Undo the change and secure my account
+      </TokenButtonForm>
+    </TokenLinkPage>
   );
 }
