@@ -219,6 +219,35 @@ test.describe("accounts and sessions", () => {
     await expect(page.locator('[data-rule="common"]')).toHaveAttribute("data-met", "true");
   });
 
+  test("the forms check in the browser without zod: nothing fetches it, and a wrong form is answered before any post", async ({ page }) => {
+    const scripts: Promise<string>[] = [];
+    const posts: string[] = [];
+    page.on("response", (r) => {
+      if (r.url().endsWith(".js")) scripts.push(r.text());
+    });
+    page.on("request", (r) => {
+      if (r.method() === "POST") posts.push(r.url());
+    });
+    // zod's error class keeps this name through minification; the server's bundles have it.
+    const holdsZod = async () => (await Promise.all(scripts)).some((body) => body.includes("$ZodError"));
+
+    await page.goto("/register");
+    await page.waitForLoadState("networkidle");
+    await page.getByLabel("Email").fill("not-an-email");
+    await page.getByLabel("Password", { exact: true }).fill("Correct-Horse-7");
+    await page.getByLabel("Confirm password").fill("Correct-Horse-8");
+    await page.getByRole("button", { name: "Create account" }).click();
+    await expect(page.getByText("Enter a valid email address, like name@example.com.")).toBeVisible();
+    await expect(page.getByText("The passwords do not match.")).toBeVisible();
+    await expect(page.getByLabel("Email")).toBeFocused();
+    // Fixing a field clears its error as the user types, still without a post.
+    await page.getByLabel("Confirm password").fill("Correct-Horse-7");
+    await expect(page.getByText("The passwords do not match.")).toHaveCount(0);
+    expect(posts).toEqual([]);
+    expect(scripts.length).toBeGreaterThan(0);
+    expect(await holdsZod()).toBe(false);
+  });
+
   test("registration shows each broken password rule next to the field", async ({ page }) => {
     await page.goto("/register");
     await page.getByLabel("Email").fill(uniqueEmail());

@@ -15,7 +15,7 @@ import http from "node:http";
 import os from "node:os";
 import { hash, verify } from "@node-rs/argon2";
 import postgres from "postgres";
-import { measureFirstLoadJs } from "./measure-first-load-js.mjs";
+import { PAGES, measurePageBytes } from "./measure-page-bytes.mjs";
 
 const num = (name, fallback) => Number(process.env[name] ?? fallback);
 const port = num("BENCH_PORT", 3500);
@@ -453,11 +453,15 @@ try {
   await fill(tokenRows);
   const token1m = await verifyToken();
 
-  // 7. First-load JavaScript, compressed, per page.
-  const js = await measureFirstLoadJs(base);
-  const home = js["/"];
-  const authPages = Object.keys(js).filter((p) => p !== "/");
-  const worstJs = Math.max(...authPages.map((p) => js[p] / home));
+  // 7. What each page fetches without a user action, compressed. The reset page is measured
+  // with a live link, so that it shows its form (an unknown token shows only an error).
+  const resetToken = randomBytes(32).toString("base64url");
+  await sql`insert into password_reset_tokens (user_id, token_hash, expires_at)
+    values (${owner.id}, ${createHash("sha256").update(resetToken).digest("hex")}, now() + interval '1 hour')`;
+  const pageBytes = await measurePageBytes(base, [...PAGES, `/reset-password/${resetToken}`]);
+  const home = pageBytes["/"].total;
+  const authPages = Object.keys(pageBytes).filter((p) => p !== "/");
+  const worstBytes = Math.max(...authPages.map((p) => pageBytes[p].total / home));
 
   // 8. API sign-in (issue 20). Parity: a wrong password for a known address against an unknown
   // address, interleaved pairs as in 2 (both run one argon2 verify; every request from its own
@@ -581,10 +585,10 @@ try {
       met(signInRps("wrong") >= 0.7 * argon2Capacity),
     ],
     [
-      "first-load JS (compressed)",
-      `home ${(home / 1024).toFixed(1)} KiB; ${authPages.map((p) => `${p.replace(/\/[^/]*-token$/, "/[token]")} ${(js[p] / 1024).toFixed(1)} KiB`).join(", ")}; worst ${worstJs.toFixed(2)}x`,
+      "fetched without a user action (compressed)",
+      `home ${(home / 1024).toFixed(1)} KiB; ${authPages.map((p) => `${p.replace(/^\/reset-password\/.*/, "/reset-password/[token]")} ${(pageBytes[p].total / 1024).toFixed(1)} KiB (${(pageBytes[p].total / home).toFixed(2)}x)`).join(", ")}; worst ${worstBytes.toFixed(2)}x${Object.values(pageBytes).every((b) => b.quiet) ? "" : "; a page never went quiet"}`,
       "<= 1.15x",
-      met(worstJs <= 1.15),
+      met(worstBytes <= 1.15),
     ],
   ];
   const widths = [0, 1, 2, 3].map((c) => Math.max(...rows.map((r) => r[c].length), ["goal", "measured", "target", ""][c].length));

@@ -7,6 +7,7 @@ import type { ConfirmField } from "./confirm-identity-copy";
 import { Field, FormError, PasswordField, SubmitButton } from "./fields";
 import type { FormState } from "./form-state";
 import { useActionForm } from "./use-action-form";
+import { checkConfirmIdentity } from "@/lib/validation/form-checks";
 
 type ConfirmAction = (state: FormState<ConfirmField>, formData: FormData) => Promise<FormState<ConfirmField>>;
 
@@ -31,7 +32,7 @@ export function ConfirmIdentityForm({
 }) {
   const headingId = useId();
   const { form, state, formAction, formRef, alertRef, onSubmit, busy, errorsFor } = useActionForm<ConfirmIdentityFields>({
-    schema: () => import("@/lib/validation/confirm-identity").then((m) => m.ConfirmIdentitySchema),
+    check: checkConfirmIdentity,
     action,
     defaultValues: { password: "", code: "" },
   });

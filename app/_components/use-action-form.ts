@@ -1,8 +1,16 @@
 "use client";
 
 import { useActionState, useEffect, useRef, useTransition, type FormEvent } from "react";
-import { useForm, type DefaultValues, type FieldError, type FieldValues, type Path, type Resolver } from "react-hook-form";
-import type { z } from "zod";
+import {
+  useForm,
+  type DefaultValues,
+  type FieldError,
+  type FieldErrors,
+  type FieldValues,
+  type Path,
+  type Resolver,
+} from "react-hook-form";
+import type { FormCheck } from "@/lib/validation/form-checks";
 import type { FormState } from "./form-state";
 import { useHydrated } from "./use-hydrated";
 
@@ -18,17 +26,29 @@ function messagesOf(error: FieldError | undefined): string[] {
   return [...new Set(all)];
 }
 
+/** A form's check as react-hook-form's resolver: every message of a field in `types`, as criteriaMode "all" wants. */
+function resolverOf<Values extends FieldValues>(check: FormCheck<Values>): Resolver<Values> {
+  return (values) => {
+    const errors: Record<string, FieldError> = {};
+    for (const [name, messages] of Object.entries(check(values as Partial<Values>)) as [string, string[]][]) {
+      errors[name] = { type: "check", message: messages[0], types: Object.fromEntries(messages.map((m, i) => [`check${i}`, m])) };
+    }
+    return Object.keys(errors).length > 0 ? { values: {}, errors: errors as FieldErrors<Values> } : { values, errors: {} };
+  };
+}
+
 /**
- * react-hook-form + zod for instant feedback, submitted through useActionState so the same
- * form posts to the server action when JavaScript is off. Server field errors are merged into
- * react-hook-form's, and focus moves to the first field in error.
+ * react-hook-form with the form's own check (lib/validation/form-checks.ts) for instant
+ * feedback, submitted through useActionState so the same form posts to the server action when
+ * JavaScript is off. Server field errors are merged into react-hook-form's, and focus moves to
+ * the first field in error.
  */
 export function useActionForm<Values extends FieldValues>(options: {
   /**
-   * Loads the form's schema. zod and the resolver are imported on first use (or once the
-   * page is idle), not in the page's first-load JavaScript; the server checks every post anyway.
+   * The browser's check: the same rules as the zod schema the server action parses with, without
+   * zod's bytes (form-checks.test.ts holds the two to the same answers).
    */
-  schema: () => Promise<z.ZodType<unknown, Values>>;
+  check: FormCheck<Values>;
   action: Action<Extract<keyof Values, string>>;
   defaultValues?: DefaultValues<Values>;
 }) {
@@ -38,24 +58,9 @@ export function useActionForm<Values extends FieldValues>(options: {
   const formRef = useRef<HTMLFormElement>(null);
   const alertRef = useRef<HTMLDivElement>(null);
   const hydrated = useHydrated();
-  const resolverRef = useRef<Promise<Resolver<Values>> | null>(null);
-  const loadSchema = options.schema;
-  const loadResolver = () =>
-    (resolverRef.current ??= Promise.all([import("@hookform/resolvers/zod"), loadSchema()]).then(
-      ([{ zodResolver }, schema]) => zodResolver(schema as never) as unknown as Resolver<Values>,
-    ));
-  useEffect(() => {
-    // Fetched once the page has loaded (not competing with its first-load JavaScript), so the
-    // first validation rarely waits for the network.
-    const load = () => void loadResolver();
-    if (document.readyState === "complete") load();
-    else window.addEventListener("load", load, { once: true });
-    return () => window.removeEventListener("load", load);
-    // eslint-disable-next-line react-hooks/exhaustive-deps -- once per mount
-  }, []);
   const form = useForm<Values>({
-    // The schemas transform values (trim, lower-case); the form keeps what the user typed.
-    resolver: async (values, context, resolverOptions) => (await loadResolver())(values, context, resolverOptions),
+    // The form keeps what the user typed; the server trims and lower-cases what it stores.
+    resolver: resolverOf(options.check),
     // Validate first on submit, then as the user types. Validating on blur inserts error text
     // between mousedown and mouseup on the submit button, moving it away from the pointer, so
     // the click that caused the blur is lost.

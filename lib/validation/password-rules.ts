@@ -1,5 +1,5 @@
-// The password rules without zod: the live checklist imports them into every auth page's
-// first-load JavaScript, which zod (loaded only when a form first validates) stays out of.
+// The password rules without zod: the live checklist and the forms' checks (form-checks.ts)
+// run them in every auth page, which zod stays out of.
 export const PASSWORD_MIN_LENGTH = 8;
 export const PASSWORD_MAX_LENGTH = 128;
 

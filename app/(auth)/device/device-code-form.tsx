@@ -2,13 +2,14 @@
 
 import { Field, FormError, SubmitButton } from "@/app/_components/fields";
 import { useActionForm } from "@/app/_components/use-action-form";
+import { checkDeviceCode } from "@/lib/validation/form-checks";
 import type { DeviceCodeFields } from "@/lib/validation/device-code";
 import { findDeviceCodeAction } from "./actions";
 
 /** The user code from the tool. Pre-filled from verification_uri_complete; only a press of Continue looks it up. */
 export function DeviceCodeForm({ code }: { code: string }) {
   const { form, state, formAction, formRef, alertRef, onSubmit, busy, errorsFor, valueFor } = useActionForm<DeviceCodeFields>({
-    schema: () => import("@/lib/validation/device-code").then((m) => m.DeviceCodeSchema),
+    check: checkDeviceCode,
     action: findDeviceCodeAction,
     defaultValues: { code },
   });

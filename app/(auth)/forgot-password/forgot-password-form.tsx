@@ -3,12 +3,13 @@
 import Link from "next/link";
 import { EmailField, FormError, SubmitButton, SuccessPanel } from "@/app/_components/fields";
 import { useActionForm } from "@/app/_components/use-action-form";
+import { checkForgotPassword } from "@/lib/validation/form-checks";
 import type { ForgotPasswordInput } from "@/lib/validation/forms";
 import { forgotPasswordAction } from "./actions";
 
 export function ForgotPasswordForm() {
   const { form, state, formAction, formRef, alertRef, onSubmit, busy, errorsFor, valueFor } = useActionForm<ForgotPasswordInput>({
-    schema: () => import("@/lib/validation/forms").then((m) => m.ForgotPasswordSchema),
+    check: checkForgotPassword,
     action: forgotPasswordAction,
     defaultValues: { email: "" },
   });

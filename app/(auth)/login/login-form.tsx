@@ -3,12 +3,13 @@
 import Link from "next/link";
 import { EmailField, FormError, PasswordField, SubmitButton } from "@/app/_components/fields";
 import { useActionForm } from "@/app/_components/use-action-form";
+import { checkLogin } from "@/lib/validation/form-checks";
 import type { LoginInput } from "@/lib/validation/forms";
 import { loginAction } from "./actions";
 
 export function LoginForm({ callbackUrl }: { callbackUrl: string }) {
   const { form, state, formAction, formRef, alertRef, onSubmit, busy, errorsFor, valueFor } = useActionForm<LoginInput>({
-    schema: () => import("@/lib/validation/forms").then((m) => m.LoginSchema),
+    check: checkLogin,
     action: loginAction,
     defaultValues: { email: "", password: "", callbackUrl },
   });

@@ -3,13 +3,14 @@
 import Link from "next/link";
 import { EmailField, Field, FormError, NewPasswordFields, SubmitButton, SuccessPanel } from "@/app/_components/fields";
 import { useActionForm } from "@/app/_components/use-action-form";
+import { checkRegister } from "@/lib/validation/form-checks";
 import type { RegisterInput } from "@/lib/validation/forms";
 import { ResendVerificationForm } from "../resend-verification/resend-verification-form";
 import { registerAction } from "./actions";
 
 export function RegisterForm() {
   const { form, state, formAction, formRef, alertRef, onSubmit, busy, errorsFor, valueFor } = useActionForm<RegisterInput>({
-    schema: () => import("@/lib/validation/forms").then((m) => m.RegisterSchema),
+    check: checkRegister,
     action: registerAction,
     defaultValues: { name: "", email: "", password: "", confirmPassword: "" },
   });

@@ -3,13 +3,14 @@
 import Link from "next/link";
 import { EmailField, FormError, SubmitButton, SuccessPanel } from "@/app/_components/fields";
 import { useActionForm } from "@/app/_components/use-action-form";
+import { checkResendVerification } from "@/lib/validation/form-checks";
 import type { ResendVerificationInput } from "@/lib/validation/forms";
 import { resendVerificationAction } from "./actions";
 
 /** "Send the confirmation link again": on its own page and under registration's answer. */
 export function ResendVerificationForm({ email = "", compact = false }: { email?: string; compact?: boolean }) {
   const { form, state, formAction, formRef, alertRef, onSubmit, busy, errorsFor, valueFor } = useActionForm<ResendVerificationInput>({
-    schema: () => import("@/lib/validation/forms").then((m) => m.ResendVerificationSchema),
+    check: checkResendVerification,
     action: resendVerificationAction,
     defaultValues: { email },
   });

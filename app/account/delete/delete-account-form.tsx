@@ -2,13 +2,14 @@
 
 import { Field, FormError, SubmitButton } from "@/app/_components/fields";
 import { useActionForm } from "@/app/_components/use-action-form";
+import { checkDeleteAccount } from "@/lib/validation/form-checks";
 import type { DeleteAccountFields } from "@/lib/validation/delete-account";
 import { deleteAccountAction } from "./actions";
 
 /** The last step of deleting the account: the address typed, then the button. Works without JavaScript. */
 export function DeleteAccountForm() {
   const { form, state, formAction, formRef, alertRef, onSubmit, busy, errorsFor } = useActionForm<DeleteAccountFields>({
-    schema: () => import("@/lib/validation/delete-account").then((m) => m.DeleteAccountSchema),
+    check: checkDeleteAccount,
     action: deleteAccountAction,
     defaultValues: { email: "" },
   });

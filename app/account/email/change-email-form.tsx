@@ -3,12 +3,13 @@
 import Link from "next/link";
 import { Field, FormError, SubmitButton } from "@/app/_components/fields";
 import { useActionForm } from "@/app/_components/use-action-form";
+import { checkChangeEmail } from "@/lib/validation/form-checks";
 import type { ChangeEmailInput } from "@/lib/validation/change-email";
 import { changeEmailAction } from "./actions";
 
 export function ChangeEmailForm() {
   const { form, state, formAction, formRef, alertRef, onSubmit, busy, errorsFor, valueFor } = useActionForm<ChangeEmailInput>({
-    schema: () => import("@/lib/validation/change-email").then((m) => m.ChangeEmailSchema),
+    check: checkChangeEmail,
     action: changeEmailAction,
     defaultValues: { newEmail: "" },
   });

@@ -3,12 +3,13 @@
 import Link from "next/link";
 import { FormError, NewPasswordFields, PasswordField, SubmitButton } from "@/app/_components/fields";
 import { useActionForm } from "@/app/_components/use-action-form";
+import { checkChangePassword } from "@/lib/validation/form-checks";
 import type { ChangePasswordInput } from "@/lib/validation/forms";
 import { changePasswordAction } from "./actions";
 
 export function ChangePasswordForm() {
   const { form, state, formAction, formRef, alertRef, onSubmit, busy, errorsFor } = useActionForm<ChangePasswordInput>({
-    schema: () => import("@/lib/validation/forms").then((m) => m.ChangePasswordSchema),
+    check: checkChangePassword,
     action: changePasswordAction,
     defaultValues: { currentPassword: "", password: "", confirmPassword: "" },
   });

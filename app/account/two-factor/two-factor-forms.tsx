@@ -4,6 +4,7 @@ import { useActionState, type ReactNode } from "react";
 import { Field, FormError, SubmitButton } from "@/app/_components/fields";
 import type { FormState } from "@/app/_components/form-state";
 import { useActionForm } from "@/app/_components/use-action-form";
+import { checkEnableTwoFactor } from "@/lib/validation/form-checks";
 import type { EnableTwoFactorInput } from "@/lib/validation/forms";
 import { disableTwoFactorAction, enableTwoFactorAction, newRecoveryCodesAction } from "./actions";
 import { RecoveryCodes } from "./recovery-codes";
@@ -25,7 +26,7 @@ function codeInputProps() {
  */
 export function TwoFactorFlow({ offer, children }: { offer: { qr: string; setupKey: string } | null; children?: ReactNode }) {
   const { form, state, formAction, formRef, alertRef, onSubmit, busy, errorsFor } = useActionForm<EnableTwoFactorInput>({
-    schema: () => import("@/lib/validation/forms").then((m) => m.EnableTwoFactorSchema),
+    check: checkEnableTwoFactor,
     action: enableTwoFactorAction,
     defaultValues: { code: "" },
   });

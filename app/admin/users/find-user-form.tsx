@@ -2,13 +2,14 @@
 
 import { EmailField, FormError, SubmitButton } from "@/app/_components/fields";
 import { useActionForm } from "@/app/_components/use-action-form";
+import { checkAdminFindUser } from "@/lib/validation/form-checks";
 import type { AdminFindUserInput } from "@/lib/validation/forms";
 import styles from "../admin.module.css";
 import { findUserAction } from "./actions";
 
 export function FindUserForm() {
   const { form, state, formAction, formRef, alertRef, onSubmit, busy, errorsFor, valueFor } = useActionForm<AdminFindUserInput>({
-    schema: () => import("@/lib/validation/forms").then((m) => m.AdminFindUserSchema),
+    check: checkAdminFindUser,
     action: findUserAction,
     defaultValues: { email: "" },
   });

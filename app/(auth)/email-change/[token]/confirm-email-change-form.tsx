@@ -2,12 +2,13 @@
 
 import { FormError, PasswordField, SubmitButton } from "@/app/_components/fields";
 import { useActionForm } from "@/app/_components/use-action-form";
+import { checkConfirmEmailChange } from "@/lib/validation/form-checks";
 import type { ConfirmEmailChangeInput } from "@/lib/validation/change-email";
 import { confirmEmailChangeAction } from "./actions";
 
 export function ConfirmEmailChangeForm({ token }: { token: string }) {
   const { form, formAction, formRef, alertRef, onSubmit, busy, errorsFor, state } = useActionForm<ConfirmEmailChangeInput>({
-    schema: () => import("@/lib/validation/change-email").then((m) => m.ConfirmEmailChangeSchema),
+    check: checkConfirmEmailChange,
     action: confirmEmailChangeAction,
     defaultValues: { token, password: "" },
   });

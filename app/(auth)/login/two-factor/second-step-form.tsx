@@ -4,6 +4,7 @@ import Link from "next/link";
 import { Field, FormError, SubmitButton } from "@/app/_components/fields";
 import { LostSecondFactorHelp } from "@/app/_components/lost-second-factor";
 import { useActionForm } from "@/app/_components/use-action-form";
+import { type FormCheck, checkSignInCode, checkSignInRecoveryCode } from "@/lib/validation/form-checks";
 import type { SignInCodeInput, SignInRecoveryCodeInput } from "@/lib/validation/forms";
 import { secondStepAction } from "./actions";
 import { secondStepPath, type SecondStepMethod } from "./paths";
@@ -14,7 +15,7 @@ type Values = Partial<SignInCodeInput & SignInRecoveryCodeInput>;
 export function SecondStepForm({ method, callbackUrl }: { method: SecondStepMethod; callbackUrl: string }) {
   const recovery = method === "recovery";
   const { form, state, formAction, formRef, alertRef, onSubmit, busy, errorsFor } = useActionForm<Values>({
-    schema: () => import("@/lib/validation/forms").then((m) => (recovery ? m.SignInRecoveryCodeSchema : m.SignInCodeSchema) as never),
+    check: (recovery ? checkSignInRecoveryCode : checkSignInCode) as FormCheck<Values>,
     action: secondStepAction,
     defaultValues: recovery ? { recoveryCode: "", callbackUrl } : { otp: "", callbackUrl },
   });

@@ -4,6 +4,7 @@ import Link from "next/link";
 import { Field, FormError, NewPasswordFields, SubmitButton } from "@/app/_components/fields";
 import { LostSecondFactorHelp } from "@/app/_components/lost-second-factor";
 import { useActionForm } from "@/app/_components/use-action-form";
+import { checkResetPassword } from "@/lib/validation/form-checks";
 import type { ResetPasswordInput } from "@/lib/validation/forms";
 import { resetPasswordAction } from "./actions";
 
@@ -12,7 +13,7 @@ export type SecondFactorMethod = "totp" | "recovery" | null;
 
 export function ResetPasswordForm({ token, secondFactor }: { token: string; secondFactor: SecondFactorMethod }) {
   const { form, state, formAction, formRef, alertRef, onSubmit, busy, errorsFor } = useActionForm<ResetPasswordInput>({
-    schema: () => import("@/lib/validation/forms").then((m) => m.ResetPasswordSchema),
+    check: checkResetPassword,
     action: resetPasswordAction,
     defaultValues: { token, password: "", confirmPassword: "", secondFactor: secondFactor ?? undefined, otp: "", recoveryCode: "" },
   });

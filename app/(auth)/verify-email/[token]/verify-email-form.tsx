@@ -3,12 +3,13 @@
 import Link from "next/link";
 import { FormError, PasswordField, SubmitButton } from "@/app/_components/fields";
 import { useActionForm } from "@/app/_components/use-action-form";
+import { checkVerifyEmail } from "@/lib/validation/form-checks";
 import type { VerifyEmailInput } from "@/lib/validation/forms";
 import { verifyEmailAction } from "./actions";
 
 export function VerifyEmailForm({ token }: { token: string }) {
   const { form, formAction, formRef, alertRef, onSubmit, busy, errorsFor, state } = useActionForm<VerifyEmailInput>({
-    schema: () => import("@/lib/validation/forms").then((m) => m.VerifyEmailSchema),
+    check: checkVerifyEmail,
     action: verifyEmailAction,
     defaultValues: { token, password: "" },
   });
