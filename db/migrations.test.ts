@@ -24,6 +24,7 @@ describeEachDatabase("migrations", ({ handle }) => {
       "email_change_undo_tokens",
       "email_verification_tokens",
       "jobs",
+      "passkeys",
       "password_change_report_tokens",
       "password_reset_tokens",
       "rate_limit_buckets",
@@ -33,6 +34,7 @@ describeEachDatabase("migrations", ({ handle }) => {
       "two_factor_challenges",
       "users",
       "verification_tokens",
+      "webauthn_challenges",
     ]);
   });
 });

@@ -1,6 +1,6 @@
 import type { AdapterAccountType } from "@auth/core/adapters";
 import { sql } from "drizzle-orm";
-import { date, index, integer, jsonb, pgTable, primaryKey, text, timestamp, uniqueIndex, uuid } from "drizzle-orm/pg-core";
+import { bigint, boolean, date, index, integer, jsonb, pgTable, primaryKey, text, timestamp, uniqueIndex, uuid } from "drizzle-orm/pg-core";
 
 const timestamptz = (name: string) => timestamp(name, { withTimezone: true, mode: "date" });
 
@@ -193,6 +193,11 @@ export const passwordChangeReportTokens = pgTable(
   "password_change_report_tokens",
   {
     ...singleUseTokenColumns(),
+    /**
+     * users.credentials_version of the change the email reports: the report removes every
+     * passkey added at that version or later. Null for links made before passkeys existed.
+     */
+    reportsCredentialsVersion: integer("reports_credentials_version"),
   },
   (t) => [index("password_change_report_tokens_user_id_idx").on(t.userId)],
 );
@@ -271,6 +276,61 @@ export const deviceAuthorizations = pgTable(
     userAgent: text("user_agent"),
   },
   (t) => [index("device_authorizations_expires_at_idx").on(t.expiresAt), index("device_authorizations_user_id_idx").on(t.userId)],
+);
+
+/**
+ * A WebAuthn credential (passkey) of a user. It counts as a second factor; it never holds
+ * private key material, only the public key the authenticator made.
+ */
+export const passkeys = pgTable(
+  "passkeys",
+  {
+    id: uuid("id").primaryKey().defaultRandom(),
+    userId: text("user_id")
+      .notNull()
+      .references(() => users.id, { onDelete: "cascade" }),
+    /** The authenticator's credential ID, base64url. */
+    credentialId: text("credential_id").notNull().unique(),
+    /** The COSE public key, base64url. */
+    publicKey: text("public_key").notNull(),
+    /** The authenticator's signature counter; 0 for authenticators that do not count (synced passkeys). */
+    counter: bigint("counter", { mode: "number" }).notNull().default(0),
+    transports: jsonb("transports").$type<string[]>(),
+    /** "singleDevice" (device-bound) or "multiDevice" (synced). */
+    deviceType: text("device_type"),
+    backedUp: boolean("backed_up"),
+    name: text("name").notNull(),
+    createdAt: timestamptz("created_at").notNull().defaultNow(),
+    lastUsedAt: timestamptz("last_used_at"),
+    /** users.credentials_version when added: "This wasn't me" removes every passkey added since the version it reports on. */
+    addedCredentialsVersion: integer("added_credentials_version").notNull(),
+  },
+  (t) => [index("passkeys_user_id_idx").on(t.userId)],
+);
+
+/**
+ * A WebAuthn ceremony in progress: the challenge (only its SHA-256) and what it is bound to,
+ * spent by the first response that uses it, 5 minutes at most.
+ */
+export const webauthnChallenges = pgTable(
+  "webauthn_challenges",
+  {
+    id: uuid("id").primaryKey().defaultRandom(),
+    /** SHA-256 (hex) of the challenge sent to the browser. */
+    challengeHash: text("challenge_hash").notNull().unique(),
+    purpose: text("purpose", { enum: ["register", "sign-in", "second-factor", "reset", "confirm"] }).notNull(),
+    /** Null for a discoverable sign-in, where the passkey says whose it is. */
+    userId: text("user_id").references(() => users.id, { onDelete: "cascade" }),
+    /**
+     * SHA-256 of what the ceremony is bound to: the session token (register, confirm), the
+     * pending sign-in's token (second-factor), the reset token (reset), or a random ceremony
+     * cookie (discoverable sign-in). Another browser cannot finish it.
+     */
+    bindingHash: text("binding_hash").notNull(),
+    createdAt: timestamptz("created_at").notNull().defaultNow(),
+    expiresAt: timestamptz("expires_at").notNull(),
+  },
+  (t) => [index("webauthn_challenges_expires_at_idx").on(t.expiresAt)],
 );
 
 export const rateLimitBuckets = pgTable(
@@ -358,3 +418,5 @@ export type AuditEvent = typeof auditEvents.$inferSelect;
 export type Job = typeof jobs.$inferSelect;
 export type RecoveryCode = typeof recoveryCodes.$inferSelect;
 export type TwoFactorChallenge = typeof twoFactorChallenges.$inferSelect;
+export type Passkey = typeof passkeys.$inferSelect;
+export type WebauthnChallenge = typeof webauthnChallenges.$inferSelect;

@@ -16,6 +16,7 @@ import { drainJobs, runAcceptedJob } from "./jobs/runner";
 import { startJobWorker } from "./jobs/worker";
 import { forcedResetLinkJob, reportedResetLinkJob, resetRequestJob } from "./recovery/jobs";
 import { twoFactorNoticeJob } from "./second-factor/notify";
+import { passkeyNoticeJob } from "./second-factor/passkey-notify";
 
 /** Every job kind, by kind. */
 export const ALL_JOBS = jobRegistry([
@@ -26,6 +27,7 @@ export const ALL_JOBS = jobRegistry([
   verificationRequestJob,
   passwordChangedJob,
   twoFactorNoticeJob,
+  passkeyNoticeJob,
   newDeviceSignInJob,
   repeatedFailuresJob,
   emailChangeLinkJob,

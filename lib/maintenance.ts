@@ -11,6 +11,7 @@ import { deleteFinishedJobs } from "./jobs/queue";
 import { deleteExpiredRateLimits } from "./rate-limit";
 import { deleteStaleTokens } from "./single-use-tokens";
 import { deleteEndedSignInChallenges } from "./second-factor/sign-in-step";
+import { deleteEndedWebauthnChallenges } from "./second-factor/webauthn-challenges";
 
 /** How long a dead link keeps saying "used" or "expired" before it becomes "not valid". */
 export const DEAD_TOKEN_GRACE_DAYS = 7;
@@ -26,6 +27,8 @@ export interface CleanupReport {
   auditDailyCounts: number;
   finishedJobs: number;
   signInChallenges: number;
+  /** Passkey ceremonies past their 5 minutes. */
+  webauthnChallenges: number;
   deviceAuthorizations: number;
   accountDeletionCancelTokens: number;
   /** Accounts whose deletion passed ACCOUNT_DELETION_GRACE_DAYS, erased. */
@@ -34,7 +37,7 @@ export interface CleanupReport {
 
 /**
  * Deletes what no longer serves anyone: ended rate-limit windows, expired sessions, links
- * dead for more than a week, second sign-in steps ended a day ago, device authorizations past their expiry, audit events older than
+ * dead for more than a week, second sign-in steps ended a day ago, passkey challenges past their expiry, device authorizations past their expiry, audit events older than
  * AUDIT_RETENTION_DAYS with their days' dashboard roll-ups, and jobs finished longer ago than
  * JOBS_RETENTION_DAYS; and accounts deleted longer ago than ACCOUNT_DELETION_GRACE_DAYS. Safe to run from any instance, any time.
  */
@@ -55,6 +58,7 @@ export async function cleanUpExpiredRecords(db: Database): Promise<CleanupReport
     auditDailyCounts: await deleteExpiredAuditDays(db, env().AUDIT_RETENTION_DAYS),
     finishedJobs: await deleteFinishedJobs(db, env().JOBS_RETENTION_DAYS),
     signInChallenges: await deleteEndedSignInChallenges(db),
+    webauthnChallenges: await deleteEndedWebauthnChallenges(db),
     deviceAuthorizations: await deleteExpiredDeviceAuthorizations(db),
   };
 }

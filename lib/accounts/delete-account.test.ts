@@ -1,7 +1,17 @@
 import { and, eq, sql } from "drizzle-orm";
 import { expect, it } from "vitest";
 import type { Database } from "@/db/client";
-import { accountDeletionCancelTokens, auditEvents, jobs, passwordResetTokens, recoveryCodes, sessions, users } from "@/db/schema";
+import {
+  accountDeletionCancelTokens,
+  auditEvents,
+  jobs,
+  passkeys,
+  passwordResetTokens,
+  recoveryCodes,
+  sessions,
+  users,
+  webauthnChallenges,
+} from "@/db/schema";
 import { accountDeletionSubject } from "@/emails/account-deletion";
 import { registrationAttemptSubject } from "@/emails/registration-attempt";
 import { resetPasswordSubject } from "@/emails/reset-password";
@@ -213,6 +223,18 @@ describeEachDatabase("account deletion", ({ handle }) => {
     await db()
       .insert(recoveryCodes)
       .values({ userId: user.id, codeHash: "x".repeat(64) });
+    await db()
+      .insert(passkeys)
+      .values({ userId: user.id, credentialId: `cred-${user.id}`, publicKey: "AAAA", name: "Laptop", addedCredentialsVersion: 1 });
+    await db()
+      .insert(webauthnChallenges)
+      .values({
+        userId: user.id,
+        challengeHash: `c-${user.id}`,
+        purpose: "register",
+        bindingHash: "b",
+        expiresAt: sql`now() + interval '5 minutes'`,
+      });
     const token = await deleteAsOwner(user);
     await deleteAsOwner(kept);
     await ageDeletion(user.id, 15);
@@ -226,7 +248,7 @@ describeEachDatabase("account deletion", ({ handle }) => {
     expect(report.erasedAccounts).toBe(1);
     expect(await db().select().from(users).where(eq(users.id, user.id))).toEqual([]);
     expect(await db().select({ id: users.id }).from(users).where(eq(users.id, kept.id))).toHaveLength(1);
-    for (const table of [sessions, passwordResetTokens, accountDeletionCancelTokens, recoveryCodes]) {
+    for (const table of [sessions, passwordResetTokens, accountDeletionCancelTokens, recoveryCodes, passkeys, webauthnChallenges]) {
       expect(await db().select().from(table).where(eq(table.userId, user.id))).toEqual([]);
     }
     const left = JSON.stringify(await db().select().from(jobs));

@@ -1,7 +1,8 @@
 import "server-only";
 import { createElement } from "react";
 import type { Database } from "@/db/client";
-import { passwordChangeReportTokens } from "@/db/schema";
+import { asc, eq, sql } from "drizzle-orm";
+import { passkeys, passwordChangeReportTokens, users } from "@/db/schema";
 import PasswordChangedEmail, { passwordChangedSubject } from "@/emails/password-changed";
 import { formatEmailTime } from "@/emails/layout";
 import { z } from "zod";
@@ -30,6 +31,14 @@ export async function notifyPasswordChanged(
 ): Promise<void> {
   const config = env();
   const reportUrl = await reportLink(db, input.userId, steps);
+  // Read when the email goes out: the list the owner should check is the one after the change.
+  const names = await db
+    .select({ name: passkeys.name })
+    .from(passkeys)
+    .where(eq(passkeys.userId, input.userId))
+    .orderBy(asc(passkeys.createdAt));
+  const passkeyProps =
+    names.length > 0 ? { passkeys: names.map((p) => `“${p.name}”`).join(", "), sessionsUrl: `${config.APP_URL}/account/sessions` } : {};
   const sent = await sendEmail({
     to: input.email,
     subject: passwordChangedSubject,
@@ -39,6 +48,7 @@ export async function notifyPasswordChanged(
       browser: describeUserAgent(input.userAgent),
       forgotPasswordUrl: `${config.APP_URL}/forgot-password`,
       reportUrl,
+      ...passkeyProps,
     }),
     idempotencyKey: `password-changed/${input.userId}/${input.changedAt.getTime()}`,
   });
@@ -47,9 +57,11 @@ export async function notifyPasswordChanged(
 
 /**
  * A one-time "This wasn't me" link for `userId` (lib/recovery/wasnt-me.ts), made once per job
- * (a retry sends the same link) and kept sealed between attempts.
+ * (a retry sends the same link) and kept sealed between attempts. It reports on
+ * `credentialsVersion` (default: the user's version now, which the job reads right after the
+ * change it reports): using it removes every passkey added at that version or later.
  */
-export async function reportLink(db: Database, userId: string, steps: JobSteps): Promise<string> {
+export async function reportLink(db: Database, userId: string, steps: JobSteps, credentialsVersion?: number): Promise<string> {
   const { token } = await steps.once(
     "report-link",
     async () => {
@@ -58,6 +70,8 @@ export async function reportLink(db: Database, userId: string, steps: JobSteps):
         userId,
         tokenHash: hash,
         expiresAt: new Date(Date.now() + REPORT_LINK_TTL_DAYS * 24 * 60 * 60 * 1000),
+        reportsCredentialsVersion:
+          credentialsVersion ?? sql`(select ${users.credentialsVersion} from ${users} where ${users.id} = ${userId})`,
       });
       return { token };
     },

@@ -42,6 +42,7 @@ describeEachDatabase("GET /api/cron/cleanup", () => {
       "rateLimitBuckets",
       "sessions",
       "signInChallenges",
+      "webauthnChallenges",
     ]);
   });
 });
