@@ -419,10 +419,14 @@ describeEachDatabase("password reset with a second factor", ({ handle, driver })
         ),
       );
       const codes = results.map((r) => (r.ok ? "ok" : r.code));
-      // Four wrong codes answered as such; the fifth spent the link; the rest were over its limit.
-      expect(codes.filter((c) => c === "INVALID_CODE")).toHaveLength(RESET_LINK_ATTEMPTS - 1);
-      expect(codes.filter((c) => c === "TOO_MANY_ATTEMPTS")).toHaveLength(12 - (RESET_LINK_ATTEMPTS - 1));
-      expect(await eventsOf(user.id, "two_factor.code_failed")).toHaveLength(SECOND_FACTOR_LIMIT.max);
+      // Only the link's RESET_LINK_ATTEMPTS attempts may reach the check (fewer when one of them
+      // finds the link already spent by the last one); the rest are refused unchecked: over
+      // the link's limit, or, arriving after it was spent, a used link.
+      const judged = (await eventsOf(user.id, "two_factor.code_failed")).length;
+      expect(judged).toBeGreaterThanOrEqual(1);
+      expect(judged).toBeLessThanOrEqual(Math.min(RESET_LINK_ATTEMPTS, SECOND_FACTOR_LIMIT.max));
+      expect(codes.filter((c) => c === "INVALID_CODE").length).toBeLessThanOrEqual(RESET_LINK_ATTEMPTS - 1);
+      expect(codes.filter((c) => c !== "INVALID_CODE" && c !== "TOO_MANY_ATTEMPTS" && c !== "TOKEN_PROBLEM")).toEqual([]);
       expect(await inspectResetToken(db(), token)).toEqual({ status: "used" });
     });
 
@@ -443,11 +447,19 @@ describeEachDatabase("password reset with a second factor", ({ handle, driver })
         ),
       );
       const answers = results.map((r) => (r.ok ? "ok" : r.code));
-      // Every wrong code that was checked is audited: exactly the two attempts the link had left.
-      expect(await eventsOf(user.id, "two_factor.code_failed")).toHaveLength(RESET_LINK_ATTEMPTS - 3);
-      expect(answers.filter((c) => c === "INVALID_CODE")).toHaveLength(RESET_LINK_ATTEMPTS - 3 - 1);
-      expect(answers.filter((c) => c === "TOO_MANY_ATTEMPTS")).toHaveLength(10 - (RESET_LINK_ATTEMPTS - 3 - 1));
-      expect(await linkAttempts(token)).toBe(13);
+      // Every wrong code that was checked is audited: at most the two attempts the link had left
+      // (one fewer when it finds the link already spent by the other). The rest are refused
+      // unchecked: over the link's limit, or, arriving after it was spent, a used link.
+      const judged = (await eventsOf(user.id, "two_factor.code_failed")).length;
+      expect(judged).toBeGreaterThanOrEqual(1);
+      expect(judged).toBeLessThanOrEqual(RESET_LINK_ATTEMPTS - 3);
+      expect(answers.filter((c) => c === "INVALID_CODE").length).toBeLessThanOrEqual(RESET_LINK_ATTEMPTS - 3 - 1);
+      expect(answers.filter((c) => c !== "INVALID_CODE" && c !== "TOO_MANY_ATTEMPTS" && c !== "TOKEN_PROBLEM")).toEqual([]);
+      // Counted: the three before, and each parallel attempt that found the link unspent (some
+      // of those counted, then found it spent, and answer as a used link too).
+      const counted = await linkAttempts(token);
+      expect(counted).toBeGreaterThanOrEqual(3 + answers.filter((c) => c !== "TOKEN_PROBLEM").length);
+      expect(counted).toBeLessThanOrEqual(13);
       expect(await inspectResetToken(db(), token)).toEqual({ status: "used" });
       expect((await twoFactorState(db(), user.id)).recoveryCodesLeft).toBe(codes.length);
     });
