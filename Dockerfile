@@ -49,4 +49,6 @@ USER node
 EXPOSE 3000
 # `docker stop` sends SIGTERM: Next stops taking requests and the job worker finishes what it
 # holds (JOBS_SHUTDOWN_GRACE_MS, 10 s by default: give `docker stop` more than that).
-CMD ["node", "server.js"]
+# --heap-growing-percent: the same heap policy as `npm start` (package.json); why, in
+# docs/benchmarks.md ("Memory").
+CMD ["node", "--heap-growing-percent=30", "server.js"]

@@ -1,9 +1,6 @@
 // Imported by the app, by tests and by config-free scripts, so no "server-only" here.
 import { mkdirSync } from "node:fs";
 import path from "node:path";
-import { PGlite } from "@electric-sql/pglite";
-import { drizzle as drizzlePglite } from "drizzle-orm/pglite";
-import { migrate as migratePglite } from "drizzle-orm/pglite/migrator";
 import { drizzle as drizzlePostgres } from "drizzle-orm/postgres-js";
 import { migrate as migratePostgres } from "drizzle-orm/postgres-js/migrator";
 import type { PgDatabase, PgQueryResultHKT } from "drizzle-orm/pg-core";
@@ -117,6 +114,13 @@ export async function openDatabase(options: {
     return { db, driver: "postgres", close: () => client.end({ timeout: 5 }) };
   }
 
+  // Loaded only here: a PostgreSQL deployment never pays for PGlite's code in its memory, and
+  // PGlite being an ES module no longer makes every module importing this one asynchronous.
+  const [{ PGlite }, { drizzle: drizzlePglite }, { migrate: migratePglite }] = await Promise.all([
+    import("@electric-sql/pglite"),
+    import("drizzle-orm/pglite"),
+    import("drizzle-orm/pglite/migrator"),
+  ]);
   const dataDir = options.dataDir ?? undefined;
   if (dataDir) mkdirSync(dataDir, { recursive: true });
   const client = new PGlite(dataDir);

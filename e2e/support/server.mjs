@@ -4,7 +4,7 @@
 // prove that no token is ever logged.
 import { spawn, spawnSync } from "node:child_process";
 import { randomBytes } from "node:crypto";
-import { createWriteStream, mkdirSync } from "node:fs";
+import { createWriteStream, mkdirSync, readFileSync } from "node:fs";
 import postgres from "postgres";
 
 const appPort = Number(process.env.E2E_PORT ?? 3100);
@@ -66,7 +66,15 @@ if (process.env.E2E_SKIP_BUILD !== "1") {
 
 mkdirSync(".data/e2e", { recursive: true });
 const log = createWriteStream(".data/e2e/server.log", { flags: "w" });
-const server = spawn("node_modules/.bin/next", ["start", "-p", String(appPort)], {
+// Started as `npm start` starts it (package.json): the same Node flags (the heap policy that keeps
+// the server's memory in check, docs/benchmarks.md), so the suite and the bench run the server
+// production runs.
+const startScript = JSON.parse(readFileSync("package.json", "utf8")).scripts.start;
+const startCommand = startScript.match(/^node ((?:--[\w-]+(?:=\S+)? )*)(node_modules\/next\/dist\/bin\/next) start$/);
+if (!startCommand)
+  throw new Error(`e2e: package.json's start script is not "node [flags] node_modules/next/dist/bin/next start": ${startScript}`);
+const nodeFlags = startCommand[1].split(" ").filter(Boolean);
+const server = spawn(process.execPath, [...nodeFlags, startCommand[2], "start", "-p", String(appPort)], {
   env,
   // Same process group as this script: Playwright stops the whole group at the end.
   stdio: ["ignore", "pipe", "pipe"],
