@@ -310,6 +310,8 @@ try {
   const unknownEmail = () => `nobody${randomBytes(3).toString("hex")}@bench.example`;
   const forgot = (agent, email) => request(agent, "POST", "/api/v1/auth/forgot-password", { json: { email } });
   const health = (agent) => request(agent, "GET", "/api/v1/health");
+  // Health as issue 24's table describes it: one query per request (app/api/v1/bench/one-query/route.bench.ts).
+  const oneQuery = (agent) => request(agent, "GET", "/api/v1/bench/one-query");
   // The floor under a known address: the same body and answer, then one reset email through the
   // Resend SDK after it, and no database at all (app/api/v1/bench/floor/route.bench.ts).
   const floor = (agent) => request(agent, "POST", "/api/v1/bench/floor", { json: { email: unknownEmail() } });
@@ -320,9 +322,10 @@ try {
   await throughput((a) => forgot(a, knownEmail()), 1);
   await throughput((a) => forgot(a, unknownEmail()), 1);
   await throughput((a) => floor(a), 1);
+  await throughput((a) => oneQuery(a), 1);
 
   // 1. Throughput: health, unknown, known and the floor, interleaved in a rotating order each round.
-  const cells = { health: [], unknown: [], known: [], floor: [] };
+  const cells = { health: [], unknown: [], known: [], floor: [], oneQuery: [] };
   benchPart = "throughput cells";
   // A rate counts only if the deferred work kept up with it: the jobs still unfinished 300 ms
   // after each cell are counted and printed.
@@ -332,10 +335,11 @@ try {
     unknown: (a) => forgot(a, unknownEmail()),
     known: (a) => forgot(a, knownEmail()),
     floor: (a) => floor(a),
+    oneQuery: (a) => oneQuery(a),
   };
-  const ratios = { unknown: [], known: [], floor: [], knownToFloor: [] };
+  const ratios = { unknown: [], known: [], floor: [], knownToFloor: [], unknownToOneQuery: [] };
   for (let r = 0; r < rounds; r++) {
-    const order = ["health", "unknown", "known", "floor"];
+    const order = ["health", "unknown", "known", "floor", "oneQuery"];
     for (let k = 0; k < r % order.length; k++) order.push(order.shift());
     const round = {};
     for (const kind of order) round[kind] = await throughput(kinds[kind], cellSeconds, unfinishedJobs);
@@ -344,6 +348,7 @@ try {
     ratios.known.push(round.known.rps / round.health.rps);
     ratios.floor.push(round.floor.rps / round.health.rps);
     ratios.knownToFloor.push(round.known.rps / round.floor.rps);
+    ratios.unknownToOneQuery.push(round.unknown.rps / round.oneQuery.rps);
   }
   console.error(
     `bench: throughput ${JSON.stringify(Object.fromEntries(Object.entries(cells).map(([k, v]) => [k, v.map((c) => `${c.rps.toFixed(0)} req/s ${c.cpuMs.toFixed(2)} ms CPU`)])))}`,
@@ -589,6 +594,12 @@ try {
       `${median(ratios.knownToFloor).toFixed(2)}x the floor (${spread(ratios.knownToFloor)}), ${median(ratios.known).toFixed(2)}x health; ${rps("known").toFixed(0)} req/s, ${cpuLine("known")}; ${unfinishedLine("known")}`,
       ">= 0.9x floor",
       met(median(ratios.knownToFloor) >= 0.9),
+    ],
+    [
+      "one query per request (context)",
+      `${rps("oneQuery").toFixed(0)} req/s (${rpsSpread("oneQuery")}), ${cpuLine("oneQuery")}; forgot-password, unknown: ${median(ratios.unknownToOneQuery).toFixed(2)}x this (${spread(ratios.unknownToOneQuery)})`,
+      "context",
+      "",
     ],
     [
       "floor: answer + one email, no DB",
