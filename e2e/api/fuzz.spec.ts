@@ -150,6 +150,19 @@ test.describe("random bodies never produce a 5xx, and every answer matches the d
     expect(statuses.get(403) ?? 0).toBeGreaterThan(0);
   });
 
+  test("account deletion, signed in with a browser's cookie (many answers are 429: 5 wrong passwords per 15 minutes)", async ({
+    page,
+    createUser,
+  }) => {
+    const user = await createUser();
+    await signIn(page, user);
+    const statuses = await fuzz(page.request, PATHS.me, ["email", "password", "otp", "recovery_code"], {
+      method: "delete",
+      path: PATHS.me,
+    });
+    expect(statuses.get(422) ?? 0).toBeGreaterThan(0);
+  });
+
   test("email change confirmation", async ({ request }) => {
     const statuses = await fuzz(request, PATHS.confirmEmailChange, ["token", "password"]);
     expect(statuses.get(422) ?? 0).toBeGreaterThan(0);
