@@ -66,6 +66,14 @@ test.describe("signing in with a passkey", () => {
     expect(await auditDetails(db, "user.signed_in", ip)).toEqual([{ second_factor: true, method: "passkey" }]);
     await page.goto("/account/export");
     await expect(page.getByTestId("confirm-identity")).toBeVisible();
+    await expectNoSeriousViolations(page);
+    // "Confirm it's you" takes the password with the passkey in place of a code.
+    await page.getByLabel("Password", { exact: true }).fill(user.password);
+    await page.getByRole("button", { name: "Confirm with a passkey" }).click();
+    await expect(page.getByTestId("download-export")).toBeVisible();
+    expect(await assertions(authenticator)).toBe(2);
+    const [confirmed] = await db`select details from audit_events where event = 'identity.confirmed' and user_id = ${user.id}`;
+    expect(confirmed?.details).toEqual({ method: "passkey" });
   });
 
   test("the email field's passkey autofill (conditional mediation) signs in too", async ({ page, createUser, db }) => {
@@ -118,6 +126,8 @@ test.describe("signing in with a passkey", () => {
     mailbox,
   }) => {
     const user = await createUser();
+    // The reset ends on /login, whose passkey autofill the virtual authenticator would answer.
+    await conditionalMediation(page, false);
     const authenticator = await addVirtualAuthenticator(page);
     await givePasskey(db, authenticator, user);
     const token = await resetTokenFor(page.request, mailbox, user.email);
