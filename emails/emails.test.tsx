@@ -85,4 +85,22 @@ describe("PasswordChangedEmail", () => {
     expect(html).toMatch(new RegExp(`<a [^>]*href="${FORGOT_URL}"`));
     expect(html).toMatch(new RegExp(`<a [^>]*href="${REPORT_URL}"`));
   });
+
+  it("lists the account's passkeys with the page that removes them all, and says nothing of passkeys without any", async () => {
+    const withPasskeys = await render(
+      <PasswordChangedEmail
+        changedAt="21 Nov 2026, 10:05 UTC"
+        ip="198.51.100.23"
+        browser="Chrome 126 on Windows 10"
+        forgotPasswordUrl={FORGOT_URL}
+        reportUrl={REPORT_URL}
+        passkeys="“Laptop”, “Phone”"
+        sessionsUrl="http://rekey.test/account/sessions"
+      />,
+      { plainText: true },
+    );
+    expect(withPasskeys).toContain("these passkeys, which sign in without the password: “Laptop”, “Phone”");
+    expect(withPasskeys).toContain("http://rekey.test/account/sessions");
+    expect(await render(email, { plainText: true })).not.toContain("passkey");
+  });
 });

@@ -64,6 +64,7 @@ export type AuditEventName =
   | "passkey.renamed"
   | "passkey.removed"
   | "passkey.all_removed"
+  | "passkey.removed_by_report"
   | "device.approved"
   | "device.denied"
   | "device.user_code_throttled"

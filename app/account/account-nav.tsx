@@ -7,6 +7,7 @@ const LINKS = [
   { href: "/account/email", label: "Email" },
   { href: "/account/sessions", label: "Sessions" },
   { href: "/account/two-factor", label: "Two-factor" },
+  { href: "/account/passkeys", label: "Passkeys" },
   { href: "/account/export", label: "Your data" },
   { href: "/account/delete", label: "Delete account" },
 ] as const;

@@ -1,6 +1,7 @@
 import type { APIRequestContext } from "@playwright/test";
 import { rawRequest } from "../support/forms";
 import { STRONG_PASSWORD, expect, signIn, test, uniqueEmail, uniqueIp } from "../support/fixtures";
+import { insertPasskeyRow } from "../support/passkeys";
 import { E2E } from "../support/settings";
 import { MAX_BODY_BYTES, PATHS, bearerTokenFor, call, errorCode, errorFields, expectContract, type ApiResult } from "./support/api";
 
@@ -468,4 +469,69 @@ test("DELETE /api/v1/sessions/{id}: a malformed, unknown or another account's id
   }
   // The other account's session is untouched.
   expect((await call(request, PATHS.me, { method: "GET", headers: { authorization: `Bearer ${otherToken}` } })).status).toBe(200);
+});
+
+test("passkeys API: bad ids are 404, a stale session must confirm, bad bodies and credentials get their 4xx", async ({
+  request,
+  createUser,
+  db,
+}) => {
+  const owner = await createUser({ password: STRONG_PASSWORD });
+  const other = await createUser({ password: STRONG_PASSWORD });
+  const token = await bearerTokenFor(request, owner);
+  const otherPasskey = await insertPasskeyRow(db, other.id, "Theirs");
+  const auth = { authorization: `Bearer ${token}` };
+  const documented = { method: "delete", path: PATHS.passkey } as const;
+
+  await test.step("a fresh token: malformed, unknown or another account's id is 404 not_found", async () => {
+    for (const id of ["not-a-uuid", "%00", "x".repeat(5000), "00000000-0000-4000-8000-000000000000", otherPasskey, "..%2F..%2Fme"]) {
+      const result = await call(request, `/api/v1/passkeys/${id}`, { method: "DELETE", headers: auth });
+      expect(result.status, `${id.slice(0, 40)}: ${result.text.slice(0, 200)}`).toBe(404);
+      expect(errorCode(result)).toBe("not_found");
+      await expectContract(result, documented);
+    }
+    expect((await db`select count(*)::int as n from passkeys where id = ${otherPasskey}`)[0]!.n).toBe(1);
+  });
+
+  await test.step("no credentials, or a bad token: 401", async () => {
+    for (const headers of [{}, { authorization: "Bearer nope" }] as Record<string, string>[]) {
+      const list = await call(request, PATHS.passkeys, { method: "GET", headers });
+      expect(list.status).toBe(401);
+      await expectContract(list, { method: "get", path: PATHS.passkeys });
+      const removal = await call(request, `/api/v1/passkeys/${otherPasskey}`, { method: "DELETE", headers });
+      expect(removal.status).toBe(401);
+      await expectContract(removal, documented);
+    }
+  });
+
+  const mine = await insertPasskeyRow(db, owner.id, "Mine");
+  const path = `/api/v1/passkeys/${mine}`;
+  await db`update sessions set created_at = now() - interval '1 hour', password_checked_at = null where user_id = ${owner.id}`;
+  const rows: [string, Parameters<typeof call>[2], number, string][] = [
+    ["no body", { method: "DELETE", headers: auth }, 403, "confirmation_required"],
+    ["a body without password", { method: "DELETE", headers: auth, json: {} }, 403, "confirmation_required"],
+    ["not JSON", { method: "DELETE", headers: auth, raw: "{", contentType: "application/json" }, 400, "invalid_json"],
+    ["text/plain", { method: "DELETE", headers: auth, raw: "password", contentType: "text/plain" }, 415, "unsupported_media_type"],
+    ["a password that is not a string", { method: "DELETE", headers: auth, json: { password: 12 } }, 400, "validation_error"],
+    ["a wrong password", { method: "DELETE", headers: auth, json: { password: "Not-The-Password-1" } }, 422, "invalid_current_password"],
+    [
+      "too large",
+      { method: "DELETE", headers: auth, raw: `{"password":"${"x".repeat(MAX_BODY_BYTES)}"}`, contentType: "application/json" },
+      413,
+      "payload_too_large",
+    ],
+  ];
+  for (const [name, options, status, code] of rows) {
+    await test.step(`a stale session: ${name} is ${status} ${code}`, async () => {
+      const result = await call(request, path, options);
+      expect(result.status, result.text.slice(0, 300)).toBe(status);
+      expect(errorCode(result)).toBe(code);
+      await expectContract(result, documented);
+    });
+  }
+  await test.step("a stale session with the password removes it", async () => {
+    const result = await call(request, path, { method: "DELETE", headers: auth, json: { password: STRONG_PASSWORD } });
+    expect(result.status, result.text).toBe(204);
+    expect((await db`select count(*)::int as n from passkeys where id = ${mine}`)[0]!.n).toBe(0);
+  });
 });

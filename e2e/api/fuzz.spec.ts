@@ -1,6 +1,7 @@
 import type { APIRequestContext } from "@playwright/test";
 import fc from "fast-check";
 import { STRONG_PASSWORD, expect, signIn, test, uniqueIp } from "../support/fixtures";
+import { insertPasskeyRow } from "../support/passkeys";
 import { PATHS, call, expectContract } from "./support/api";
 
 // Random bodies per endpoint; API_FUZZ_RUNS raises or lowers the count (and the run time).
@@ -61,18 +62,28 @@ function requests(fields: string[]): fc.Arbitrary<Request> {
   return fc.record({ body, contentType });
 }
 
-async function fuzz(request: APIRequestContext, path: string, fields: string[]): Promise<Map<number, number>> {
+async function fuzz(
+  request: APIRequestContext,
+  path: string,
+  fields: string[],
+  documented: { method: "post" | "delete"; path: string } = { method: "post", path },
+): Promise<Map<number, number>> {
   const statuses = new Map<number, number>();
   await fc.assert(
     fc.asyncProperty(requests(fields), async ({ body, contentType }) => {
       // Its own client address each time: the per-IP reset limit must not hide the behaviour
       // (a 429 is still a valid answer).
-      const result = await call(request, path, { raw: body, contentType, headers: { "x-forwarded-for": uniqueIp() } });
+      const result = await call(request, path, {
+        method: documented.method.toUpperCase(),
+        raw: body,
+        contentType,
+        headers: { "x-forwarded-for": uniqueIp() },
+      });
       statuses.set(result.status, (statuses.get(result.status) ?? 0) + 1);
       expect(result.status).toBeGreaterThanOrEqual(200);
       expect(result.status).toBeLessThan(500);
       if (result.status >= 400) expect(result.body).toMatchObject({ error: { code: expect.any(String), message: expect.any(String) } });
-      await expectContract(result, { method: "post", path });
+      await expectContract(result, documented);
     }),
     { numRuns: RUNS },
   );
@@ -123,6 +134,20 @@ test.describe("random bodies never produce a 5xx, and every answer matches the d
     await signIn(page, user);
     const statuses = await fuzz(page.request, PATHS.changeEmail, ["new_email", "password", "otp", "recovery_code"]);
     expect(statuses.get(422) ?? 0).toBeGreaterThan(0);
+  });
+
+  test("passkey removal, signed in with a confirmation that has run out (many answers are 429: 5 wrong passwords per 15 minutes)", async ({
+    page,
+    createUser,
+    db,
+  }) => {
+    const user = await createUser();
+    await signIn(page, user);
+    const passkeyId = await insertPasskeyRow(db, user.id, "Fuzzed");
+    await db`update sessions set created_at = now() - interval '1 hour', password_checked_at = null where user_id = ${user.id}`;
+    const path = PATHS.passkey.replace("{id}", passkeyId);
+    const statuses = await fuzz(page.request, path, ["password", "otp", "recovery_code"], { method: "delete", path: PATHS.passkey });
+    expect(statuses.get(403) ?? 0).toBeGreaterThan(0);
   });
 
   test("email change confirmation", async ({ request }) => {

@@ -1,7 +1,9 @@
 // A passkey without a device: Chromium's virtual authenticator over the DevTools protocol
 // (CDP WebAuthn domain). It answers navigator.credentials as a platform authenticator with
 // user verification would; tests read its credentials and switch user verification off.
+import { randomBytes } from "node:crypto";
 import type { CDPSession, Page } from "@playwright/test";
+import type { Sql } from "postgres";
 
 export interface VirtualCredential {
   credentialId: string;
@@ -70,4 +72,18 @@ export async function addVirtualAuthenticator(page: Page, options: VirtualAuthen
       await cdp.send("WebAuthn.removeVirtualAuthenticator", { authenticatorId });
     },
   };
+}
+
+/**
+ * A passkey row as a finished registration stores it, for tests about listing and removing
+ * (it cannot sign in: its public key is random bytes). Returns its id.
+ */
+export async function insertPasskeyRow(db: Sql, userId: string, name: string): Promise<string> {
+  const [row] = await db<
+    { id: string }[]
+  >`insert into passkeys (user_id, credential_id, public_key, name, added_credentials_version, device_type, backed_up)
+    values (${userId}, ${randomBytes(16).toString("base64url")}, ${randomBytes(77).toString("base64url")}, ${name},
+      (select credentials_version from users where id = ${userId}), 'singleDevice', false)
+    returning id`;
+  return row!.id;
 }

@@ -6,6 +6,7 @@ import {
   auditEvents,
   emailChangeTokens,
   emailChangeUndoTokens,
+  passkeys,
   passwordResetTokens,
   sessions,
   users,
@@ -78,11 +79,23 @@ describeEachDatabase("data export", ({ handle }) => {
       .insert(emailChangeUndoTokens)
       .values({ userId: user.id, tokenHash: links.undo.hash, expiresAt: inAnHour, oldEmail: uniqueEmail("old"), newEmail: user.email });
     await db().insert(accountDeletionCancelTokens).values({ userId: user.id, tokenHash: links.cancel.hash, expiresAt: inAnHour });
-    return { user, browser, app, key, codes, links, newEmail };
+    const [passkey] = await db()
+      .insert(passkeys)
+      .values({
+        userId: user.id,
+        name: "Work laptop",
+        credentialId: generateToken().token,
+        publicKey: generateToken().token + generateToken().token,
+        addedCredentialsVersion: version!.v,
+        deviceType: "multiDevice",
+        backedUp: true,
+      })
+      .returning();
+    return { user, browser, app, key, codes, links, newEmail, passkey: passkey! };
   }
 
   it("holds every field of the account, its sessions, its audit events, two-factor status and the pending email change", async () => {
-    const { user, browser, app, newEmail } = await personWithEverything();
+    const { user, browser, app, newEmail, passkey } = await personWithEverything();
     const ctx = context();
 
     const result = await exportAccount(db(), { userId: user.id, sessionId: browser.id, ...ctx });
@@ -90,7 +103,7 @@ describeEachDatabase("data export", ({ handle }) => {
     if (!result.ok) throw new Error(result.code);
     const data: AccountExport = result.data;
     expect(Object.keys(data).sort()).toEqual(
-      ["account", "audit_events", "exported_at", "format", "pending_email_change", "sessions", "two_factor", "version"].sort(),
+      ["account", "audit_events", "exported_at", "format", "passkeys", "pending_email_change", "sessions", "two_factor", "version"].sort(),
     );
     expect(data.format).toBe("rekey.account-export");
     expect(data.version).toBe(1);
@@ -107,6 +120,16 @@ describeEachDatabase("data export", ({ handle }) => {
       deletion_requested_at: null,
     });
     expect(data.two_factor).toEqual({ enabled: true, enabled_at: row!.twoFactorEnabledAt!.toISOString(), recovery_codes_left: 10 });
+    expect(data.passkeys).toEqual([
+      {
+        id: passkey.id,
+        name: "Work laptop",
+        created_at: passkey.createdAt.toISOString(),
+        last_used_at: null,
+        device_type: "multiDevice",
+        backed_up: true,
+      },
+    ]);
     expect(data.pending_email_change).toMatchObject({ new_email: newEmail });
     expect(new Date(data.pending_email_change!.expires_at).getTime()).toBeGreaterThan(Date.now());
 
@@ -138,8 +161,8 @@ describeEachDatabase("data export", ({ handle }) => {
     expect(exported).toEqual({ event: "account.exported", at: expect.any(String), ip: ctx.ip, user_agent: CHROME_ON_WINDOWS, details: {} });
   });
 
-  it("never holds a password hash, a token or its hash, a TOTP secret or a recovery code", async () => {
-    const { user, browser, app, key, codes, links } = await personWithEverything();
+  it("never holds a password hash, a token or its hash, a TOTP secret, a recovery code or a passkey's credential id or key", async () => {
+    const { user, browser, app, key, codes, links, passkey } = await personWithEverything();
     // Half-way through a new enrolment too: the pending secret is a secret as well.
     await db().update(users).set({ twoFactorPendingSecret: "sealed-pending-secret-value" }).where(eq(users.id, user.id));
 
@@ -156,6 +179,8 @@ describeEachDatabase("data export", ({ handle }) => {
       browser.sessionToken,
       app.accessToken,
       ...Object.values(links).map((link) => link.token),
+      passkey.credentialId,
+      passkey.publicKey,
     ];
     // What the scan covers: the password hash, both TOTP secrets, every token hash of every table.
     const [row] = await db().select().from(users).where(eq(users.id, user.id));

@@ -5,6 +5,7 @@ import { auditEvents, emailChangeTokens, sessions, users } from "@/db/schema";
 import { audit } from "../audit";
 import { isIdentityConfirmed, type ConfirmationNeeded, type ConfirmingSession } from "../auth/confirm-identity";
 import type { RequestContext } from "../client-ip";
+import { listPasskeys } from "../second-factor/passkeys";
 import { recoveryCodesLeft } from "../second-factor/recovery-codes";
 
 // The data export (GDPR articles 15 and 20): what Rekey holds about a person, as JSON. Every
@@ -34,6 +35,8 @@ export interface AccountExport {
     deletion_requested_at: Time;
   };
   two_factor: { enabled: boolean; enabled_at: Time; recovery_codes_left: number };
+  /** Names and dates only: never a credential id or a public key. */
+  passkeys: { id: string; name: string; created_at: string; last_used_at: Time; device_type: string | null; backed_up: boolean | null }[];
   pending_email_change: { new_email: string; requested_at: string; expires_at: string } | null;
   sessions: {
     id: string;
@@ -63,7 +66,7 @@ const iso = (date: Date | null): Time => (date ? date.toISOString() : null);
 /**
  * Everything Rekey holds about the owner of `session`, for a session that confirmed it's the
  * owner within the window ("Confirm it's you"); audited as account.exported. Never a password
- * hash, a token or its hash, a TOTP secret or a recovery code.
+ * hash, a token or its hash, a TOTP secret, a recovery code or a passkey's key material.
  */
 export async function exportAccount(db: Database, input: ConfirmingSession & RequestContext): Promise<ExportAccountResult> {
   const { userId, sessionId } = input;
@@ -121,6 +124,7 @@ export async function exportAccount(db: Database, input: ConfirmingSession & Req
       .where(eq(auditEvents.userId, userId))
       .orderBy(asc(auditEvents.createdAt), asc(auditEvents.id));
     const codesLeft = user.twoFactorEnabledAt ? await recoveryCodesLeft(tx, userId) : 0;
+    const passkeyRows = await listPasskeys(tx, userId);
 
     const file: AccountExport = {
       format: EXPORT_FORMAT,
@@ -138,6 +142,14 @@ export async function exportAccount(db: Database, input: ConfirmingSession & Req
         deletion_requested_at: iso(user.deletionRequestedAt),
       },
       two_factor: { enabled: user.twoFactorEnabledAt !== null, enabled_at: iso(user.twoFactorEnabledAt), recovery_codes_left: codesLeft },
+      passkeys: passkeyRows.map((p) => ({
+        id: p.id,
+        name: p.name,
+        created_at: p.createdAt.toISOString(),
+        last_used_at: iso(p.lastUsedAt),
+        device_type: p.deviceType,
+        backed_up: p.backedUp,
+      })),
       pending_email_change: pending
         ? { new_email: pending.newEmail, requested_at: pending.createdAt.toISOString(), expires_at: pending.expiresAt.toISOString() }
         : null,

@@ -1,8 +1,8 @@
 import "server-only";
 import { createElement } from "react";
 import type { Database } from "@/db/client";
-import { sql } from "drizzle-orm";
-import { passwordChangeReportTokens, users } from "@/db/schema";
+import { asc, eq, sql } from "drizzle-orm";
+import { passkeys, passwordChangeReportTokens, users } from "@/db/schema";
 import PasswordChangedEmail, { passwordChangedSubject } from "@/emails/password-changed";
 import { formatEmailTime } from "@/emails/layout";
 import { z } from "zod";
@@ -31,6 +31,14 @@ export async function notifyPasswordChanged(
 ): Promise<void> {
   const config = env();
   const reportUrl = await reportLink(db, input.userId, steps);
+  // Read when the email goes out: the list the owner should check is the one after the change.
+  const names = await db
+    .select({ name: passkeys.name })
+    .from(passkeys)
+    .where(eq(passkeys.userId, input.userId))
+    .orderBy(asc(passkeys.createdAt));
+  const passkeyProps =
+    names.length > 0 ? { passkeys: names.map((p) => `“${p.name}”`).join(", "), sessionsUrl: `${config.APP_URL}/account/sessions` } : {};
   const sent = await sendEmail({
     to: input.email,
     subject: passwordChangedSubject,
@@ -40,6 +48,7 @@ export async function notifyPasswordChanged(
       browser: describeUserAgent(input.userAgent),
       forgotPasswordUrl: `${config.APP_URL}/forgot-password`,
       reportUrl,
+      ...passkeyProps,
     }),
     idempotencyKey: `password-changed/${input.userId}/${input.changedAt.getTime()}`,
   });

@@ -1,7 +1,7 @@
 import { and, eq, sql } from "drizzle-orm";
 import { expect, it } from "vitest";
 import type { Database } from "@/db/client";
-import { auditEvents, passwordChangeReportTokens, passwordResetTokens, sessions, users } from "@/db/schema";
+import { auditEvents, passkeys, passwordChangeReportTokens, passwordResetTokens, sessions, users } from "@/db/schema";
 import { passwordChangedSubject } from "@/emails/password-changed";
 import { resetPasswordSubject } from "@/emails/reset-password";
 import { describeEachDatabase } from "@/test-support/databases";
@@ -184,5 +184,35 @@ describeEachDatabase('"This wasn\'t me" report', ({ handle }) => {
     expect(pending).toHaveLength(0);
     expect((await verifyCredentials(db(), user.email, CHANGED_PASSWORD)).ok).toBe(true);
     expect(await findSession(db(), sessionToken)).not.toBeNull();
+  });
+
+  it("removes the passkeys added since the reported change, in its transaction, and keeps the older ones", async () => {
+    const user = await createUser(db());
+    const insertPasskey = (name: string, version: number) =>
+      db()
+        .insert(passkeys)
+        .values({ userId: user.id, name, credentialId: `cred-${name}-${user.id}`, publicKey: "AAAA", addedCredentialsVersion: version });
+    await insertPasskey("owner's", 1);
+    const { schedule, runAll } = collectingSchedule();
+    const changed = await changePassword(
+      db(),
+      { userId: user.id, currentPassword: CURRENT_PASSWORD, newPassword: CHANGED_PASSWORD, ip: uniqueIp(), userAgent: CHROME_ON_WINDOWS },
+      schedule,
+    );
+    if (!changed.ok) throw new Error(changed.code);
+    await runAll();
+    const [reportToken] = await tokensSent(user.email, passwordChangedSubject, REPORT_LINK);
+    const [report] = await db()
+      .select()
+      .from(passwordChangeReportTokens)
+      .where(eq(passwordChangeReportTokens.tokenHash, hashToken(reportToken!)));
+    expect(report?.reportsCredentialsVersion).toBe(2);
+    await insertPasskey("intruder's", 2);
+
+    expect(await reportPasswordChange(db(), reportToken!, NO_CONTEXT, collectingSchedule().schedule)).toEqual({ ok: true });
+    const left = await db().select({ name: passkeys.name }).from(passkeys).where(eq(passkeys.userId, user.id));
+    expect(left).toEqual([{ name: "owner's" }]);
+    const [event] = await eventsOf(db(), user.id, "passkey.removed_by_report");
+    expect(event?.details).toEqual({ count: 1, since_version: 2 });
   });
 });

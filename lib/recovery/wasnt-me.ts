@@ -1,11 +1,14 @@
 import "server-only";
+import { eq } from "drizzle-orm";
 import type { Database } from "@/db/client";
 import { passwordChangeReportTokens } from "@/db/schema";
+import { audit } from "../audit";
 import { changeCredentials } from "../credential-change";
 import type { RequestContext } from "../client-ip";
 import type { Schedule } from "../jobs/definition";
 import { auditLinkRefusal } from "../link-refusals";
 import { consumeToken, lookUpToken, spendUserTokens, type TokenProblem } from "../single-use-tokens";
+import { removePasskeysAddedSince } from "../second-factor/passkeys";
 import { lockUser } from "../user-lock";
 import { reportedResetLinkJob } from "./jobs";
 
@@ -18,9 +21,10 @@ export async function inspectReportToken(db: Database, token: string): Promise<{
 export type ReportResult = { ok: true } | { ok: false; problem: TokenProblem };
 
 /**
- * "This wasn't me": someone else changed the password. In one transaction every session ends
- * and the password is locked (no password signs in any more); then a fresh reset link goes
- * to the address, so its owner can take the account back.
+ * "This wasn't me": someone else changed the password. In one transaction every session ends,
+ * the password is locked (no password signs in any more) and every passkey added since the
+ * reported change is removed; then a fresh reset link goes to the address, so its owner can
+ * take the account back.
  */
 export async function reportPasswordChange(
   db: Database,
@@ -54,6 +58,20 @@ export async function reportPasswordChange(
       schedule,
     );
     if (!changed) return null;
+    // A passkey added since the reported change may be the intruder's way back in: it goes too.
+    const [report] = await tx
+      .select({ version: passwordChangeReportTokens.reportsCredentialsVersion })
+      .from(passwordChangeReportTokens)
+      .where(eq(passwordChangeReportTokens.id, consumed.id));
+    const removed = await removePasskeysAddedSince(tx, changed.userId, report?.version ?? null);
+    if (removed > 0) {
+      await audit(tx, {
+        event: "passkey.removed_by_report",
+        userId: changed.userId,
+        ...context,
+        details: { count: removed, since_version: report?.version ?? null },
+      });
+    }
     await spendUserTokens(tx, passwordChangeReportTokens, changed.userId);
     return changed;
   });

@@ -4,7 +4,10 @@ import { headers } from "next/headers";
 import { redirect } from "next/navigation";
 import { z } from "zod";
 import { getDb } from "@/lib/db";
+import { isIdentityConfirmed } from "@/lib/auth/confirm-identity";
 import { requireSession } from "@/lib/auth/current";
+import { afterResponse } from "@/lib/job-definitions";
+import { removeAllPasskeys } from "@/lib/second-factor/passkeys";
 import { signOutOtherSessions, signOutSession } from "@/lib/auth/user-sessions";
 import { requestContext } from "@/lib/client-ip";
 
@@ -40,4 +43,18 @@ export async function signOutOtherSessionsAction(): Promise<void> {
     ...requestContext(requestHeaders),
   });
   redirect(`${SESSIONS_PAGE}?notice=signed-out-others`);
+}
+
+/**
+ * Removes every passkey of the account (after a reset or "This wasn't me", when one of them may
+ * be an intruder's), for a session that confirmed it's the owner within REAUTH_MINUTES.
+ */
+export async function removeAllPasskeysAction(): Promise<void> {
+  const session = await requireSession(SESSIONS_PAGE);
+  const db = await getDb();
+  if (!(await isIdentityConfirmed(db, { userId: session.user.id, sessionId: session.sessionId }))) {
+    redirect(`${SESSIONS_PAGE}?notice=confirm-passkeys`);
+  }
+  const { removed } = await removeAllPasskeys(db, afterResponse, { userId: session.user.id, ...requestContext(await headers()) });
+  redirect(`${SESSIONS_PAGE}?notice=${removed > 0 ? "passkeys-removed" : "no-passkeys"}`);
 }

@@ -8,7 +8,15 @@ import styles from "./two-factor.module.css";
  * The recovery codes, shown once: as a list, as a .txt download (a data: link, so it works
  * without JavaScript) and, with JavaScript, a "Copy" button.
  */
-export function RecoveryCodes({ codes, message }: { codes: string[]; message: string }) {
+export function RecoveryCodes({
+  codes,
+  message,
+  doneHref = "/account/two-factor",
+}: {
+  codes: string[];
+  message: string;
+  doneHref?: string;
+}) {
   const hydrated = useHydrated();
   const [copied, setCopied] = useState<"idle" | "copied" | "failed">("idle");
   const headingRef = useRef<HTMLHeadingElement>(null);
@@ -63,7 +71,7 @@ export function RecoveryCodes({ codes, message }: { codes: string[]; message: st
       <p>
         {/* A full load, not a client-side one: the codes live in this form's state, which a soft
             navigation to the same page would keep on screen. */}
-        <a href="/account/two-factor">I have saved my recovery codes</a>
+        <a href={doneHref}>I have saved my recovery codes</a>
       </p>
     </section>
   );

@@ -20,6 +20,8 @@ export const PATHS = {
   confirmEmailChange: "/api/v1/email-change/confirm",
   sessions: "/api/v1/sessions",
   session: "/api/v1/sessions/{id}",
+  passkeys: "/api/v1/passkeys",
+  passkey: "/api/v1/passkeys/{id}",
   health: "/api/v1/health",
   openapi: "/api/v1/openapi.json",
 } as const;

@@ -86,6 +86,16 @@ export const ChangeEmailRequest = z.object({
   }),
   recovery_code: RecoveryCodeInput.optional().meta({ description: "With password, instead of otp: one unused recovery code." }),
 });
+export const RemovePasskeyRequest = z.object({
+  password: PasswordInput.optional().meta({
+    description:
+      "\"Confirm it's you\": the account's password. Needed unless this session signed in or confirmed within REAUTH_MINUTES (a bearer token's own sign-in counts).",
+  }),
+  otp: AuthenticationCodeInput.optional().meta({
+    description: "With password, for an account with two-factor authentication: the app's 6-digit code.",
+  }),
+  recovery_code: RecoveryCodeInput.optional().meta({ description: "With password, instead of otp: one unused recovery code." }),
+});
 export const ConfirmEmailChangeRequest = z.object({
   token: z
     .string()
@@ -250,6 +260,18 @@ export const SessionItem = z.object({
   second_factor: z.boolean().meta({ description: "True when its sign-in passed a second factor." }),
 });
 export const SessionsResponse = z.object({ sessions: z.array(SessionItem) });
+export const PasskeyItem = z.object({
+  id: z.string().meta({ description: "The passkey's id (for DELETE /api/v1/passkeys/{id}); not the credential id." }),
+  name: z.string().meta({ description: "The name its owner gave it." }),
+  created_at: z.iso.datetime(),
+  last_used_at: z.iso.datetime().nullable().meta({ description: "When it last signed in or confirmed; null if never." }),
+  device_type: z
+    .enum(["singleDevice", "multiDevice"])
+    .nullable()
+    .meta({ description: "singleDevice: kept on one device; multiDevice: synced (iCloud Keychain, Google Password Manager...)." }),
+  backed_up: z.boolean().nullable(),
+});
+export const PasskeysResponse = z.object({ passkeys: z.array(PasskeyItem) });
 const Time = z.iso.datetime();
 const MaybeTime = z.iso.datetime().nullable();
 /** The data export (GET /api/v1/me/export); docs/data-export.md describes every field. */
@@ -276,6 +298,18 @@ export const AccountExportResponse = z.object({
     enabled_at: MaybeTime,
     recovery_codes_left: z.number().int().meta({ description: "How many recovery codes are unused; never the codes." }),
   }),
+  passkeys: z
+    .array(
+      z.object({
+        id: z.string(),
+        name: z.string(),
+        created_at: Time,
+        last_used_at: MaybeTime,
+        device_type: z.string().nullable().meta({ description: "singleDevice (bound to one device) or multiDevice (synced)." }),
+        backed_up: z.boolean().nullable(),
+      }),
+    )
+    .meta({ description: "The account's passkeys: names and dates, never a credential id or a public key." }),
   pending_email_change: z
     .object({ new_email: z.string(), requested_at: Time, expires_at: Time })
     .nullable()
@@ -623,6 +657,70 @@ export const OPERATIONS = [
       204: { description: "The session is ended.", empty: true },
       ...bearerRefused,
       404: { description: "No live session of this account has that id.", errors: ["not_found"] },
+      ...always,
+      ...databaseDown,
+    },
+  },
+  {
+    method: "get",
+    path: "/api/v1/passkeys",
+    operationId: "listPasskeys",
+    summary: "The account's passkeys",
+    description:
+      "The same list as /account/passkeys, oldest first: names and dates, never a credential id or a public key. Authenticated by a bearer token or by the session cookie (the bearer token wins). Adding a passkey needs the browser (WebAuthn), so it has no API.",
+    tag: "Account",
+    session: true,
+    bearer: true,
+    responses: {
+      200: { description: "The account's passkeys.", body: PasskeysResponse },
+      401: {
+        description:
+          "Not signed in (unauthenticated), or a malformed, unknown, expired or ended bearer token (invalid_token). WWW-Authenticate says Bearer.",
+        errors: ["unauthenticated", "invalid_token"],
+        headers: ["WWW-Authenticate"],
+      },
+      403: { description: "A cross-site cookie request.", errors: ["cross_site_request"] },
+      ...always,
+      ...databaseDown,
+    },
+  },
+  {
+    method: "delete",
+    path: "/api/v1/passkeys/{id}",
+    operationId: "removePasskey",
+    summary: "Remove one of the account's passkeys",
+    description:
+      'Needs "Confirm it\'s you": a session that did not sign in or confirm within REAUTH_MINUTES sends password (and otp or recovery_code with two-factor on) as a JSON body; otherwise no body is needed. The owner is emailed about the removal. Authenticated by a bearer token or by the session cookie (the bearer token wins); cookie requests from another site are refused.',
+    tag: "Account",
+    session: true,
+    bearer: true,
+    parameters: { id: "The passkey's id, from GET /api/v1/passkeys." },
+    request: RemovePasskeyRequest,
+    responses: {
+      204: { description: "The passkey is removed.", empty: true },
+      ...bodyErrors,
+      400: {
+        description:
+          "Malformed JSON or fields (invalid_json, validation_error), a password without the code an account with two-factor on needs (second_factor_required), or a wrong code (invalid_second_factor).",
+        errors: ["invalid_json", "validation_error", "second_factor_required", "invalid_second_factor"],
+      },
+      401: {
+        description:
+          "Not signed in (unauthenticated), or a malformed, unknown, expired or ended bearer token (invalid_token). WWW-Authenticate says Bearer.",
+        errors: ["unauthenticated", "invalid_token"],
+        headers: ["WWW-Authenticate"],
+      },
+      403: {
+        description: 'This session needs "Confirm it\'s you" and no password came (confirmation_required), or a cross-site cookie request.',
+        errors: ["confirmation_required", "cross_site_request"],
+      },
+      404: { description: "This account has no passkey with that id.", errors: ["not_found"] },
+      422: { description: "A wrong password (invalid_current_password).", errors: ["validation_error", "invalid_current_password"] },
+      429: {
+        description: "Too many wrong passwords or codes; Retry-After says when to try again.",
+        errors: ["rate_limited"],
+        headers: ["Retry-After"],
+      },
       ...always,
       ...databaseDown,
     },
