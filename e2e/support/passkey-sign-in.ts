@@ -15,7 +15,7 @@ export async function givePasskey(
   db: Sql,
   authenticator: Pick<VirtualAuthenticator, "cdp" | "authenticatorId">,
   user: { id: string },
-  options: { rpId?: string; stored?: boolean } = {},
+  options: { rpId?: string; stored?: boolean; name?: string } = {},
 ): Promise<{ credentialId: string }> {
   const { privateKey, publicKey } = generateKeyPairSync("ec", { namedCurve: "P-256" });
   const jwk = publicKey.export({ format: "jwk" });
@@ -44,7 +44,7 @@ export async function givePasskey(
   const credentialId = id.toString("base64url");
   if (options.stored !== false) {
     await db`insert into passkeys (user_id, credential_id, public_key, counter, transports, device_type, backed_up, name, added_credentials_version)
-      select id, ${credentialId}, ${Buffer.from(cose).toString("base64url")}, 0, ${db.json(["internal"])}, 'singleDevice', false, 'Test key', credentials_version
+      select id, ${credentialId}, ${Buffer.from(cose).toString("base64url")}, 0, ${db.json(["internal"])}, 'singleDevice', false, ${options.name ?? "Test key"}, credentials_version
       from users where id = ${user.id}`;
   }
   return { credentialId };

@@ -6,8 +6,9 @@ import { installTestOutbox } from "@/test-support/mail-helpers";
 import { addPasskey } from "@/test-support/passkey-users";
 import { CHROME_ON_WINDOWS, uniqueIp } from "@/test-support/reset-helpers";
 import { insertSession } from "@/test-support/sessions";
+import { SoftwareAuthenticator } from "@/test-support/software-authenticator";
 import { createUser } from "@/test-support/users";
-import { beginPasskeyAuthentication } from "../second-factor/passkey-ceremony";
+import { beginPasskeyAuthentication, beginPasskeyRegistration, finishPasskeyRegistration } from "../second-factor/passkey-ceremony";
 import { confirmIdentity, isIdentityConfirmed } from "./confirm-identity";
 
 installTestOutbox();
@@ -46,6 +47,23 @@ describeEachDatabase("Confirm it's you with a passkey", ({ handle }) => {
       method: "passkey",
     });
     expect(await isIdentityConfirmed(db(), who)).toBe(true);
+  });
+
+  it("keeps the session that added the first passkey confirmed (it just used the new factor), and no other password-only session", async () => {
+    const user = await createUser(db());
+    const adding = await insertSession(db(), { userId: user.id, userAgent: null, ip: null });
+    const other = await insertSession(db(), { userId: user.id, userAgent: null, ip: null });
+    const options = await beginPasskeyRegistration(db(), { userId: user.id, email: user.email, binding: adding.sessionToken });
+    const added = await finishPasskeyRegistration(db(), NOTHING_LATER, {
+      userId: user.id,
+      binding: adding.sessionToken,
+      response: new SoftwareAuthenticator().register(options),
+      name: "Laptop",
+      ...context(),
+    });
+    expect(added.ok).toBe(true);
+    expect(await isIdentityConfirmed(db(), { userId: user.id, sessionId: adding.id })).toBe(true);
+    expect(await isIdentityConfirmed(db(), { userId: user.id, sessionId: other.id })).toBe(false);
   });
 
   it("does not take a passkey in place of the password", async () => {
