@@ -87,7 +87,7 @@ export const sessions = pgTable(
     ip: text("ip"),
     /** The user's credentials_version whose password check created this session. */
     credentialsVersion: integer("credentials_version").notNull(),
-    /** When this session last had its password entered (its sign-in, or "Confirm it's you" since); null: at sign-in (created_at). */
+    /** When this session last had its password entered (its password sign-in, or "Confirm it's you" since); null: never (a passkey sign-in, a device-flow tool). */
     passwordCheckedAt: timestamptz("password_checked_at"),
     /** When this session last passed a second factor (its sign-in, "Confirm it's you" or turning two-factor on); null: password only. */
     secondFactorAt: timestamptz("second_factor_at"),

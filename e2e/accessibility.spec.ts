@@ -6,7 +6,7 @@ test.describe("accessibility (axe: no serious or critical violation)", () => {
   test("/login, with and without an error shown", async ({ page }) => {
     await page.goto("/login");
     await expectNoSeriousViolations(page);
-    await page.getByRole("button", { name: "Sign in" }).click();
+    await page.getByRole("button", { name: "Sign in", exact: true }).click();
     await expect(page.getByText("Enter your email address.")).toBeVisible();
     await expectNoSeriousViolations(page);
   });

@@ -45,7 +45,7 @@ async function signInFormAnswer(page: Page, email: string, password: string) {
   await page.goto("/login");
   await page.getByLabel("Email").fill(email);
   await page.getByLabel("Password", { exact: true }).fill(password);
-  await page.getByRole("button", { name: "Sign in" }).click();
+  await page.getByRole("button", { name: "Sign in", exact: true }).click();
   const error = page.getByTestId("form-error");
   await expect(error).toBeVisible();
   return { error: await error.textContent(), url: new URL(page.url()).pathname };

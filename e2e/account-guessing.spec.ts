@@ -28,7 +28,7 @@ async function formAnswer(page: Page, email: string, password: string, ip: strin
   await page.goto("/login");
   await page.getByLabel("Email").fill(email);
   await page.getByLabel("Password", { exact: true }).fill(password);
-  await page.getByRole("button", { name: "Sign in" }).click();
+  await page.getByRole("button", { name: "Sign in", exact: true }).click();
   const alert = page.getByTestId("form-error");
   await expect(alert).toBeVisible();
   return { text: (await alert.textContent()) ?? "", ip };
@@ -40,7 +40,7 @@ async function formSignIn(page: Page, email: string, password: string, ip: strin
   await page.goto("/login");
   await page.getByLabel("Email").fill(email);
   await page.getByLabel("Password", { exact: true }).fill(password);
-  await page.getByRole("button", { name: "Sign in" }).click();
+  await page.getByRole("button", { name: "Sign in", exact: true }).click();
   await expect(page).toHaveURL(/\/account$/);
 }
 

@@ -99,7 +99,7 @@ test.describe("this wasn't me", () => {
     for (const password of [NEW_PASSWORD, user.password]) {
       await page.getByLabel("Email").fill(user.email);
       await page.getByLabel("Password", { exact: true }).fill(password);
-      await page.getByRole("button", { name: "Sign in" }).click();
+      await page.getByRole("button", { name: "Sign in", exact: true }).click();
       await expect(page.getByTestId("form-error")).toHaveText("Incorrect email or password.");
     }
 

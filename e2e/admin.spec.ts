@@ -170,10 +170,10 @@ test.describe("admin area", () => {
     // The old password: told why. A wrong one: the usual answer, nothing more.
     await userPage.getByLabel("Email").fill(user.email);
     await userPage.getByLabel("Password", { exact: true }).fill("Wrong-Password-77");
-    await userPage.getByRole("button", { name: "Sign in" }).click();
+    await userPage.getByRole("button", { name: "Sign in", exact: true }).click();
     await expect(userPage.getByTestId("form-error")).toHaveText("Incorrect email or password.");
     await userPage.getByLabel("Password", { exact: true }).fill(user.password);
-    await userPage.getByRole("button", { name: "Sign in" }).click();
+    await userPage.getByRole("button", { name: "Sign in", exact: true }).click();
     await expect(userPage.getByTestId("form-error")).toContainText("an administrator required a new password");
     await expect(userPage).toHaveURL(/\/login/);
 

@@ -16,7 +16,7 @@ async function signInAnswer(page: Page, email: string, password: string): Promis
   await page.goto("/login");
   await page.getByLabel("Email").fill(email);
   await page.getByLabel("Password", { exact: true }).fill(password);
-  await page.getByRole("button", { name: "Sign in" }).click();
+  await page.getByRole("button", { name: "Sign in", exact: true }).click();
   await expect(page.getByTestId("form-error")).toBeVisible();
   await expect(page).toHaveURL(/\/login$/);
   return page.getByTestId("form-error").textContent();
@@ -272,14 +272,14 @@ test.describe("accounts and sessions", () => {
     await page.goto("/login");
     await page.getByLabel("Email").fill(user.email);
     await page.getByLabel("Password", { exact: true }).fill("Wrong-Password-1");
-    await page.getByRole("button", { name: "Sign in" }).click();
+    await page.getByRole("button", { name: "Sign in", exact: true }).click();
     const alert = page.getByTestId("form-error");
     await expect(alert).toHaveText("Incorrect email or password.");
 
     await page.goto("/login");
     await page.getByLabel("Email").fill(uniqueEmail("nobody"));
     await page.getByLabel("Password", { exact: true }).fill("Wrong-Password-1");
-    await page.getByRole("button", { name: "Sign in" }).click();
+    await page.getByRole("button", { name: "Sign in", exact: true }).click();
     await expect(alert).toHaveText("Incorrect email or password.");
     await expect(page).toHaveURL(/\/login$/);
   });
@@ -290,7 +290,7 @@ test.describe("accounts and sessions", () => {
     await expect(page).toHaveURL(/\/login\?callbackUrl=%2Faccount$/);
     await page.getByLabel("Email").fill(user.email);
     await page.getByLabel("Password", { exact: true }).fill(user.password);
-    await page.getByRole("button", { name: "Sign in" }).click();
+    await page.getByRole("button", { name: "Sign in", exact: true }).click();
     await expect(page).toHaveURL(/\/account$/);
     await expect(page.getByTestId("account-email")).toHaveText(user.email);
   });
@@ -300,7 +300,7 @@ test.describe("accounts and sessions", () => {
     await page.goto("/login?callbackUrl=https%3A%2F%2Fevil.example%2Fphish");
     await page.getByLabel("Email").fill(user.email);
     await page.getByLabel("Password", { exact: true }).fill(user.password);
-    await page.getByRole("button", { name: "Sign in" }).click();
+    await page.getByRole("button", { name: "Sign in", exact: true }).click();
     await expect(page).toHaveURL(/localhost:\d+\/account$/);
   });
 
@@ -343,7 +343,7 @@ test.describe("without JavaScript", () => {
     await page.goto("/login");
     await page.getByLabel("Email").fill(user.email);
     await page.getByLabel("Password", { exact: true }).fill(user.password);
-    await page.getByRole("button", { name: "Sign in" }).click();
+    await page.getByRole("button", { name: "Sign in", exact: true }).click();
     await expect(page).toHaveURL(/\/account$/);
     await expect(page.getByTestId("account-email")).toHaveText(user.email);
   });
@@ -353,7 +353,7 @@ test.describe("without JavaScript", () => {
     await page.goto("/login");
     await page.getByLabel("Email").fill(user.email);
     await page.getByLabel("Password", { exact: true }).fill("Wrong-Password-1");
-    await page.getByRole("button", { name: "Sign in" }).click();
+    await page.getByRole("button", { name: "Sign in", exact: true }).click();
     await expect(page.getByTestId("form-error")).toHaveText("Incorrect email or password.");
     await expect(page.getByLabel("Email")).toHaveValue(user.email);
   });

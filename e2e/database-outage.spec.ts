@@ -158,7 +158,7 @@ test("signing in while PostgreSQL is down says it could not sign you in right no
   await page.getByLabel("Password", { exact: true }).fill("Some-Password-2026!");
 
   pg.stop();
-  await page.getByRole("button", { name: "Sign in" }).click();
+  await page.getByRole("button", { name: "Sign in", exact: true }).click();
   await expect(page.getByTestId("form-error")).toHaveText("We could not sign you in right now. Please try again in a moment.");
   await expect(page.getByText("Incorrect email or password")).toHaveCount(0);
   await context.close();

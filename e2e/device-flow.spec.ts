@@ -60,7 +60,7 @@ async function signInHere(page: Page, user: TestUser, back: RegExp): Promise<voi
   await expect(page).toHaveURL(/\/login\?callbackUrl=/);
   await page.getByLabel("Email").fill(user.email);
   await page.getByLabel("Password", { exact: true }).fill(user.password);
-  await page.getByRole("button", { name: "Sign in" }).click();
+  await page.getByRole("button", { name: "Sign in", exact: true }).click();
   await expect(page).toHaveURL(back);
 }
 

@@ -91,7 +91,7 @@ test.describe("email change", () => {
     await page.goto("/login");
     await page.getByLabel("Email").fill(user.email);
     await page.getByLabel("Password", { exact: true }).fill(user.password);
-    await page.getByRole("button", { name: "Sign in" }).click();
+    await page.getByRole("button", { name: "Sign in", exact: true }).click();
     await expect(page).toHaveURL(/\/account$/);
     await page.goto("/account/email");
     await page.getByRole("button", { name: "Send confirmation link" }).click();

@@ -16,7 +16,7 @@ async function signInAt(server: OwnServer, page: Page, email: string): Promise<v
   await page.goto(`${server.url}/login`);
   await page.getByLabel("Email").fill(email);
   await page.getByLabel("Password", { exact: true }).fill(STRONG_PASSWORD);
-  await page.getByRole("button", { name: "Sign in" }).click();
+  await page.getByRole("button", { name: "Sign in", exact: true }).click();
   await expect(page).toHaveURL(/\/account$/);
   await expect(page.getByTestId("account-email")).toBeVisible();
 }

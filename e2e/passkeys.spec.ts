@@ -2,6 +2,7 @@ import type { Page } from "@playwright/test";
 import { expectNoSeriousViolations } from "./support/axe";
 import { STRONG_PASSWORD, expect, signIn, test } from "./support/fixtures";
 import { rawRequest } from "./support/forms";
+import { givePasskey } from "./support/passkey-sign-in";
 import { addVirtualAuthenticator, insertPasskeyRow } from "./support/passkeys";
 import { PATHS, bearerTokenFor, call, expectContract } from "./api/support/api";
 
@@ -161,10 +162,13 @@ test.describe("passkeys page", () => {
 
   test("without JavaScript the page says passkeys need it, and renaming still works", async ({ browser, createUser, db, ip }) => {
     const user = await createUser();
-    await insertPasskeyRow(db, user.id, "Phone");
     const context = await browser.newContext({ javaScriptEnabled: false, extraHTTPHeaders: { "x-forwarded-for": ip } });
     const page = await context.newPage();
+    // Signed in before the account had a passkey: a password sign-in of one goes to the second step.
     await signIn(page, user);
+    await insertPasskeyRow(db, user.id, "Phone");
+    // As if this session had then used the passkey: with one on the account, adding needs a second factor.
+    await db`update sessions set second_factor_at = now() where user_id = ${user.id}`;
     await page.goto(PAGE);
     await expect(page.getByTestId("passkeys-need-javascript")).toContainText("Adding a passkey needs JavaScript");
     await expect(page.getByTestId("passkeys-need-javascript")).toContainText("Everything else works without it");
@@ -183,9 +187,11 @@ test.describe("passkeys after a password change", () => {
     mailbox,
   }) => {
     const user = await createUser();
-    await insertPasskeyRow(db, user.id, "Laptop");
-    await insertPasskeyRow(db, user.id, "Phone");
+    // A passkey this browser's authenticator holds: "Confirm it's you" then asks for it.
+    const authenticator = await addVirtualAuthenticator(page);
     await signIn(page, user);
+    await givePasskey(db, authenticator, user, { name: "Laptop" });
+    await insertPasskeyRow(db, user.id, "Phone");
     await page.goto("/account/sessions");
     const section = page.getByTestId("sessions-passkeys");
     await expect(section.getByTestId("passkey-name")).toHaveText(["Laptop", "Phone"]);
@@ -194,7 +200,7 @@ test.describe("passkeys after a password change", () => {
     await page.reload();
     await expect(section.getByRole("button", { name: "Remove all passkeys" })).toHaveCount(0);
     await section.getByLabel("Password", { exact: true }).fill(user.password);
-    await section.getByRole("button", { name: /Confirm/ }).click();
+    await section.getByRole("button", { name: "Confirm with a passkey" }).click();
     await section.getByRole("button", { name: "Remove all passkeys" }).click();
     await expect(page.getByText("Every passkey was removed from your account.")).toBeVisible();
     await expect(page.getByTestId("sessions-passkeys")).toHaveCount(0);
@@ -211,9 +217,12 @@ test.describe("passkeys after a password change", () => {
     ip,
   }) => {
     const user = await createUser();
-    await insertPasskeyRow(db, user.id, "Owner's key");
     const authenticator = await addVirtualAuthenticator(page);
     await signIn(page, user);
+    await insertPasskeyRow(db, user.id, "Owner's key");
+    // As if this session had signed in with the owner's passkey at the second step: with a
+    // passkey on the account, adding another needs a second factor.
+    await db`update sessions set second_factor_at = now() where user_id = ${user.id}`;
     await page.goto("/account/password");
     await page.getByLabel("Current password").fill(user.password);
     await page.getByLabel("New password", { exact: true }).fill("Intruder-Chose-7");
@@ -250,8 +259,11 @@ test.describe("passkeys API", () => {
     mailbox,
   }) => {
     const user = await createUser({ password: STRONG_PASSWORD });
-    const id = await insertPasskeyRow(db, user.id, "Laptop");
+    // Signed in before the passkey existed (the API's sign-in of an account with one asks for a
+    // second factor), and marked as having passed one: removing a passkey needs it.
     const token = await bearerTokenFor(request, user);
+    const id = await insertPasskeyRow(db, user.id, "Laptop");
+    await db`update sessions set second_factor_at = now() where user_id = ${user.id}`;
     const auth = { authorization: `Bearer ${token}` };
     const list = await call(request, PATHS.passkeys, { method: "GET", headers: auth });
     expect(list.status).toBe(200);

@@ -46,7 +46,7 @@ test.describe("password reset", () => {
     await otherPage.goto("/login");
     await otherPage.getByLabel("Email").fill(user.email);
     await otherPage.getByLabel("Password", { exact: true }).fill(user.password);
-    await otherPage.getByRole("button", { name: "Sign in" }).click();
+    await otherPage.getByRole("button", { name: "Sign in", exact: true }).click();
     await expect(otherPage.getByTestId("form-error")).toHaveText("Incorrect email or password.");
 
     // The same link is spent.
@@ -230,7 +230,7 @@ test.describe("password reset without JavaScript", () => {
 
     await page.getByLabel("Email").fill(user.email);
     await page.getByLabel("Password", { exact: true }).fill(NEW_PASSWORD);
-    await page.getByRole("button", { name: "Sign in" }).click();
+    await page.getByRole("button", { name: "Sign in", exact: true }).click();
     await expect(page).toHaveURL(/\/account$/);
   });
 });

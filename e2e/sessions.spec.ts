@@ -104,7 +104,7 @@ test.describe("sessions page", () => {
     await expect(page).toHaveURL(/\/login\?callbackUrl=%2Faccount%2Fsessions$/);
     await page.getByLabel("Email").fill(user.email);
     await page.getByLabel("Password", { exact: true }).fill(user.password);
-    await page.getByRole("button", { name: "Sign in" }).click();
+    await page.getByRole("button", { name: "Sign in", exact: true }).click();
     await expect(page).toHaveURL(/\/account\/sessions$/);
     await expect(rowFor(page, "This device")).toHaveCount(1);
   });

@@ -8,7 +8,7 @@ async function trySignIn(page: Page, email: string, password: string): Promise<s
   await page.goto("/login");
   await page.getByLabel("Email").fill(email);
   await page.getByLabel("Password", { exact: true }).fill(password);
-  await page.getByRole("button", { name: "Sign in" }).click();
+  await page.getByRole("button", { name: "Sign in", exact: true }).click();
   const alert = page.getByTestId("form-error");
   await expect(alert).toBeVisible();
   return alert.textContent();
@@ -43,7 +43,7 @@ test.describe("sign-in throttling (each test is its own client IP)", () => {
     await other.goto("/login");
     await other.getByLabel("Email").fill(user.email);
     await other.getByLabel("Password", { exact: true }).fill(user.password);
-    await other.getByRole("button", { name: "Sign in" }).click();
+    await other.getByRole("button", { name: "Sign in", exact: true }).click();
     await expect(other).toHaveURL(/\/account$/);
     await elsewhere.close();
   });

@@ -10,6 +10,7 @@ import {
   passwordResetTokens,
   users,
 } from "@/db/schema";
+import { hasSecondFactorSql } from "./second-factor/second-factors";
 import { hashToken, isWellFormedToken } from "./tokens";
 
 /** The tables of emailed single-use links; they share these columns by design. */
@@ -34,7 +35,7 @@ export async function lookUpToken(db: Database | Transaction, table: SingleUseTo
 }
 
 /**
- * lookUpToken with the token's user (address, password hash, whether two-factor is on) read in
+ * lookUpToken with the token's user (address, password hash, whether it has a second factor) read in
  * the same query; the user is null when the token is not valid.
  */
 export async function lookUpTokenAndUser(
@@ -53,7 +54,7 @@ export async function lookUpTokenAndUser(
       expired: sql<boolean>`${t.expiresAt} <= now()`,
       email: users.email,
       passwordHash: users.passwordHash,
-      twoFactor: sql<boolean>`${users.twoFactorEnabledAt} is not null`,
+      twoFactor: hasSecondFactorSql(),
     })
     .from(t)
     .leftJoin(users, eq(users.id, t.userId))

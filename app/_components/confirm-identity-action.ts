@@ -1,10 +1,11 @@
 "use server";
 
 import { cookies, headers } from "next/headers";
-import { deviceCookieName } from "@/lib/auth/cookie-names";
+import { deviceCookieName, sessionCookieName } from "@/lib/auth/cookie-names";
 import { redirect } from "next/navigation";
 import { getDb } from "@/lib/db";
 import { confirmIdentity } from "@/lib/auth/confirm-identity";
+import { beginPasskeyAuthentication } from "@/lib/second-factor/passkey-ceremony";
 import { requireSession } from "@/lib/auth/current";
 import { requestContext } from "@/lib/client-ip";
 import { afterResponse } from "@/lib/job-definitions";
@@ -12,6 +13,24 @@ import { safeCallbackPath } from "@/lib/safe-redirect";
 import { ConfirmIdentitySchema } from "@/lib/validation/confirm-identity";
 import { confirmIdentityRefusal, type ConfirmField } from "./confirm-identity-copy";
 import { fieldErrorsOf, type FormState } from "./form-state";
+import type { PasskeyStepAnswer } from "./passkey-step";
+
+function parsedJson(value: string): unknown {
+  try {
+    return JSON.parse(value) as unknown;
+  } catch {
+    return null;
+  }
+}
+
+/** A passkey request for "Confirm it's you", bound to this session's token. */
+export async function beginConfirmPasskeyAction(returnTo: unknown): Promise<PasskeyStepAnswer> {
+  const session = await requireSession(safeCallbackPath(typeof returnTo === "string" ? returnTo : undefined));
+  const sessionToken = (await cookies()).get(sessionCookieName())?.value;
+  if (!sessionToken) return { ok: false, message: "This session has ended. Sign in again." };
+  const options = await beginPasskeyAuthentication(await getDb(), { purpose: "confirm", userId: session.user.id, binding: sessionToken });
+  return { ok: true, options };
+}
 
 /**
  * "Confirm it's you" for a signed-in person: on success, back to the page that asked
@@ -25,13 +44,20 @@ export async function confirmIdentityAction(_previous: FormState<ConfirmField>, 
     code: formData.get("code") ?? undefined,
   });
   if (!parsed.success) return { status: "error", fieldErrors: fieldErrorsOf<ConfirmField>(parsed.error) };
+  const jar = await cookies();
+  const assertion = formData.get("passkey");
+  // The ceremony was bound to this session's token (beginConfirmPasskeyAction).
+  const sessionToken = jar.get(sessionCookieName())?.value;
+  const passkey =
+    typeof assertion === "string" && assertion && sessionToken ? { response: parsedJson(assertion), binding: sessionToken } : null;
   const result = await confirmIdentity(
     await getDb(),
     {
       userId: session.user.id,
       sessionId: session.sessionId,
       ...parsed.data,
-      deviceCookie: (await cookies()).get(deviceCookieName())?.value ?? null,
+      passkey,
+      deviceCookie: jar.get(deviceCookieName())?.value ?? null,
       ...requestContext(await headers()),
     },
     afterResponse,

@@ -14,7 +14,9 @@ export function confirmIdentityRefusal(result: Exclude<ConfirmIdentityResult, { 
       return {
         status: "error",
         fieldErrors: {
-          code: ["Your account uses two-factor authentication: enter the code from your app, or one of your recovery codes."],
+          code: [
+            "Your account uses two-factor authentication: enter the code from your app, or one of your recovery codes (or use your passkey, if it has one).",
+          ],
         },
       };
     case "INVALID_CODE":

@@ -51,6 +51,8 @@ export function useActionForm<Values extends FieldValues>(options: {
   check: FormCheck<Values>;
   action: Action<Extract<keyof Values, string>>;
   defaultValues?: DefaultValues<Values>;
+  /** Runs after the form validated and before it is posted (a passkey's assertion into a hidden field); false: not posted. */
+  prepare?: (form: HTMLFormElement) => Promise<boolean>;
 }) {
   type Field = Extract<keyof Values, string>;
   const [state, formAction, pending] = useActionState(options.action, { status: "idle" } as FormState<Field>);
@@ -91,9 +93,10 @@ export function useActionForm<Values extends FieldValues>(options: {
   function onSubmit(event: FormEvent<HTMLFormElement>) {
     event.preventDefault();
     if (busy) return;
-    void form.handleSubmit(() => {
+    void form.handleSubmit(async () => {
       const element = formRef.current;
       if (!element) return;
+      if (options.prepare && !(await options.prepare(element))) return;
       startTransition(() => formAction(new FormData(element)));
     })(event);
   }

@@ -1,3 +1,4 @@
+import { createHash } from "node:crypto";
 import type { APIRequestContext } from "@playwright/test";
 import { rawRequest } from "../support/forms";
 import { STRONG_PASSWORD, expect, signIn, test, uniqueEmail, uniqueIp } from "../support/fixtures";
@@ -505,6 +506,11 @@ test("passkeys API: bad ids are 404, a stale session must confirm, bad bodies an
   });
 
   const mine = await insertPasskeyRow(db, owner.id, "Mine");
+  // With a passkey the account has a second factor: confirming takes the password and a code.
+  // A recovery code of its own (adding a first passkey makes a set), stored as the app stores one.
+  const recoveryCode = "ABCD-EFGH-JKMN-PQRS";
+  await db`insert into recovery_codes (user_id, code_hash)
+    values (${owner.id}, ${createHash("sha256").update("rekey:recovery-code:ABCDEFGHJKMNPQRS").digest("hex")})`;
   const path = `/api/v1/passkeys/${mine}`;
   await db`update sessions set created_at = now() - interval '1 hour', password_checked_at = null where user_id = ${owner.id}`;
   const rows: [string, Parameters<typeof call>[2], number, string][] = [
@@ -513,7 +519,18 @@ test("passkeys API: bad ids are 404, a stale session must confirm, bad bodies an
     ["not JSON", { method: "DELETE", headers: auth, raw: "{", contentType: "application/json" }, 400, "invalid_json"],
     ["text/plain", { method: "DELETE", headers: auth, raw: "password", contentType: "text/plain" }, 415, "unsupported_media_type"],
     ["a password that is not a string", { method: "DELETE", headers: auth, json: { password: 12 } }, 400, "validation_error"],
-    ["a wrong password", { method: "DELETE", headers: auth, json: { password: "Not-The-Password-1" } }, 422, "invalid_current_password"],
+    [
+      "a wrong password",
+      { method: "DELETE", headers: auth, json: { password: "Not-The-Password-1", recovery_code: recoveryCode } },
+      422,
+      "invalid_current_password",
+    ],
+    [
+      "the password without a code",
+      { method: "DELETE", headers: auth, json: { password: STRONG_PASSWORD } },
+      400,
+      "second_factor_required",
+    ],
     [
       "too large",
       { method: "DELETE", headers: auth, raw: `{"password":"${"x".repeat(MAX_BODY_BYTES)}"}`, contentType: "application/json" },
@@ -529,8 +546,12 @@ test("passkeys API: bad ids are 404, a stale session must confirm, bad bodies an
       await expectContract(result, documented);
     });
   }
-  await test.step("a stale session with the password removes it", async () => {
-    const result = await call(request, path, { method: "DELETE", headers: auth, json: { password: STRONG_PASSWORD } });
+  await test.step("a stale session with the password and a code removes it", async () => {
+    const result = await call(request, path, {
+      method: "DELETE",
+      headers: auth,
+      json: { password: STRONG_PASSWORD, recovery_code: recoveryCode },
+    });
     expect(result.status, result.text).toBe(204);
     expect((await db`select count(*)::int as n from passkeys where id = ${mine}`)[0]!.n).toBe(0);
   });

@@ -50,7 +50,7 @@ async function signInFails(browser: Browser, baseURL: string, user: { email: str
   await page.goto("/login");
   await page.getByLabel("Email").fill(user.email);
   await page.getByLabel("Password", { exact: true }).fill(user.password);
-  await page.getByRole("button", { name: "Sign in" }).click();
+  await page.getByRole("button", { name: "Sign in", exact: true }).click();
   await expect(page.getByTestId("form-error")).toHaveText("Incorrect email or password.");
   await context.close();
 }

@@ -215,7 +215,7 @@ export async function signIn(page: Page, user: { email: string; password: string
   await page.goto("/login");
   await page.getByLabel("Email").fill(user.email);
   await page.getByLabel("Password", { exact: true }).fill(user.password);
-  await page.getByRole("button", { name: "Sign in" }).click();
+  await page.getByRole("button", { name: "Sign in", exact: true }).click();
   await expect(page).toHaveURL(/\/account$/);
   // The URL changes before the account page has rendered: wait for it, so that nothing the
   // test does next (back-dating the session, say) races that render reading the session. A

@@ -9,7 +9,7 @@ export async function passwordStep(page: Page, user: Pick<TestUser, "email" | "p
   await page.goto(start);
   await page.getByLabel("Email").fill(user.email);
   await page.getByLabel("Password", { exact: true }).fill(user.password);
-  await page.getByRole("button", { name: "Sign in" }).click();
+  await page.getByRole("button", { name: "Sign in", exact: true }).click();
   await expect(page).toHaveURL(/\/login\/two-factor\?/);
   await expect(page.getByRole("heading", { name: "Two-factor authentication", level: 1 })).toBeVisible();
 }

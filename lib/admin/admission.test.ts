@@ -2,9 +2,13 @@ import { eq, sql } from "drizzle-orm";
 import { afterEach, expect, it } from "vitest";
 import { users } from "@/db/schema";
 import { describeEachDatabase } from "@/test-support/databases";
+import { addPasskey } from "@/test-support/passkey-users";
+import { CHROME_ON_WINDOWS, uniqueIp } from "@/test-support/reset-helpers";
 import { insertSession } from "@/test-support/sessions";
 import { createUser, uniqueEmail } from "@/test-support/users";
 import { overrideEnvForTests, parseEnv } from "../env";
+import { finishPasskeySignIn, startPasskeySignIn } from "../auth/passkey-sign-in";
+import { findSession } from "../auth/sessions";
 import { admitAdmin } from "./admission";
 
 it("reads ADMIN_REQUIRE_TWO_FACTOR as on unless set to false or 0, and refuses anything else", () => {
@@ -48,6 +52,21 @@ describeEachDatabase("the admin gate's second-factor rule", ({ handle }) => {
       .set({ twoFactorEnabledAt: sql`now()` })
       .where(eq(users.id, user.id));
     expect(await admitAdmin(db(), session)).toEqual({ status: "needs_two_factor", twoFactorOn: true });
+  });
+
+  it("admits an admin signed in with a passkey alone, and counts a passkey as a second factor the account has", async () => {
+    const { user, session } = await signedIn();
+    const { authenticator } = await addPasskey(db(), user);
+    // The password-only session from before the passkey: signing in again (with the passkey) is enough.
+    expect(await admitAdmin(db(), session)).toEqual({ status: "needs_two_factor", twoFactorOn: true });
+    const context = { ip: uniqueIp(), userAgent: CHROME_ON_WINDOWS };
+    const started = await startPasskeySignIn(db(), context);
+    if (!started.ok) throw new Error(started.code);
+    const response = authenticator.assert(started.options);
+    const signedInWithPasskey = await finishPasskeySignIn(db(), { ceremony: started.ceremony, response, ...context }, () => {});
+    if (!signedInWithPasskey.ok) throw new Error(signedInWithPasskey.code);
+    const found = await findSession(db(), signedInWithPasskey.session.sessionToken);
+    expect(await admitAdmin(db(), { ...session, sessionId: found!.session.id })).toMatchObject({ status: "admitted" });
   });
 
   it("answers 'not an admin' to a non-admin, an unconfirmed admin address, a signed-out request and an ended session", async () => {

@@ -3,6 +3,7 @@ import { and, eq, sql } from "drizzle-orm";
 import type { Database } from "@/db/client";
 import { sessions, users } from "@/db/schema";
 import { env } from "../env";
+import { hasSecondFactorSql } from "../second-factor/second-factors";
 import { isAdminEmail, type AdminContext } from "./password-check";
 
 // Apart from access.ts so that the rule stays free of Next.js and Auth.js imports (testable in plain Node).
@@ -38,7 +39,7 @@ export async function admitAdmin(db: Database, session: SignedInSession | null):
   const [row] = await db
     .select({
       passed: sql<boolean>`${sessions.secondFactorAt} is not null`,
-      twoFactorOn: sql<boolean>`${users.twoFactorEnabledAt} is not null`,
+      twoFactorOn: hasSecondFactorSql(),
     })
     .from(sessions)
     .innerJoin(users, eq(users.id, sessions.userId))

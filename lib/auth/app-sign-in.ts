@@ -4,6 +4,7 @@ import { clientKey, type RequestContext } from "../client-ip";
 import type { Schedule } from "../jobs/definition";
 import { consumeRateLimit, type RateLimit } from "../rate-limit";
 import type { CodeRefusal, SecondFactorInput } from "../second-factor/check";
+import type { SecondFactors } from "../second-factor/second-factors";
 import { passSignInChallenge } from "../second-factor/sign-in-step";
 import { issueBearerSession, type BearerGrant, type IssuedBearer } from "./bearer";
 import { deviceCookieAfterSignIn, recogniseDevice } from "./device-token";
@@ -36,7 +37,7 @@ export type AppSignInResult =
   | { ok: false; code: "PASSWORD_RESET_FORCED" }
   | { ok: false; code: "RATE_LIMITED"; retryAfterSeconds: number }
   /** The password was right; the account needs its second factor. No session exists. */
-  | { ok: false; code: "SECOND_FACTOR_REQUIRED"; challenge: { token: string; expiresAt: Date } };
+  | { ok: false; code: "SECOND_FACTOR_REQUIRED"; challenge: { token: string; expiresAt: Date }; secondFactors: SecondFactors };
 
 interface AppClient extends RequestContext {
   clientName: string | null;

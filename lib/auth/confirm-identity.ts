@@ -15,13 +15,16 @@ import {
   settleAttempt,
   type SecondFactorInput,
 } from "../second-factor/check";
+import { checkPasskey } from "../second-factor/passkey-factor";
+import { hasSecondFactorSql, secondFactorsOf } from "../second-factor/second-factors";
 import { lockUser } from "../user-lock";
 import { recogniseDevice } from "./device-token";
 import { isLive } from "./sessions";
 
 // "Confirm it's you": every change of a factor or of the account needs the password, plus a
-// second-factor code when the account has one, entered on this very session within the last
-// REAUTH_MINUTES. A sign-in counts (a two-factor sign-in passed the code). What a session has
+// second factor (a code, or a passkey) when the account has one, entered on this very session
+// within the last REAUTH_MINUTES. A password sign-in counts (a two-factor sign-in passed the
+// code); a passkey sign-in passed a second factor but checked no password. What a session has
 // proved lives on its row: password_checked_at and second_factor_at.
 
 /**
@@ -47,10 +50,15 @@ export interface ConfirmingSession {
  * device cookie, if any: a browser that signed in to the account before spends its own code
  * budget, never the one a guesser who knows the password can keep spent.
  */
-export type ConfirmIdentityInput = { password: string; deviceCookie?: string | null } & SecondFactorInput;
+export type ConfirmIdentityInput = {
+  password: string;
+  deviceCookie?: string | null;
+  /** A passkey's assertion instead of a code, with what its ceremony was bound to (this session's token). */
+  passkey?: { response: unknown; binding: string } | null;
+} & SecondFactorInput;
 
 export type ConfirmIdentityResult =
-  | { ok: true; method: "password" | "totp" | "recovery_code" }
+  | { ok: true; method: "password" | "totp" | "recovery_code" | "passkey" }
   | { ok: false; code: "WRONG_PASSWORD" | "SECOND_FACTOR_REQUIRED" | "INVALID_CODE" | "SESSION_ENDED" }
   | { ok: false; code: "RATE_LIMITED"; retryAfterSeconds: number };
 
@@ -84,8 +92,9 @@ async function confirmedWhere(db: Database | Transaction, which: SQL): Promise<b
   const window = sql`now() - make_interval(mins => ${reauthMinutes()})`;
   const [row] = await db
     .select({
-      confirmed: sql<boolean>`coalesce(${sessions.passwordCheckedAt}, ${sessions.createdAt}) > ${window}
-        and (${users.twoFactorEnabledAt} is null or coalesce(${sessions.secondFactorAt} > ${window}, false))`,
+      // No password check on record (a passkey sign-in, a device-flow tool): not confirmed.
+      confirmed: sql<boolean>`coalesce(${sessions.passwordCheckedAt} > ${window}, false)
+        and (not ${hasSecondFactorSql()} or coalesce(${sessions.secondFactorAt} > ${window}, false))`,
     })
     .from(sessions)
     .innerJoin(users, eq(users.id, sessions.userId))
@@ -113,13 +122,15 @@ export async function confirmIdentity(
   const context = { userId, ip: input.ip, userAgent: input.userAgent };
   const user = await db.query.users.findFirst({
     where: eq(users.id, userId),
-    columns: { email: true, passwordHash: true, credentialsVersion: true, twoFactorEnabledAt: true },
+    columns: { email: true, passwordHash: true, credentialsVersion: true },
   });
   if (!user) return { ok: false, code: "SESSION_ENDED" };
-  const withCode = user.twoFactorEnabledAt !== null;
+  const factors = await secondFactorsOf(db, userId);
+  const withCode = factors.totp || factors.passkey;
   const code: SecondFactorInput = { otp: input.otp || null, recoveryCode: input.recoveryCode || null };
+  const passkey = factors.passkey ? (input.passkey ?? null) : null;
   // Asked before the password is looked at: the answer must not say whether the password was right.
-  if (withCode && !code.otp && !code.recoveryCode) return { ok: false, code: "SECOND_FACTOR_REQUIRED" };
+  if (withCode && !code.otp && !code.recoveryCode && !passkey) return { ok: false, code: "SECOND_FACTOR_REQUIRED" };
 
   // Counted before the argon2 check, so parallel wrong guesses cannot pass the limit together.
   const counted = await consumeRateLimit(db, CONFIRM_IDENTITY_LIMIT, userId);
@@ -156,7 +167,9 @@ export async function confirmIdentity(
   try {
     outcome = await db.transaction(async (tx): Promise<ConfirmIdentityResult> => {
       await lockUser(tx, userId);
-      const checked = await checkSecondFactor(tx, userId, code);
+      const checked = passkey
+        ? await checkPasskey(tx, { purpose: "confirm", binding: passkey.binding, userId, response: passkey.response })
+        : await checkSecondFactor(tx, userId, code);
       // NOT_ENABLED: turned off since the read above; the password alone then confirmed nothing yet.
       if (!checked.ok) return { ok: false, code: checked.code === "NOT_ENABLED" ? "SESSION_ENDED" : "INVALID_CODE" };
       const [row] = await stamp(tx, true);

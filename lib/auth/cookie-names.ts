@@ -26,3 +26,12 @@ export function signInChallengeCookieName(appUrl: string = env().APP_URL): strin
 export function deviceCookieName(appUrl: string = env().APP_URL): string {
   return `${isHttpsOrigin(appUrl) ? "__Host-" : ""}rekey.device`;
 }
+
+/**
+ * The cookie that binds a passwordless passkey sign-in's ceremony to the browser that began it
+ * (lib/auth/passkey-sign-in.ts): the challenge is stored bound to its hash, so an assertion
+ * relayed from another browser cannot finish it. The same `__Host-` rule.
+ */
+export function passkeyCeremonyCookieName(appUrl: string = env().APP_URL): string {
+  return `${isHttpsOrigin(appUrl) ? "__Host-" : ""}rekey.passkey-ceremony`;
+}

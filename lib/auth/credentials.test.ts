@@ -19,7 +19,14 @@ describeEachDatabase("verifyCredentials", ({ handle }) => {
     const user = await createUser(db, { name: "Ada", passwordHash: await hashPassword(PASSWORD) });
     expect(await verifyCredentials(db, user.email, PASSWORD)).toEqual({
       ok: true,
-      user: { id: user.id, email: user.email, name: "Ada", credentialsVersion: 1, twoFactor: false },
+      user: {
+        id: user.id,
+        email: user.email,
+        name: "Ada",
+        credentialsVersion: 1,
+        twoFactor: false,
+        secondFactors: { totp: false, passkey: false },
+      },
     });
   });
 

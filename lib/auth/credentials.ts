@@ -1,11 +1,23 @@
 import "server-only";
-import { and, eq, isNull } from "drizzle-orm";
+import { and, eq, isNull, sql } from "drizzle-orm";
 import type { Database } from "@/db/client";
 import { users } from "@/db/schema";
 import { hashPassword, needsRehash, verifyDummyPassword, verifyPassword } from "../password-hashing";
+import { hasPasskeySql, type SecondFactors } from "../second-factor/second-factors";
 
 export type CredentialsResult =
-  | { ok: true; user: { id: string; email: string; name: string | null; credentialsVersion: number; twoFactor: boolean } }
+  | {
+      ok: true;
+      user: {
+        id: string;
+        email: string;
+        name: string | null;
+        credentialsVersion: number;
+        /** The account has a second factor (two-factor or a passkey): no session before it passes. */
+        twoFactor: boolean;
+        secondFactors: SecondFactors;
+      };
+    }
   | { ok: false; code: "INVALID_CREDENTIALS" }
   /** The password given was this account's until an administrator forced a reset (see below). */
   | { ok: false; code: "PASSWORD_RESET_FORCED" };
@@ -19,23 +31,24 @@ export type CredentialsResult =
  * says the account needs a second step before any session (lib/auth/sign-in.ts).
  */
 export async function verifyCredentials(db: Database, email: string, password: string): Promise<CredentialsResult> {
-  const user = await db.query.users.findFirst({
-    // An account pending deletion is not found at all: everything below then runs as for an unknown address.
-    where: and(eq(users.email, email), isNull(users.deletionRequestedAt)),
-    columns: {
-      id: true,
-      email: true,
-      name: true,
-      passwordHash: true,
-      emailVerified: true,
-      credentialsVersion: true,
-      passwordResetForcedAt: true,
-      retiredPasswordHash: true,
+  const [user] = await db
+    .select({
+      id: users.id,
+      email: users.email,
+      name: users.name,
+      passwordHash: users.passwordHash,
+      emailVerified: users.emailVerified,
+      credentialsVersion: users.credentialsVersion,
+      passwordResetForcedAt: users.passwordResetForcedAt,
+      retiredPasswordHash: users.retiredPasswordHash,
       // In the same SELECT as the hash: the second-factor requirement is the one in force
       // when this password was checked, never one read a moment later.
-      twoFactorEnabledAt: true,
-    },
-  });
+      totp: sql<boolean>`${users.twoFactorEnabledAt} is not null`,
+      passkey: hasPasskeySql(),
+    })
+    .from(users)
+    // An account pending deletion is not found at all: everything below then runs as for an unknown address.
+    .where(and(eq(users.email, email), isNull(users.deletionRequestedAt)));
   // After an administrator forced a reset, the owner is told why their password stopped
   // working, but only someone who types that old password learns it: they knew the secret
   // already, so they learn nothing a stranger could not (the account exists and is locked).
@@ -69,7 +82,8 @@ export async function verifyCredentials(db: Database, email: string, password: s
       email: user.email,
       name: user.name,
       credentialsVersion: user.credentialsVersion,
-      twoFactor: user.twoFactorEnabledAt !== null,
+      twoFactor: user.totp || user.passkey,
+      secondFactors: { totp: user.totp, passkey: user.passkey },
     },
   };
 }

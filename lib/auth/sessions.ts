@@ -87,6 +87,8 @@ export interface SessionGrant {
   kind?: "browser" | "app" | "device";
   /** The client's own name, for an app or device session. */
   clientName?: string | null;
+  /** "passkey": signed in with a passkey alone (user verification passed, no password checked). */
+  method?: "password" | "passkey";
 }
 
 /**
@@ -114,8 +116,11 @@ export async function createSession(
           ip: sql<string | null>`${grant.ip}::text`.as("ip"),
           credentialsVersion: users.credentialsVersion,
           // A sign-in is a password check ("Confirm it's you" counts from it, lib/auth/confirm-identity.ts);
-          // a device-flow session's tool never saw the password, so it has none.
-          passwordCheckedAt: sql<Date | null>`${grant.kind === "device" ? sql`null` : sql`now()`}::timestamptz`.as("password_checked_at"),
+          // a device-flow session's tool never saw the password, nor did a passkey sign-in, so they have none.
+          passwordCheckedAt:
+            sql<Date | null>`${grant.kind === "device" || grant.method === "passkey" ? sql`null` : sql`now()`}::timestamptz`.as(
+              "password_checked_at",
+            ),
           secondFactorAt:
             sql<Date | null>`${grant.secondFactor ? (grant.secondFactorAt ? grant.secondFactorAt.toISOString() : sql`now()`) : sql`null`}::timestamptz`.as(
               "second_factor_at",
@@ -162,6 +167,7 @@ async function storeSignInSession(
   const details = {
     ...(grant.secondFactor ? { second_factor: true } : {}),
     ...(grant.kind && grant.kind !== "browser" ? { kind: grant.kind } : {}),
+    ...(grant.method === "passkey" ? { method: "passkey" } : {}),
   };
   await audit(db, { event: "user.signed_in", ...context, ...(Object.keys(details).length > 0 ? { details } : {}) });
   return { sessionToken: created.sessionToken, expires: created.expires };

@@ -132,7 +132,14 @@ describeEachDatabase("sign-in throttling", ({ handle }) => {
 
     expect(await attempt(db, user.email, PASSWORD, freshIp())).toEqual({
       ok: true,
-      user: { id: user.id, email: user.email, name: null, credentialsVersion: 1, twoFactor: false },
+      user: {
+        id: user.id,
+        email: user.email,
+        name: null,
+        credentialsVersion: 1,
+        twoFactor: false,
+        secondFactors: { totp: false, passkey: false },
+      },
     });
   });
 

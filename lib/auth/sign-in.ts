@@ -5,6 +5,8 @@ import { env } from "../env";
 import type { Schedule } from "../jobs/definition";
 import { isHttpsOrigin } from "../security-headers";
 import type { CodeRefusal, SecondFactorInput } from "../second-factor/check";
+import type { PasskeyInput } from "../second-factor/passkey-factor";
+import type { SecondFactors } from "../second-factor/second-factors";
 import { passSignInChallenge, SIGN_IN_CHALLENGE_TTL_SECONDS, startSignInChallenge } from "../second-factor/sign-in-step";
 import { signInChallengeCookieName } from "./cookie-names";
 import { deviceCookieAfterSignIn, type RecognisedDevice } from "./device-token";
@@ -22,11 +24,11 @@ import { attemptSignIn, type SignInResult } from "./sign-in-throttle";
 export type PasswordStepResult =
   | SignInResult
   /** The password was right; the account needs its second factor. No session exists. */
-  | { ok: false; code: "SECOND_FACTOR_REQUIRED"; challenge: { token: string; expiresAt: Date } };
+  | { ok: false; code: "SECOND_FACTOR_REQUIRED"; challenge: { token: string; expiresAt: Date }; secondFactors: SecondFactors };
 
 /**
- * The password step of a sign-in, within the sign-in limits. For an account with two-factor
- * authentication on it starts the pending second step instead of earning a session.
+ * The password step of a sign-in, within the sign-in limits. For an account with a second
+ * factor (two-factor or a passkey) it starts the pending second step instead of earning a session.
  */
 export async function checkSignInPassword(
   db: Database,
@@ -41,7 +43,7 @@ export async function checkSignInPassword(
     ip: input.ip,
     userAgent: input.userAgent,
   });
-  return { ok: false, code: "SECOND_FACTOR_REQUIRED", challenge };
+  return { ok: false, code: "SECOND_FACTOR_REQUIRED", challenge, secondFactors: result.user.secondFactors };
 }
 
 /**
@@ -62,7 +64,7 @@ export type SecondStepResult =
   | {
       ok: true;
       session: { sessionToken: string; expires: Date };
-      method: "totp" | "recovery_code";
+      method: "totp" | "recovery_code" | "passkey";
       /** The device cookie's new value: this browser has now signed in to the account. */
       deviceCookie: string;
     }
@@ -71,13 +73,13 @@ export type SecondStepResult =
   | { ok: false; code: "CHALLENGE_EXPIRED" };
 
 /**
- * The second step: passes the challenge with an authenticator or recovery code (counted
+ * The second step: passes the challenge with an authenticator or recovery code or a passkey (counted
  * against the account's code budget before it is checked) and stores the session, marked as
  * having passed a second factor.
  */
 export async function completeSignIn(
   db: Database,
-  input: { token: string; deviceCookie?: string | null } & SecondFactorInput & RequestContext,
+  input: { token: string; deviceCookie?: string | null } & SecondFactorInput & PasskeyInput & RequestContext,
   schedule: Schedule,
 ): Promise<SecondStepResult> {
   const passed = await passSignInChallenge(db, input, schedule);

@@ -3,6 +3,7 @@ import { and, desc, eq, ne, sql, type SQL } from "drizzle-orm";
 import type { Database, Transaction } from "@/db/client";
 import { sessions, users } from "@/db/schema";
 import { audit } from "../audit";
+import { hasPasskeySql } from "../second-factor/second-factors";
 import { isLive } from "./sessions";
 
 /** What the account API tells about its owner. */
@@ -11,6 +12,8 @@ export interface AccountSummary {
   email: string;
   emailVerified: boolean;
   twoFactorEnabled: boolean;
+  /** At least one passkey: a second factor like two-factor. */
+  passkeys: boolean;
   createdAt: Date;
 }
 
@@ -22,6 +25,7 @@ export async function accountSummary(db: Database, userId: string): Promise<Acco
       email: users.email,
       emailVerified: users.emailVerified,
       twoFactorEnabledAt: users.twoFactorEnabledAt,
+      passkeys: hasPasskeySql(),
       createdAt: users.createdAt,
     })
     .from(users)

@@ -9,6 +9,7 @@ import { isLive } from "../auth/sessions";
 import { clientKey, type RequestContext } from "../client-ip";
 import { env } from "../env";
 import { consumeRateLimit, type RateLimit } from "../rate-limit";
+import { hasSecondFactorSql } from "../second-factor/second-factors";
 import { safeEqual } from "../tokens";
 import { hashUserCode, normaliseUserCode } from "./codes";
 
@@ -156,7 +157,7 @@ export async function decideDeviceRequest(
         eq(sessions.id, input.sessionId),
         eq(sessions.userId, input.userId),
         isLive(),
-        approve ? sql`(${users.twoFactorEnabledAt} is null or ${sessions.secondFactorAt} is not null)` : sql`true`,
+        approve ? sql`(not ${hasSecondFactorSql()} or ${sessions.secondFactorAt} is not null)` : sql`true`,
       ),
     )
     .returning({ id: deviceAuthorizations.id });

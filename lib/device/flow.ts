@@ -6,6 +6,7 @@ import { enqueueNewDeviceSignIn } from "../auth/owner-alerts";
 import { clientKey, type RequestContext } from "../client-ip";
 import type { Schedule } from "../jobs/definition";
 import { consumeRateLimit, type RateLimit } from "../rate-limit";
+import { hasSecondFactorSql } from "../second-factor/second-factors";
 import { hashToken, isWellFormedToken } from "../tokens";
 import { generateDeviceCode, generateUserCode, hashUserCode } from "./codes";
 import { issueBearerSession, type IssuedBearer } from "../auth/bearer";
@@ -125,10 +126,7 @@ async function issueApprovedDevice(db: Database, hash: string, context: RequestC
     if (!claimed?.userId || claimed.credentialsVersion === null) {
       return refused("invalid_grant", "This device code has already been used. Start again in the tool.");
     }
-    const [user] = await tx
-      .select({ email: users.email, twoFactor: sql<boolean>`${users.twoFactorEnabledAt} is not null` })
-      .from(users)
-      .where(eq(users.id, claimed.userId));
+    const [user] = await tx.select({ email: users.email, twoFactor: hasSecondFactorSql() }).from(users).where(eq(users.id, claimed.userId));
     const session = user
       ? // In the claim's transaction (a Transaction is a Database here): the session commits with it.
         await issueBearerSession(tx as unknown as Database, {

@@ -1,5 +1,6 @@
 import "server-only";
 import { and, eq, isNull, sql } from "drizzle-orm";
+import type { PublicKeyCredentialRequestOptionsJSON } from "@simplewebauthn/server";
 import { queryRows, type Database, type Transaction } from "@/db/client";
 import { passwordResetTokens, users } from "@/db/schema";
 import { changeCredentials, CHANGE_OUTCOME, credentialChangeSql, noteCredentialChange, type ChangeOutcomeRow } from "../credential-change";
@@ -19,7 +20,9 @@ import {
   type CodeRefusal,
   type SecondFactorInput,
 } from "../second-factor/check";
-import { hasTwoFactor } from "../second-factor/enrolment";
+import { beginPasskeyAuthentication } from "../second-factor/passkey-ceremony";
+import { checkPasskey, type PasskeyInput } from "../second-factor/passkey-factor";
+import { hasSecondFactor, hasSecondFactorSql, secondFactorsOf, type SecondFactors } from "../second-factor/second-factors";
 import { consumeToken, consumeTokenSql, lookUpTokenAndUser, type TokenProblem } from "../single-use-tokens";
 import { isWellFormedToken } from "../tokens";
 import { traced } from "../tracing";
@@ -29,16 +32,32 @@ import { maskEmail } from "../validation/fields";
 export type { TokenProblem };
 
 export type InspectResult =
-  { status: "valid"; maskedEmail: string; expiresAt: Date; secondFactorRequired: boolean } | { status: TokenProblem };
+  | { status: "valid"; maskedEmail: string; expiresAt: Date; secondFactorRequired: boolean; secondFactors: SecondFactors }
+  | { status: TokenProblem };
 
 /**
  * What a reset link is, without consuming it: GET and HEAD (and mail scanners) land here.
- * `secondFactorRequired`: the reset will also ask for an authentication or recovery code.
+ * `secondFactorRequired`: the reset will also ask for a passkey, an authentication or a recovery
+ * code (`secondFactors` says which the account has).
  */
 async function inspectResetTokenUntraced(db: Database, token: string): Promise<InspectResult> {
   const found = await findToken(db, token);
   if (found.status !== "valid") return { status: found.status };
-  return { status: "valid", maskedEmail: maskEmail(found.email), expiresAt: found.expiresAt, secondFactorRequired: found.twoFactor };
+  const secondFactors = found.twoFactor ? await secondFactorsOf(db, found.userId) : { totp: false, passkey: false };
+  return {
+    status: "valid",
+    maskedEmail: maskEmail(found.email),
+    expiresAt: found.expiresAt,
+    secondFactorRequired: found.twoFactor,
+    secondFactors,
+  };
+}
+
+/** The passkey request options for a reset link of an account with passkeys, bound to the link; null when it does not work. */
+export async function beginPasskeyReset(db: Database, token: string): Promise<PublicKeyCredentialRequestOptionsJSON | null> {
+  const found = await findToken(db, token);
+  if (found.status !== "valid" || !found.twoFactor) return null;
+  return beginPasskeyAuthentication(db, { purpose: "reset", userId: found.userId, binding: token });
 }
 
 type FoundToken =
@@ -92,7 +111,8 @@ class RollBack extends Error {
   }
 }
 
-const hasSecondFactorInput = (input: SecondFactorInput): boolean => Boolean(input.otp?.trim() || input.recoveryCode?.trim());
+const hasSecondFactorInput = (input: SecondFactorInput & PasskeyInput): boolean =>
+  Boolean(input.otp?.trim() || input.recoveryCode?.trim() || input.passkey !== undefined);
 
 /** Records a reset link that did not work (page view, submission or API check), throttled per client IP. */
 export async function auditTokenProblem(db: Database, problem: TokenProblem, context: RequestContext & { userId?: string }): Promise<void> {
@@ -104,8 +124,8 @@ export async function auditTokenProblem(db: Database, problem: TokenProblem, con
  * token is consumed by a conditional update inside the transaction, so of two concurrent
  * submissions exactly one wins; the winner's transaction also ends every session of the user.
  *
- * For an account with two-factor authentication on, the mailbox alone is not enough: an
- * authentication code (`otp`) or a recovery code must come with the password. A missing code
+ * For an account with a second factor (two-factor or a passkey), the mailbox alone is not enough:
+ * an authentication code (`otp`), a recovery code or a passkey's assertion must come with the password. A missing code
  * changes nothing and counts nothing. Otherwise the attempt is counted against the link
  * (RESET_LINK_ATTEMPTS, then the link is spent) and against the account's code budget, and
  * the code is checked first: nothing about the current or the new password is compared or
@@ -113,7 +133,7 @@ export async function auditTokenProblem(db: Database, problem: TokenProblem, con
  */
 async function resetPasswordUntraced(
   db: Database,
-  input: { token: string; password: string } & SecondFactorInput & RequestContext,
+  input: { token: string; password: string } & SecondFactorInput & PasskeyInput & RequestContext,
   schedule: Schedule,
 ): Promise<ResetPasswordResult> {
   const found = await findToken(db, input.token);
@@ -151,7 +171,9 @@ async function lostTheToken(db: Database, input: { token: string } & RequestCont
 /** The reset of an account with two-factor on: counted, then the code, then the password. */
 async function resetWithSecondFactor(
   db: Database,
-  input: { token: string; password: string; found: { userId: string; tokenId: string } } & SecondFactorInput & RequestContext,
+  input: { token: string; password: string; found: { userId: string; tokenId: string } } & SecondFactorInput &
+    PasskeyInput &
+    RequestContext,
   schedule: Schedule,
 ): Promise<ResetPasswordResult> {
   const { userId, tokenId } = input.found;
@@ -225,7 +247,7 @@ export async function consumeAndChangeAtOnce(
   const [row] = await queryRows<ChangeOutcomeRow & { two_factor: boolean | null }>(
     db,
     sql`with owner as (
-        select ${users.id} as id, ${users.twoFactorEnabledAt} is not null as two_factor from ${users}
+        select ${users.id} as id, ${hasSecondFactorSql()} as two_factor from ${users}
         where ${users.id} = ${input.userId} for no key update),
       consumed as (${consumeTokenSql(passwordResetTokens, input.token, sql`(select id from owner where not two_factor)`)}),
       ${credentialChangeSql(change, sql`exists (select 1 from consumed)`)}
@@ -244,7 +266,7 @@ export async function consumeAndChangeAtOnce(
  */
 async function consumeAndChange(
   db: Database,
-  input: { token: string; password: string; userId: string; tokenId: string } & SecondFactorInput & RequestContext,
+  input: { token: string; password: string; userId: string; tokenId: string } & SecondFactorInput & PasskeyInput & RequestContext,
   schedule: Schedule,
 ): Promise<ResetPasswordResult | null> {
   try {
@@ -258,8 +280,12 @@ async function consumeAndChange(
       // token back; a right one is spent only together with the change. (An account whose
       // second factor was turned off meanwhile is checked against none.)
       let recoveryCodesLeft: number | undefined;
-      if (await hasTwoFactor(tx, consumed.userId)) {
-        const checked = await checkSecondFactor(tx, consumed.userId, input);
+      if (await hasSecondFactor(tx, consumed.userId)) {
+        // A passkey's ceremony is bound to this link (its hash), and spent here with the token.
+        const checked =
+          input.passkey === undefined
+            ? await checkSecondFactor(tx, consumed.userId, input)
+            : await checkPasskey(tx, { purpose: "reset", binding: input.token, userId: consumed.userId, response: input.passkey });
         if (!checked.ok)
           throw new RollBack({ ok: false, code: checked.code === "NOT_ENABLED" ? "SECOND_FACTOR_REQUIRED" : "INVALID_CODE" });
         if (checked.method === "recovery_code") recoveryCodesLeft = checked.recoveryCodesLeft ?? 0;

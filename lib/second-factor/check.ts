@@ -10,6 +10,7 @@ import { seal, unsealWithAge } from "../jobs/seal";
 import { countHitSql, hitOutcome, refundRateLimit, type RateLimit } from "../rate-limit";
 import { enqueueTwoFactorNotice } from "./notify";
 import { hashRecoveryCode, normalizeRecoveryCode, recoveryCodesLeft } from "./recovery-codes";
+import { hasSecondFactorSql } from "./second-factors";
 import { matchingTotpStep } from "./totp";
 
 /**
@@ -117,13 +118,20 @@ export async function checkSecondFactor(
   input: SecondFactorInput,
   timestampMs: number = Date.now(),
 ): Promise<SecondFactorCheck> {
-  const user = await db.query.users.findFirst({
-    where: eq(users.id, userId),
-    columns: { twoFactorSecret: true, twoFactorEnabledAt: true },
-  });
-  if (!user?.twoFactorSecret || !user.twoFactorEnabledAt) return { ok: false, code: "NOT_ENABLED" };
+  const [user] = await db
+    .select({
+      twoFactorSecret: users.twoFactorSecret,
+      totp: sql<boolean>`${users.twoFactorEnabledAt} is not null`,
+      any: hasSecondFactorSql(),
+    })
+    .from(users)
+    .where(eq(users.id, userId));
+  // Recovery codes stand in for any second factor (a passkey-only account has them too); an
+  // authentication code only for two-factor.
+  if (!user?.any) return { ok: false, code: "NOT_ENABLED" };
 
   if (input.otp) {
+    if (!user.totp || !user.twoFactorSecret) return { ok: false, code: "INVALID_CODE" };
     const opened = unsealWithAge(user.twoFactorSecret, "two-factor");
     const step = matchingTotpStep(opened.plain, input.otp.replace(/\s+/g, ""), timestampMs);
     if (step === null) return { ok: false, code: "INVALID_CODE" };

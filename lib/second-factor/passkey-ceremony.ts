@@ -9,12 +9,13 @@ import {
 } from "@simplewebauthn/server";
 import { and, eq, isNull, lt, sql, type SQL } from "drizzle-orm";
 import type { Database } from "@/db/client";
-import { passkeys, users } from "@/db/schema";
+import { passkeys, sessions, users } from "@/db/schema";
 import { audit } from "../audit";
 import type { RequestContext } from "../client-ip";
 import { env } from "../env";
 import type { Schedule } from "../jobs/definition";
 import { log } from "../log";
+import { hashToken } from "../tokens";
 import { lockUser } from "../user-lock";
 import { PasskeyNameSchema } from "../validation/passkeys";
 import { enqueuePasskeyNotice } from "./passkey-notify";
@@ -126,6 +127,13 @@ export async function finishPasskeyRegistration(
         backedUp: passkeys.backedUp,
       });
     if (!row) return { ok: false, code: "ALREADY_REGISTERED" };
+    // The session that added it just used the new factor (user verification on the device that
+    // holds it), as turning two-factor on marks its session: it stays confirmed, now that the
+    // account has a second factor ("Confirm it's you" asks for one).
+    await tx
+      .update(sessions)
+      .set({ secondFactorAt: sql`now()` })
+      .where(and(eq(sessions.sessionToken, hashToken(input.binding)), eq(sessions.userId, input.userId)));
     const recoveryCodes = (await recoveryCodesLeft(tx, input.userId)) === 0 ? await storeRecoveryCodes(tx, input.userId) : null;
     await audit(tx, {
       event: "passkey.added",

@@ -1,6 +1,7 @@
 import "server-only";
 import { randomBytes } from "node:crypto";
 import { and, eq, gt, isNull, lt, sql } from "drizzle-orm";
+import type { PublicKeyCredentialRequestOptionsJSON } from "@simplewebauthn/server";
 import type { Database } from "@/db/client";
 import { twoFactorChallenges, users } from "@/db/schema";
 import { recogniseDevice, type RecognisedDevice } from "../auth/device-token";
@@ -8,6 +9,8 @@ import type { SessionGrant } from "../auth/sessions";
 import type { RequestContext } from "../client-ip";
 import type { Schedule } from "../jobs/definition";
 import { hashToken, isWellFormedToken } from "../tokens";
+import { beginPasskeyAuthentication } from "./passkey-ceremony";
+import { checkPasskey, type PasskeyInput } from "./passkey-factor";
 import {
   checkSecondFactor,
   countSecondFactorAttempt,
@@ -65,7 +68,7 @@ export type SignInChallengeResult =
   | {
       ok: true;
       grant: SessionGrant;
-      method: "totp" | "recovery_code";
+      method: "totp" | "recovery_code" | "passkey";
       /** The account's address, and this browser's device token for it if it has a valid one. */
       email: string;
       device: RecognisedDevice | null;
@@ -73,15 +76,22 @@ export type SignInChallengeResult =
   | CodeRefusal
   | { ok: false; code: "CHALLENGE_EXPIRED" };
 
+/** The passkey request options for a pending sign-in's second step, bound to its token; null once it ended. */
+export async function beginPasskeySecondStep(db: Database, token: string): Promise<PublicKeyCredentialRequestOptionsJSON | null> {
+  const challenge = await findSignInChallenge(db, token);
+  if (!challenge) return null;
+  return beginPasskeyAuthentication(db, { purpose: "second-factor", userId: challenge.userId, binding: token });
+}
+
 /**
- * The second step of a sign-in: the challenge must be unused and unexpired, the code right
- * (within the account's budget). On success the challenge is spent with the code, and the
+ * The second step of a sign-in: the challenge must be unused and unexpired, the code (or the
+ * passkey's assertion) right, within the account's budget. On success the challenge is spent with it, and the
  * caller stores a session for the returned grant (it carries the credentials version of the
  * password check, so a password change in between still wins).
  */
 export async function passSignInChallenge(
   db: Database,
-  input: { token: string; deviceCookie?: string | null } & SecondFactorInput & RequestContext,
+  input: { token: string; deviceCookie?: string | null } & SecondFactorInput & PasskeyInput & RequestContext,
   schedule: Schedule,
 ): Promise<SignInChallengeResult> {
   const challenge = await findSignInChallenge(db, input.token);
@@ -105,7 +115,12 @@ export async function passSignInChallenge(
       )
       .for("update");
     if (!row) return { ok: false, code: "CHALLENGE_EXPIRED" };
-    const checked = await checkSecondFactor(tx, row.userId, input);
+    // The passkey's challenge is spent in this transaction too, with the sign-in's (the row lock
+    // above makes a code and a passkey sent at once for one pending sign-in wait for each other).
+    const checked =
+      input.passkey === undefined
+        ? await checkSecondFactor(tx, row.userId, input)
+        : await checkPasskey(tx, { purpose: "second-factor", binding: input.token, userId: row.userId, response: input.passkey });
     if (!checked.ok) return checked.code === "NOT_ENABLED" ? { ok: false, code: "CHALLENGE_EXPIRED" } : { ok: false, code: "INVALID_CODE" };
     await tx
       .update(twoFactorChallenges)

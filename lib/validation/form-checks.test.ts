@@ -130,9 +130,10 @@ const cases: [string, z.ZodType, (values: Values) => Record<string, string[] | u
       token: TOKENS,
       password: ["", "Ab1!xyz", "correct-horse-7", GOOD_PASSWORD, `Aa1!${long(125)}`],
       confirmPassword: CONFIRMATIONS,
-      secondFactor: [undefined, "totp", "recovery", "sms"],
+      secondFactor: [undefined, "totp", "recovery", "passkey", "sms"],
       otp: OTPS,
       recoveryCode: RECOVERY_CODES,
+      passkey: [undefined, '{"id":"x"}', long(100_001)],
     },
   ],
   [

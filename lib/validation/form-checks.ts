@@ -114,18 +114,21 @@ export const checkChangeEmail: FormCheck<ChangeEmailInput> = emailOnly("newEmail
 export const checkResetPassword: FormCheck<ResetPasswordInput> = (v) => {
   // zod skips a schema's own refinements (matching passwords, the code) once a field fails its
   // type, as an unknown `secondFactor` does.
-  const knownFactor = v.secondFactor === undefined || v.secondFactor === "totp" || v.secondFactor === "recovery";
+  const knownFactor =
+    v.secondFactor === undefined || v.secondFactor === "totp" || v.secondFactor === "recovery" || v.secondFactor === "passkey";
   const fields: Record<string, Messages> = {
     token: lengthWithin(v.token, 1, 256),
     password: newPassword(v.password),
     confirmPassword: confirmation(v.confirmPassword, v.password, "Confirm your new password.", knownFactor),
-    secondFactor: knownFactor ? [] : ['Invalid option: expected one of "totp"|"recovery"'],
+    secondFactor: knownFactor ? [] : ['Invalid option: expected one of "totp"|"recovery"|"passkey"'],
     otp: atMost(v.otp, 64),
     recoveryCode: atMost(v.recoveryCode, 64),
+    // A passkey's assertion, put in by the page's script; the server verifies it.
+    passkey: atMost(v.passkey, 100_000),
   };
   // The code of the kind the page asked for; whether one is needed at all is the server's call.
   if (knownFactor && v.secondFactor === "totp") fields.otp!.push(...authenticationCode(v.otp).slice(0, 1));
-  else if (knownFactor && v.secondFactor) fields.recoveryCode!.push(...recoveryCode(v.recoveryCode).slice(0, 1));
+  else if (knownFactor && v.secondFactor === "recovery") fields.recoveryCode!.push(...recoveryCode(v.recoveryCode).slice(0, 1));
   return only(fields);
 };
 

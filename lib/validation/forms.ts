@@ -75,9 +75,11 @@ export const ResetPasswordSchema = z
     token: z.string().min(1).max(256),
     password: NewPasswordSchema,
     confirmPassword: z.string().min(1, "Confirm your new password."),
-    secondFactor: z.enum(["totp", "recovery"]).optional(),
+    secondFactor: z.enum(["totp", "recovery", "passkey"]).optional(),
     otp: z.string().max(64).optional(),
     recoveryCode: z.string().max(64).optional(),
+    /** A passkey's assertion as JSON, put in by the page's script (a passkey needs JavaScript). */
+    passkey: z.string().max(100_000).optional(),
   })
   .refine((v) => v.password === v.confirmPassword, {
     path: ["confirmPassword"],
@@ -86,7 +88,7 @@ export const ResetPasswordSchema = z
   .superRefine((v, ctx) => {
     const [field, schema] =
       v.secondFactor === "totp" ? (["otp", AuthenticationCodeInput] as const) : (["recoveryCode", RecoveryCodeInput] as const);
-    if (!v.secondFactor) return;
+    if (!v.secondFactor || v.secondFactor === "passkey") return;
     const checked = schema.safeParse(v[field] ?? "");
     if (!checked.success) ctx.addIssue({ code: "custom", path: [field], message: checked.error.issues[0]?.message ?? "Enter a code." });
   });

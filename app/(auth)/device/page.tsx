@@ -6,7 +6,7 @@ import { isIdentityConfirmed, reauthMinutes } from "@/lib/auth/confirm-identity"
 import { requireSession } from "@/lib/auth/current";
 import { getDb } from "@/lib/db";
 import { openDeviceReview } from "@/lib/device/approval";
-import { hasTwoFactor } from "@/lib/second-factor/enrolment";
+import { secondFactorsOf } from "@/lib/second-factor/second-factors";
 import { describeUserAgent } from "@/lib/user-agent";
 import { formatUserCode, normaliseUserCode } from "@/lib/validation/device-code";
 import { decideDeviceAction } from "./actions";
@@ -30,7 +30,7 @@ export default async function DevicePage({ searchParams }: { searchParams: Promi
 
   if (request && review) {
     const confirmed = await isIdentityConfirmed(db, { userId: session.user.id, sessionId: session.sessionId });
-    const twoFactor = confirmed ? false : await hasTwoFactor(db, session.user.id);
+    const factors = confirmed ? { totp: false, passkey: false } : await secondFactorsOf(db, session.user.id);
     return (
       <div className="card stack">
         <h1>Sign in a device?</h1>
@@ -72,7 +72,8 @@ export default async function DevicePage({ searchParams }: { searchParams: Promi
           <>
             <ConfirmIdentityForm
               returnTo={devicePath({ review })}
-              twoFactor={twoFactor}
+              twoFactor={factors.totp || factors.passkey}
+              passkey={factors.passkey}
               minutes={reauthMinutes()}
               reason="Approving a device signs it in to your account."
             />

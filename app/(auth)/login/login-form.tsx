@@ -17,7 +17,13 @@ export function LoginForm({ callbackUrl }: { callbackUrl: string }) {
     <form ref={formRef} action={formAction} onSubmit={onSubmit} noValidate aria-label="Sign in">
       <FormError state={state} alertRef={alertRef} />
       <input type="hidden" {...form.register("callbackUrl")} value={callbackUrl} />
-      <EmailField {...form.register("email")} errors={errorsFor("email")} defaultValue={valueFor("email")} />
+      {/* "webauthn": the browser may offer this site's passkeys in the field's suggestions (PasskeySignIn). */}
+      <EmailField
+        autoComplete="username webauthn"
+        {...form.register("email")}
+        errors={errorsFor("email")}
+        defaultValue={valueFor("email")}
+      />
       <PasswordField
         label="Password"
         autoComplete="current-password"

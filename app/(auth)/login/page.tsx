@@ -2,6 +2,7 @@ import type { Metadata } from "next";
 import { FormAlert } from "@/app/_components/fields";
 import { safeCallbackPath } from "@/lib/safe-redirect";
 import { LoginForm } from "./login-form";
+import { PasskeySignIn } from "./passkey-sign-in";
 
 export const metadata: Metadata = { title: "Sign in" };
 
@@ -24,6 +25,10 @@ export default async function LoginPage({ searchParams }: { searchParams: Promis
         </FormAlert>
       ) : null}
       <LoginForm callbackUrl={callbackUrl} />
+      <section className="stack" aria-labelledby="passkey-heading">
+        <h2 id="passkey-heading">Or use a passkey</h2>
+        <PasskeySignIn callbackUrl={callbackUrl} />
+      </section>
     </div>
   );
 }

@@ -4,7 +4,7 @@ import { isIdentityConfirmed, reauthMinutes } from "@/lib/auth/confirm-identity"
 import { requireSession } from "@/lib/auth/current";
 import { getDb } from "@/lib/db";
 import { env } from "@/lib/env";
-import { twoFactorState } from "@/lib/second-factor/enrolment";
+import { secondFactorsOf } from "@/lib/second-factor/second-factors";
 import { AccountNav } from "../account-nav";
 import { DeleteAccountForm } from "./delete-account-form";
 
@@ -16,6 +16,7 @@ export default async function DeleteAccountPage() {
   const session = await requireSession(PAGE);
   const db = await getDb();
   const confirmed = await isIdentityConfirmed(db, { userId: session.user.id, sessionId: session.sessionId });
+  const factors = await secondFactorsOf(db, session.user.id);
   const days = env().ACCOUNT_DELETION_GRACE_DAYS;
   return (
     <div className="card stack">
@@ -36,7 +37,8 @@ export default async function DeleteAccountPage() {
       ) : (
         <ConfirmIdentityForm
           returnTo={PAGE}
-          twoFactor={(await twoFactorState(db, session.user.id)).enabled}
+          twoFactor={factors.totp || factors.passkey}
+          passkey={factors.passkey}
           minutes={reauthMinutes()}
           reason="Deleting your account needs a recent confirmation."
         />

@@ -5,7 +5,7 @@ import { EMAIL_CHANGE_TTL_MINUTES, pendingEmailChange } from "@/lib/accounts/cha
 import { isIdentityConfirmed, reauthMinutes } from "@/lib/auth/confirm-identity";
 import { requireSession } from "@/lib/auth/current";
 import { getDb } from "@/lib/db";
-import { hasTwoFactor } from "@/lib/second-factor/enrolment";
+import { secondFactorsOf } from "@/lib/second-factor/second-factors";
 import { AccountNav } from "../account-nav";
 import { ChangeEmailForm } from "./change-email-form";
 
@@ -17,10 +17,10 @@ export default async function ChangeEmailPage({ searchParams }: { searchParams: 
   const session = await requireSession(PAGE);
   const db = await getDb();
   const { sent } = await searchParams;
-  const [confirmed, pending, twoFactor] = await Promise.all([
+  const [confirmed, pending, factors] = await Promise.all([
     isIdentityConfirmed(db, { userId: session.user.id, sessionId: session.sessionId }),
     pendingEmailChange(db, session.user.id),
-    hasTwoFactor(db, session.user.id),
+    secondFactorsOf(db, session.user.id),
   ]);
   return (
     <div className="card stack">
@@ -49,7 +49,8 @@ export default async function ChangeEmailPage({ searchParams }: { searchParams: 
       ) : (
         <ConfirmIdentityForm
           returnTo={PAGE}
-          twoFactor={twoFactor}
+          twoFactor={factors.totp || factors.passkey}
+          passkey={factors.passkey}
           minutes={reauthMinutes()}
           reason="Changing your email address changes where recovery links go."
         />

@@ -3,7 +3,7 @@ import { ConfirmIdentityForm } from "@/app/_components/confirm-identity-form";
 import { getDb } from "@/lib/db";
 import { isIdentityConfirmed, reauthMinutes } from "@/lib/auth/confirm-identity";
 import { requireSession } from "@/lib/auth/current";
-import { hasTwoFactor } from "@/lib/second-factor/enrolment";
+import { secondFactorsOf } from "@/lib/second-factor/second-factors";
 import { AccountNav } from "../account-nav";
 
 export const metadata: Metadata = { title: "Your data" };
@@ -19,7 +19,7 @@ export default async function ExportPage() {
   // Where and when the account signs in is enough to follow its owner: a session cookie alone
   // must not take it away.
   const confirmed = await isIdentityConfirmed(db, you);
-  const twoFactor = confirmed ? false : await hasTwoFactor(db, you.userId);
+  const factors = confirmed ? { totp: false, passkey: false } : await secondFactorsOf(db, you.userId);
   return (
     <div className="card wide stack">
       <AccountNav current={PAGE} />
@@ -42,7 +42,8 @@ export default async function ExportPage() {
       ) : (
         <ConfirmIdentityForm
           returnTo={PAGE}
-          twoFactor={twoFactor}
+          twoFactor={factors.totp || factors.passkey}
+          passkey={factors.passkey}
           minutes={reauthMinutes()}
           reason="Your data shows where and when you signed in, so downloading it needs a recent confirmation."
         />

@@ -5,7 +5,7 @@ import { PasskeysTable } from "@/app/_components/passkeys-table";
 import { getDb } from "@/lib/db";
 import { isIdentityConfirmed, reauthMinutes } from "@/lib/auth/confirm-identity";
 import { requireSession } from "@/lib/auth/current";
-import { hasTwoFactor } from "@/lib/second-factor/enrolment";
+import { secondFactorsOf } from "@/lib/second-factor/second-factors";
 import { listPasskeys, type PasskeySummary } from "@/lib/second-factor/passkeys";
 import { PASSKEY_NAME_MAX } from "@/lib/validation/passkeys";
 import { AccountNav } from "../account-nav";
@@ -59,7 +59,7 @@ export default async function PasskeysPage({ searchParams }: { searchParams: Pro
   // "Confirm it's you" first: a passkey added by whoever holds this cookie would outlive a
   // password reset, and removing one can lock the owner out.
   const confirmed = await isIdentityConfirmed(db, { userId: session.user.id, sessionId: session.sessionId });
-  const twoFactor = await hasTwoFactor(db, session.user.id);
+  const factors = await secondFactorsOf(db, session.user.id);
 
   return (
     <div className="card wide stack">
@@ -91,7 +91,8 @@ export default async function PasskeysPage({ searchParams }: { searchParams: Pro
         ) : (
           <ConfirmIdentityForm
             returnTo={PAGE}
-            twoFactor={twoFactor}
+            twoFactor={factors.totp || factors.passkey}
+            passkey={factors.passkey}
             minutes={reauthMinutes()}
             reason="Adding or removing a passkey needs a recent confirmation."
           />

@@ -7,7 +7,7 @@ import { getDb } from "@/lib/db";
 import { isIdentityConfirmed, reauthMinutes } from "@/lib/auth/confirm-identity";
 import { requireSession } from "@/lib/auth/current";
 import { listUserSessions, type UserSession } from "@/lib/auth/user-sessions";
-import { hasTwoFactor } from "@/lib/second-factor/enrolment";
+import { secondFactorsOf } from "@/lib/second-factor/second-factors";
 import { listPasskeys } from "@/lib/second-factor/passkeys";
 import { AccountNav } from "../account-nav";
 import { removeAllPasskeysAction, signOutOtherSessionsAction, signOutSessionAction } from "./actions";
@@ -48,6 +48,7 @@ export default async function SessionsPage({ searchParams }: { searchParams: Pro
   const db = await getDb();
   const passkeys = await listPasskeys(db, session.user.id);
   const confirmed = passkeys.length > 0 && (await isIdentityConfirmed(db, { userId: session.user.id, sessionId: session.sessionId }));
+  const factors = await secondFactorsOf(db, session.user.id);
 
   return (
     <div className="card wide stack">
@@ -96,7 +97,8 @@ export default async function SessionsPage({ searchParams }: { searchParams: Pro
           ) : (
             <ConfirmIdentityForm
               returnTo="/account/sessions"
-              twoFactor={await hasTwoFactor(db, session.user.id)}
+              twoFactor={factors.totp || factors.passkey}
+              passkey={factors.passkey}
               minutes={reauthMinutes()}
               reason="Removing every passkey needs a recent confirmation."
             />

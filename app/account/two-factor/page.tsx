@@ -6,6 +6,7 @@ import { formatEmailTime } from "@/emails/layout";
 import { isIdentityConfirmed, reauthMinutes } from "@/lib/auth/confirm-identity";
 import { requireSession } from "@/lib/auth/current";
 import { offerEnrolment, twoFactorState } from "@/lib/second-factor/enrolment";
+import { secondFactorsOf } from "@/lib/second-factor/second-factors";
 import { AccountNav } from "../account-nav";
 import { DisableTwoFactorForm, NewRecoveryCodesForm, TwoFactorFlow } from "./two-factor-forms";
 import styles from "./two-factor.module.css";
@@ -17,7 +18,7 @@ const PAGE = "/account/two-factor";
 export default async function TwoFactorPage({ searchParams }: { searchParams: Promise<{ notice?: string }> }) {
   const session = await requireSession(PAGE);
   const db = await getDb();
-  const state = await twoFactorState(db, session.user.id);
+  const [state, factors] = await Promise.all([twoFactorState(db, session.user.id), secondFactorsOf(db, session.user.id)]);
   const { notice } = await searchParams;
   // "Confirm it's you" first: the setup key, new recovery codes and turning it off are each
   // enough to lock the owner out, so a session cookie alone must not reach them.
@@ -28,7 +29,13 @@ export default async function TwoFactorPage({ searchParams }: { searchParams: Pr
       : await offerEnrolment(db, { id: session.user.id, email: session.user.email, sessionId: session.sessionId });
   if (offer && !offer.ok) throw new Error("two-factor state changed while the page was drawn");
   const confirm = (reason: string) => (
-    <ConfirmIdentityForm returnTo={PAGE} twoFactor={state.enabled} minutes={reauthMinutes()} reason={reason} />
+    <ConfirmIdentityForm
+      returnTo={PAGE}
+      twoFactor={factors.totp || factors.passkey}
+      passkey={factors.passkey}
+      minutes={reauthMinutes()}
+      reason={reason}
+    />
   );
 
   // TwoFactorFlow stays at this place in both states (see its comment).

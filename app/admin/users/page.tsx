@@ -4,7 +4,7 @@ import { getDb } from "@/lib/db";
 import { ConfirmIdentityForm } from "@/app/_components/confirm-identity-form";
 import { hasRecentPasswordCheck, requireAdmin } from "@/lib/admin/access";
 import { reauthMinutes } from "@/lib/auth/confirm-identity";
-import { hasTwoFactor } from "@/lib/second-factor/enrolment";
+import { hasSecondFactor } from "@/lib/second-factor/second-factors";
 import { checkAdminPasswordAction, endAllSessionsAction } from "../actions";
 import { FindUserForm } from "./find-user-form";
 
@@ -25,7 +25,7 @@ export default async function AdminUsersPage({ searchParams }: { searchParams: P
   const notice = typeof query.notice === "string" ? NOTICES[query.notice] : undefined;
   const db = await getDb();
   const checked = await hasRecentPasswordCheck(db, admin.sessionId);
-  const adminTwoFactor = checked ? false : await hasTwoFactor(db, admin.userId);
+  const adminTwoFactor = checked ? false : await hasSecondFactor(db, admin.userId);
   return (
     <div className="stack">
       <h1>Users</h1>

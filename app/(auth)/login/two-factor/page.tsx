@@ -5,8 +5,10 @@ import { FormAlert } from "@/app/_components/fields";
 import { getDb } from "@/lib/db";
 import { signInChallengeCookieName } from "@/lib/auth/cookie-names";
 import { safeCallbackPath } from "@/lib/safe-redirect";
+import { secondFactorsOf } from "@/lib/second-factor/second-factors";
 import { findSignInChallenge } from "@/lib/second-factor/sign-in-step";
 import type { SecondStepMethod } from "./paths";
+import { PasskeySecondStep } from "./passkey-second-step";
 import { SecondStepForm } from "./second-step-form";
 
 export const metadata: Metadata = { title: "Two-factor authentication" };
@@ -14,9 +16,9 @@ export const metadata: Metadata = { title: "Two-factor authentication" };
 export default async function SecondStepPage({ searchParams }: { searchParams: Promise<Record<string, string | string[] | undefined>> }) {
   const params = await searchParams;
   const callbackUrl = safeCallbackPath(params.callbackUrl);
-  const method: SecondStepMethod = params.method === "recovery" ? "recovery" : "app";
   const token = (await cookies()).get(signInChallengeCookieName())?.value;
-  const pending = token ? await findSignInChallenge(await getDb(), token) : null;
+  const db = await getDb();
+  const pending = token ? await findSignInChallenge(db, token) : null;
 
   if (!pending) {
     return (
@@ -35,16 +37,22 @@ export default async function SecondStepPage({ searchParams }: { searchParams: P
       </div>
     );
   }
+  const factors = await secondFactorsOf(db, pending.userId);
+  // Without two-factor (a passkey-only account) the codes that work are recovery codes.
+  const method: SecondStepMethod = params.method === "recovery" || !factors.totp ? "recovery" : "app";
   return (
     <div className="card stack">
       <h1>Two-factor authentication</h1>
       <p className="lead">
-        {method === "recovery"
-          ? "Your password was right. Enter one of your recovery codes to finish signing in."
-          : "Your password was right. Enter the code from your authenticator app to finish signing in."}
+        {factors.passkey
+          ? `Your password was right. Use your passkey, or enter ${method === "recovery" ? "one of your recovery codes" : "the code from your authenticator app"}, to finish signing in.`
+          : method === "recovery"
+            ? "Your password was right. Enter one of your recovery codes to finish signing in."
+            : "Your password was right. Enter the code from your authenticator app to finish signing in."}
       </p>
+      {factors.passkey ? <PasskeySecondStep callbackUrl={callbackUrl} /> : null}
       {/* Keyed by method: switching starts a fresh form state. */}
-      <SecondStepForm key={method} method={method} callbackUrl={callbackUrl} />
+      <SecondStepForm key={method} method={method} callbackUrl={callbackUrl} totp={factors.totp} />
     </div>
   );
 }

@@ -11,8 +11,11 @@ import { secondStepPath, type SecondStepMethod } from "./paths";
 
 type Values = Partial<SignInCodeInput & SignInRecoveryCodeInput>;
 
-/** "Authentication code", or "Recovery code" after "Use a recovery code" (a plain link, so it works without JavaScript). */
-export function SecondStepForm({ method, callbackUrl }: { method: SecondStepMethod; callbackUrl: string }) {
+/**
+ * "Authentication code", or "Recovery code" after "Use a recovery code" (a plain link, so it works
+ * without JavaScript). Without two-factor (`totp` false: a passkey-only account) only recovery codes.
+ */
+export function SecondStepForm({ method, callbackUrl, totp }: { method: SecondStepMethod; callbackUrl: string; totp: boolean }) {
   const recovery = method === "recovery";
   const { form, state, formAction, formRef, alertRef, onSubmit, busy, errorsFor } = useActionForm<Values>({
     check: (recovery ? checkSignInRecoveryCode : checkSignInCode) as FormCheck<Values>,
@@ -50,7 +53,7 @@ export function SecondStepForm({ method, callbackUrl }: { method: SecondStepMeth
         Verify
       </SubmitButton>
       <p className="links">
-        {recovery ? (
+        {!totp ? null : recovery ? (
           <Link href={secondStepPath("app", callbackUrl)}>Use your authenticator app</Link>
         ) : (
           <Link href={secondStepPath("recovery", callbackUrl)}>Use a recovery code</Link>

@@ -6,16 +6,36 @@ import { redirect } from "next/navigation";
 import { fieldErrorsOf, type FormState } from "@/app/_components/form-state";
 import { getDb } from "@/lib/db";
 import { requestContext } from "@/lib/client-ip";
-import { resetPassword } from "@/lib/recovery/reset";
+import { beginPasskeyReset, resetPassword } from "@/lib/recovery/reset";
+import type { PasskeyStepAnswer } from "@/app/_components/passkey-step";
 import { ResetPasswordSchema } from "@/lib/validation/forms";
 import { SECOND_FACTOR_COPY, tooManyCodesMessage } from "@/app/_components/second-factor-copy";
 import { RESET_LINK_ATTEMPTS_SPENT, RESET_LINK_PROBLEMS } from "./token-problems";
 import { afterResponse } from "@/lib/job-definitions";
 
-type Field = "password" | "confirmPassword" | "otp" | "recoveryCode";
+type Field = "password" | "confirmPassword" | "otp" | "recoveryCode" | "passkey";
 
 /** A form field's text, or undefined when the form did not send it (FormData gives null). */
 const text = (formData: FormData, name: string): FormDataEntryValue | undefined => formData.get(name) ?? undefined;
+
+/**
+ * The passkey's assertion the page's script put in: none (a post without JavaScript) asks for a
+ * second factor again, counting nothing; anything unreadable is refused like a wrong passkey.
+ */
+function parsedJson(value: string | undefined): unknown {
+  if (!value) return undefined;
+  try {
+    return JSON.parse(value) as unknown;
+  } catch {
+    return null;
+  }
+}
+
+/** The passkey request for this reset link, bound to it (the account must have a passkey). */
+export async function beginPasskeyResetAction(token: unknown): Promise<PasskeyStepAnswer> {
+  const options = typeof token === "string" ? await beginPasskeyReset(await getDb(), token) : null;
+  return options ? { ok: true, options } : { ok: false, message: "This link no longer works. Request a new one." };
+}
 
 export async function resetPasswordAction(_previous: FormState<Field>, formData: FormData): Promise<FormState<Field>> {
   const raw = {
@@ -25,6 +45,7 @@ export async function resetPasswordAction(_previous: FormState<Field>, formData:
     secondFactor: text(formData, "secondFactor"),
     otp: text(formData, "otp"),
     recoveryCode: text(formData, "recoveryCode"),
+    passkey: text(formData, "passkey"),
   };
   const parsed = ResetPasswordSchema.safeParse(raw);
   if (!parsed.success) return { status: "error", fieldErrors: fieldErrorsOf<Field>(parsed.error) };
@@ -32,7 +53,13 @@ export async function resetPasswordAction(_previous: FormState<Field>, formData:
   const { token, password, secondFactor } = parsed.data;
   // Only the code of the kind the form showed: a stale value of the other field is ignored.
   const code =
-    secondFactor === "totp" ? { otp: parsed.data.otp } : secondFactor === "recovery" ? { recoveryCode: parsed.data.recoveryCode } : {};
+    secondFactor === "totp"
+      ? { otp: parsed.data.otp }
+      : secondFactor === "recovery"
+        ? { recoveryCode: parsed.data.recoveryCode }
+        : secondFactor === "passkey"
+          ? { passkey: parsedJson(parsed.data.passkey) }
+          : {};
   const requestHeaders = await headers();
   const result = await resetPassword(await getDb(), { token, password, ...code, ...requestContext(requestHeaders) }, afterResponse);
   if (!result.ok) {
@@ -40,6 +67,7 @@ export async function resetPasswordAction(_previous: FormState<Field>, formData:
       case "PASSWORD_REJECTED":
         return { status: "error", fieldErrors: { password: result.passwordErrors } };
       case "INVALID_CODE":
+        if (secondFactor === "passkey") return { status: "error", formError: "That passkey was not accepted. Try again, or use a code." };
         return {
           status: "error",
           fieldErrors: { [secondFactor === "recovery" ? "recoveryCode" : "otp"]: [SECOND_FACTOR_COPY.INVALID_CODE] },

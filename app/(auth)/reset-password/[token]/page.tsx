@@ -5,7 +5,7 @@ import { TokenProblemCard } from "@/app/_components/token-problem";
 import { getDb } from "@/lib/db";
 import { requestContext } from "@/lib/client-ip";
 import { auditTokenProblem, inspectResetToken } from "@/lib/recovery/reset";
-import { ResetPasswordForm } from "./reset-password-form";
+import { ResetPasswordForm, type SecondFactorMethod } from "./reset-password-form";
 import { RESET_LINK_PROBLEMS } from "./token-problems";
 
 export const metadata: Metadata = {
@@ -13,6 +13,15 @@ export const metadata: Metadata = {
   robots: { index: false, follow: false },
   referrer: "no-referrer",
 };
+
+/** The second factor the form asks for: the one picked by its link if the account has it, else a passkey first, then the app's code. */
+function chosenMethod(picked: string | string[] | undefined, factors: { totp: boolean; passkey: boolean }): SecondFactorMethod {
+  if (picked === "recovery") return "recovery";
+  if (picked === "totp" && factors.totp) return "totp";
+  if (picked === "passkey" && factors.passkey) return "passkey";
+  if (factors.passkey) return "passkey";
+  return factors.totp ? "totp" : "recovery";
+}
 
 // Opening the link never consumes the token: mail scanners fetch links (GET and HEAD, several
 // times) before the person does. Only the form's POST spends it.
@@ -53,9 +62,16 @@ export default async function ResetPasswordPage({
         signed out.
       </p>
       {result.secondFactorRequired ? (
-        <p>This account uses two-factor authentication: a reset link alone is not enough, so enter a code too.</p>
+        <p>
+          This account uses two-factor authentication: a reset link alone is not enough, so{" "}
+          {result.secondFactors.passkey ? "use its passkey or enter a code too." : "enter a code too."}
+        </p>
       ) : null}
-      <ResetPasswordForm token={token} secondFactor={result.secondFactorRequired ? (method === "recovery" ? "recovery" : "totp") : null} />
+      <ResetPasswordForm
+        token={token}
+        secondFactor={result.secondFactorRequired ? chosenMethod(method, result.secondFactors) : null}
+        others={result.secondFactors}
+      />
     </div>
   );
 }

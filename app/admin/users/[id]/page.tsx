@@ -8,7 +8,7 @@ import { hasRecentPasswordCheck, requireAdmin } from "@/lib/admin/access";
 import { reauthMinutes } from "@/lib/auth/confirm-identity";
 import { openAccountById } from "@/lib/admin/users";
 import { requestContext } from "@/lib/client-ip";
-import { hasTwoFactor } from "@/lib/second-factor/enrolment";
+import { hasSecondFactor } from "@/lib/second-factor/second-factors";
 import { RECOVERY_CODE_COUNT } from "@/lib/second-factor/recovery-codes";
 import styles from "../../admin.module.css";
 import { formatUtc } from "../../format";
@@ -71,7 +71,7 @@ export default async function AdminAccountPage({
   if (!account) notFound();
   const notice = typeof query.notice === "string" ? NOTICES[query.notice] : undefined;
   const checked = await hasRecentPasswordCheck(db, admin.sessionId);
-  const adminTwoFactor = checked ? false : await hasTwoFactor(db, admin.userId);
+  const adminTwoFactor = checked ? false : await hasSecondFactor(db, admin.userId);
   const page = `/admin/users/${account.id}`;
   const erasedAfter = account.deletionRequestedAt
     ? new Date(account.deletionRequestedAt.getTime() + env().ACCOUNT_DELETION_GRACE_DAYS * 86_400_000)

@@ -224,7 +224,10 @@ export const TokenResponse = z.object({
 export const SecondFactorRequiredResponse = z.object({
   status: z.literal("second_factor_required"),
   challenge: z.string().meta({ description: "Send it with a code to /api/v1/auth/sign-in/second-factor. Works once." }),
-  methods: z.array(z.enum(["totp", "recovery_code"])),
+  methods: z.array(z.enum(["totp", "recovery_code", "passkey"])).meta({
+    description:
+      'The second factors this account has. "passkey" works only in a browser (at /login): an account whose only method is "passkey" cannot finish signing in over this API.',
+  }),
   expires_in: z.number().int().nonnegative().meta({ description: "Seconds the challenge stays valid." }),
 });
 export const SignInResponse = z.union([TokenResponse, SecondFactorRequiredResponse]);
@@ -239,6 +242,7 @@ export const MeResponse = z.object({
   email: z.string(),
   email_verified: z.boolean(),
   two_factor_enabled: z.boolean(),
+  passkeys: z.boolean().meta({ description: "The account has at least one passkey (a second factor, like two-factor)." }),
   created_at: z.iso.datetime(),
 });
 export const SessionItem = z.object({

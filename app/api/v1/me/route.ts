@@ -27,6 +27,7 @@ export const { GET, HEAD, POST, PUT, DELETE, PATCH, OPTIONS } = routeHandlers({
       email: me.email,
       email_verified: me.emailVerified,
       two_factor_enabled: me.twoFactorEnabled,
+      passkeys: me.passkeys,
       created_at: me.createdAt.toISOString(),
     });
   },
@@ -65,7 +66,11 @@ export const { GET, HEAD, POST, PUT, DELETE, PATCH, OPTIONS } = routeHandlers({
             fields: { password: ["That is not the account's password."] },
           });
         case "SECOND_FACTOR_REQUIRED":
-          return apiError(422, "second_factor_required", "This account has two-factor on: send otp or recovery_code too.");
+          return apiError(
+            422,
+            "second_factor_required",
+            "This account has a second factor: send otp or recovery_code too (a passkey works only in a browser).",
+          );
         case "INVALID_CODE":
           return apiError(422, "invalid_second_factor", "That code is not right.");
         case "RATE_LIMITED":

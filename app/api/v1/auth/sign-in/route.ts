@@ -7,6 +7,7 @@ import { SignInRequest, SignInResponse } from "../../_lib/contract";
 import { apiError, parseJsonBody, rateLimited, respond, routeHandlers } from "../../_lib/http";
 import { recogniseDevice } from "@/lib/auth/device-token";
 import { signInThrottledMessage } from "@/lib/auth/sign-in-throttle";
+import { methodNames } from "@/lib/second-factor/second-factors";
 
 export const { GET, HEAD, POST, PUT, DELETE, PATCH, OPTIONS } = routeHandlers({
   async POST(request) {
@@ -26,7 +27,7 @@ export const { GET, HEAD, POST, PUT, DELETE, PATCH, OPTIONS } = routeHandlers({
         return respond(200, SignInResponse, {
           status: "second_factor_required",
           challenge: result.challenge.token,
-          methods: ["totp", "recovery_code"],
+          methods: methodNames(result.secondFactors),
           expires_in: Math.max(0, Math.floor((result.challenge.expiresAt.getTime() - Date.now()) / 1000)),
         });
       case "PASSWORD_RESET_FORCED":

@@ -42,7 +42,11 @@ export const { GET, HEAD, POST, PUT, DELETE, PATCH, OPTIONS } = routeHandlers({
               fields: { password: ["That is not your password."] },
             });
           case "SECOND_FACTOR_REQUIRED":
-            return apiError(400, "second_factor_required", "Your account uses two-factor authentication: send otp or recovery_code too.");
+            return apiError(
+              400,
+              "second_factor_required",
+              "Your account has a second factor (two-factor or a passkey): send otp or recovery_code too.",
+            );
           case "INVALID_CODE":
             return apiError(400, "invalid_second_factor", "That code is not right, or it was already used.");
           case "SESSION_ENDED":
