@@ -3,6 +3,7 @@ import type { Sql } from "postgres";
 import { call, PATHS, resetTokenFor } from "./api/support/api";
 import { expectNoSeriousViolations } from "./support/axe";
 import { expect, test, uniqueIp, type TestUser } from "./support/fixtures";
+import { E2E } from "./support/settings";
 import { givePasskey } from "./support/passkey-sign-in";
 import { addVirtualAuthenticator, type VirtualAuthenticator } from "./support/passkeys";
 import { passwordStep } from "./support/two-factor-sign-in";
@@ -214,9 +215,8 @@ test.describe("signing in with a passkey", () => {
 
     // A client that does not ask for verification (the server's options rewritten on the way):
     // the authenticator signs without it, and the server refuses the assertion.
-    await page.route("**/login", async (route) => {
-      const request = route.request();
-      if (request.method() !== "POST" || !("next-action" in request.headers()) || request.postData() !== "[]") return route.continue();
+    await page.route("**/login/passkey", async (route) => {
+      if (route.request().method() !== "POST") return route.continue();
       const response = await route.fetch();
       const body = (await response.text()).replace('"userVerification":"required"', '"userVerification":"discouraged"');
       await route.fulfill({ response, body });
@@ -263,6 +263,24 @@ test.describe("signing in with a passkey", () => {
       { method: "passkey", reason: "passkey_refused" },
       { method: "passkey", reason: "passkey_refused" },
     ]);
+  });
+
+  test("the challenge route answers this site only: options for this relying party and a short-lived httpOnly cookie; another origin gets 403 and no cookie", async ({
+    request,
+  }) => {
+    const own = await request.post("/login/passkey", { headers: { Origin: E2E.appUrl } });
+    expect(own.status()).toBe(200);
+    expect(own.headers()["cache-control"]).toContain("no-store");
+    const body = (await own.json()) as { ok: boolean; options: { rpId: string; userVerification: string; allowCredentials?: unknown[] } };
+    expect(body.ok).toBe(true);
+    expect(body.options).toMatchObject({ rpId: new URL(E2E.appUrl).hostname, userVerification: "required" });
+    expect(body.options.allowCredentials ?? []).toEqual([]);
+    expect(own.headers()["set-cookie"]).toMatch(/rekey\.passkey-ceremony=[A-Za-z0-9_-]{43};.*Max-Age=300;.*HttpOnly; SameSite=strict/i);
+
+    const forged = await request.post("/login/passkey", { headers: { Origin: "https://evil.example" } });
+    expect(forged.status()).toBe(403);
+    expect(forged.headers()["set-cookie"]).toBeUndefined();
+    expect((await request.get("/login/passkey")).status()).toBe(405);
   });
 
   test("the sign-in pages are axe-clean with the passkey button", async ({ page }) => {

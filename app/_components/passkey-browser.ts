@@ -1,31 +1,36 @@
 "use client";
 
-import {
-  browserSupportsWebAuthn,
-  startAuthentication,
-  startRegistration,
-  WebAuthnError,
-  type AuthenticationResponseJSON,
-  type PublicKeyCredentialCreationOptionsJSON,
-  type PublicKeyCredentialRequestOptionsJSON,
-  type RegistrationResponseJSON,
+import type {
+  AuthenticationResponseJSON,
+  PublicKeyCredentialCreationOptionsJSON,
+  PublicKeyCredentialRequestOptionsJSON,
+  RegistrationResponseJSON,
 } from "@simplewebauthn/browser";
+import { cancelPasskeyAutofill } from "./passkey-autofill";
 
 // The browser's half of every passkey ceremony: one place that turns what the WebAuthn API
 // throws into a sentence a person can act on. The server's options go in, its JSON comes out.
+// @simplewebauthn/browser is loaded when a person asks for a passkey, not with the page: every
+// page that offers one would otherwise fetch it on each visit (npm run bench, "fetched without a
+// user action").
+const webauthn = () => import("@simplewebauthn/browser");
 
 export type PasskeyBrowserResult<T> = { ok: true; response: T } | { ok: false; message: string; cancelled: boolean };
 
 export const PASSKEYS_UNSUPPORTED = "This browser cannot use passkeys. Use your password (and your code, if you have two-factor) instead.";
 const CANCELLED = "The passkey request was cancelled or timed out. Try again when you are ready.";
 
-/** True when this browser has WebAuthn at all. */
+/** True when this browser has WebAuthn at all (what @simplewebauthn/browser's browserSupportsWebAuthn checks). */
 export function passkeysSupported(): boolean {
-  return browserSupportsWebAuthn();
+  return typeof window !== "undefined" && window.PublicKeyCredential !== undefined && typeof window.PublicKeyCredential === "function";
 }
 
-function failure(error: unknown, action: "create" | "use"): { ok: false; message: string; cancelled: boolean } {
-  if (!browserSupportsWebAuthn()) return { ok: false, message: PASSKEYS_UNSUPPORTED, cancelled: false };
+function failure(
+  error: unknown,
+  action: "create" | "use",
+  WebAuthnError: (typeof import("@simplewebauthn/browser"))["WebAuthnError"],
+): { ok: false; message: string; cancelled: boolean } {
+  if (!passkeysSupported()) return { ok: false, message: PASSKEYS_UNSUPPORTED, cancelled: false };
   const name = error instanceof WebAuthnError ? error.code : error instanceof Error ? error.name : "";
   if (name === "ERROR_CEREMONY_ABORTED" || (error instanceof Error && error.name === "NotAllowedError")) {
     return { ok: false, message: CANCELLED, cancelled: true };
@@ -64,11 +69,12 @@ function failure(error: unknown, action: "create" | "use"): { ok: false; message
 export async function createPasskey(
   options: PublicKeyCredentialCreationOptionsJSON,
 ): Promise<PasskeyBrowserResult<RegistrationResponseJSON>> {
-  if (!browserSupportsWebAuthn()) return { ok: false, message: PASSKEYS_UNSUPPORTED, cancelled: false };
+  if (!passkeysSupported()) return { ok: false, message: PASSKEYS_UNSUPPORTED, cancelled: false };
+  const { startRegistration, WebAuthnError } = await webauthn();
   try {
     return { ok: true, response: await startRegistration({ optionsJSON: options }) };
   } catch (error) {
-    return failure(error, "create");
+    return failure(error, "create", WebAuthnError);
   }
 }
 
@@ -76,10 +82,13 @@ export async function createPasskey(
 export async function signWithPasskey(
   options: PublicKeyCredentialRequestOptionsJSON,
 ): Promise<PasskeyBrowserResult<AuthenticationResponseJSON>> {
-  if (!browserSupportsWebAuthn()) return { ok: false, message: PASSKEYS_UNSUPPORTED, cancelled: false };
+  if (!passkeysSupported()) return { ok: false, message: PASSKEYS_UNSUPPORTED, cancelled: false };
+  const { startAuthentication, WebAuthnError } = await webauthn();
+  // A browser holds one credential request at a time: the page's waiting autofill gives way.
+  cancelPasskeyAutofill();
   try {
     return { ok: true, response: await startAuthentication({ optionsJSON: options }) };
   } catch (error) {
-    return failure(error, "use");
+    return failure(error, "use", WebAuthnError);
   }
 }
