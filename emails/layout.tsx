@@ -70,3 +70,16 @@ export function WasntMeFooter({ lead, reportUrl, forgotPasswordUrl }: { lead: Re
     </>
   );
 }
+
+/** Where and when something happened to the account, as every notice to the owner gives it. */
+export function WhenAndWhere({ when, ip, browser }: { when: string; ip: string; browser: string }) {
+  return (
+    <Text style={textStyle}>
+      When: {when}
+      <br />
+      IP address: {ip}
+      <br />
+      Browser: {browser}
+    </Text>
+  );
+}

@@ -1,5 +1,5 @@
 import { Text } from "@react-email/components";
-import { EmailLayout, WasntMeFooter, formatEmailTime, textStyle } from "./layout";
+import { EmailLayout, WasntMeFooter, formatEmailTime, textStyle, WhenAndWhere } from "./layout";
 
 export interface NewDeviceSignInEmailProps {
   /** Already formatted (formatEmailTime): every prop is text, so lib/mail fills a cached render. */
@@ -18,13 +18,7 @@ export default function NewDeviceSignInEmail({ when, ip, browser, forgotPassword
   return (
     <EmailLayout preview="Your account was signed in to from a device it had not seen before.">
       <Text style={textStyle}>Your Rekey account was signed in to from a browser or device that had never signed in to it before.</Text>
-      <Text style={textStyle}>
-        When: {when}
-        <br />
-        IP address: {ip}
-        <br />
-        Browser: {browser}
-      </Text>
+      <WhenAndWhere when={when} ip={ip} browser={browser} />
       <WasntMeFooter lead="If it wasn't you, someone knows your password." reportUrl={reportUrl} forgotPasswordUrl={forgotPasswordUrl} />
     </EmailLayout>
   );

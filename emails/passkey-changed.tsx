@@ -1,5 +1,5 @@
 import { Link, Text } from "@react-email/components";
-import { EmailLayout, WasntMeFooter, formatEmailTime, textStyle } from "./layout";
+import { EmailLayout, WasntMeFooter, formatEmailTime, textStyle, WhenAndWhere } from "./layout";
 
 export interface PasskeyChangedEmailProps {
   /** What happened, one sentence ("A passkey named “Work laptop” was added to your Rekey account."). */
@@ -27,13 +27,7 @@ export default function PasskeyChangedEmail({
   return (
     <EmailLayout preview={summary}>
       <Text style={textStyle}>{summary}</Text>
-      <Text style={textStyle}>
-        When: {when}
-        <br />
-        IP address: {ip}
-        <br />
-        Browser: {browser}
-      </Text>
+      <WhenAndWhere when={when} ip={ip} browser={browser} />
       <Text style={textStyle}>
         Your passkeys: <Link href={passkeysUrl}>{passkeysUrl}</Link>
       </Text>

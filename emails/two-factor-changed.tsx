@@ -1,5 +1,5 @@
 import { Link, Text } from "@react-email/components";
-import { EmailLayout, formatEmailTime, textStyle } from "./layout";
+import { EmailLayout, formatEmailTime, textStyle, WhenAndWhere } from "./layout";
 
 export interface TwoFactorChangedEmailProps {
   /** What happened, one sentence ("Two-factor authentication was turned on for your account."). */
@@ -27,13 +27,7 @@ export default function TwoFactorChangedEmail({
   return (
     <EmailLayout preview={summary}>
       <Text style={textStyle}>{summary}</Text>
-      <Text style={textStyle}>
-        When: {when}
-        <br />
-        IP address: {ip}
-        <br />
-        Browser: {browser}
-      </Text>
+      <WhenAndWhere when={when} ip={ip} browser={browser} />
       <Text style={textStyle}>{advice}</Text>
       <Text style={textStyle}>
         Your two-factor settings: <Link href={twoFactorUrl}>{twoFactorUrl}</Link>

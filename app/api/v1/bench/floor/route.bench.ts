@@ -11,7 +11,8 @@ import { env } from "@/lib/env";
 import { renderEmail } from "@/lib/mail";
 import { resetEmail } from "@/lib/recovery/deliver";
 import { ForgotPasswordRequest, MessageResponse, RESET_REQUEST_ACCEPTED } from "../../_lib/contract";
-import { notFoundHandlers, parseJsonBody, respond, routeHandlers } from "../../_lib/http";
+import { parseJsonBody, respond, routeHandlers } from "../../_lib/http";
+import { benchOnly } from "../bench-only";
 
 const floor = routeHandlers({
   async POST(request) {
@@ -30,15 +31,4 @@ const floor = routeHandlers({
     return respond(202, MessageResponse, RESET_REQUEST_ACCEPTED);
   },
 });
-const absent = notFoundHandlers();
-
-// Decided per request from the start-time environment, not by the build alone: a bench build
-// run anywhere else must not answer unauthenticated posts that send email.
-const served = (): typeof floor => (env().REKEY_BENCH_ROUTES ? floor : absent);
-export const GET = (request: Request) => served().GET(request);
-export const HEAD = (request: Request) => served().HEAD(request);
-export const POST = (request: Request) => served().POST(request);
-export const PUT = (request: Request) => served().PUT(request);
-export const DELETE = (request: Request) => served().DELETE(request);
-export const PATCH = (request: Request) => served().PATCH(request);
-export const OPTIONS = (request: Request) => served().OPTIONS(request);
+export const { GET, HEAD, POST, PUT, DELETE, PATCH, OPTIONS } = benchOnly(floor);

@@ -6,9 +6,9 @@
 import { sql } from "drizzle-orm";
 import { connection } from "next/server";
 import { getDb } from "@/lib/db";
-import { env } from "@/lib/env";
 import { HealthOk } from "../../_lib/contract";
-import { notFoundHandlers, respond, routeHandlers } from "../../_lib/http";
+import { respond, routeHandlers } from "../../_lib/http";
+import { benchOnly } from "../bench-only";
 
 const oneQuery = routeHandlers(
   {
@@ -20,13 +20,4 @@ const oneQuery = routeHandlers(
   },
   { checksDatabase: false },
 );
-const absent = notFoundHandlers();
-
-const served = (): typeof oneQuery => (env().REKEY_BENCH_ROUTES ? oneQuery : absent);
-export const GET = (request: Request) => served().GET(request);
-export const HEAD = (request: Request) => served().HEAD(request);
-export const POST = (request: Request) => served().POST(request);
-export const PUT = (request: Request) => served().PUT(request);
-export const DELETE = (request: Request) => served().DELETE(request);
-export const PATCH = (request: Request) => served().PATCH(request);
-export const OPTIONS = (request: Request) => served().OPTIONS(request);
+export const { GET, HEAD, POST, PUT, DELETE, PATCH, OPTIONS } = benchOnly(oneQuery);
