@@ -430,6 +430,25 @@ const bodyErrors: Record<number, ResponseSpec> = {
   415: { description: "The body is not sent as application/json.", errors: ["unsupported_media_type"] },
   422: { description: "A field is present and a string but not acceptable (validation_error, with fields).", errors: ["validation_error"] },
 };
+
+/** A change that asks "Confirm it's you" in its body (password, and a code with two-factor on), for a cookie or a bearer caller. */
+const confirmedChangeErrors: Record<number, ResponseSpec> = {
+  400: {
+    description:
+      "Malformed JSON or fields (invalid_json, validation_error), a password without the code an account with two-factor on needs (second_factor_required), or a wrong code (invalid_second_factor).",
+    errors: ["invalid_json", "validation_error", "second_factor_required", "invalid_second_factor"],
+  },
+  401: {
+    description:
+      "Not signed in (unauthenticated), or a malformed, unknown, expired or ended bearer token (invalid_token). WWW-Authenticate says Bearer.",
+    errors: ["unauthenticated", "invalid_token"],
+    headers: ["WWW-Authenticate"],
+  },
+  403: {
+    description: 'This session needs "Confirm it\'s you" and no password came (confirmation_required), or a cross-site cookie request.',
+    errors: ["confirmation_required", "cross_site_request"],
+  },
+};
 const always: Record<number, ResponseSpec> = {
   405: { description: "Any other method on this path (Allow lists the methods).", errors: ["method_not_allowed"], headers: ["Allow"] },
   500: { description: "An unexpected failure on the server (no details are given).", errors: ["internal_error"] },
@@ -699,21 +718,7 @@ export const OPERATIONS = [
     responses: {
       204: { description: "The passkey is removed.", empty: true },
       ...bodyErrors,
-      400: {
-        description:
-          "Malformed JSON or fields (invalid_json, validation_error), a password without the code an account with two-factor on needs (second_factor_required), or a wrong code (invalid_second_factor).",
-        errors: ["invalid_json", "validation_error", "second_factor_required", "invalid_second_factor"],
-      },
-      401: {
-        description:
-          "Not signed in (unauthenticated), or a malformed, unknown, expired or ended bearer token (invalid_token). WWW-Authenticate says Bearer.",
-        errors: ["unauthenticated", "invalid_token"],
-        headers: ["WWW-Authenticate"],
-      },
-      403: {
-        description: 'This session needs "Confirm it\'s you" and no password came (confirmation_required), or a cross-site cookie request.',
-        errors: ["confirmation_required", "cross_site_request"],
-      },
+      ...confirmedChangeErrors,
       404: { description: "This account has no passkey with that id.", errors: ["not_found"] },
       422: { description: "A wrong password (invalid_current_password).", errors: ["validation_error", "invalid_current_password"] },
       429: {
@@ -818,21 +823,7 @@ export const OPERATIONS = [
     responses: {
       202: { description: "Accepted: the same answer for every address.", body: MessageResponse },
       ...bodyErrors,
-      400: {
-        description:
-          "Malformed JSON or fields (invalid_json, validation_error), a password without the code an account with two-factor on needs (second_factor_required), or a wrong code (invalid_second_factor).",
-        errors: ["invalid_json", "validation_error", "second_factor_required", "invalid_second_factor"],
-      },
-      401: {
-        description:
-          "Not signed in (unauthenticated), or a malformed, unknown, expired or ended bearer token (invalid_token). WWW-Authenticate says Bearer.",
-        errors: ["unauthenticated", "invalid_token"],
-        headers: ["WWW-Authenticate"],
-      },
-      403: {
-        description: 'This session needs "Confirm it\'s you" and no password came (confirmation_required), or a cross-site cookie request.',
-        errors: ["confirmation_required", "cross_site_request"],
-      },
+      ...confirmedChangeErrors,
       422: {
         description:
           "new_email is not an address or is the current one (validation_error, in fields.new_email), or a wrong password (invalid_current_password).",
