@@ -2,6 +2,8 @@ import type { Browser, Page } from "@playwright/test";
 import { expect, signIn, STRONG_PASSWORD, test, type TestUser } from "./support/fixtures";
 import { multipart, rawRequest } from "./support/forms";
 import { expectNoSeriousViolations } from "./support/axe";
+import { givePasskey } from "./support/passkey-sign-in";
+import { addVirtualAuthenticator } from "./support/passkeys";
 import { E2E } from "./support/settings";
 import { enableTwoFactor } from "./support/two-factor";
 import { signInWithSecondFactor, signInWithTwoFactorOn } from "./support/two-factor-sign-in";
@@ -144,6 +146,45 @@ test.describe("admin area", () => {
     await expect(page.getByText(/Confirm it's you first: admin actions need/)).toBeVisible();
     const [ended] = await db`select count(*)::int as n from audit_events where event = 'admin.sessions_revoked' and user_id = ${user.id}`;
     expect(ended?.n).toBe(0);
+  });
+
+  test("an admin whose second factor is a passkey confirms it's them with the passkey (no code to type), audited as a passkey check", async ({
+    page,
+    browser,
+    createUser,
+    db,
+  }) => {
+    const admin = await createUser({ email: E2E.adminEmail });
+    const user = await createUser();
+    const elsewhere = await signedInElsewhere(browser, user);
+    // The button alone acts: no passkey offered in the email field's autofill.
+    await page.addInitScript(() => {
+      PublicKeyCredential.isConditionalMediationAvailable = async () => false;
+    });
+    const authenticator = await addVirtualAuthenticator(page);
+    await givePasskey(db, authenticator, admin);
+    // A passkey sign-in passed a second factor, so the admin pages let it in; it checked no
+    // password, so acting asks "Confirm it's you" first.
+    await page.goto("/login?callbackUrl=%2Fadmin");
+    await page.getByRole("button", { name: "Sign in with a passkey" }).click();
+    await expect(page.getByRole("heading", { name: "Recovery dashboard" })).toBeVisible();
+    await openAccount(page, user);
+    await expect(page.getByRole("button", { name: "Sign out everywhere" })).toHaveCount(0);
+    const confirm = page.getByTestId("confirm-identity");
+    await expect(confirm).toContainText("Enter your password and use your passkey (or a code)");
+
+    await confirm.getByLabel("Password", { exact: true }).fill(admin.password);
+    const asserted = authenticator.nextCredentialAsserted();
+    await confirm.getByRole("button", { name: "Confirm with a passkey" }).click();
+    await asserted;
+    await expect(page.getByText("Confirmed. You can act on this account now.")).toBeVisible();
+    await page.getByRole("button", { name: "Sign out everywhere" }).click();
+    await expect(page.getByText("Every session of this account has ended.")).toBeVisible();
+    await elsewhere.goto("/account");
+    await expect(elsewhere).toHaveURL(/\/login\?callbackUrl=%2Faccount$/);
+
+    const checked = await db`select details from audit_events where event = 'admin.password_checked' and user_id = ${admin.id}`;
+    expect(checked.map((row) => row.details)).toEqual([{ admin_id: admin.id, method: "passkey" }]);
   });
 
   test("Force password reset: the user's browsers are signed out, the old password fails with the reason, the emailed link works", async ({

@@ -47,6 +47,9 @@ test.describe("passkeys page", () => {
     // The first passkey of an account without recovery codes brings a set, shown once.
     await expect(page.getByTestId("recovery-codes").getByRole("listitem")).toHaveCount(10);
     await expect(page.getByText(/Passkey “Work laptop” added/)).toBeVisible();
+    // Said of what they stand in for here: the passkey, not an authenticator app.
+    await expect(page.getByText(/If you lose your passkey \(or the device that holds it\), each of these codes/)).toBeVisible();
+    await expect(page.getByText(/If you lose your phone/)).toHaveCount(0);
     await expectNoSeriousViolations(page);
     const addedMail = await mailbox.waitFor(user.email, /^A passkey was added to your Rekey account$/);
     expect(addedMail.text).toContain("A passkey named “Work laptop” was added");

@@ -14,14 +14,7 @@ import { ConfirmIdentitySchema } from "@/lib/validation/confirm-identity";
 import { confirmIdentityRefusal, type ConfirmField } from "./confirm-identity-copy";
 import { fieldErrorsOf, type FormState } from "./form-state";
 import type { PasskeyStepAnswer } from "./passkey-step";
-
-function parsedJson(value: string): unknown {
-  try {
-    return JSON.parse(value) as unknown;
-  } catch {
-    return null;
-  }
-}
+import { postedPasskey } from "./posted-passkey";
 
 /** A passkey request for "Confirm it's you", bound to this session's token. */
 export async function beginConfirmPasskeyAction(returnTo: unknown): Promise<PasskeyStepAnswer> {
@@ -45,11 +38,7 @@ export async function confirmIdentityAction(_previous: FormState<ConfirmField>, 
   });
   if (!parsed.success) return { status: "error", fieldErrors: fieldErrorsOf<ConfirmField>(parsed.error) };
   const jar = await cookies();
-  const assertion = formData.get("passkey");
-  // The ceremony was bound to this session's token (beginConfirmPasskeyAction).
-  const sessionToken = jar.get(sessionCookieName())?.value;
-  const passkey =
-    typeof assertion === "string" && assertion && sessionToken ? { response: parsedJson(assertion), binding: sessionToken } : null;
+  const passkey = postedPasskey(formData, jar.get(sessionCookieName())?.value);
   const result = await confirmIdentity(
     await getDb(),
     {

@@ -1,7 +1,7 @@
 "use server";
 
 import { cookies, headers } from "next/headers";
-import { deviceCookieName } from "@/lib/auth/cookie-names";
+import { deviceCookieName, sessionCookieName } from "@/lib/auth/cookie-names";
 import { redirect } from "next/navigation";
 import { confirmIdentityRefusal, type ConfirmField } from "@/app/_components/confirm-identity-copy";
 import { fieldErrorsOf, type FormState } from "@/app/_components/form-state";
@@ -11,13 +11,14 @@ import { endAllSessions } from "@/lib/admin/end-all-sessions";
 import { requestContext } from "@/lib/client-ip";
 import { afterResponse } from "@/lib/job-definitions";
 import { ConfirmIdentitySchema } from "@/lib/validation/confirm-identity";
+import { postedPasskey } from "@/app/_components/posted-passkey";
 
 /** Only paths inside /admin: the hidden field is posted by the client and must not steer elsewhere. */
 function adminPath(value: FormDataEntryValue | null): string {
   return typeof value === "string" && /^\/admin(\/[A-Za-z0-9/_-]*)?$/.test(value) ? value : "/admin";
 }
 
-/** The admin's "Confirm it's you": the password (and code) re-entered, recorded on this session. */
+/** The admin's "Confirm it's you": the password (and a code or the passkey) re-entered, recorded on this session. */
 export async function checkAdminPasswordAction(_previous: FormState<ConfirmField>, formData: FormData): Promise<FormState<ConfirmField>> {
   const admin = await requireAdmin();
   const parsed = ConfirmIdentitySchema.safeParse({
@@ -25,11 +26,15 @@ export async function checkAdminPasswordAction(_previous: FormState<ConfirmField
     code: formData.get("code") ?? undefined,
   });
   if (!parsed.success) return { status: "error", fieldErrors: fieldErrorsOf<ConfirmField>(parsed.error) };
-  const deviceCookie = (await cookies()).get(deviceCookieName())?.value ?? null;
+  const jar = await cookies();
   const result = await recordPasswordCheck(
     await getDb(),
     admin,
-    { ...parsed.data, deviceCookie },
+    {
+      ...parsed.data,
+      passkey: postedPasskey(formData, jar.get(sessionCookieName())?.value),
+      deviceCookie: jar.get(deviceCookieName())?.value ?? null,
+    },
     requestContext(await headers()),
     afterResponse,
   );

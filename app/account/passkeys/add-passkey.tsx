@@ -37,7 +37,7 @@ export function AddPasskey() {
   const [codes, setCodes] = useState<{ codes: string[]; message: string } | null>(null);
 
   if (!hydrated) return <PasskeysNeedJavaScript />;
-  if (codes) return <RecoveryCodes codes={codes.codes} message={codes.message} doneHref="/account/passkeys" />;
+  if (codes) return <RecoveryCodes codes={codes.codes} message={codes.message} doneHref="/account/passkeys" factor="passkey" />;
 
   function report(tone: "error" | "success", message: string) {
     setOutcome({ tone, message });

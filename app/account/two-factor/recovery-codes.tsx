@@ -4,18 +4,28 @@ import { useEffect, useRef, useState } from "react";
 import { useHydrated } from "@/app/_components/use-hydrated";
 import styles from "./two-factor.module.css";
 
+/** What a set of recovery codes stands in for, said the way its owner knows it. */
+const STANDS_IN_FOR = {
+  app: "If you lose your phone, each of these codes signs you in (or lets you reset your password) once, instead of a code from your app.",
+  passkey:
+    "If you lose your passkey (or the device that holds it), each of these codes signs you in (or lets you reset your password) once, instead of the passkey.",
+} as const;
+
 /**
  * The recovery codes, shown once: as a list, as a .txt download (a data: link, so it works
- * without JavaScript) and, with JavaScript, a "Copy" button.
+ * without JavaScript) and, with JavaScript, a "Copy" button. `factor`: the second factor that
+ * brought them (an authenticator app, or a first passkey).
  */
 export function RecoveryCodes({
   codes,
   message,
   doneHref = "/account/two-factor",
+  factor = "app",
 }: {
   codes: string[];
   message: string;
   doneHref?: string;
+  factor?: keyof typeof STANDS_IN_FOR;
 }) {
   const hydrated = useHydrated();
   const [copied, setCopied] = useState<"idle" | "copied" | "failed">("idle");
@@ -40,10 +50,7 @@ export function RecoveryCodes({
       <h2 id="recovery-codes-heading" ref={headingRef} tabIndex={-1}>
         Save your recovery codes
       </h2>
-      <p>
-        If you lose your phone, each of these codes signs you in (or lets you reset your password) once, instead of a code from your app.
-        This is the only time they are shown: download them or copy them somewhere safe now.
-      </p>
+      <p>{STANDS_IN_FOR[factor]} This is the only time they are shown: download them or copy them somewhere safe now.</p>
       <ol className={styles.codes} aria-label="Recovery codes" data-testid="recovery-codes">
         {codes.map((code) => (
           <li key={code}>

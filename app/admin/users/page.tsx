@@ -4,7 +4,7 @@ import { getDb } from "@/lib/db";
 import { ConfirmIdentityForm } from "@/app/_components/confirm-identity-form";
 import { hasRecentPasswordCheck, requireAdmin } from "@/lib/admin/access";
 import { reauthMinutes } from "@/lib/auth/confirm-identity";
-import { hasSecondFactor } from "@/lib/second-factor/second-factors";
+import { secondFactorsOf } from "@/lib/second-factor/second-factors";
 import { checkAdminPasswordAction, endAllSessionsAction } from "../actions";
 import { FindUserForm } from "./find-user-form";
 
@@ -13,7 +13,7 @@ export const metadata: Metadata = { title: "Users" };
 const NOTICES: Record<string, { tone: "success" | "error"; text: string }> = {
   "password-needed": {
     tone: "error",
-    text: "Confirm it's you first: admin actions need your password (and code) entered within the last few minutes.",
+    text: "Confirm it's you first: admin actions need your password (and your code or passkey) entered within the last few minutes.",
   },
   "password-checked": { tone: "success", text: "Confirmed. You can act on every account now." },
   "confirm-needed": { tone: "error", text: "Tick the box to confirm that every user, you included, will be signed out." },
@@ -25,7 +25,7 @@ export default async function AdminUsersPage({ searchParams }: { searchParams: P
   const notice = typeof query.notice === "string" ? NOTICES[query.notice] : undefined;
   const db = await getDb();
   const checked = await hasRecentPasswordCheck(db, admin.sessionId);
-  const adminTwoFactor = checked ? false : await hasSecondFactor(db, admin.userId);
+  const adminFactors = checked ? { totp: false, passkey: false } : await secondFactorsOf(db, admin.userId);
   return (
     <div className="stack">
       <h1>Users</h1>
@@ -56,7 +56,8 @@ export default async function AdminUsersPage({ searchParams }: { searchParams: P
       ) : (
         <ConfirmIdentityForm
           returnTo="/admin/users"
-          twoFactor={adminTwoFactor}
+          twoFactor={adminFactors.totp || adminFactors.passkey}
+          passkey={adminFactors.passkey}
           minutes={reauthMinutes()}
           reason="Acting on every account needs a recent confirmation."
           action={checkAdminPasswordAction}

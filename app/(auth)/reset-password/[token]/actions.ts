@@ -8,6 +8,7 @@ import { getDb } from "@/lib/db";
 import { requestContext } from "@/lib/client-ip";
 import { beginPasskeyReset, resetPassword } from "@/lib/recovery/reset";
 import type { PasskeyStepAnswer } from "@/app/_components/passkey-step";
+import { parsedAssertion } from "@/app/_components/posted-passkey";
 import { ResetPasswordSchema } from "@/lib/validation/forms";
 import { SECOND_FACTOR_COPY, tooManyCodesMessage } from "@/app/_components/second-factor-copy";
 import { RESET_LINK_ATTEMPTS_SPENT, RESET_LINK_PROBLEMS } from "./token-problems";
@@ -17,19 +18,6 @@ type Field = "password" | "confirmPassword" | "otp" | "recoveryCode" | "passkey"
 
 /** A form field's text, or undefined when the form did not send it (FormData gives null). */
 const text = (formData: FormData, name: string): FormDataEntryValue | undefined => formData.get(name) ?? undefined;
-
-/**
- * The passkey's assertion the page's script put in: none (a post without JavaScript) asks for a
- * second factor again, counting nothing; anything unreadable is refused like a wrong passkey.
- */
-function parsedJson(value: string | undefined): unknown {
-  if (!value) return undefined;
-  try {
-    return JSON.parse(value) as unknown;
-  } catch {
-    return null;
-  }
-}
 
 /** The passkey request for this reset link, bound to it (the account must have a passkey). */
 export async function beginPasskeyResetAction(token: unknown): Promise<PasskeyStepAnswer> {
@@ -58,7 +46,7 @@ export async function resetPasswordAction(_previous: FormState<Field>, formData:
       : secondFactor === "recovery"
         ? { recoveryCode: parsed.data.recoveryCode }
         : secondFactor === "passkey"
-          ? { passkey: parsedJson(parsed.data.passkey) }
+          ? { passkey: parsedAssertion(parsed.data.passkey) }
           : {};
   const requestHeaders = await headers();
   const result = await resetPassword(await getDb(), { token, password, ...code, ...requestContext(requestHeaders) }, afterResponse);

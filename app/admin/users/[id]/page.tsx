@@ -8,7 +8,7 @@ import { hasRecentPasswordCheck, requireAdmin } from "@/lib/admin/access";
 import { reauthMinutes } from "@/lib/auth/confirm-identity";
 import { openAccountById } from "@/lib/admin/users";
 import { requestContext } from "@/lib/client-ip";
-import { hasSecondFactor } from "@/lib/second-factor/second-factors";
+import { secondFactorsOf } from "@/lib/second-factor/second-factors";
 import { RECOVERY_CODE_COUNT } from "@/lib/second-factor/recovery-codes";
 import styles from "../../admin.module.css";
 import { formatUtc } from "../../format";
@@ -44,7 +44,7 @@ const NOTICES: Record<string, { tone: "success" | "error"; text: string }> = {
   "not-found": { tone: "error", text: "That account no longer exists." },
   "password-needed": {
     tone: "error",
-    text: "Confirm it's you first: admin actions need your password (and code) entered within the last few minutes.",
+    text: "Confirm it's you first: admin actions need your password (and your code or passkey) entered within the last few minutes.",
   },
   "password-checked": { tone: "success", text: "Confirmed. You can act on this account now." },
   deleted: {
@@ -71,7 +71,7 @@ export default async function AdminAccountPage({
   if (!account) notFound();
   const notice = typeof query.notice === "string" ? NOTICES[query.notice] : undefined;
   const checked = await hasRecentPasswordCheck(db, admin.sessionId);
-  const adminTwoFactor = checked ? false : await hasSecondFactor(db, admin.userId);
+  const adminFactors = checked ? { totp: false, passkey: false } : await secondFactorsOf(db, admin.userId);
   const page = `/admin/users/${account.id}`;
   const erasedAfter = account.deletionRequestedAt
     ? new Date(account.deletionRequestedAt.getTime() + env().ACCOUNT_DELETION_GRACE_DAYS * 86_400_000)
@@ -180,7 +180,8 @@ export default async function AdminAccountPage({
       {checked || erasedAfter ? null : (
         <ConfirmIdentityForm
           returnTo={page}
-          twoFactor={adminTwoFactor}
+          twoFactor={adminFactors.totp || adminFactors.passkey}
+          passkey={adminFactors.passkey}
           minutes={reauthMinutes()}
           reason="Acting on an account needs a recent confirmation."
           action={checkAdminPasswordAction}
