@@ -3,7 +3,7 @@ import { randomUUID } from "node:crypto";
 import { and, eq, inArray, lt, lte, or, sql, type SQL } from "drizzle-orm";
 import { queryRows, type Database, type Transaction } from "@/db/client";
 import { jobs, type Job } from "@/db/schema";
-import { batchedPerDatabase, groupPositions } from "../batch";
+import { batchedPerDatabase, batchRowsSql, groupPositions } from "../batch";
 import { env } from "../env";
 import { countEachHitSql, hitOutcome, type RateLimit, type RateLimitResult } from "../rate-limit";
 import type { JobDefinition, Schedule } from "./definition";
@@ -77,8 +77,7 @@ const enqueueWithinLimits = batchedPerDatabase(async (db: Database, calls: reado
       const within = sql`from counted where counted.count <= ${limit.max} order by counted.n`;
       const rows = await queryRows<{ n: number; count: number; retry_after_seconds: number }>(
         db,
-        sql`with input as (
-            select * from jsonb_to_recordset(${JSON.stringify(input)}::jsonb) as t(n int, id uuid, subject text, payload jsonb)),
+        sql`with input as (${batchRowsSql(input, "n int, id uuid, subject text, payload jsonb")}),
           ${countEachHitSql(limit, sql`input`, sql`input.subject`)},
           queued as (${jobInsertSql({ kind }, sql`counted.payload`, within, sql`counted.id`)})
           select n, count::int, retry_after_seconds from counted`,

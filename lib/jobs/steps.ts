@@ -2,6 +2,7 @@ import "server-only";
 import { sql, type SQL } from "drizzle-orm";
 import type { Database } from "@/db/client";
 import { jobs } from "@/db/schema";
+import { batchRowsSql } from "../batch";
 import { PermanentJobError } from "./errors";
 import { saveJobPayload, type Claim, type JobPayload } from "./queue";
 import { seal, unseal } from "./seal";
@@ -100,12 +101,11 @@ export function stepsRecordSql(rows: SQL): SQL {
 
 /**
  * The first two CTEs of a statement that does one step for many jobs: `input`, the rows given
- * (read with jsonb_to_recordset as `columns`, a constant list that has job_id uuid and
- * claim_id uuid), and `held`, those rows whose job this instance still holds under that claim
- * (a row without a job always).
+ * (batchRowsSql, with `columns` that have job_id uuid and claim_id uuid), and `held`, those rows
+ * whose job this instance still holds under that claim (a row without a job always).
  */
 export function heldInputSql(rows: object[], columns: string): SQL {
-  return sql`input as (select * from jsonb_to_recordset(${JSON.stringify(rows)}::jsonb) as t(${sql.raw(columns)})),
+  return sql`input as (${batchRowsSql(rows, columns)}),
     held as (
       select input.* from input
       where input.job_id is null or exists (select 1 from ${jobs} where ${jobs.id} = input.job_id and ${jobs.claimId} = input.claim_id))`;
