@@ -16,9 +16,20 @@ async function sessionCookie(context: BrowserContext) {
   return cookie;
 }
 
+/**
+ * Keeps Next.js's link prefetches from reaching the server. Any request renews a session that
+ * is due, and a prefetch still being served after backDate renews it with a response the
+ * browser never stores (the page is gone by then): the row moves, the cookie does not, and the
+ * next page finds nothing due. They come in waves seconds apart, so waiting for the network to
+ * go quiet does not catch them all (seen in CI on a slow machine).
+ */
+async function withoutPrefetches(page: Page): Promise<void> {
+  await page.route("**/*", (route) => (route.request().headers()["next-router-prefetch"] ? route.abort() : route.fallback()));
+}
+
 /** Makes the user's only session look `createdDaysAgo` old, last renewed so that it expires in `expiresInDays`. */
 async function backDate(db: Sql, page: Page, userId: string, createdDaysAgo: number, expiresInDays: number): Promise<void> {
-  // Off the app first, once its prefetches have answered: any page request renews, and one
+  // Off the app first, once its page has finished loading: any page request renews, and one
   // still in flight after the back-dating would renew with a response the test never sees.
   await page.waitForLoadState("networkidle");
   await page.goto("about:blank");
@@ -53,6 +64,8 @@ async function cookieExpiry(page: Page): Promise<number> {
 const near = (actual: number, expected: number) => Math.abs(actual - expected) < 5 * 60 * 1000;
 
 test.describe("session lifetimes", () => {
+  test.beforeEach(async ({ page }) => withoutPrefetches(page));
+
   test("a session last renewed more than a day ago is renewed on any page, and its cookie re-issued for the idle lifetime", async ({
     page,
     db,
