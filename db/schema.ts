@@ -309,14 +309,15 @@ export const passkeys = pgTable(
 );
 
 /**
- * A WebAuthn ceremony in progress: the challenge (only its SHA-256) and what it is bound to,
- * spent by the first response that uses it, 5 minutes at most.
+ * A spent WebAuthn challenge: its SHA-256 and the ceremony it was issued for, written by the
+ * first response that uses it (a challenge is signed, not stored, when the ceremony begins:
+ * lib/second-factor/webauthn-challenges.ts), kept until the challenge would have expired.
  */
 export const webauthnChallenges = pgTable(
   "webauthn_challenges",
   {
     id: uuid("id").primaryKey().defaultRandom(),
-    /** SHA-256 (hex) of the challenge sent to the browser. */
+    /** SHA-256 (hex) of the challenge sent to the browser; unique, so a challenge is spent once. */
     challengeHash: text("challenge_hash").notNull().unique(),
     purpose: text("purpose", { enum: ["register", "sign-in", "second-factor", "reset", "confirm"] }).notNull(),
     /** Null for a discoverable sign-in, where the passkey says whose it is. */

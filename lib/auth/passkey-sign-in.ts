@@ -32,7 +32,8 @@ export type PasskeySignInStart =
 
 /** Begins a passkey sign-in for this browser: the options for the browser and the raw ceremony token for its cookie. */
 export async function startPasskeySignIn(db: Database, context: RequestContext): Promise<PasskeySignInStart> {
-  // Looked at, not counted: asking for a challenge proves nothing and costs the server one row.
+  // Looked at, not counted: asking for a challenge proves nothing and costs the server no row
+  // (lib/second-factor/webauthn-challenges.ts); answering it is counted.
   const budget = await peekRateLimit(db, ipLimit(), clientKey(context.ip));
   if (!budget.allowed) return { ok: false, code: "RATE_LIMITED", retryAfterSeconds: budget.retryAfterSeconds };
   const ceremony = randomBytes(32).toString("base64url");

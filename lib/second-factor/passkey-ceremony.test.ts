@@ -15,10 +15,14 @@ import {
   finishPasskeyRegistration,
   passkeyRelyingParty,
 } from "./passkey-ceremony";
+import { CHALLENGE_TTL_SECONDS, issueChallenge, type ChallengeScope } from "./webauthn-challenges";
 
 const outbox = installTestOutbox();
 const context = () => ({ ip: uniqueIp(), userAgent: CHROME_ON_WINDOWS });
 const binding = () => randomBytes(32).toString("base64url");
+/** A challenge issued for `scope` a second longer ago than a ceremony may last. */
+const expiredChallenge = (scope: ChallengeScope) =>
+  Buffer.from(issueChallenge(scope, Date.now() - CHALLENGE_TTL_SECONDS * 1000 - 1000)).toString("base64url");
 
 describeEachDatabase("passkey ceremonies", ({ handle, driver }) => {
   const db = () => handle().db;
@@ -50,11 +54,8 @@ describeEachDatabase("passkey ceremonies", ({ handle, driver }) => {
     expect(options.rp).toEqual({ id: "rekey.test", name: "Rekey" });
     expect(options.authenticatorSelection).toMatchObject({ residentKey: "required", userVerification: "required" });
     expect(options.excludeCredentials).toEqual([]);
-    const [challengeRow] = await db()
-      .select()
-      .from(webauthnChallenges)
-      .where(eq(webauthnChallenges.challengeHash, hashToken(options.challenge)));
-    expect(challengeRow).toMatchObject({ purpose: "register", userId: user.id, bindingHash: hashToken(session) });
+    // Beginning stores nothing: the challenge is signed for this user and session.
+    expect(await db().select().from(webauthnChallenges).where(eq(webauthnChallenges.userId, user.id))).toEqual([]);
 
     const authenticator = new SoftwareAuthenticator({ synced: true });
     const scheduled = collectingSchedule();
@@ -77,7 +78,10 @@ describeEachDatabase("passkey ceremonies", ({ handle, driver }) => {
       .from(auditEvents)
       .where(and(eq(auditEvents.userId, user.id), eq(auditEvents.event, "passkey.added")));
     expect(events).toHaveLength(1);
-    expect(await db().select().from(webauthnChallenges).where(eq(webauthnChallenges.userId, user.id))).toEqual([]);
+    // Finishing spent it: its hash is kept so that it cannot be used again.
+    expect(await db().select().from(webauthnChallenges).where(eq(webauthnChallenges.userId, user.id))).toEqual([
+      expect.objectContaining({ challengeHash: hashToken(options.challenge), purpose: "register", bindingHash: hashToken(session) }),
+    ]);
 
     await scheduled.runAll();
     const [mail] = await outbox.to(user.email, "A passkey was added to your Rekey account");
@@ -156,14 +160,14 @@ describeEachDatabase("passkey ceremonies", ({ handle, driver }) => {
       ok: false,
       code: "CHALLENGE_EXPIRED",
     });
-    await db()
-      .update(webauthnChallenges)
-      .set({ expiresAt: sql`now() - interval '1 second'` })
-      .where(eq(webauthnChallenges.challengeHash, hashToken(options.challenge)));
-    expect(await finishPasskeyRegistration(db(), () => {}, { ...base, userId: user.id, binding: session })).toEqual({
+    const lateOptions = { ...options, challenge: expiredChallenge({ purpose: "register", userId: user.id, binding: session }) };
+    const late = { ...base, response: new SoftwareAuthenticator().register(lateOptions) };
+    expect(await finishPasskeyRegistration(db(), () => {}, { ...late, userId: user.id, binding: session })).toEqual({
       ok: false,
       code: "CHALLENGE_EXPIRED",
     });
+    // None of the refusals spent the live challenge.
+    expect((await finishPasskeyRegistration(db(), () => {}, { ...base, userId: user.id, binding: session })).ok).toBe(true);
   });
 
   it("refuses a credential that is already registered, and input that is not a registration", async () => {
@@ -278,12 +282,16 @@ describeEachDatabase("passkey ceremonies", ({ handle, driver }) => {
     expect(await finishPasskeyAuthentication(db(), { purpose: "second-factor", userId: other.id, binding: bound, response })).toEqual(
       expired,
     );
-    await db()
-      .update(webauthnChallenges)
-      .set({ expiresAt: sql`now() - interval '1 second'` })
-      .where(eq(webauthnChallenges.challengeHash, hashToken(options.challenge)));
-    expect(await finishPasskeyAuthentication(db(), { purpose: "second-factor", userId: user.id, binding: bound, response })).toEqual(
+    const late = authenticator.assert({
+      ...options,
+      challenge: expiredChallenge({ purpose: "second-factor", userId: user.id, binding: bound }),
+    });
+    expect(await finishPasskeyAuthentication(db(), { purpose: "second-factor", userId: user.id, binding: bound, response: late })).toEqual(
       expired,
+    );
+    // None of the refusals spent the live challenge.
+    expect((await finishPasskeyAuthentication(db(), { purpose: "second-factor", userId: user.id, binding: bound, response })).ok).toBe(
+      true,
     );
   });
 

@@ -22,7 +22,7 @@ import { enqueuePasskeyNotice } from "./passkey-notify";
 import { claimedChallenge, parseAuthenticationResponse, parseRegistrationResponse } from "./passkey-responses";
 import type { PasskeySummary } from "./passkeys";
 import { recoveryCodesLeft, storeRecoveryCodes } from "./recovery-codes";
-import { CHALLENGE_TTL_SECONDS, consumeChallenge, storeChallenge } from "./webauthn-challenges";
+import { CHALLENGE_TTL_SECONDS, consumeChallenge, issueChallenge } from "./webauthn-challenges";
 
 export type PasskeyAuthenticationPurpose = "sign-in" | "second-factor" | "reset" | "confirm";
 
@@ -52,12 +52,12 @@ export async function beginPasskeyRegistration(
     userDisplayName: input.email,
     // The user handle a discoverable passkey gives back at sign-in: the account's id, no address.
     userID: new TextEncoder().encode(input.userId),
+    challenge: issueChallenge({ purpose: "register", userId: input.userId, binding: input.binding }),
     timeout: CHALLENGE_TTL_SECONDS * 1000,
     attestationType: "none",
     excludeCredentials: existing.map((p) => ({ id: p.id, transports: p.transports ?? undefined })),
     authenticatorSelection: { residentKey: "required", requireResidentKey: true, userVerification: "required" },
   });
-  await storeChallenge(db, options.challenge, { purpose: "register", userId: input.userId, binding: input.binding });
   return options;
 }
 
@@ -174,9 +174,9 @@ export async function beginPasskeyAuthentication(
     rpID: passkeyRelyingParty().id,
     allowCredentials: allowed.map((p) => ({ id: p.id, transports: p.transports ?? undefined })),
     userVerification: "required",
+    challenge: issueChallenge({ purpose: input.purpose, userId: input.userId, binding: input.binding }),
     timeout: CHALLENGE_TTL_SECONDS * 1000,
   });
-  await storeChallenge(db, options.challenge, { purpose: input.purpose, userId: input.userId, binding: input.binding });
   return options;
 }
 

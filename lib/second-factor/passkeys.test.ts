@@ -1,14 +1,12 @@
 import { randomBytes } from "node:crypto";
 import { and, eq, sql } from "drizzle-orm";
 import { expect, it } from "vitest";
-import { auditEvents, passkeys, users, webauthnChallenges } from "@/db/schema";
+import { auditEvents, passkeys, users } from "@/db/schema";
 import { describeEachDatabase } from "@/test-support/databases";
 import { installTestOutbox } from "@/test-support/mail-helpers";
 import { CHROME_ON_WINDOWS, collectingSchedule, uniqueIp } from "@/test-support/reset-helpers";
 import { createUser } from "@/test-support/users";
-import { storeChallenge, deleteEndedWebauthnChallenges } from "./webauthn-challenges";
 import { hasPasskeys, listPasskeys, removeAllPasskeys, removePasskey, removePasskeysAddedSince, renamePasskey } from "./passkeys";
-import { hashToken } from "../tokens";
 
 const outbox = installTestOutbox();
 const context = () => ({ ip: uniqueIp(), userAgent: CHROME_ON_WINDOWS });
@@ -115,20 +113,5 @@ describeEachDatabase("passkey management", ({ handle }) => {
     expect(await db().transaction((tx) => removePasskeysAddedSince(tx, user.id, 3))).toBe(2);
     expect((await listPasskeys(db(), user.id)).map((p) => p.name)).toEqual(["Before"]);
     expect(await db().transaction((tx) => removePasskeysAddedSince(tx, user.id, null))).toBe(1);
-  });
-
-  it("deletes ended ceremonies and keeps live ones (the maintenance cron)", async () => {
-    const live = randomBytes(32).toString("base64url");
-    const ended = randomBytes(32).toString("base64url");
-    await storeChallenge(db(), live, { purpose: "sign-in", userId: null, binding: "b" });
-    await storeChallenge(db(), ended, { purpose: "sign-in", userId: null, binding: "b" });
-    await db()
-      .update(webauthnChallenges)
-      .set({ expiresAt: sql`now() - interval '1 second'` })
-      .where(eq(webauthnChallenges.challengeHash, hashToken(ended)));
-    expect(await deleteEndedWebauthnChallenges(db())).toBeGreaterThanOrEqual(1);
-    const left = await db().select({ hash: webauthnChallenges.challengeHash }).from(webauthnChallenges);
-    expect(left.map((r) => r.hash)).toContain(hashToken(live));
-    expect(left.map((r) => r.hash)).not.toContain(hashToken(ended));
   });
 });

@@ -1,11 +1,26 @@
 import "server-only";
-import { and, eq, gt, isNull, lt, sql } from "drizzle-orm";
-import type { Database, Transaction } from "@/db/client";
-import { webauthnChallenges } from "@/db/schema";
+import { createHmac, randomFillSync, timingSafeEqual } from "node:crypto";
+import { lt, sql } from "drizzle-orm";
+import { queryRows, type Database, type Transaction } from "@/db/client";
+import { users, webauthnChallenges } from "@/db/schema";
+import { env } from "../env";
+import { derivedKey } from "../jobs/seal";
 import { hashToken } from "../tokens";
+
+// A challenge carries its own proof, so that beginning a ceremony writes nothing: the sign-in
+// page asks for one on every visit, and anyone may visit it. It is a nonce and an expiry, signed
+// with a key derived from AUTH_SECRET over them and the ceremony's scope (purpose, user and
+// binding), so it is good for that ceremony only and until then only. What makes it single-use
+// is the row its first use writes (its SHA-256 is unique): a ceremony costs a row when someone
+// answers it, which the callers count against their limits first, not when someone asks.
 
 /** How long a WebAuthn ceremony may take, from the options to the response. */
 export const CHALLENGE_TTL_SECONDS = 5 * 60;
+
+const NONCE_BYTES = 16;
+const EXPIRY_BYTES = 8;
+const BODY_BYTES = NONCE_BYTES + EXPIRY_BYTES;
+const MAC_BYTES = 32;
 
 export type ChallengePurpose = (typeof webauthnChallenges.purpose.enumValues)[number];
 
@@ -17,39 +32,68 @@ export interface ChallengeScope {
   binding: string;
 }
 
-/** Stores a challenge (only its SHA-256, and that of its binding) for CHALLENGE_TTL_SECONDS. */
-export async function storeChallenge(db: Database | Transaction, challenge: string, scope: ChallengeScope): Promise<void> {
-  await db.insert(webauthnChallenges).values({
-    challengeHash: hashToken(challenge),
-    purpose: scope.purpose,
-    userId: scope.userId,
-    bindingHash: hashToken(scope.binding),
-    expiresAt: sql`now() + make_interval(secs => ${CHALLENGE_TTL_SECONDS})`,
-  });
+function scopeMac(secret: string, body: Buffer, scope: ChallengeScope): Buffer {
+  // The body has a fixed length and the scope is one JSON array after it: no two inputs read alike.
+  return createHmac("sha256", derivedKey(secret, "webauthn-challenge"))
+    .update(body)
+    .update(JSON.stringify([scope.purpose, scope.userId, hashToken(scope.binding)]))
+    .digest();
 }
 
 /**
- * Spends a challenge: true only for the one caller whose DELETE removed the live row of this
- * purpose, binding and user. One statement, so of two parallel uses exactly one wins (a
- * select-then-delete would let both through).
+ * A challenge for `scope` that lasts CHALLENGE_TTL_SECONDS from `now`, for the options' `challenge`
+ * (the browser gets it back base64url-encoded). Stores nothing.
+ */
+export function issueChallenge(scope: ChallengeScope, now: number = Date.now()): Uint8Array<ArrayBuffer> {
+  const challenge = Buffer.alloc(BODY_BYTES + MAC_BYTES);
+  randomFillSync(challenge, 0, NONCE_BYTES);
+  challenge.writeBigUInt64BE(BigInt(now + CHALLENGE_TTL_SECONDS * 1000), NONCE_BYTES);
+  const body = challenge.subarray(0, BODY_BYTES);
+  scopeMac(env().AUTH_SECRET, body, scope).copy(challenge, BODY_BYTES);
+  return new Uint8Array(challenge);
+}
+
+/**
+ * When a challenge this server issued for `scope` expires, or null: not ours (forged, altered,
+ * issued for another purpose, user or binding, or not in its one canonical encoding) or expired.
+ * One issued under AUTH_SECRET_PREVIOUS still counts while it lasts (a rotation mid-ceremony).
+ */
+function liveUntil(challenge: string, scope: ChallengeScope): Date | null {
+  const bytes = Buffer.from(challenge, "base64url");
+  if (bytes.length !== BODY_BYTES + MAC_BYTES || bytes.toString("base64url") !== challenge) return null;
+  const body = bytes.subarray(0, BODY_BYTES);
+  const mac = bytes.subarray(BODY_BYTES);
+  const config = env();
+  const secrets = config.AUTH_SECRET_PREVIOUS ? [config.AUTH_SECRET, config.AUTH_SECRET_PREVIOUS] : [config.AUTH_SECRET];
+  if (!secrets.some((secret) => timingSafeEqual(mac, scopeMac(secret, body, scope)))) return null;
+  const expiresAt = Number(body.readBigUInt64BE(NONCE_BYTES));
+  return expiresAt > Date.now() ? new Date(expiresAt) : null;
+}
+
+/**
+ * Spends a challenge: true only for the first use of a live one issued for this purpose, binding
+ * and user. The use is one INSERT of its SHA-256, unique, so of two parallel uses exactly one
+ * wins (a look-then-write would let both through). The row lasts as long as the challenge would
+ * have; the maintenance cron deletes it after.
  */
 export async function consumeChallenge(db: Database | Transaction, challenge: string, scope: ChallengeScope): Promise<boolean> {
-  const spent = await db
-    .delete(webauthnChallenges)
-    .where(
-      and(
-        eq(webauthnChallenges.challengeHash, hashToken(challenge)),
-        eq(webauthnChallenges.purpose, scope.purpose),
-        eq(webauthnChallenges.bindingHash, hashToken(scope.binding)),
-        scope.userId === null ? isNull(webauthnChallenges.userId) : eq(webauthnChallenges.userId, scope.userId),
-        gt(webauthnChallenges.expiresAt, sql`now()`),
-      ),
-    )
-    .returning({ id: webauthnChallenges.id });
+  const expiresAt = liveUntil(challenge, scope);
+  if (!expiresAt) return false;
+  const t = webauthnChallenges;
+  // A user erased since the ceremony began has nothing left to finish (and no row to point at).
+  const userExists = scope.userId === null ? sql`true` : sql`exists (select 1 from ${users} where ${users.id} = ${scope.userId})`;
+  const spent = await queryRows<{ id: string }>(
+    db,
+    sql`insert into ${t} (challenge_hash, purpose, user_id, binding_hash, expires_at)
+      select ${hashToken(challenge)}, ${scope.purpose}, ${scope.userId}, ${hashToken(scope.binding)}, ${expiresAt.toISOString()}::timestamptz
+      where ${userExists}
+      on conflict (challenge_hash) do nothing
+      returning id`,
+  );
   return spent.length === 1;
 }
 
-/** Deletes challenges past their expiry (the maintenance cron); returns how many. */
+/** Deletes spent challenges past their expiry (the maintenance cron); returns how many. */
 export async function deleteEndedWebauthnChallenges(db: Database): Promise<number> {
   const deleted = await db
     .delete(webauthnChallenges)
