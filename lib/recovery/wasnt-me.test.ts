@@ -17,6 +17,8 @@ import { notifyPasswordChanged } from "../accounts/password-changed-notice";
 import { inspectResetToken, resetPassword } from "./reset";
 import { issueResetLink } from "./deliver";
 import { hashToken } from "../tokens";
+import { enqueueNewDeviceSignIn } from "../auth/owner-alerts";
+import { newDeviceSignInSubject } from "@/emails/new-device-sign-in";
 
 const outbox = installTestOutbox();
 const CHANGED_PASSWORD = "Intruder-Chose-This-8";
@@ -214,5 +216,27 @@ describeEachDatabase('"This wasn\'t me" report', ({ handle }) => {
     expect(left).toEqual([{ name: "owner's" }]);
     const [event] = await eventsOf(db(), user.id, "passkey.removed_by_report");
     expect(event?.details).toEqual({ count: 1, since_version: 2 });
+  });
+
+  it("from a new-device email, also removes the passkeys added before that sign-in at the same credentials version", async () => {
+    // A sign-in raises no version. A passkey added before it may be the same intruder's (from an
+    // earlier sign-in whose email went unread), and this report spends every other report link:
+    // removing only the passkeys added after the sign-in would leave that one in place.
+    const user = await createUser(db());
+    const insertPasskey = (name: string) =>
+      db()
+        .insert(passkeys)
+        .values({ userId: user.id, name, credentialId: `cred-${name}-${user.id}`, publicKey: "AAAA", addedCredentialsVersion: 1 });
+    await insertPasskey("before the sign-in");
+    const { schedule, runAll } = collectingSchedule();
+    await db().transaction((tx) => enqueueNewDeviceSignIn(db(), tx, schedule, { userId: user.id, ip: uniqueIp(), userAgent: null }));
+    await insertPasskey("after the sign-in");
+    await runAll();
+    const [reportToken] = await tokensSent(user.email, newDeviceSignInSubject, REPORT_LINK);
+
+    expect(await reportPasswordChange(db(), reportToken!, NO_CONTEXT, collectingSchedule().schedule)).toEqual({ ok: true });
+    expect(await db().select().from(passkeys).where(eq(passkeys.userId, user.id))).toEqual([]);
+    const [event] = await eventsOf(db(), user.id, "passkey.removed_by_report");
+    expect(event?.details).toEqual({ count: 2, since_version: 1 });
   });
 });
