@@ -1,6 +1,6 @@
 import { randomBytes } from "node:crypto";
 import { eq, sql } from "drizzle-orm";
-import { afterEach, expect, it } from "vitest";
+import { afterEach, expect, it, vi } from "vitest";
 import { webauthnChallenges } from "@/db/schema";
 import { startPasskeySignIn } from "@/lib/auth/passkey-sign-in";
 import { describeEachDatabase } from "@/test-support/databases";
@@ -132,6 +132,22 @@ describeEachDatabase("WebAuthn challenges", ({ handle, driver }) => {
   });
 
   if (driver === "postgres") {
+    // PGlite runs in this process and reads its clock, so only a server can run behind it.
+    it("refuses a challenge the database's clock has seen expire, on an instance whose clock runs 10 minutes behind", async () => {
+      const scope = signIn();
+      vi.useFakeTimers({ toFake: ["Date"], now: Date.now() - 10 * 60_000 });
+      try {
+        // Live for this instance's clock: 5 minutes left.
+        const challenge = encoded(issueChallenge(scope));
+        expect(await consumeChallenge(db(), challenge, scope)).toBe(false);
+        // And a challenge live by both clocks is still taken on that instance.
+        const live = encoded(issueChallenge(scope, Date.now() + 10 * 60_000));
+        expect(await consumeChallenge(db(), live, scope)).toBe(true);
+      } finally {
+        vi.useRealTimers();
+      }
+    });
+
     it("lets exactly one of 20 parallel uses of one challenge through", async () => {
       for (let round = 0; round < 3; round++) {
         const scope = signIn();

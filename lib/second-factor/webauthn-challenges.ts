@@ -82,11 +82,14 @@ export async function consumeChallenge(db: Database | Transaction, challenge: st
   const t = webauthnChallenges;
   // A user erased since the ceremony began has nothing left to finish (and no row to point at).
   const userExists = scope.userId === null ? sql`true` : sql`exists (select 1 from ${users} where ${users.id} = ${scope.userId})`;
+  const expires = sql`${expiresAt.toISOString()}::timestamptz`;
+  // Live by the database's clock too: the one the cleanup deletes spent rows by, so that no
+  // instance whose clock runs behind can take a challenge whose row is already gone.
   const spent = await queryRows<{ id: string }>(
     db,
     sql`insert into ${t} (challenge_hash, purpose, user_id, binding_hash, expires_at)
-      select ${hashToken(challenge)}, ${scope.purpose}, ${scope.userId}, ${hashToken(scope.binding)}, ${expiresAt.toISOString()}::timestamptz
-      where ${userExists}
+      select ${hashToken(challenge)}, ${scope.purpose}, ${scope.userId}, ${hashToken(scope.binding)}, ${expires}
+      where ${expires} > now() and ${userExists}
       on conflict (challenge_hash) do nothing
       returning id`,
   );
