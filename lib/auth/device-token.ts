@@ -1,7 +1,7 @@
 import "server-only";
 import { createHmac, randomBytes } from "node:crypto";
 import { env } from "../env";
-import { derivedKey } from "../jobs/seal";
+import { authSecrets, derivedKey } from "../jobs/seal";
 import { isHttpsOrigin } from "../security-headers";
 import { safeEqual } from "../tokens";
 import { deviceCookieName } from "./cookie-names";
@@ -51,13 +51,6 @@ export interface RecognisedDevice {
   stale: boolean;
 }
 
-function secrets(): { secret: string; stale: boolean }[] {
-  const config = env();
-  const list = [{ secret: config.AUTH_SECRET, stale: false }];
-  if (config.AUTH_SECRET_PREVIOUS) list.push({ secret: config.AUTH_SECRET_PREVIOUS, stale: true });
-  return list;
-}
-
 /**
  * The device `cookieValue` proves has signed in to the account of `email`, or null: a token
  * whose signature is not ours (forged, altered, or for another account) counts for nothing.
@@ -65,7 +58,7 @@ function secrets(): { secret: string; stale: boolean }[] {
 export function recogniseDevice(cookieValue: string | null | undefined, email: string): RecognisedDevice | null {
   for (const token of parseDeviceCookie(cookieValue)) {
     const [, tag, nonce] = TOKEN_SHAPE.exec(token)!;
-    for (const { secret, stale } of secrets()) {
+    for (const { secret, stale } of authSecrets()) {
       if (tag !== accountTag(secret, email)) continue;
       if (safeEqual(token, sign(secret, email, nonce!))) return { nonce: nonce!, stale };
     }
@@ -80,7 +73,7 @@ export function recogniseDevice(cookieValue: string | null | undefined, email: s
  */
 export function deviceCookieAfterSignIn(cookieValue: string | null | undefined, email: string, device: RecognisedDevice | null): string {
   const mine = sign(env().AUTH_SECRET, email, device?.nonce ?? randomBytes(16).toString("base64url"));
-  const tags = new Set(secrets().map(({ secret }) => accountTag(secret, email)));
+  const tags = new Set(authSecrets().map(({ secret }) => accountTag(secret, email)));
   const others = parseDeviceCookie(cookieValue).filter((t) => !tags.has(TOKEN_SHAPE.exec(t)![1]!));
   return [mine, ...others].slice(0, MAX_DEVICE_TOKENS).join("~");
 }

@@ -26,6 +26,14 @@ export function derivedKey(secret: string, purpose: string): Buffer {
   return found;
 }
 
+/** The secrets a value signed or sealed by Rekey may be under: AUTH_SECRET, then AUTH_SECRET_PREVIOUS (`stale`) while rotating. */
+export function authSecrets(): { secret: string; stale: boolean }[] {
+  const config = env();
+  const list = [{ secret: config.AUTH_SECRET, stale: false }];
+  if (config.AUTH_SECRET_PREVIOUS) list.push({ secret: config.AUTH_SECRET_PREVIOUS, stale: true });
+  return list;
+}
+
 /** Encrypts `plain` under the current AUTH_SECRET: "v1.<iv>.<ciphertext>.<tag>", base64url. */
 export function seal(plain: string, purpose: SealPurpose = "job-secrets"): string {
   const iv = randomBytes(12);

@@ -4,7 +4,7 @@ import { lt, sql } from "drizzle-orm";
 import { queryRows, type Database, type Transaction } from "@/db/client";
 import { users, webauthnChallenges } from "@/db/schema";
 import { env } from "../env";
-import { derivedKey } from "../jobs/seal";
+import { authSecrets, derivedKey } from "../jobs/seal";
 import { hashToken } from "../tokens";
 
 // A challenge carries its own proof, so that beginning a ceremony writes nothing: the sign-in
@@ -63,9 +63,7 @@ function liveUntil(challenge: string, scope: ChallengeScope): Date | null {
   if (bytes.length !== BODY_BYTES + MAC_BYTES || bytes.toString("base64url") !== challenge) return null;
   const body = bytes.subarray(0, BODY_BYTES);
   const mac = bytes.subarray(BODY_BYTES);
-  const config = env();
-  const secrets = config.AUTH_SECRET_PREVIOUS ? [config.AUTH_SECRET, config.AUTH_SECRET_PREVIOUS] : [config.AUTH_SECRET];
-  if (!secrets.some((secret) => timingSafeEqual(mac, scopeMac(secret, body, scope)))) return null;
+  if (!authSecrets().some(({ secret }) => timingSafeEqual(mac, scopeMac(secret, body, scope)))) return null;
   const expiresAt = Number(body.readBigUInt64BE(NONCE_BYTES));
   return expiresAt > Date.now() ? new Date(expiresAt) : null;
 }
